@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+// Omnigate: a telephony-first communications gateway on PJSIP.
+// No package dependencies: Foundation, Dispatch, Swift Testing, and C libraries
+// from Debian -dev packages through system-library targets (see README).
+import PackageDescription
+
+let package = Package(
+    name: "Omnigate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "omnigate", targets: ["omnigate"]),
+    ],
+    targets: [
+        // C libraries, each owned by exactly one Swift module.
+        .systemLibrary(name: "CPJSIP", pkgConfig: "libpjproject",
+                       providers: [.apt(["libpjproject-dev (built by scripts/setup.sh)"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Leaf modules: none of these imports another, except Log.
+        .target(name: "Log"),
+        .target(name: "Configuration"),
+        .target(name: "SIPEngine", dependencies: ["CPJSIP", "Log"]),
+        .target(name: "Dialplan"),
+        .target(name: "Timeline", dependencies: ["CSQLite"]),
+
+        // Where they meet, and the executable.
+        .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
+        .executableTarget(name: "omnigate", dependencies: ["Gateway", "SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
+
+        // Benchmarks: programs that print figures, never run by `swift test`.
+        .executableTarget(name: "pjsua-autoanswer", dependencies: ["CPJSIP"], path: "Benchmarks/pjsua-autoanswer"),
+
+        // Tests.
+        .target(name: "OmnigateTestSupport", path: "Tests/OmnigateTestSupport"),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
+        .testTarget(name: "SIPEngineTests", dependencies: ["SIPEngine", "OmnigateTestSupport"]),
+        .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),
+        .testTarget(name: "TimelineTests", dependencies: ["Timeline", "OmnigateTestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "OmnigateTestSupport"]),
+    ]
+)

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Everything `omnigate run` is configured with. `GatewayConfig()` is the
+/// embedded default the gateway runs on without a file; `Config/omnigate.conf`
+/// documents each setting with that same default.
+public struct GatewayConfig: Sendable, Equatable {
+    /// `[general]`: process-wide settings.
+    public struct General: Sendable, Equatable {
+        public var logLevel = "info"
+        public var userAgent = "Omnigate/0.1"
+        /// Calls (all legs) the gateway holds at once; more are refused with 503.
+        public var maxCalls = 1000
+    }
+
+    /// `[sip]`: transports. A transport set to `off` is not opened.
+    public struct SIP: Sendable, Equatable {
+        public var udp: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 5060)
+        public var tcp: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 5060)
+        /// First RTP port; each call leg takes the next free even port.
+        public var rtpPortStart = 10000
+        /// Number of ports RTP may use from `rtpPortStart`.
+        public var rtpPortRange = 10000
+    }
+
+    /// `[store]`: the shared customer store (SQLite file).
+    public struct Store: Sendable, Equatable {
+        public var path = "var/omnigate.sqlite"
+        /// ISO 3166 country of national numbers without a country code.
+        public var defaultCountry = "US"
+    }
+
+    /// `[dialplan]`: where admins' dialplans live.
+    public struct DialplanSettings: Sendable, Equatable {
+        public var path = "Dialplans"
+    }
+
+    /// `[media]`: prompts played to callers and recordings made of them.
+    public struct Media: Sendable, Equatable {
+        public var prompts = "/usr/local/share/omnigate/prompts"
+        public var recordings = "var/recordings"
+    }
+
+    public var general = General()
+    public var sip = SIP()
+    public var store = Store()
+    public var dialplan = DialplanSettings()
+    public var media = Media()
+
+    public init() {}
+
+    /// Reads a configuration file over the embedded defaults.
+    /// - Throws: `ConfigError` listing every problem with `file:line`.
+    public static func load(path: String) throws -> GatewayConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(diagnostics: [.init(location: .init(file: path, line: 0),
+                                                  message: "cannot read the configuration file: \(GatewayConfig.reason(error))")])
+        }
+        return try parse(text, file: path)
+    }
+
+    /// Parses configuration text; `file` names it in messages.
+    public static func parse(_ text: String, file: String) throws -> GatewayConfig {
+        var diagnostics: [ConfigDiagnostic] = []
+        let ini = IniFile(text: text, file: file, diagnostics: &diagnostics)
+        var config = GatewayConfig()
+        var seen: [String: ConfigLocation] = [:]
+        for section in ini.sections {
+            let name = section.name.lowercased()
+            if let first = seen[name] {
+                diagnostics.append(.init(location: section.location,
+                                         message: "section [\(section.name)] appears twice (first at line \(first.line))"))
+                continue
+            }
+            seen[name] = section.location
+            var reader = SectionReader(section)
+            switch name {
+            case "general": config.general.read(&reader)
+            case "sip": config.sip.read(&reader)
+            case "store": config.store.read(&reader)
+            case "dialplan": config.dialplan.read(&reader)
+            case "media": config.media.read(&reader)
+            default:
+                diagnostics.append(.init(location: section.location,
+                                         message: "unknown section [\(section.name)]; known: [general], [sip], [store], [dialplan], [media]"))
+                continue
+            }
+            diagnostics += reader.finish()
+        }
+        if config.sip.udp == nil && config.sip.tcp == nil {
+            let location = seen["sip"] ?? .init(file: file, line: 0)
+            diagnostics.append(.init(location: location, message: "both SIP transports are off; turn on udp or tcp in [sip]"))
+        }
+        guard diagnostics.isEmpty else {
+            throw ConfigError(diagnostics: diagnostics.sorted { $0.location.line < $1.location.line })
+        }
+        return config
+    }
+
+    private static func reason(_ error: Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if nsError.code == NSFileReadNoSuchFileError { return "no such file" }
+        return nsError.localizedDescription
+    }
+}
+
+extension GatewayConfig.General {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.read("log_level", into: &logLevel, expected: "debug, info, warning or error") {
+            ["debug", "info", "warning", "error"].contains($0.lowercased()) ? $0.lowercased() : nil
+        }
+        reader.read("user_agent", into: &userAgent, expected: "printable text") { text in
+            text.isEmpty || text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? nil : text
+        }
+        reader.int("max_calls", into: &maxCalls, range: 1...4000)
+    }
+}
+
+extension GatewayConfig.SIP {
+    mutating func read(_ reader: inout SectionReader) {
+        let transport: (String) -> ListenAddress?? = { text in
+            text.lowercased() == "off" ? .some(nil) : ListenAddress(text).map { .some($0) }
+        }
+        reader.read("udp", into: &udp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
+        reader.read("tcp", into: &tcp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
+        reader.int("rtp_port_start", into: &rtpPortStart, range: 1024...65000)
+        reader.int("rtp_port_range", into: &rtpPortRange, range: 2...64000)
+    }
+}
+
+extension GatewayConfig.Store {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.string("path", into: &path)
+        reader.read("default_country", into: &defaultCountry, expected: "a two-letter country code such as US or GB") { text in
+            let code = text.uppercased()
+            return code.count == 2 && code.allSatisfy({ $0.isASCII && $0.isLetter }) ? code : nil
+        }
+    }
+}
+
+extension GatewayConfig.DialplanSettings {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.string("path", into: &path)
+    }
+}
+
+extension GatewayConfig.Media {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.string("prompts", into: &prompts)
+        reader.string("recordings", into: &recordings)
+    }
+}

@@ -1,0 +1,1 @@
+// Dialplan: Omnigate's Asterisk-compatible dialplan language (being built).

@@ -1,0 +1,2 @@
+// SIPEngine (being built).
+import CPJSIP

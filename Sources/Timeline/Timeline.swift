@@ -1,0 +1,1 @@
+// Timeline: the shared customer store (being built).

@@ -1,0 +1,1 @@
+// Test helpers: process launcher and SIPp runner (being built).

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Installs everything Omnigate needs on Debian bookworm, idempotently:
+#   1. the Debian packages it builds with and tests against;
+#   2. libpjproject, built from Debian's own pjproject source (bookworm has no
+#      libpjproject-dev) with a config_site.h sized for a gateway, installed as
+#      shared libraries under /usr/local with libpjproject.pc;
+#   3. the voice prompts, generated with espeak-ng and sox.
+# A second run skips every step already done. The README commands call this;
+# nobody needs to run it by hand.
+#
+#   scripts/setup.sh [--help]
+#   env: OMNIGATE_PREFIX=/usr/local   where libpjproject is installed
+#        OMNIGATE_CACHE=/var/cache/omnigate   downloads and the build tree
+set -euo pipefail
+
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+fi
+
+PREFIX=${OMNIGATE_PREFIX:-/usr/local}
+CACHE=${OMNIGATE_CACHE:-/var/cache/omnigate}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+T0=$(date +%s)
+
+say() { echo "[setup +$(( $(date +%s) - T0 ))s] $*" >&2; }
+fail() { echo "[setup] error: $1" >&2; [ -n "${2:-}" ] && echo "[setup]   what to do: $2" >&2; exit 1; }
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || fail "not root and no sudo" "run scripts/setup.sh as root once"
+    SUDO=sudo
+fi
+
+# ---------------------------------------------------------------- 1. Debian packages
+# Build: C toolchain and the libraries that replace pjproject's stripped third-party code.
+# Store: SQLite. Tests and benchmarks: SIPp, baresip, sox/espeak-ng (prompts), sqlite3 CLI.
+PACKAGES=(
+    build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
+    libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
+    uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3
+    sip-tester baresip-core espeak-ng sox procps iproute2 python3
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq || fail "apt-get update failed" "check the network path to the Debian mirror in /etc/apt/sources.list.d"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || fail "apt-get install ${missing[*]} failed" "run the same apt-get install by hand to see why"
+else
+    say "Debian packages: all ${#PACKAGES[@]} present"
+fi
+
+# Debian ships pjproject only inside the asterisk source package (sid), as the
+# component tarball *.orig-Xpjproject.tar.xz. A private apt directory fetches it
+# without touching the system's sources. The same package carries Asterisk's
+# sample dialplan, which the dialplan tests parse.
+APT="$CACHE/apt-sid"
+DL="$CACHE/dl"
+fetch_asterisk_source() {
+    ls "$DL"/asterisk_*orig-Xpjproject.tar.xz >/dev/null 2>&1 && ls "$DL"/asterisk_*orig.tar.xz >/dev/null 2>&1 && return 0
+    $SUDO mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/sources.list.d" "$DL"
+    local mirror
+    mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    [ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [ -n "$mirror" ] || fail "cannot find the Debian mirror apt uses" "check /etc/apt/sources.list.d/debian.sources"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" | $SUDO tee "$APT/sources.list" >/dev/null
+    local opts=(-o Dir::State::Lists="$APT/lists" -o Dir::Cache="$APT/cache" -o APT::Sandbox::User=root
+                -o Dir::Etc::SourceList="$APT/sources.list" -o Dir::Etc::SourceParts="$APT/sources.list.d")
+    say "downloading Debian's asterisk source package (it carries pjproject) from $mirror sid"
+    $SUDO apt-get "${opts[@]}" update -qq || fail "apt-get update of the sid source index failed" "check that $mirror is reachable"
+    (cd "$DL" && $SUDO apt-get "${opts[@]}" source --download-only asterisk >/dev/null) \
+        || fail "apt-get source --download-only asterisk failed" "check that $mirror is reachable and has sid sources"
+}
+
+# ---------------------------------------------------------------- 2. libpjproject
+# The build options and config_site.h below are hashed into the stamp, so changing
+# either rebuilds; an unchanged second run only checks the stamp.
+CONFIGURE_OPTS=(
+    --prefix="$PREFIX" --enable-shared --enable-epoll
+    --disable-sound --disable-video --disable-pjsua2 --disable-upnp
+    --disable-libwebrtc --disable-libyuv --disable-vpx --disable-openh264
+    --disable-ffmpeg --disable-sdl --disable-v4l2 --disable-opencore-amr
+    --disable-ilbc-codec --disable-g7221-codec --disable-bcg729
+    --disable-lyra --disable-silk --disable-resample --enable-libsamplerate
+    --with-external-srtp --with-external-gsm --with-external-speex
+)
+CONFIG_SITE="$ROOT/scripts/pjproject/config_site.h"
+[ -f "$CONFIG_SITE" ] || fail "missing $CONFIG_SITE" "restore it from git"
+BUILD_ID=$( { echo "${CONFIGURE_OPTS[*]}"; cat "$CONFIG_SITE"; } | sha256sum | cut -c1-16)
+STAMP="$PREFIX/lib/omnigate-pjproject.stamp"
+
+if [ -f "$STAMP" ] && grep -q "build=$BUILD_ID" "$STAMP" && pkg-config --exists libpjproject; then
+    say "libpjproject: $(cat "$STAMP") already installed, skipping the build"
+else
+    $SUDO mkdir -p "$CACHE"
+    fetch_asterisk_source
+    TARBALL=$(ls "$DL"/asterisk_*orig-Xpjproject.tar.xz | sort -V | tail -1)
+    [ -f "$TARBALL" ] || fail "no *orig-Xpjproject.tar.xz in $DL" "delete $DL and run again"
+    SRC="$CACHE/pjproject"
+    say "unpacking $(basename "$TARBALL")"
+    $SUDO rm -rf "$SRC"; $SUDO mkdir -p "$SRC"
+    $SUDO tar -xJf "$TARBALL" -C "$SRC" --strip-components=1 || fail "cannot unpack $TARBALL" "delete $DL and run again"
+    [ -f "$SRC/version.mak" ] || fail "$TARBALL has no version.mak" "delete $DL and run again"
+    PJVER=$(awk '$1=="export" && $2=="PJ_VERSION_MAJOR"{ma=$4} $1=="export" && $2=="PJ_VERSION_MINOR"{mi=$4} $1=="export" && $2=="PJ_VERSION_REV"{re=$4} END{printf "%s.%s%s", ma, mi, (re=="" ? "" : "." re)}' "$SRC/version.mak")
+    # The DFSG tree lacks bdimad_dev.c while the makefile still lists its object.
+    $SUDO sed -i 's/ bdimad_dev\.o//' "$SRC/pjmedia/build/Makefile"
+    $SUDO cp "$CONFIG_SITE" "$SRC/pjlib/include/pj/config_site.h"
+    LOG="$CACHE/pjproject-build.log"
+    say "building pjproject $PJVER (about 2 minutes on 2 cores; log: $LOG)"
+    (
+        cd "$SRC"
+        export CFLAGS="-O2 -g -DNDEBUG -fPIC"
+        ./configure "${CONFIGURE_OPTS[@]}"
+        make dep
+        make -j"$(nproc)"
+    ) >"$LOG" 2>&1 || { tail -30 "$LOG" >&2; fail "pjproject $PJVER did not build" "read $LOG"; }
+    say "installing pjproject $PJVER into $PREFIX"
+    (cd "$SRC" && $SUDO make install) >>"$LOG" 2>&1 || { tail -30 "$LOG" >&2; fail "make install failed" "read $LOG"; }
+    $SUDO ldconfig
+    pkg-config --exists libpjproject || fail "libpjproject.pc not found after install" "check that $PREFIX/lib/pkgconfig is on pkg-config's path"
+    echo "pjproject=$PJVER build=$BUILD_ID" | $SUDO tee "$STAMP" >/dev/null
+    say "libpjproject $PJVER installed"
+fi
+
+# ---------------------------------------------------------------- 3. Asterisk's sample dialplan
+# Not committed (it is Asterisk's file): the dialplan tests read it from here when present.
+SAMPLE="$CACHE/asterisk/extensions.conf.sample"
+if [ ! -s "$SAMPLE" ]; then
+    fetch_asterisk_source
+    ORIG=$(ls "$DL"/asterisk_*orig.tar.xz | sort -V | tail -1)
+    $SUDO mkdir -p "$(dirname "$SAMPLE")"
+    tar -xJOf "$ORIG" --wildcards '*/configs/samples/extensions.conf.sample' | $SUDO tee "$SAMPLE" >/dev/null \
+        || fail "cannot extract extensions.conf.sample from $ORIG" "delete $DL and run again"
+    say "Asterisk sample dialplan: $SAMPLE"
+fi
+
+# ---------------------------------------------------------------- 4. voice prompts
+"$ROOT/scripts/make-prompts.sh"
+
+say "setup complete"
