@@ -29,6 +29,8 @@ let package = Package(
 
         // Benchmarks: programs that print figures, never run by `swift test`.
         .executableTarget(name: "pjsua-autoanswer", dependencies: ["CPJSIP"], path: "Benchmarks/pjsua-autoanswer"),
+        .executableTarget(name: "dialplan-bench", dependencies: ["Dialplan"], path: "Benchmarks/DialplanBench"),
+        .executableTarget(name: "timeline-bench", dependencies: ["Timeline", "CSQLite"], path: "Benchmarks/TimelineBench"),
 
         // Tests.
         .target(name: "OmnigateTestSupport", path: "Tests/OmnigateTestSupport"),
