@@ -1,2 +1,389 @@
-// SIPEngine (being built).
+// SIPEngine: the only code in Omnigate that calls pjsua.
+//
+// Rules, first:
+// - One thread owns pjsua. `SIPEngine.start` creates that thread; it runs
+//   pjsua_create/init/start, then loops: poll pjsua (`pjsua_handle_events`),
+//   run the commands other threads posted, repeat. pjsua is configured with
+//   `thread_cnt = 0`, so SIP callbacks run on this thread too, between polls.
+// - Other threads never call pjlib. They post a `SIPCommand` under a lock and
+//   wake the loop through a socket pair registered with pjsip's ioqueue, so a
+//   command does not wait out the poll timeout.
+// - Media callbacks (RFC 4733 digits, end of a WAV file) arrive on pjmedia's
+//   own threads; they only enqueue work for the engine thread.
+// - Events go out through one handler, called on the engine thread in order.
+//   It must not block: copy and hand on.
+// - No pjsua type appears in this module's public API.
+//
+// pjsua is a process-wide singleton: one engine runs at a time.
+
 import CPJSIP
+import Foundation
+import Log
+import Synchronization
+
+/// How to start the engine.
+public struct EngineConfig: Sendable {
+    /// Where to listen for SIP over UDP; nil to not listen on UDP.
+    public var udp: (host: String, port: Int)?
+    /// Where to listen for SIP over TCP; nil to not listen on TCP.
+    public var tcp: (host: String, port: Int)?
+    /// Calls held at once; further INVITEs get 503 Service Unavailable.
+    public var maxCalls = 1000
+    public var userAgent = "Omnigate"
+    public var rtpPortStart = 10000
+    public var rtpPortRange = 10000
+    /// Headers copied into `IncomingCall.headers` (besides every `X-` header).
+    public var capturedHeaders: [String] = ["P-Asserted-Identity", "Remote-Party-ID", "Diversion",
+                                            "User-Agent", "Subject", "Call-Info", "Priority"]
+    /// Seconds `stop()` waits for BYEs to be answered before closing transports.
+    public var hangupGrace: Double = 2
+    /// Decides, on the engine thread and before any transaction exists, whether
+    /// a new INVITE or MESSAGE is admitted: nil admits it, a status code (403,
+    /// …) refuses it statelessly. It must be quick and must not block.
+    public var admit: (@Sendable (AdmissionRequest) -> Int?)?
+
+    public init() {}
+}
+
+/// A transport the engine listens on, with the port actually bound.
+public struct BoundTransport: Sendable, CustomStringConvertible {
+    public var type: String
+    public var host: String
+    public var port: Int
+    public var description: String { host.contains(":") ? "\(type.lowercased()) [\(host)]:\(port)" : "\(type.lowercased()) \(host):\(port)" }
+}
+
+/// A running SIP user agent on PJSIP. Thread-safe: `post` from anywhere.
+public final class SIPEngine: Sendable {
+    /// The transports opened, with their real ports (useful when configured as port 0).
+    public let transports: [BoundTransport]
+    private let core: EngineCore
+
+    private init(core: EngineCore, transports: [BoundTransport]) {
+        self.core = core
+        self.transports = transports
+    }
+
+    /// Starts pjsua on a new engine thread and opens the transports.
+    /// - Parameter onEvent: called on the engine thread for every event; must not block.
+    /// - Throws: `SIPError` when pjsua cannot start or a transport cannot be opened
+    ///   (for example, a port already in use: see `SIPError.isAddressInUse`).
+    public static func start(_ config: EngineConfig, onEvent: @escaping @Sendable (SIPEvent) -> Void) throws -> SIPEngine {
+        let core = EngineCore(config: config, onEvent: onEvent)
+        let transports = try core.launch()
+        return SIPEngine(core: core, transports: transports)
+    }
+
+    /// Queues a command for the engine thread and wakes it.
+    public func post(_ command: SIPCommand) {
+        core.enqueue { $0.execute(command) }
+    }
+
+    /// From now on, new INVITEs get 503 (a graceful stop drains live calls).
+    public func refuseNewCalls() {
+        core.refusingNewCalls.store(true, ordering: .relaxed)
+    }
+
+    /// Calls still up (any state), as seen by the engine thread at its last loop.
+    public var liveCalls: Int { core.liveCallCount.load(ordering: .relaxed) }
+
+    /// Hangs up every live call with BYE (or CANCEL, or a final error), waits
+    /// up to `hangupGrace` for them to end, closes the transports and stops
+    /// the engine thread. Safe to call more than once, from any thread.
+    public func stop() {
+        core.shutdown()
+    }
+}
+
+/// One call leg as the engine thread knows it.
+final class CallEntry {
+    let id: CallID
+    var pjsuaID: pjsua_call_id
+    var confSlot: pjsua_conf_port_id = pjsua_conf_port_id(PJSUA_INVALID_ID.rawValue)
+    var hungUpByUs = false
+    var playback: PlaybackEntry?
+    var recorder: RecorderEntry?
+    /// Calls whose audio is connected to this one.
+    var bridgedTo: Set<CallID> = []
+
+    init(id: CallID, pjsuaID: pjsua_call_id) {
+        self.id = id
+        self.pjsuaID = pjsuaID
+    }
+}
+
+final class PlaybackEntry {
+    let id: PlaybackID
+    let player: pjsua_player_id
+    var finished = false
+    init(id: PlaybackID, player: pjsua_player_id) {
+        self.id = id
+        self.player = player
+    }
+}
+
+final class RecorderEntry {
+    let path: String
+    let recorder: pjsua_recorder_id
+    let started: ContinuousClock.Instant
+    init(path: String, recorder: pjsua_recorder_id) {
+        self.path = path
+        self.recorder = recorder
+        self.started = .now
+    }
+}
+
+/// The engine thread's state and loop.
+///
+/// `@unchecked Sendable`: everything but `pending`, `wakePending`, the wake
+/// descriptors and `liveCallCount` is only touched on the engine thread
+/// (checked by `preconditionOnEngineThread()`); `pending` is guarded by its
+/// mutex and the others are atomics or immutable after launch.
+final class EngineCore: @unchecked Sendable {
+    /// The running engine, reachable from pjsua's C callbacks, which carry no
+    /// context. Set on the engine thread before `pjsua_init`, cleared after
+    /// `pjsua_destroy` has joined pjsua's own threads.
+    nonisolated(unsafe) static var current: EngineCore?
+
+    let config: EngineConfig
+    let onEvent: @Sendable (SIPEvent) -> Void
+    let log = Logger("sip")
+
+    private let pending = Mutex<[@Sendable (EngineCore) -> Void]>([])
+    private let wakePending = Atomic<Bool>(false)
+    private let stopRequested = Atomic<Bool>(false)
+    let liveCallCount = Atomic<Int>(0)
+    let refusingNewCalls = Atomic<Bool>(false)
+    private var wakeFDs: (read: Int32, write: Int32) = (-1, -1)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let stopOnce = Mutex(false)
+
+    // Engine-thread state.
+    private var engineThread: pthread_t?
+    var calls: [CallID: CallEntry] = [:]
+    var playbacks: [PlaybackID: CallID] = [:]
+    var accounts: [String: pjsua_acc_id] = [:]
+    var defaultAccount: pjsua_acc_id = pjsua_acc_id(PJSUA_INVALID_ID.rawValue)
+    var wakeKey: OpaquePointer?
+    var wakeReadBuffer = [UInt8](repeating: 0, count: 64)
+    var wakeOpKey = pj_ioqueue_op_key_t()
+    var pool: UnsafeMutablePointer<pj_pool_t>?
+
+    init(config: EngineConfig, onEvent: @escaping @Sendable (SIPEvent) -> Void) {
+        self.config = config
+        self.onEvent = onEvent
+    }
+
+    // MARK: - Thread
+
+    /// Starts the engine thread and waits until pjsua runs (or failed to).
+    func launch() throws -> [BoundTransport] {
+        guard EngineCore.current == nil else {
+            throw SIPError(status: pj_status_t(PJ_EEXISTS), call: "SIPEngine.start (an engine is already running in this process)")
+        }
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &fds) == 0 else {
+            throw SIPError(status: pjStatusFromOS(errno), call: "socketpair")
+        }
+        _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+        _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
+        wakeFDs = (fds[0], fds[1])
+
+        let started = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<[BoundTransport], Error>?>(nil)
+        let thread = Thread { [self] in
+            do {
+                let transports = try self.startPJSUA()
+                result.withLock { $0 = .success(transports) }
+                started.signal()
+                self.runLoop()
+            } catch {
+                self.destroyPJSUA()
+                result.withLock { $0 = .failure(error) }
+                started.signal()
+            }
+            close(self.wakeFDs.read)
+            close(self.wakeFDs.write)
+            self.stopped.signal()
+        }
+        thread.name = "omnigate-sip"
+        thread.stackSize = 4 << 20
+        thread.start()
+        started.wait()
+        switch result.withLock({ $0 })! {
+        case .success(let transports): return transports
+        case .failure(let error):
+            stopped.wait()
+            throw error
+        }
+    }
+
+    func preconditionOnEngineThread(_ function: StaticString = #function) {
+        guard let engineThread, pthread_equal(engineThread, pthread_self()) != 0 else {
+            preconditionFailure("\(function) touched pjsua off the engine thread")
+        }
+    }
+
+    private func runLoop() {
+        preconditionOnEngineThread()
+        while !stopRequested.load(ordering: .acquiring) {
+            _ = pjsua_handle_events(100)
+            drainPending()
+        }
+        hangUpEverything()
+        destroyPJSUA()
+    }
+
+    /// Queues work for the engine thread; safe from any thread, including pjmedia's.
+    func enqueue(_ work: @escaping @Sendable (EngineCore) -> Void) {
+        pending.withLock { $0.append(work) }
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+            var byte: UInt8 = 1
+            _ = write(wakeFDs.write, &byte, 1)
+        }
+    }
+
+    private func drainPending() {
+        wakePending.store(false, ordering: .releasing)
+        let work = pending.withLock { queue -> [@Sendable (EngineCore) -> Void] in
+            let taken = queue
+            queue.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in work { item(self) }
+        liveCallCount.store(calls.count, ordering: .relaxed)
+    }
+
+    func shutdown() {
+        let first = stopOnce.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        stopRequested.store(true, ordering: .releasing)
+        var byte: UInt8 = 1
+        _ = write(wakeFDs.write, &byte, 1)
+        stopped.wait()
+    }
+
+    /// Sends BYE/CANCEL for every live call and polls until they end or the grace period passes.
+    private func hangUpEverything() {
+        drainPending()
+        guard !calls.isEmpty else { return }
+        log.info("hanging up live calls", ("calls", calls.count))
+        for call in calls.values {
+            call.hungUpByUs = true
+            _ = pjsua_call_hangup(call.pjsuaID, 0, nil, nil)
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(config.hangupGrace * 1000))
+        while !calls.isEmpty && ContinuousClock.now < deadline {
+            _ = pjsua_handle_events(20)
+            drainPending()
+        }
+        if !calls.isEmpty { log.warning("calls still up at stop", ("calls", calls.count)) }
+    }
+
+    func emit(_ event: SIPEvent) {
+        onEvent(event)
+    }
+
+    // MARK: - pjsua lifecycle
+
+    private func startPJSUA() throws -> [BoundTransport] {
+        engineThread = pthread_self()
+        try check(pjsua_create(), "pjsua_create")
+        EngineCore.current = self
+        pool = pjsua_pool_create("omnigate", 4000, 4000)
+
+        var cfg = pjsua_config()
+        pjsua_config_default(&cfg)
+        cfg.thread_cnt = 0  // this thread polls: see the rules at the top of this file
+        cfg.max_calls = UInt32(min(max(config.maxCalls, 1), Int(PJSUA_MAX_CALLS)))
+        let strings = CStrings()
+        cfg.user_agent = strings.pj(config.userAgent)
+        installCallbacks(&cfg.cb)
+
+        var logCfg = pjsua_logging_config()
+        pjsua_logging_config_default(&logCfg)
+        logCfg.console_level = 0
+        logCfg.level = Logger.level == .debug ? 4 : 2
+        logCfg.msg_logging = Logger.level == .debug ? 1 : 0
+        logCfg.cb = { level, data, length in
+            guard let data else { return }
+            let text = String(decoding: UnsafeRawBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let line = text.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ")
+            Logger("pjsip").log(level <= 1 ? .error : level == 2 ? .warning : .debug, { line }, [])
+        }
+
+        var mediaCfg = pjsua_media_config()
+        pjsua_media_config_default(&mediaCfg)
+        // Everything at 8 kHz mono, G.711's own rate, so no call resamples.
+        mediaCfg.clock_rate = 8000
+        mediaCfg.snd_clock_rate = 8000
+        mediaCfg.channel_count = 1
+        mediaCfg.audio_frame_ptime = 20
+        mediaCfg.ec_tail_len = 0
+        mediaCfg.no_vad = 1
+        mediaCfg.thread_cnt = 1
+
+        try check(pjsua_init(&cfg, &logCfg, &mediaCfg), "pjsua_init")
+        try registerWakeSocket()
+        let transports = try openTransports()
+        try check(pjsua_start(), "pjsua_start")
+        try check(pjsua_set_null_snd_dev(), "pjsua_set_null_snd_dev")
+        try configureCodecs()
+        try installRequestFilter()
+        return transports
+    }
+
+    private func destroyPJSUA() {
+        guard EngineCore.current === self else { return }
+        if let pool { pj_pool_release(pool) }
+        pool = nil
+        _ = pjsua_destroy()
+        EngineCore.current = nil
+    }
+
+    /// Registers the read end of the wake socket pair with pjsip's ioqueue,
+    /// so a posted command ends `pjsua_handle_events` at once.
+    private func registerWakeSocket() throws {
+        let ioqueue = pjsip_endpt_get_ioqueue(pjsua_get_pjsip_endpt())
+        var callbacks = pj_ioqueue_callback()
+        callbacks.on_read_complete = { key, opKey, bytesRead in
+            guard let core = EngineCore.current else { return }
+            core.postWakeRead()
+        }
+        var key: OpaquePointer?
+        try check(pj_ioqueue_register_sock(pool, ioqueue, pj_sock_t(wakeFDs.read), nil, &callbacks, &key),
+                  "pj_ioqueue_register_sock")
+        wakeKey = key
+        postWakeRead()
+    }
+
+    /// Drains the wake socket and re-arms the ioqueue read.
+    func postWakeRead() {
+        var byte: UInt8 = 0
+        while read(wakeFDs.read, &byte, 1) > 0 {}
+        while true {
+            var size = pj_ssize_t(wakeReadBuffer.count)
+            pj_ioqueue_op_key_init(&wakeOpKey, MemoryLayout<pj_ioqueue_op_key_t>.size)
+            let status = wakeReadBuffer.withUnsafeMutableBytes { buf in
+                pj_ioqueue_recv(wakeKey, &wakeOpKey, buf.baseAddress, &size, 0)
+            }
+            // PJ_SUCCESS means data was read at once: drain again and re-post.
+            if status != PJ_SUCCESS.rawValue { break }
+        }
+    }
+
+    private func configureCodecs() throws {
+        // G.711 only, at the bridge's own 8 kHz; telephone-event is always offered.
+        let strings = CStrings()
+        var all = strings.pj("*")
+        _ = pjsua_codec_set_priority(&all, 0)
+        var pcmu = strings.pj("PCMU/8000")
+        var pcma = strings.pj("PCMA/8000")
+        try check(pjsua_codec_set_priority(&pcmu, pj_uint8_t(PJMEDIA_CODEC_PRIO_HIGHEST.rawValue)), "pjsua_codec_set_priority PCMU")
+        try check(pjsua_codec_set_priority(&pcma, pj_uint8_t(PJMEDIA_CODEC_PRIO_NEXT_HIGHER.rawValue)), "pjsua_codec_set_priority PCMA")
+    }
+}

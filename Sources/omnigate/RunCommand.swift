@@ -1,8 +1,79 @@
 import Configuration
+import Dispatch
+import Foundation
+import Gateway
+import Log
+import SIPEngine
 
+/// `omnigate run`: the gateway service, until SIGINT or SIGTERM.
 enum RunCommand: Command {
     static let name = "run"
-    static let summary = "run the gateway"
-    static let help = "Usage: omnigate run [--config PATH]\n"
-    static func run(_ arguments: inout Arguments) throws -> Int32 { 0 }
+    static let summary = "run the gateway (SIP service) in the foreground"
+    static let help = """
+    Usage: omnigate run [--config PATH] [--log-level LEVEL]
+
+    Runs the gateway until SIGINT or SIGTERM, which hang up live calls with BYE
+    and close the SIP transports before exiting. Logs go to stderr, one line per
+    event. Without --config the built-in defaults apply (Config/omnigate.conf
+    lists them).
+
+    Options:
+      --config PATH       configuration file (INI, see Config/omnigate.conf)
+      --log-level LEVEL   debug, info, warning or error (overrides [general] log_level)
+      --help              show this help
+
+    """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if arguments.wantsHelp { print(help, terminator: ""); return 0 }
+        let configPath = try arguments.option("config")
+        let levelOverride = try arguments.option("log-level")
+        try arguments.finish()
+
+        var config = GatewayConfig()
+        if let configPath {
+            do {
+                config = try GatewayConfig.load(path: configPath)
+            } catch let error as ConfigError {
+                writeError(error.description)
+                return 1
+            }
+        }
+        if let levelOverride {
+            guard LogLevel(name: levelOverride) != nil else { throw UsageError("--log-level takes debug, info, warning or error") }
+            config.general.logLevel = levelOverride
+        }
+        Logger.level = LogLevel(name: config.general.logLevel) ?? .info
+        let log = Logger("omnigate")
+
+        // Signals are handled on a dispatch queue, never in a signal handler.
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] { signal(signalNumber, SIG_IGN) }
+        let service: Service
+        do {
+            service = try Service.start(config: config)
+        } catch {
+            writeError("omnigate: \(error)")
+            return 1
+        }
+        log.info("ready", ("config", configPath ?? "built-in defaults"),
+                 ("transports", service.transports.map(\.description).joined(separator: ",")))
+
+        let stopping = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "omnigate.signals")
+        var sources: [DispatchSourceSignal] = []
+        for signalNumber in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
+            source.setEventHandler {
+                log.info("stopping", ("signal", signalNumber == SIGINT ? "SIGINT" : "SIGTERM"), ("calls", service.liveCalls))
+                stopping.signal()
+            }
+            source.resume()
+            sources.append(source)
+        }
+        stopping.wait()
+        service.stop()
+        log.info("stopped")
+        sources.forEach { $0.cancel() }
+        return 0
+    }
 }

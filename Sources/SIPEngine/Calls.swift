@@ -1,0 +1,290 @@
+import CPJSIP
+
+/// pjsua keeps one pointer of user data per call: we store the `CallID`'s
+/// bits there (no object, so nothing to retain or release).
+func userData(_ id: CallID) -> UnsafeMutableRawPointer? {
+    UnsafeMutableRawPointer(bitPattern: UInt(id.rawValue))
+}
+
+extension EngineCore {
+    func installCallbacks(_ cb: inout pjsua_callback) {
+        cb.on_incoming_call = { _, callID, rdata in
+            EngineCore.current?.incomingCall(callID, rdata)
+        }
+        cb.on_call_state = { callID, _ in
+            EngineCore.current?.callStateChanged(callID)
+        }
+        cb.on_call_media_state = { callID in
+            EngineCore.current?.mediaStateChanged(callID)
+        }
+        // Runs on pjmedia's thread for RFC 4733, on the engine thread for SIP INFO.
+        cb.on_dtmf_digit2 = { callID, info in
+            guard let core = EngineCore.current, let info else { return }
+            let raw = UInt64(UInt(bitPattern: pjsua_call_get_user_data(callID)))
+            guard raw != 0, let scalar = UnicodeScalar(UInt32(info.pointee.digit)) else { return }
+            let method: DTMFMethod = info.pointee.method == PJSUA_DTMF_METHOD_SIP_INFO ? .sipInfo : .rfc4733
+            let id = CallID(rawValue: raw)
+            core.enqueue { core in
+                guard core.calls[id] != nil else { return }
+                core.emit(.dtmf(id, digit: Character(scalar), method: method))
+            }
+        }
+        installMessageCallbacks(&cb)
+    }
+
+    /// The entry for a pjsua call id, found through the call's user data.
+    func entry(forPJSUA callID: pjsua_call_id) -> CallEntry? {
+        let raw = UInt64(UInt(bitPattern: pjsua_call_get_user_data(callID)))
+        guard raw != 0, let entry = calls[CallID(rawValue: raw)], entry.pjsuaID == callID else { return nil }
+        return entry
+    }
+
+    // MARK: - Callbacks (engine thread)
+
+    func incomingCall(_ callID: pjsua_call_id, _ rdata: UnsafeMutablePointer<pjsip_rx_data>?) {
+        preconditionOnEngineThread()
+        guard let rdata, let msg = rdata.pointee.msg_info.msg else {
+            _ = pjsua_call_hangup(callID, 500, nil, nil)
+            return
+        }
+        let id = CallID.make()
+        let entry = CallEntry(id: id, pjsuaID: callID)
+        calls[id] = entry
+        _ = pjsua_call_set_user_data(callID, userData(id))
+
+        let call = IncomingCall(
+            id: id,
+            from: address(rdata.pointee.msg_info.from.map { UnsafeRawPointer($0.pointee.uri) }),
+            to: address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) }),
+            sipCallID: rdata.pointee.msg_info.cid.map { String(pj: $0.pointee.id) } ?? "",
+            requestURI: printURI(UnsafeRawPointer(msg.pointee.line.req.uri), context: PJSIP_URI_IN_REQ_URI),
+            headers: capturedHeaders(msg),
+            source: source(rdata))
+        if log.isEnabled(.debug) {
+            log.debug("incoming call", ("call.id", id), ("from", call.from.uri), ("to", call.to.uri), ("source", call.source))
+        }
+        emit(.incomingCall(call))
+    }
+
+    func callStateChanged(_ callID: pjsua_call_id) {
+        preconditionOnEngineThread()
+        guard let entry = entry(forPJSUA: callID) else { return }
+        var info = pjsua_call_info()
+        guard pjsua_call_get_info(callID, &info) == PJ_SUCCESS.rawValue else { return }
+        switch info.state {
+        case PJSIP_INV_STATE_EARLY:
+            emit(.callState(entry.id, .early(status: Int(info.last_status.rawValue))))
+        case PJSIP_INV_STATE_CONFIRMED:
+            emit(.callState(entry.id, .confirmed))
+        case PJSIP_INV_STATE_DISCONNECTED:
+            releaseMedia(of: entry)
+            calls[entry.id] = nil
+            _ = pjsua_call_set_user_data(callID, nil)
+            let status = Int(info.last_status.rawValue)
+            let reason = String(pj: info.last_status_text)
+            log.debug("call ended", ("call.id", entry.id), ("sip.status", status), ("by", entry.hungUpByUs ? "us" : "peer"))
+            emit(.callState(entry.id, .disconnected(status: status, reason: reason, byUs: entry.hungUpByUs)))
+        default:
+            break
+        }
+    }
+
+    // MARK: - Commands
+
+    func execute(_ command: SIPCommand) {
+        preconditionOnEngineThread()
+        do {
+            switch command {
+            case .provisional(let id, let status, let headers):
+                let call = try live(id)
+                try withMessageData(headers: headers) { msg in
+                    try check(pjsua_call_answer(call.pjsuaID, UInt32(status), nil, msg), "pjsua_call_answer(\(status))")
+                }
+            case .answer(let id, let headers):
+                let call = try live(id)
+                try withMessageData(headers: headers) { msg in
+                    try check(pjsua_call_answer(call.pjsuaID, 200, nil, msg), "pjsua_call_answer(200)")
+                }
+            case .reject(let id, let status, let reason):
+                let call = try live(id)
+                call.hungUpByUs = true
+                let strings = CStrings()
+                var text = strings.pj(reason ?? "")
+                let result = reason == nil
+                    ? pjsua_call_hangup(call.pjsuaID, UInt32(status), nil, nil)
+                    : pjsua_call_hangup(call.pjsuaID, UInt32(status), &text, nil)
+                try check(result, "pjsua_call_hangup(\(status))")
+            case .hangup(let id, let status):
+                let call = try live(id)
+                call.hungUpByUs = true
+                try check(pjsua_call_hangup(call.pjsuaID, UInt32(status ?? 0), nil, nil), "pjsua_call_hangup")
+            case .call(let id, let to, let from, let headers):
+                placeCall(id, to: to, from: from, headers: headers)
+            case .bridge(let a, let b):
+                try bridge(try live(a), try live(b))
+            case .unbridge(let a, let b):
+                try unbridge(try live(a), try live(b))
+            case .play(let id, let playback, let path):
+                try play(path, into: try live(id), playback: playback)
+            case .stopPlayback(let id):
+                stopPlayback(of: try live(id), interrupted: true)
+            case .record(let id, let path):
+                try record(try live(id), to: path)
+            case .stopRecording(let id):
+                stopRecording(of: try live(id))
+            case .message(let id, let to, let from, let contentType, let body, let headers):
+                sendMessage(id, to: to, from: from, contentType: contentType, body: body, headers: headers)
+            }
+        } catch {
+            let callID: CallID? = switch command {
+            case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
+                 .call(let id, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
+                 .stopPlayback(let id), .record(let id, _), .stopRecording(let id): id
+            case .message: nil
+            }
+            log.debug("command failed", ("command", command.name), ("error", String(describing: error)))
+            emit(.commandFailed(callID, command: command.name, error: String(describing: error)))
+        }
+    }
+
+    /// The live call with this id, or an error naming it.
+    func live(_ id: CallID) throws -> CallEntry {
+        guard let call = calls[id] else { throw CallGone(id: id) }
+        return call
+    }
+
+    private func placeCall(_ id: CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)]) {
+        let strings = CStrings()
+        var destination = strings.pj(to)
+        var setting = pjsua_call_setting()
+        pjsua_call_setting_default(&setting)
+        setting.aud_cnt = 1
+        setting.vid_cnt = 0
+        let entry = CallEntry(id: id, pjsuaID: pjsua_call_id(PJSUA_INVALID_ID.rawValue))
+        entry.hungUpByUs = false
+        calls[id] = entry  // before make_call: its callbacks can run inside it
+        var pjID = pjsua_call_id(PJSUA_INVALID_ID.rawValue)
+        var status = pj_status_t(PJ_SUCCESS.rawValue)
+        do {
+            try withMessageData(headers: headers, from: from) { msg in
+                status = pjsua_call_make_call(account(for: to), &destination, &setting, userData(id), msg, &pjID)
+            }
+        } catch {
+            status = pj_status_t(PJ_EINVAL)
+        }
+        if status == PJ_SUCCESS.rawValue {
+            entry.pjsuaID = pjID
+            log.debug("calling", ("call.id", id), ("to", to))
+            return
+        }
+        guard calls.removeValue(forKey: id) != nil else { return }
+        log.warning("cannot place call", ("call.id", id), ("to", to), ("error", pjText(status)))
+        emit(.callState(id, .disconnected(status: 500, reason: pjText(status), byUs: true)))
+    }
+
+    /// Runs `body` with a `pjsua_msg_data` carrying extra headers (and a From
+    /// override), or nil when there is nothing to add.
+    func withMessageData<R>(headers: [(name: String, value: String)], from: SIPAddress? = nil,
+                            contentType: String? = nil, body: String? = nil,
+                            _ work: (UnsafeMutablePointer<pjsua_msg_data>?) throws -> R) throws -> R {
+        if headers.isEmpty && from == nil && contentType == nil && body == nil { return try work(nil) }
+        let strings = CStrings()
+        let pool = pjsua_pool_create("msgdata", 512, 512)
+        // Heap-allocated: pjsua_msg_data_init makes hdr_list point at itself.
+        let msg = UnsafeMutablePointer<pjsua_msg_data>.allocate(capacity: 1)
+        defer {
+            msg.deallocate()
+            pj_pool_release(pool)
+        }
+        pjsua_msg_data_init(msg)
+        for header in headers {
+            guard isValidHeader(name: header.name, value: header.value) else {
+                throw InvalidHeader(name: header.name)
+            }
+            var name = strings.pj(header.name)
+            var value = strings.pj(header.value)
+            guard let hdr = pjsip_generic_string_hdr_create(pool, &name, &value) else {
+                throw SIPError(status: pj_status_t(PJ_ENOMEM), call: "pjsip_generic_string_hdr_create")
+            }
+            let list = UnsafeMutableRawPointer(msg) + MemoryLayout<pjsua_msg_data>.offset(of: \.hdr_list)!
+            pj_list_push_back(list, UnsafeMutableRawPointer(hdr))
+        }
+        if let from { msg.pointee.local_uri = strings.pj(from.description) }
+        if let contentType { msg.pointee.content_type = strings.pj(contentType) }
+        if let body { msg.pointee.msg_body = strings.pj(body) }
+        return try work(msg)
+    }
+
+    // MARK: - Reading requests
+
+    /// The name-addr of a From or To header.
+    func address(_ uri: UnsafeRawPointer?) -> SIPAddress {
+        guard let uri else { return SIPAddress(uri: "") }
+        let inner = pjsip_uri_get_uri(uri)
+        var display = ""
+        if let inner, UnsafeRawPointer(inner) != uri {
+            // From/To values are parsed as name-addr; the inner URI differs only then.
+            display = String(pj: uri.assumingMemoryBound(to: pjsip_name_addr.self).pointee.display)
+        }
+        return SIPAddress(displayName: display, uri: printURI(inner.map { UnsafeRawPointer($0) }, context: PJSIP_URI_IN_FROMTO_HDR))
+    }
+
+    func source(_ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> SourceAddress {
+        let host = stringFromTuple(rdata.pointee.pkt_info.src_name)
+        let type = rdata.pointee.tp_info.transport.flatMap { $0.pointee.type_name.map { String(cString: $0) } } ?? "?"
+        return SourceAddress(host: host, port: Int(rdata.pointee.pkt_info.src_port), transport: type)
+    }
+
+    func capturedHeaders(_ msg: UnsafeMutablePointer<pjsip_msg>) -> [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
+        let head = UnsafeMutableRawPointer(msg) + MemoryLayout<pjsip_msg>.offset(of: \.hdr)!
+        var node = msg.pointee.hdr.next
+        while let header = node, UnsafeMutableRawPointer(header) != head {
+            let name = String(pj: header.pointee.name)
+            if name.lowercased().hasPrefix("x-") || config.capturedHeaders.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
+                result.append((name, printHeaderValue(header)))
+            }
+            node = header.pointee.next
+        }
+        return result
+    }
+}
+
+/// A command named a call that has already ended (or never existed).
+struct CallGone: Error, CustomStringConvertible {
+    let id: CallID
+    var description: String { "call \(id) is not live" }
+}
+
+/// A header the engine refuses to put on the wire.
+struct InvalidHeader: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "header '\(name)' has an invalid name or value" }
+}
+
+/// Header names are tokens; values must not contain line breaks (no header injection).
+func isValidHeader(name: String, value: String) -> Bool {
+    let tokenChars = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
+    guard !name.isEmpty, name.allSatisfy({ tokenChars.contains($0) }) else { return false }
+    return !value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }
+}
+
+extension SIPCommand {
+    /// The command's name, for logs and `.commandFailed`.
+    var name: String {
+        switch self {
+        case .provisional: "provisional"
+        case .answer: "answer"
+        case .reject: "reject"
+        case .hangup: "hangup"
+        case .call: "call"
+        case .bridge: "bridge"
+        case .unbridge: "unbridge"
+        case .play: "play"
+        case .stopPlayback: "stop-playback"
+        case .record: "record"
+        case .stopRecording: "stop-recording"
+        case .message: "message"
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/// What callers can ask of the engine. Commands run on the engine thread in
+/// the order they were posted; a failure is reported as `.commandFailed` (or,
+/// for a call that never started, as its `.disconnected` state).
+public enum SIPCommand: Sendable {
+    /// Sends a provisional response (180 Ringing, 183 Session Progress with early media).
+    case provisional(CallID, status: Int, headers: [(name: String, value: String)] = [])
+    /// Answers an inbound call with 200 OK.
+    case answer(CallID, headers: [(name: String, value: String)] = [])
+    /// Rejects an inbound call that is not answered yet with a final status (403, 486, 503, …).
+    case reject(CallID, status: Int, reason: String? = nil)
+    /// Ends a call: BYE when answered, CANCEL when ringing out, a final error when ringing in.
+    case hangup(CallID, status: Int? = nil)
+    /// Places an outbound call. `from` overrides the From header; `headers` are added to the INVITE.
+    case call(CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)] = [])
+    /// Connects two calls' audio both ways (the B2BUA bridge).
+    case bridge(CallID, CallID)
+    /// Disconnects the audio between two calls.
+    case unbridge(CallID, CallID)
+    /// Plays a WAV file into a call; `.playbackFinished` follows.
+    case play(CallID, PlaybackID, path: String)
+    /// Stops whatever is playing into a call.
+    case stopPlayback(CallID)
+    /// Records the audio a call sends us (and a bridged peer's, if any) to a WAV file.
+    case record(CallID, path: String)
+    /// Closes a call's recording; `.recordingFinished` follows.
+    case stopRecording(CallID)
+    /// Sends a MESSAGE outside any dialog; `.messageStatus` follows.
+    case message(MessageID, to: String, from: SIPAddress?, contentType: String, body: String,
+                 headers: [(name: String, value: String)] = [])
+}

@@ -1,0 +1,146 @@
+// The values that cross the engine boundary. No pjsua type appears here:
+// callbacks copy what they need into these and hand them on.
+
+import Synchronization
+
+/// Identifies one call leg for its whole life. Unlike a pjsua call id, which
+/// is a slot number reused as soon as a call ends, a `CallID` is never reused,
+/// so a command that arrives late for a finished call cannot hit a new one.
+public struct CallID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public var description: String { String(rawValue) }
+}
+
+/// Identifies one outgoing MESSAGE, to match its delivery status.
+public struct MessageID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public var description: String { String(rawValue) }
+}
+
+/// Identifies one playback, to match its completion.
+public struct PlaybackID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public var description: String { String(rawValue) }
+}
+
+/// Where a SIP message came from.
+public struct SourceAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    /// "UDP", "TCP", …
+    public var transport: String
+
+    public init(host: String, port: Int, transport: String) {
+        self.host = host
+        self.port = port
+        self.transport = transport
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)/\(transport)" : "\(host):\(port)/\(transport)" }
+}
+
+/// A name-addr from a From or To header.
+public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The display name, unquoted; empty when absent.
+    public var displayName: String
+    /// The URI, such as `sip:+15551234567@trunk.example.com`.
+    public var uri: String
+
+    public init(displayName: String = "", uri: String) {
+        self.displayName = displayName
+        self.uri = uri
+    }
+
+    /// The user part of a sip/sips/tel URI (`+15551234567`), or empty.
+    public var user: String {
+        var rest = Substring(uri)
+        for scheme in ["sips:", "sip:", "tel:"] where rest.lowercased().hasPrefix(scheme) {
+            rest = rest.dropFirst(scheme.count)
+            break
+        }
+        if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
+        if let semi = rest.firstIndex(of: ";") { rest = rest[..<semi] }
+        return String(rest)
+    }
+
+    public var description: String { displayName.isEmpty ? "<\(uri)>" : "\"\(displayName)\" <\(uri)>" }
+}
+
+/// A new inbound INVITE, already answered with 100 Trying.
+public struct IncomingCall: Sendable {
+    public var id: CallID
+    public var from: SIPAddress
+    public var to: SIPAddress
+    /// The SIP Call-ID header.
+    public var sipCallID: String
+    public var requestURI: String
+    /// Headers the engine was asked to capture (`EngineConfig.capturedHeaders`) and every `X-` header.
+    public var headers: [(name: String, value: String)]
+    public var source: SourceAddress
+}
+
+/// A call leg's progress.
+public enum CallState: Sendable, Equatable {
+    /// A provisional response was sent or received (180, 183).
+    case early(status: Int)
+    /// The call is answered and acknowledged; media flows.
+    case confirmed
+    /// The call is over. `status` is the final SIP status (200 for a normal
+    /// BYE after answer); `byUs` says whether this side ended it.
+    case disconnected(status: Int, reason: String, byUs: Bool)
+}
+
+/// How a DTMF digit arrived.
+public enum DTMFMethod: String, Sendable {
+    case rfc4733 = "rfc4733"
+    case sipInfo = "sip-info"
+}
+
+/// An inbound SIP MESSAGE (RFC 3428); it has already been answered 200.
+public struct IncomingMessage: Sendable {
+    public var from: SIPAddress
+    public var to: SIPAddress
+    public var contentType: String
+    public var body: String
+    public var sipCallID: String
+    public var source: SourceAddress
+}
+
+/// Everything the engine reports. Delivered in order, on the engine thread.
+public enum SIPEvent: Sendable {
+    case incomingCall(IncomingCall)
+    case callState(CallID, CallState)
+    case dtmf(CallID, digit: Character, method: DTMFMethod)
+    /// A playback ended: the file played to the end (`interrupted == false`),
+    /// or it was stopped or its call ended.
+    case playbackFinished(CallID, PlaybackID, interrupted: Bool)
+    /// A recording was closed; `seconds` is the audio written.
+    case recordingFinished(CallID, path: String, seconds: Double)
+    case incomingMessage(IncomingMessage)
+    /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).
+    case messageStatus(MessageID, status: Int, reason: String)
+    /// A command could not be carried out; the call (if any) is unchanged.
+    case commandFailed(CallID?, command: String, error: String)
+}
+
+/// Hands out identifiers that are unique for the life of the process.
+enum IdentifierSource {
+    private static let next = Atomic<UInt64>(1)
+    static func take() -> UInt64 { next.add(1, ordering: .relaxed).oldValue }
+}
+
+public extension CallID {
+    /// A fresh identifier for an outbound call.
+    static func make() -> CallID { CallID(rawValue: IdentifierSource.take()) }
+}
+
+public extension MessageID {
+    static func make() -> MessageID { MessageID(rawValue: IdentifierSource.take()) }
+}
+
+public extension PlaybackID {
+    static func make() -> PlaybackID { PlaybackID(rawValue: IdentifierSource.take()) }
+}
