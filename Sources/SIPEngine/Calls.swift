@@ -226,7 +226,7 @@ extension EngineCore {
             // From/To values are parsed as name-addr; the inner URI differs only then.
             display = String(pj: uri.assumingMemoryBound(to: pjsip_name_addr.self).pointee.display)
         }
-        return SIPAddress(displayName: display, uri: printURI(inner.map { UnsafeRawPointer($0) }, context: PJSIP_URI_IN_FROMTO_HDR))
+        return SIPAddress(displayName: display, uri: printURI(inner.map { UnsafeRawPointer($0) }, context: PJSIP_URI_IN_OTHER))
     }
 
     func source(_ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> SourceAddress {

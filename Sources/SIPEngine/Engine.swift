@@ -162,6 +162,7 @@ final class EngineCore: @unchecked Sendable {
     private var engineThread: pthread_t?
     var calls: [CallID: CallEntry] = [:]
     var playbacks: [PlaybackID: CallID] = [:]
+    var closingRecordings: [ClosingRecording] = []
     var accounts: [String: pjsua_acc_id] = [:]
     var defaultAccount: pjsua_acc_id = pjsua_acc_id(PJSUA_INVALID_ID.rawValue)
     var wakeKey: OpaquePointer?
@@ -227,8 +228,9 @@ final class EngineCore: @unchecked Sendable {
     private func runLoop() {
         preconditionOnEngineThread()
         while !stopRequested.load(ordering: .acquiring) {
-            _ = pjsua_handle_events(100)
+            _ = pjsua_handle_events(closingRecordings.isEmpty ? 100 : 10)
             drainPending()
+            if !closingRecordings.isEmpty { reportClosedRecordings() }
         }
         hangUpEverything()
         destroyPJSUA()

@@ -117,7 +117,8 @@ public enum SIPEvent: Sendable {
     /// A playback ended: the file played to the end (`interrupted == false`),
     /// or it was stopped or its call ended.
     case playbackFinished(CallID, PlaybackID, interrupted: Bool)
-    /// A recording was closed; `seconds` is the audio written.
+    /// A recording's WAV file is complete and closed; `seconds` is the audio in it.
+    /// It may arrive just after the call's `.disconnected`.
     case recordingFinished(CallID, path: String, seconds: Double)
     case incomingMessage(IncomingMessage)
     /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).

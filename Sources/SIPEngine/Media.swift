@@ -129,10 +129,25 @@ extension EngineCore {
     func stopRecording(of entry: CallEntry) {
         guard let recorder = entry.recorder else { return }
         entry.recorder = nil
+        // The bridge lets go of the port on its own clock, and only then does the
+        // WAV writer flush and fill in its header; report the file once it has.
         _ = pjsua_recorder_destroy(recorder.recorder)
-        // The WAV writer emits 8 kHz 16-bit mono after a 44-byte header.
-        let size = (try? FileManager.default.attributesOfItem(atPath: recorder.path)[.size] as? Int) ?? 44
-        emit(.recordingFinished(entry.id, path: recorder.path, seconds: Double(max(size - 44, 0)) / 16000))
+        closingRecordings.append(ClosingRecording(call: entry.id, path: recorder.path, deadline: .now + .seconds(2)))
+    }
+
+    /// Reports recordings whose WAV header is complete (or that gave up waiting).
+    func reportClosedRecordings() {
+        closingRecordings.removeAll { closing in
+            let header = FileManager.default.contents(atPath: closing.path).map { Array($0.prefix(44)) } ?? []
+            let size = (try? FileManager.default.attributesOfItem(atPath: closing.path)[.size] as? Int) ?? 0
+            // RIFF chunk size (bytes 4..<8) is written, as file size - 8, when the writer closes.
+            let riffSize = header.count == 44 ? Int(header[4]) | Int(header[5]) << 8 | Int(header[6]) << 16 | Int(header[7]) << 24 : 0
+            let complete = riffSize > 0 && riffSize == size - 8
+            guard complete || ContinuousClock.now > closing.deadline else { return false }
+            // 8 kHz, 16-bit mono after a 44-byte header.
+            emit(.recordingFinished(closing.call, path: closing.path, seconds: Double(max(size - 44, 0)) / 16000))
+            return true
+        }
     }
 
     /// Ends a call's playback and recording and detaches its bridges (the call is ending).
@@ -146,6 +161,13 @@ extension EngineCore {
         }
         entry.bridgedTo.removeAll()
     }
+}
+
+/// A recording whose file the WAV writer has not finished yet.
+struct ClosingRecording {
+    let call: CallID
+    let path: String
+    let deadline: ContinuousClock.Instant
 }
 
 /// A media command for a call whose media is not up yet (not answered, no early media).

@@ -1,0 +1,39 @@
+import Foundation
+import Synchronization
+
+/// Free loopback ports for test peers (SIPp needs a port number up front).
+public enum Ports {
+    private static let next = Mutex<Int>(0)
+
+    /// A port free on 127.0.0.1 for both UDP and TCP right now, and for `count`
+    /// consecutive ports (SIPp media uses port and port+2). Tests in one run never
+    /// get the same port twice.
+    public static func free(count: Int = 1) -> Int {
+        while true {
+            let candidate = next.withLock { n -> Int in
+                if n == 0 { n = 20000 + Int(getpid() % 200) * 100 }
+                n += max(count, 4)
+                if n > 60000 { n = 20000 }
+                return n
+            }
+            if (0..<count).allSatisfy({ isFree(candidate + $0) }) { return candidate }
+        }
+    }
+
+    private static func isFree(_ port: Int) -> Bool {
+        canBind(port, type: Int32(SOCK_DGRAM.rawValue)) && canBind(port, type: Int32(SOCK_STREAM.rawValue))
+    }
+
+    private static func canBind(_ port: Int, type: Int32) -> Bool {
+        let fd = socket(AF_INET, type, 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Test helpers: process launcher and SIPp runner (being built).

@@ -1,0 +1,112 @@
+// Test support: real processes, bounded in time, cleaned up by PID.
+
+import Foundation
+import Synchronization
+
+/// A child process whose stdout and stderr are collected line by line.
+///
+/// Always bounded: `waitForLine` and `waitForExit` take timeouts, and
+/// `deinit` kills the process (SIGKILL by PID) if the test did not.
+public final class TestProcess: @unchecked Sendable {
+    // @unchecked Sendable: `process` is immutable after init; output is guarded by `state`.
+    private let process = Process()
+    private let state = Output()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    public let executable: String
+    public let arguments: [String]
+
+    private struct State {
+        var stdout = ""
+        var stderr = ""
+    }
+
+    private final class Output: Sendable {
+        let lock = Mutex(State())
+        func withLock<R>(_ body: (inout State) -> R) -> R { lock.withLock { body(&$0) } }
+    }
+
+    /// Starts `executable` with `arguments`.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                directory: String? = nil) throws {
+        self.executable = executable
+        self.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        stdoutPipe.fileHandleForReading.readabilityHandler = { [state] handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
+            state.withLock { $0.stdout += String(decoding: data, as: UTF8.self) }
+        }
+        stderrPipe.fileHandleForReading.readabilityHandler = { [state] handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
+            state.withLock { $0.stderr += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var stdout: String { state.withLock { $0.stdout } }
+    public var stderr: String { state.withLock { $0.stderr } }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Waits until a stderr (or stdout) line contains `text`; returns that line.
+    @discardableResult
+    public func waitForLine(containing text: String, timeout: Duration = .seconds(10)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let output = state.withLock { $0.stderr + "\n" + $0.stdout }
+            if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if !process.isRunning {
+                try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+                let final = state.withLock { $0.stderr + "\n" + $0.stdout }
+                if let line = final.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+                throw TestProcessError("\(name) exited (status \(process.terminationStatus)) before printing '\(text)':\n\(final)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestProcessError("\(name) did not print '\(text)' within \(timeout):\n\(stderr)\n\(stdout)")
+    }
+
+    /// Waits for the process to exit and returns its status; kills it on timeout.
+    @discardableResult
+    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline {
+                kill()
+                throw TestProcessError("\(name) did not exit within \(timeout); killed.\n\(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(30))  // let the pipes drain
+        return process.terminationStatus
+    }
+
+    /// Sends a signal by PID.
+    public func signal(_ number: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, number) }
+    }
+
+    /// Kills the process (SIGKILL) and reaps it.
+    public func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    private var name: String { (executable as NSString).lastPathComponent }
+
+    deinit { kill() }
+}
+
+public struct TestProcessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
