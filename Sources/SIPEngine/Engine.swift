@@ -307,8 +307,8 @@ final class EngineCore: @unchecked Sendable {
 
         var logCfg = pjsua_logging_config()
         pjsua_logging_config_default(&logCfg)
-        logCfg.console_level = 0
         logCfg.level = Logger.level == .debug ? 4 : 2
+        logCfg.console_level = logCfg.level  // pjsua passes only lines up to console_level to the callback
         logCfg.msg_logging = Logger.level == .debug ? 1 : 0
         logCfg.cb = { level, data, length in
             guard let data else { return }

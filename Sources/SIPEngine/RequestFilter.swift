@@ -18,23 +18,21 @@ public struct AdmissionRequest: Sendable {
 
 extension EngineCore {
     func installRequestFilter() throws {
-        let module = UnsafeMutablePointer<pjsip_module>.allocate(capacity: 1)
-        module.initialize(to: pjsip_module())
-        module.pointee.name = CStrings.permanent("mod-omnigate-filter")
-        module.pointee.id = -1
-        module.pointee.priority = Int32(PJSIP_MOD_PRIORITY_UA_PROXY_LAYER.rawValue) - 1
-        module.pointee.on_rx_request = { rdata in
+        try installRequestChecks()
+        try registerModule("mod-omnigate-filter", priority: Int32(PJSIP_MOD_PRIORITY_UA_PROXY_LAYER.rawValue) - 1) { rdata in
             guard let rdata, let core = EngineCore.current else { return 0 }
             return core.filter(rdata) ? 1 : 0
         }
-        // The module must outlive the endpoint; it is one small allocation per process start.
-        try check(pjsip_endpt_register_module(pjsua_get_pjsip_endpt(), module), "pjsip_endpt_register_module")
     }
 
     /// Returns true when the request was answered here and must go no further.
-    private func filter(_ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> Bool {
+    func filter(_ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> Bool {
         guard let msg = rdata.pointee.msg_info.msg, msg.pointee.type == PJSIP_REQUEST_MSG else { return false }
         let method = msg.pointee.line.req.method
+        if method.id != PJSIP_INVITE_METHOD && method.id != PJSIP_ACK_METHOD && method.id != PJSIP_CANCEL_METHOD,
+           rejectUnsupportedExtensions(rdata, msg) {
+            return true
+        }
         let isInvite = method.id == PJSIP_INVITE_METHOD
         let isMessage = method.id == PJSIP_OTHER_METHOD && String(pj: method.name) == "MESSAGE"
         guard isInvite || isMessage else { return false }
@@ -53,16 +51,38 @@ extension EngineCore {
                 from: address(rdata.pointee.msg_info.from.map { UnsafeRawPointer($0.pointee.uri) }),
                 to: address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) }))
             if let status = admit(request) {
-                respond(rdata, status: status, headers: [])
+                respond(rdata, status: status)
                 return true
             }
         }
         return false
     }
 
+    /// Answers 420 Bad Extension (with Unsupported) when a request requires an
+    /// extension we lack. INVITEs get the same check from pjsip's invite session.
+    private func rejectUnsupportedExtensions(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, _ msg: UnsafeMutablePointer<pjsip_msg>) -> Bool {
+        var required: [String] = []
+        forEachHeader(msg, type: PJSIP_H_REQUIRE) { header in
+            let list = UnsafeMutableRawPointer(header).assumingMemoryBound(to: pjsip_require_hdr.self)
+            for i in 0..<Int(list.pointee.count) {
+                required.append(withUnsafeBytes(of: list.pointee.values) { raw in
+                    String(pj: raw.bindMemory(to: pj_str_t.self)[i])
+                })
+            }
+        }
+        guard !required.isEmpty else { return false }
+        let supported = Set(capability(PJSIP_H_SUPPORTED).map { $0.lowercased() })
+        let unsupported = required.filter { !supported.contains($0.lowercased()) }
+        guard !unsupported.isEmpty else { return false }
+        respond(rdata, status: 420, headers: [("Unsupported", unsupported.joined(separator: ", "))])
+        return true
+    }
+
     /// Answers a request without a transaction (wraps `pjsip_endpt_respond_stateless`).
-    func respond(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, status: Int, headers: [(String, String)]) {
+    func respond(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, status: Int, reason: String? = nil,
+                 headers: [(String, String)] = []) {
         let strings = CStrings()
+        var reasonText = strings.pj(reason ?? "")
         let list = UnsafeMutablePointer<pjsip_hdr>.allocate(capacity: 1)
         defer { list.deallocate() }
         pj_list_init(UnsafeMutableRawPointer(list))
@@ -72,7 +92,11 @@ extension EngineCore {
                 pj_list_push_back(UnsafeMutableRawPointer(list), UnsafeMutableRawPointer(hdr))
             }
         }
-        _ = pjsip_endpt_respond_stateless(pjsua_get_pjsip_endpt(), rdata, Int32(status), nil, list, nil)
+        if reason == nil {
+            _ = pjsip_endpt_respond_stateless(pjsua_get_pjsip_endpt(), rdata, Int32(status), nil, list, nil)
+        } else {
+            _ = pjsip_endpt_respond_stateless(pjsua_get_pjsip_endpt(), rdata, Int32(status), &reasonText, list, nil)
+        }
     }
 }
 
