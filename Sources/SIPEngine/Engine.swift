@@ -144,6 +144,8 @@ final class EngineCore: @unchecked Sendable {
     /// context. Set on the engine thread before `pjsua_init`, cleared after
     /// `pjsua_destroy` has joined pjsua's own threads.
     nonisolated(unsafe) static var current: EngineCore?
+    /// True while pjsua starts up (see the log callback).
+    static let starting = Atomic<Bool>(false)
 
     let config: EngineConfig
     let onEvent: @Sendable (SIPEvent) -> Void
@@ -292,6 +294,8 @@ final class EngineCore: @unchecked Sendable {
     // MARK: - pjsua lifecycle
 
     private func startPJSUA() throws -> [BoundTransport] {
+        EngineCore.starting.store(true, ordering: .relaxed)
+        defer { EngineCore.starting.store(false, ordering: .relaxed) }
         engineThread = pthread_self()
         try check(pjsua_create(), "pjsua_create")
         EngineCore.current = self
@@ -315,7 +319,9 @@ final class EngineCore: @unchecked Sendable {
             let text = String(decoding: UnsafeRawBufferPointer(start: data, count: Int(length)), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let line = text.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ")
-            Logger("pjsip").log(level <= 1 ? .error : level == 2 ? .warning : .debug, { line }, [])
+            // While starting, failures come back as typed errors with one clear message; pjsip's own lines are detail.
+            let starting = EngineCore.starting.load(ordering: .relaxed)
+            Logger("pjsip").log(starting || level > 2 ? .debug : level <= 1 ? .error : .warning, { line }, [])
         }
 
         var mediaCfg = pjsua_media_config()

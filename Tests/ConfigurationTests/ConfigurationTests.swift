@@ -1,0 +1,137 @@
+@testable import Configuration
+import Foundation
+import Testing
+
+@Suite("omnigate.conf")
+struct ConfigurationTests {
+    private func errors(_ text: String) -> [String] {
+        do {
+            _ = try GatewayConfig.parse(text, file: "omnigate.conf")
+            return []
+        } catch let error as ConfigError {
+            return error.diagnostics.map(\.description)
+        } catch {
+            return ["unexpected \(error)"]
+        }
+    }
+
+    @Test("the shipped Config/omnigate.conf states exactly the built-in defaults")
+    func shippedFileIsTheDefaults() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Config/omnigate.conf").path
+        #expect(try GatewayConfig.load(path: path) == GatewayConfig())
+    }
+
+    @Test("settings are read with comments, spaces, => and escaped semicolons")
+    func readsSettings() throws {
+        let config = try GatewayConfig.parse("""
+        ; a comment
+        [general]
+        log_level=debug   ; trailing comment
+        user_agent => Omnigate\\;test
+        max_calls = 50
+
+        [sip]
+        udp = 127.0.0.1:0
+        tcp = off
+        rtp_port_start = 20000
+        [store]
+        path = /tmp/x.sqlite
+        default_country = gb
+        """, file: "t.conf")
+        #expect(config.general.logLevel == "debug")
+        #expect(config.general.userAgent == "Omnigate;test")
+        #expect(config.general.maxCalls == 50)
+        #expect(config.sip.udp == ListenAddress(host: "127.0.0.1", port: 0))
+        #expect(config.sip.tcp == nil)
+        #expect(config.sip.rtpPortStart == 20000)
+        #expect(config.store.defaultCountry == "GB")
+    }
+
+    @Test("IPv6 listen addresses are written in brackets")
+    func ipv6() throws {
+        let config = try GatewayConfig.parse("[sip]\nudp = [::1]:5070\n", file: "t.conf")
+        #expect(config.sip.udp == ListenAddress(host: "::1", port: 5070))
+        #expect(errors("[sip]\nudp = ::1:5070\n") == [
+            "omnigate.conf:2: error: bad value '::1:5070' for 'udp' in [sip]: expected host:port (such as 0.0.0.0:5060) or off",
+        ])
+    }
+
+    @Test("an unknown section is an error naming the known ones")
+    func unknownSection() {
+        #expect(errors("[sipp]\nudp = 1.2.3.4:5\n") == [
+            "omnigate.conf:1: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media]",
+        ])
+    }
+
+    @Test("an unknown key is an error naming the keys the section takes")
+    func unknownKey() {
+        #expect(errors("[general]\nloglevel = debug\n") == [
+            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls",
+        ])
+    }
+
+    @Test("a bad value names the key, the value and what is expected")
+    func badValues() {
+        #expect(errors("[sip]\nudp = 127.0.0.1:99999\n") == [
+            "omnigate.conf:2: error: bad value '127.0.0.1:99999' for 'udp' in [sip]: expected host:port (such as 0.0.0.0:5060) or off",
+        ])
+        #expect(errors("[general]\nmax_calls = lots\n") == [
+            "omnigate.conf:2: error: bad value 'lots' for 'max_calls' in [general]: expected a whole number from 1 to 4000",
+        ])
+        #expect(errors("[general]\nlog_level = chatty\n") == [
+            "omnigate.conf:2: error: bad value 'chatty' for 'log_level' in [general]: expected debug, info, warning or error",
+        ])
+        #expect(errors("[store]\ndefault_country = USA\n") == [
+            "omnigate.conf:2: error: bad value 'USA' for 'default_country' in [store]: expected a two-letter country code such as US or GB",
+        ])
+    }
+
+    @Test("a key set twice is an error pointing at both lines")
+    func duplicateKey() {
+        #expect(errors("[general]\nmax_calls = 5\nmax_calls = 6\n") == [
+            "omnigate.conf:3: error: 'max_calls' is set twice in [general] (first at line 2)",
+        ])
+    }
+
+    @Test("a section given twice is an error")
+    func duplicateSection() {
+        #expect(errors("[sip]\n[general]\n[sip]\n") == [
+            "omnigate.conf:3: error: section [sip] appears twice (first at line 1)",
+        ])
+    }
+
+    @Test("lines that are not settings, headers or comments are errors")
+    func syntaxErrors() {
+        #expect(errors("udp = 1.2.3.4:5\n[sip\n[general]\njust words\n= 5\n") == [
+            "omnigate.conf:1: error: 'udp' is outside any section; put it under a [section] header",
+            "omnigate.conf:2: error: a section header looks like [name]; got '[sip'",
+            "omnigate.conf:4: error: expected 'key = value'; got 'just words'",
+            "omnigate.conf:5: error: a setting needs a name before '='",
+        ])
+    }
+
+    @Test("every problem in a file is reported, in line order")
+    func allProblems() {
+        let found = errors("[general]\nmax_calls = 0\nbogus = 1\n[sip]\ntcp = nowhere\n")
+        #expect(found.count == 3)
+        #expect(found.map { $0.prefix(16) } == ["omnigate.conf:2:", "omnigate.conf:3:", "omnigate.conf:5:"])
+    }
+
+    @Test("turning off both transports is an error")
+    func noTransports() {
+        #expect(errors("[sip]\nudp = off\ntcp = off\n") == [
+            "omnigate.conf:1: error: both SIP transports are off; turn on udp or tcp in [sip]",
+        ])
+    }
+
+    @Test("a missing file is an error naming it")
+    func missingFile() {
+        #expect(throws: ConfigError.self) { try GatewayConfig.load(path: "/nonexistent/omnigate.conf") }
+        do {
+            _ = try GatewayConfig.load(path: "/nonexistent/omnigate.conf")
+        } catch {
+            #expect("\(error)" == "/nonexistent/omnigate.conf:0: error: cannot read the configuration file: no such file")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import OmnigateTestSupport
+import Testing
+
+/// The `omnigate` binary as a real process: start-up errors, signals, help.
+@Suite("omnigate run as a process")
+struct ServiceTests {
+    @Test("a configuration error stops start-up with file:line and exit status 1")
+    func configError() async throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/bad.conf"
+        try "[general]\nmax_calls = many\n[sipp]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let process = try TestProcess(TestPaths.omnigate, ["run", "--config", path])
+        #expect(try await process.waitForExit() == 1)
+        #expect(process.stderr == """
+        \(path):2: error: bad value 'many' for 'max_calls' in [general]: expected a whole number from 1 to 4000
+        \(path):3: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media]
+
+        """)
+    }
+
+    @Test("a SIP port already in use is a one-line error, not a crash")
+    func portInUse() async throws {
+        let port = Ports.free()
+        let holder = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0)
+
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "[sip]\nudp = 127.0.0.1:\(port)\ntcp = off\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
+        let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/o.conf"])
+        #expect(try await process.waitForExit() == 1)
+        #expect(process.stderr.split(separator: "\n").map(String.init) == [
+            "omnigate: cannot listen for SIP over UDP on 127.0.0.1:\(port): the port is already in use by another program",
+        ])
+    }
+
+    @Test("SIGTERM hangs up live calls with BYE, closes the transports and exits 0")
+    func sigtermHangsUp() async throws {
+        let gateway = try await GatewayProcess.start()
+        let (sipp, directory) = try SIPp.start("uac-gateway-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                               arguments: ["-m", "2", "-l", "2", "-r", "10"])
+        try await gateway.process.waitForLine(containing: "call.id=2 ")
+        try await Task.sleep(for: .milliseconds(500))  // both calls answered and acknowledged
+        #expect(try await gateway.stop() == 0)
+        let result = try await SIPp.finish(sipp, directory: directory)
+        #expect(result.successful == 2, "\(result.summary)")
+        #expect(gateway.process.stderr.contains("stopping signal=SIGTERM calls=2"))
+        #expect(gateway.process.stderr.contains("stopped"))
+    }
+
+    @Test("--help works for the program and for run")
+    func help() async throws {
+        let top = try TestProcess(TestPaths.omnigate, ["--help"])
+        #expect(try await top.waitForExit() == 0)
+        #expect(top.stdout.contains("Usage: omnigate COMMAND"))
+        let run = try TestProcess(TestPaths.omnigate, ["run", "--help"])
+        #expect(try await run.waitForExit() == 0)
+        #expect(run.stdout.contains("Usage: omnigate run [--config PATH]"))
+        let bad = try TestProcess(TestPaths.omnigate, ["run", "--bogus"])
+        #expect(try await bad.waitForExit() == 2)
+        #expect(bad.stderr.contains("omnigate run: unknown option '--bogus'"))
+    }
+}

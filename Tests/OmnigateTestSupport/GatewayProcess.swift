@@ -1,0 +1,45 @@
+import Foundation
+
+/// The `omnigate run` service as a real process on loopback ports chosen by
+/// the kernel (port 0), read back from its `ready` line.
+public struct GatewayProcess {
+    public let process: TestProcess
+    public let directory: String
+    public let udpPort: Int
+    public let tcpPort: Int
+
+    public var udpTarget: String { "127.0.0.1:\(udpPort)" }
+
+    /// Writes `config` (INI text; `[sip]` is added when absent) to a fresh
+    /// directory, starts the service there and waits until it is ready.
+    public static func start(config: String = "", files: [String: String] = [:],
+                             arguments: [String] = []) async throws -> GatewayProcess {
+        let directory = try TestPaths.temporaryDirectory("gateway")
+        var text = config
+        if !text.contains("[sip]") { text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\n" }
+        try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
+        for (name, content) in files {
+            let path = directory + "/" + name
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/omnigate.conf"] + arguments,
+                                      directory: directory)
+        let ready = try await process.waitForLine(containing: " ready ", timeout: .seconds(20))
+        return GatewayProcess(process: process, directory: directory,
+                              udpPort: port(in: ready, transport: "udp"), tcpPort: port(in: ready, transport: "tcp"))
+    }
+
+    /// Stops the service with SIGTERM and returns its exit status.
+    @discardableResult
+    public func stop() async throws -> Int32 {
+        process.signal(SIGTERM)
+        return try await process.waitForExit(timeout: .seconds(20))
+    }
+
+    private static func port(in line: String, transport: String) -> Int {
+        guard let range = line.range(of: "\(transport) 127.0.0.1:") else { return 0 }
+        return Int(line[range.upperBound...].prefix { $0.isNumber }) ?? 0
+    }
+}
