@@ -24,9 +24,14 @@ extension EngineCore {
             guard raw != 0, let scalar = UnicodeScalar(UInt32(info.pointee.digit)) else { return }
             let method: DTMFMethod = info.pointee.method == PJSUA_DTMF_METHOD_SIP_INFO ? .sipInfo : .rfc4733
             let id = CallID(rawValue: raw)
-            core.enqueue { core in
-                guard core.calls[id] != nil else { return }
+            if core.isEngineThread {
+                // SIP INFO: emit now, before a BYE handled in the same poll ends the call.
                 core.emit(.dtmf(id, digit: Character(scalar), method: method))
+            } else {
+                core.enqueue { core in
+                    guard core.calls[id] != nil else { return }
+                    core.emit(.dtmf(id, digit: Character(scalar), method: method))
+                }
             }
         }
         installMessageCallbacks(&cb)

@@ -221,6 +221,11 @@ final class EngineCore: @unchecked Sendable {
         }
     }
 
+    var isEngineThread: Bool {
+        guard let engineThread else { return false }
+        return pthread_equal(engineThread, pthread_self()) != 0
+    }
+
     func preconditionOnEngineThread(_ function: StaticString = #function) {
         guard let engineThread, pthread_equal(engineThread, pthread_self()) != 0 else {
             preconditionFailure("\(function) touched pjsua off the engine thread")

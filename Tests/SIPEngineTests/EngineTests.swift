@@ -134,6 +134,20 @@ struct EngineTests {
         #expect(digits.joined() == "12#")
     }
 
+    @Test("SIP INFO digits (application/dtmf-relay) arrive in order and are answered 200")
+    func dtmfSIPInfo() async throws {
+        let harness = try EngineHarness.start(react: EngineHarness.answerEverything)
+        defer { harness.engine.stop() }
+        let result = try await SIPp.run("uac-dtmf-sip-info.xml", target: harness.target, port: Ports.free(),
+                                        arguments: ["-m", "1"])
+        #expect(result.successful == 1, "\(result.summary)")
+        try await harness.events.wait { $0.disconnected }
+        let digits = harness.events.all.compactMap { event -> String? in
+            if case .dtmf(_, let digit, .sipInfo) = event { String(digit) } else { nil }
+        }
+        #expect(digits.joined() == "5*")
+    }
+
     @Test("200 concurrent calls all complete")
     func twoHundredConcurrentCalls() async throws {
         let peak = Mutex((live: 0, max: 0))
