@@ -8,8 +8,8 @@ func userData(_ id: CallID) -> UnsafeMutableRawPointer? {
 
 extension EngineCore {
     func installCallbacks(_ cb: inout pjsua_callback) {
-        cb.on_incoming_call = { _, callID, rdata in
-            EngineCore.current?.incomingCall(callID, rdata)
+        cb.on_incoming_call = { accountID, callID, rdata in
+            EngineCore.current?.incomingCall(callID, accountID, rdata)
         }
         cb.on_call_state = { callID, _ in
             EngineCore.current?.callStateChanged(callID)
@@ -35,6 +35,7 @@ extension EngineCore {
             }
         }
         installMessageCallbacks(&cb)
+        installAccountCallbacks(&cb)
     }
 
     /// The entry for a pjsua call id, found through the call's user data.
@@ -46,7 +47,7 @@ extension EngineCore {
 
     // MARK: - Callbacks (engine thread)
 
-    func incomingCall(_ callID: pjsua_call_id, _ rdata: UnsafeMutablePointer<pjsip_rx_data>?) {
+    func incomingCall(_ callID: pjsua_call_id, _ accountID: pjsua_acc_id, _ rdata: UnsafeMutablePointer<pjsip_rx_data>?) {
         preconditionOnEngineThread()
         guard let rdata, let msg = rdata.pointee.msg_info.msg else {
             _ = pjsua_call_hangup(callID, 500, nil, nil)
@@ -64,7 +65,8 @@ extension EngineCore {
             sipCallID: rdata.pointee.msg_info.cid.map { String(pj: $0.pointee.id) } ?? "",
             requestURI: printURI(UnsafeRawPointer(msg.pointee.line.req.uri), context: PJSIP_URI_IN_REQ_URI),
             headers: capturedHeaders(msg),
-            source: source(rdata))
+            source: source(rdata),
+            account: accountNames[accountID])
         if log.isEnabled(.debug) {
             log.debug("incoming call", ("call.id", id), ("from", call.from.uri), ("to", call.to.uri), ("source", call.source))
         }
@@ -123,8 +125,8 @@ extension EngineCore {
                 let call = try live(id)
                 call.hungUpByUs = true
                 try check(pjsua_call_hangup(call.pjsuaID, UInt32(status ?? 0), nil, nil), "pjsua_call_hangup")
-            case .call(let id, let to, let from, let headers):
-                placeCall(id, to: to, from: from, headers: headers)
+            case .call(let id, let to, let from, let headers, let account):
+                try placeCall(id, to: to, from: from, headers: headers, account: account)
             case .bridge(let a, let b):
                 try bridge(try live(a), try live(b))
             case .unbridge(let a, let b):
@@ -143,7 +145,7 @@ extension EngineCore {
         } catch {
             let callID: CallID? = switch command {
             case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
-                 .call(let id, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
+                 .call(let id, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
                  .stopPlayback(let id), .record(let id, _), .stopRecording(let id): id
             case .message: nil
             }
@@ -158,7 +160,15 @@ extension EngineCore {
         return call
     }
 
-    private func placeCall(_ id: CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)]) {
+    private func placeCall(_ id: CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)],
+                           account: String?) throws {
+        let accountID: pjsua_acc_id
+        if let account {
+            guard let id = providerAccounts[account] else { throw UnknownAccount(name: account) }
+            accountID = id
+        } else {
+            accountID = self.account(for: to)
+        }
         let strings = CStrings()
         var destination = strings.pj(to)
         var setting = pjsua_call_setting()
@@ -172,7 +182,7 @@ extension EngineCore {
         var status = pj_status_t(PJ_SUCCESS.rawValue)
         do {
             try withMessageData(headers: headers, from: from) { msg in
-                status = pjsua_call_make_call(account(for: to), &destination, &setting, userData(id), msg, &pjID)
+                status = pjsua_call_make_call(accountID, &destination, &setting, userData(id), msg, &pjID)
             }
         } catch {
             status = pj_status_t(PJ_EINVAL)
@@ -259,6 +269,12 @@ extension EngineCore {
 struct CallGone: Error, CustomStringConvertible {
     let id: CallID
     var description: String { "call \(id) is not live" }
+}
+
+/// A command named an account that is not configured.
+struct UnknownAccount: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "no SIP account named '\(name)'" }
 }
 
 /// A header the engine refuses to put on the wire.

@@ -35,6 +35,8 @@ public struct EngineConfig: Sendable {
     /// Headers copied into `IncomingCall.headers` (besides every `X-` header).
     public var capturedHeaders: [String] = ["P-Asserted-Identity", "Remote-Party-ID", "Diversion",
                                             "User-Agent", "Subject", "Call-Info", "Priority"]
+    /// Provider accounts: outbound identity, digest credentials, registration.
+    public var accounts: [AccountConfig] = []
     /// Seconds `stop()` waits for BYEs to be answered before closing transports.
     public var hangupGrace: Double = 2
     /// Decides, on the engine thread and before any transaction exists, whether
@@ -166,6 +168,8 @@ final class EngineCore: @unchecked Sendable {
     var playbacks: [PlaybackID: CallID] = [:]
     var closingRecordings: [ClosingRecording] = []
     var accounts: [String: pjsua_acc_id] = [:]
+    var providerAccounts: [String: pjsua_acc_id] = [:]
+    var accountNames: [pjsua_acc_id: String] = [:]
     var defaultAccount: pjsua_acc_id = pjsua_acc_id(PJSUA_INVALID_ID.rawValue)
     var wakeKey: OpaquePointer?
     var wakeReadBuffer = [UInt8](repeating: 0, count: 64)
@@ -344,6 +348,7 @@ final class EngineCore: @unchecked Sendable {
         try registerWakeSocket()
         let transports = try openTransports()
         try check(pjsua_start(), "pjsua_start")
+        try addAccounts()
         try check(pjsua_set_null_snd_dev(), "pjsua_set_null_snd_dev")
         try configureCodecs()
         try installRequestFilter()

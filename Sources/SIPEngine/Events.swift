@@ -80,6 +80,8 @@ public struct IncomingCall: Sendable {
     /// Headers the engine was asked to capture (`EngineConfig.capturedHeaders`) and every `X-` header.
     public var headers: [(name: String, value: String)]
     public var source: SourceAddress
+    /// The provider account the INVITE was addressed to, when it matched one.
+    public var account: String?
 }
 
 /// A call leg's progress.
@@ -123,6 +125,8 @@ public enum SIPEvent: Sendable {
     case incomingMessage(IncomingMessage)
     /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).
     case messageStatus(MessageID, status: Int, reason: String)
+    /// A provider registration changed: 2xx means registered for `expires` seconds.
+    case registration(account: String, status: Int, reason: String, expires: Int)
     /// A command could not be carried out; the call (if any) is unchanged.
     case commandFailed(CallID?, command: String, error: String)
 }

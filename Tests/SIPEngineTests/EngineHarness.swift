@@ -34,7 +34,8 @@ struct EngineHarness {
 
     var target: String { "127.0.0.1:\(port)" }
 
-    static func start(react: @escaping @Sendable (SIPEvent, SIPEngine) -> Void = { _, _ in }) throws -> EngineHarness {
+    static func start(accounts: [AccountConfig] = [],
+                      react: @escaping @Sendable (SIPEvent, SIPEngine) -> Void = { _, _ in }) throws -> EngineHarness {
         let events = EventLog()
         let box = Mutex<SIPEngine?>(nil)
         var config = EngineConfig()
@@ -44,6 +45,7 @@ struct EngineHarness {
         config.rtpPortStart = Ports.free(count: 2)
         config.rtpPortRange = 4000
         config.userAgent = "Omnigate-test"
+        config.accounts = accounts
         let engine = try SIPEngine.start(config) { event in
             events.append(event)
             if let engine = box.withLock({ $0 }) { react(event, engine) }

@@ -227,6 +227,45 @@ struct EngineTests {
         #expect(failed == id)
     }
 
+    @Test("the gateway registers with a provider, answering its digest challenge")
+    func registrationWithDigest() async throws {
+        let registrarPort = Ports.free()
+        let (registrar, directory) = try SIPp.start("uas-registrar-digest.xml", target: nil, port: registrarPort,
+                                                    arguments: ["-m", "1"])
+        try await Task.sleep(for: .milliseconds(300))
+        var account = AccountConfig(name: "provider", uri: "sip:omnigate@provider.test")
+        account.registrar = "sip:127.0.0.1:\(registrarPort)"
+        account.username = "omnigate"
+        account.password = "s3cret"
+        let harness = try EngineHarness.start(accounts: [account])
+        let (status, expires) = try await harness.events.wait { event -> (Int, Int)? in
+            if case .registration("provider", let status, _, let expires) = event { (status, expires) } else { nil }
+        }
+        #expect(status == 200 && expires == 300)
+        harness.engine.stop()  // unregisters
+        let result = try await SIPp.finish(registrar, directory: directory)
+        #expect(result.successful == 1, "\(result.summary)")
+        #expect(SIPp.messages(in: directory).contains("Authorization: Digest username=\"omnigate\""))
+    }
+
+    @Test("wrong credentials are refused by the registrar and reported, never taken as registered")
+    func registrationWithWrongPassword() async throws {
+        let registrarPort = Ports.free()
+        let (registrar, _) = try SIPp.start("uas-registrar-digest.xml", target: nil, port: registrarPort, arguments: ["-m", "1"])
+        defer { registrar.kill() }
+        try await Task.sleep(for: .milliseconds(300))
+        var account = AccountConfig(name: "provider", uri: "sip:omnigate@provider.test")
+        account.registrar = "sip:127.0.0.1:\(registrarPort)"
+        account.username = "omnigate"
+        account.password = "wrong"
+        let harness = try EngineHarness.start(accounts: [account])
+        defer { harness.engine.stop() }
+        let status = try await harness.events.wait { event -> Int? in
+            if case .registration("provider", let status, _, _) = event { status } else { nil }
+        }
+        #expect(status == 403)
+    }
+
     @Test("pjsua entry points trap off the engine thread")
     func offThreadTraps() async {
         await #expect(processExitsWith: .failure) {
