@@ -10,6 +10,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var userAgent = "Omnigate/0.1"
         /// Calls (all legs) the gateway holds at once; more are refused with 503.
         public var maxCalls = 1000
+        /// On SIGTERM: how long live calls may go on before they are hung up.
+        public var drainTime: Duration = .seconds(30)
     }
 
     /// `[sip]`: transports. A transport set to `off` is not opened.
@@ -40,11 +42,24 @@ public struct GatewayConfig: Sendable, Equatable {
         public var recordings = "var/recordings"
     }
 
+    /// `[screenpop]`: the context handed to agents before their phone rings.
+    public struct ScreenPop: Sendable, Equatable {
+        /// The Call-Info URL on agent INVITEs; `{contact}` becomes the contact id
+        /// and `{number}` the caller's number.
+        public var url = "http://localhost:8080/contacts/{contact}"
+        /// How long the store lookup may take before the agent is rung anyway.
+        public var lookupBudget: Duration = .milliseconds(50)
+    }
+
     public var general = General()
     public var sip = SIP()
     public var store = Store()
     public var dialplan = DialplanSettings()
     public var media = Media()
+    public var screenPop = ScreenPop()
+    public var trunks: [Trunk] = []
+    public var agents: [Agent] = []
+    public var queues: [Queue] = []
 
     public init() {}
 
@@ -76,19 +91,44 @@ public struct GatewayConfig: Sendable, Equatable {
             }
             seen[name] = section.location
             var reader = SectionReader(section)
-            switch name {
-            case "general": config.general.read(&reader)
-            case "sip": config.sip.read(&reader)
-            case "store": config.store.read(&reader)
-            case "dialplan": config.dialplan.read(&reader)
-            case "media": config.media.read(&reader)
+            let words = section.name.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            switch (words.first?.lowercased() ?? "", words.count) {
+            case ("general", 1): config.general.read(&reader)
+            case ("sip", 1): config.sip.read(&reader)
+            case ("store", 1): config.store.read(&reader)
+            case ("dialplan", 1): config.dialplan.read(&reader)
+            case ("media", 1): config.media.read(&reader)
+            case ("screenpop", 1): config.screenPop.read(&reader)
+            case ("trunk", 2), ("agent", 2), ("queue", 2):
+                guard isName(words[1]) else {
+                    diagnostics.append(.init(location: section.location,
+                                             message: "'\(words[1])' is not a valid \(words[0]) name; use letters, digits, '-', '_' or '.'"))
+                    continue
+                }
+                switch words[0].lowercased() {
+                case "trunk":
+                    var trunk = Trunk(name: words[1], location: section.location)
+                    trunk.read(&reader)
+                    config.trunks.append(trunk)
+                case "agent":
+                    var agent = Agent(name: words[1], location: section.location)
+                    agent.read(&reader)
+                    config.agents.append(agent)
+                default:
+                    var queue = Queue(name: words[1], location: section.location)
+                    queue.read(&reader)
+                    config.queues.append(queue)
+                }
             default:
-                diagnostics.append(.init(location: section.location,
-                                         message: "unknown section [\(section.name)]; known: [general], [sip], [store], [dialplan], [media]"))
+                diagnostics.append(.init(location: section.location, message: """
+                    unknown section [\(section.name)]; known: [general], [sip], [store], [dialplan], [media], \
+                    [screenpop], [trunk NAME], [agent NAME], [queue NAME]
+                    """))
                 continue
             }
             diagnostics += reader.finish()
         }
+        diagnostics += config.checkReferences(file: file)
         if config.sip.udp == nil && config.sip.tcp == nil {
             let location = seen["sip"] ?? .init(file: file, line: 0)
             diagnostics.append(.init(location: location, message: "both SIP transports are off; turn on udp or tcp in [sip]"))
@@ -118,6 +158,7 @@ extension GatewayConfig.General {
             text.isEmpty || text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? nil : text
         }
         reader.int("max_calls", into: &maxCalls, range: 1...4000)
+        reader.duration("drain_time", into: &drainTime)
     }
 }
 
@@ -140,6 +181,55 @@ extension GatewayConfig.Store {
             let code = text.uppercased()
             return code.count == 2 && code.allSatisfy({ $0.isASCII && $0.isLetter }) ? code : nil
         }
+    }
+}
+
+extension GatewayConfig.ScreenPop {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.read("url", into: &url, expected: "an http or https URL") { text in
+            (text.hasPrefix("http://") || text.hasPrefix("https://")) && !text.contains(" ") && !text.contains(">") ? text : nil
+        }
+        reader.duration("lookup_budget", into: &lookupBudget)
+    }
+}
+
+extension GatewayConfig {
+    /// Checks what sections say about each other, and settles each queue's members.
+    mutating func checkReferences(file: String) -> [ConfigDiagnostic] {
+        var diagnostics: [ConfigDiagnostic] = []
+        for trunk in trunks {
+            if trunk.context.isEmpty {
+                diagnostics.append(.init(location: trunk.location, message: "[trunk \(trunk.name)] needs 'context', the dialplan context its calls enter"))
+            }
+            if trunk.match.isEmpty && !trunk.register && trunk.host == nil {
+                diagnostics.append(.init(location: trunk.location,
+                                         message: "[trunk \(trunk.name)] needs 'match' (sources it accepts), 'register = yes' or 'host'"))
+            }
+            if trunk.register && (trunk.host == nil || trunk.username.isEmpty) {
+                diagnostics.append(.init(location: trunk.location,
+                                         message: "[trunk \(trunk.name)] registers, so it needs 'host' and 'username'"))
+            }
+        }
+        let queueNames = Set(queues.map(\.name))
+        let agentNames = Set(agents.map(\.name))
+        for agent in agents {
+            if agent.contact.isEmpty {
+                diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] needs 'contact', the SIP URI of the agent's phone"))
+            }
+            for queue in agent.queues where !queueNames.contains(queue) {
+                diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] serves queue '\(queue)', which is not defined"))
+            }
+        }
+        for index in queues.indices {
+            for member in queues[index].members where !agentNames.contains(member) {
+                diagnostics.append(.init(location: queues[index].location,
+                                         message: "[queue \(queues[index].name)] lists member '\(member)', which is not an [agent]"))
+            }
+            for agent in agents where agent.queues.contains(queues[index].name) && !queues[index].members.contains(agent.name) {
+                queues[index].members.append(agent.name)
+            }
+        }
+        return diagnostics
     }
 }
 

@@ -60,14 +60,15 @@ struct ConfigurationTests {
     @Test("an unknown section is an error naming the known ones")
     func unknownSection() {
         #expect(errors("[sipp]\nudp = 1.2.3.4:5\n") == [
-            "omnigate.conf:1: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media]",
+            "omnigate.conf:1: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media], "
+                + "[screenpop], [trunk NAME], [agent NAME], [queue NAME]",
         ])
     }
 
     @Test("an unknown key is an error naming the keys the section takes")
     func unknownKey() {
         #expect(errors("[general]\nloglevel = debug\n") == [
-            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls",
+            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls, drain_time",
         ])
     }
 
@@ -133,5 +134,76 @@ struct ConfigurationTests {
         } catch {
             #expect("\(error)" == "/nonexistent/omnigate.conf:0: error: cannot read the configuration file: no such file")
         }
+    }
+
+    @Test("trunks, agents and queues are read, and queue members settle in order")
+    func routing() throws {
+        let config = try GatewayConfig.parse("""
+        [trunk provider]
+        match = 192.0.2.0/24, 127.0.0.1:5070, ::1
+        context = from-provider
+        message_context = sms-in
+        host = sip:192.0.2.1:5060
+        username = gw
+        password = secret
+        register = yes
+        [agent alice]
+        name = Alice Example
+        contact = sip:alice@127.0.0.1:5071
+        queues = support
+        [agent bob]
+        contact = sip:bob@127.0.0.1:5072
+        queues = support, sales
+        [queue support]
+        strategy = sticky
+        fallback = leastrecent
+        members = bob
+        ring_timeout = 10s
+        wrapup = 500ms
+        [queue sales]
+        """, file: "t.conf")
+        let trunk = try #require(config.trunks.first)
+        #expect(trunk.name == "provider" && trunk.context == "from-provider" && trunk.messageContext == "sms-in")
+        #expect(trunk.match.map(\.description) == ["192.0.2.0/24", "127.0.0.1:5070", "::1"])
+        #expect(trunk.match[0].contains(host: "192.0.2.77", port: 5060))
+        #expect(!trunk.match[0].contains(host: "192.0.3.1", port: 5060))
+        #expect(trunk.match[1].contains(host: "127.0.0.1", port: 5070) && !trunk.match[1].contains(host: "127.0.0.1", port: 5071))
+        #expect(trunk.match[2].contains(host: "::1", port: 1))
+        #expect(config.agents.map(\.displayName) == ["Alice Example", "bob"])
+        let support = try #require(config.queues.first { $0.name == "support" })
+        #expect(support.strategy == .sticky && support.fallback == .leastrecent)
+        #expect(support.members == ["bob", "alice"])
+        #expect(support.ringTimeout == .seconds(10) && support.wrapUp == .milliseconds(500))
+        #expect(config.queues.first { $0.name == "sales" }?.members == ["bob"])
+    }
+
+    @Test("trunks, agents and queues that refer to nothing, or lack what they need, are errors")
+    func routingErrors() {
+        #expect(errors("""
+        [trunk a]
+        match = 192.0.2.300
+        [trunk b]
+        context = x
+        [agent alice]
+        queues = nowhere
+        [queue q]
+        strategy = fastest
+        members = carol
+        [trunk b]
+        context = y
+        match = 10.0.0.1
+        """) == [
+            "omnigate.conf:1: error: [trunk a] needs 'context', the dialplan context its calls enter",
+            "omnigate.conf:1: error: [trunk a] needs 'match' (sources it accepts), 'register = yes' or 'host'",
+            "omnigate.conf:2: error: bad value '192.0.2.300' for 'match' in [trunk a]: expected IP addresses or networks, "
+                + "such as 192.0.2.10, 192.0.2.0/24 or 127.0.0.1:5070",
+            "omnigate.conf:3: error: [trunk b] needs 'match' (sources it accepts), 'register = yes' or 'host'",
+            "omnigate.conf:5: error: [agent alice] needs 'contact', the SIP URI of the agent's phone",
+            "omnigate.conf:5: error: [agent alice] serves queue 'nowhere', which is not defined",
+            "omnigate.conf:7: error: [queue q] lists member 'carol', which is not an [agent]",
+            "omnigate.conf:8: error: bad value 'fastest' for 'strategy' in [queue q]: expected one of ringall, roundrobin, "
+                + "leastrecent, fewestcalls, linear, random, sticky",
+            "omnigate.conf:10: error: section [trunk b] appears twice (first at line 3)",
+        ])
     }
 }

@@ -1,0 +1,222 @@
+import Foundation
+
+/// `[trunk NAME]`: a provider, PBX or SBC that sends calls and messages in and
+/// takes calls and messages out.
+public struct Trunk: Sendable, Equatable {
+    public var name: String
+    /// Sources whose INVITEs and MESSAGEs enter through this trunk.
+    public var match: [AddressMatch] = []
+    /// Dialplan context for calls from this trunk.
+    public var context = ""
+    /// Dialplan context for messages (SMS) from this trunk; nil means messages
+    /// are stored on the timeline but run no dialplan.
+    public var messageContext: String?
+    /// Where outbound calls and messages go, such as `sip:203.0.113.5:5060`.
+    public var host: String?
+    public var username = ""
+    public var password = ""
+    public var realm = "*"
+    /// Register the trunk's address of record with `host`.
+    public var register = false
+    /// The user part calls go out as (`sip:USER@host`).
+    public var fromUser = "omnigate"
+    public var location: ConfigLocation
+
+    public init(name: String, location: ConfigLocation) {
+        self.name = name
+        self.location = location
+    }
+}
+
+/// An address or network a trunk accepts traffic from: `192.0.2.10`,
+/// `192.0.2.0/24`, `127.0.0.1:5070` (that port only), `::1`.
+public struct AddressMatch: Sendable, Equatable, CustomStringConvertible {
+    public var network: [UInt8]
+    public var prefixLength: Int
+    public var port: Int?
+
+    /// Parses one entry; nil when it is not an IPv4/IPv6 address or network.
+    public init?(_ text: String) {
+        var rest = text.trimmingCharacters(in: .whitespaces)
+        var port: Int?
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":") { port = Int(after.dropFirst()); if port == nil { return nil } }
+            rest = String(rest[rest.index(after: rest.startIndex)..<close])
+        } else if rest.filter({ $0 == ":" }).count == 1, let colon = rest.firstIndex(of: ":") {
+            guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            port = p
+            rest = String(rest[..<colon])
+        }
+        var prefix: Int?
+        if let slash = rest.firstIndex(of: "/") {
+            guard let p = Int(rest[rest.index(after: slash)...]) else { return nil }
+            prefix = p
+            rest = String(rest[..<slash])
+        }
+        guard let bytes = AddressMatch.parseIP(rest) else { return nil }
+        let bits = bytes.count * 8
+        guard (0...bits).contains(prefix ?? bits) else { return nil }
+        self.network = bytes
+        self.prefixLength = prefix ?? bits
+        self.port = port
+    }
+
+    /// Whether `host` (an IP address as text) and `port` fall in this match.
+    public func contains(host: String, port: Int) -> Bool {
+        if let wanted = self.port, wanted != port { return false }
+        guard var bytes = AddressMatch.parseIP(host) else { return false }
+        if bytes.count == 16 && network.count == 4 && bytes[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+            bytes = Array(bytes[12...])  // IPv4-mapped IPv6
+        }
+        guard bytes.count == network.count else { return false }
+        var remaining = prefixLength
+        for (a, b) in zip(bytes, network) where remaining > 0 {
+            let mask: UInt8 = remaining >= 8 ? 0xff : ~(0xff >> UInt8(remaining))
+            if a & mask != b & mask { return false }
+            remaining -= 8
+        }
+        return true
+    }
+
+    public var description: String {
+        let ip: String
+        if network.count == 4 {
+            ip = network.map(String.init).joined(separator: ".")
+        } else {
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            var address = in6_addr()
+            withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: network) }
+            inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count))
+            ip = String(cString: buffer)
+        }
+        let withPrefix = prefixLength == network.count * 8 ? ip : "\(ip)/\(prefixLength)"
+        guard let port else { return withPrefix }
+        return network.count == 4 ? "\(withPrefix):\(port)" : "[\(withPrefix)]:\(port)"
+    }
+
+    static func parseIP(_ text: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: v6) { Array($0) } }
+        return nil
+    }
+}
+
+/// `[agent NAME]`: a person who takes calls, at a SIP address.
+public struct Agent: Sendable, Equatable {
+    public var name: String
+    /// The name shown to callers and in call records; defaults to the section name.
+    public var displayName: String
+    /// Where the agent's phone is: `sip:alice@192.0.2.20:5060`.
+    public var contact = ""
+    /// The queues the agent serves, in order.
+    public var queues: [String] = []
+    public var location: ConfigLocation
+
+    public init(name: String, location: ConfigLocation) {
+        self.name = name
+        self.displayName = name
+        self.location = location
+    }
+}
+
+/// How a queue picks the agent(s) to ring.
+public enum QueueStrategy: String, Sendable, CaseIterable {
+    /// Every free agent at once; the first to answer takes the call.
+    case ringall
+    /// The next free agent after the one who took the last call.
+    case roundrobin
+    /// The free agent whose last call ended longest ago.
+    case leastrecent
+    /// The free agent who took the fewest calls.
+    case fewestcalls
+    /// Free agents in the order listed, always from the top.
+    case linear
+    /// A free agent at random.
+    case random
+    /// The agent who last handled this caller on any channel, if free; otherwise the fallback strategy.
+    case sticky
+}
+
+/// `[queue NAME]`: callers wait here for the next free agent.
+public struct Queue: Sendable, Equatable {
+    public var name: String
+    public var strategy: QueueStrategy = .ringall
+    /// For `sticky`: how to pick when the caller's last agent is not free.
+    public var fallback: QueueStrategy = .roundrobin
+    /// Agents, in order: `members` first, then agents naming this queue.
+    public var members: [String] = []
+    /// How long each attempt rings an agent.
+    public var ringTimeout: Duration = .seconds(15)
+    /// How long a caller may wait in the queue in all before it gives up (QUEUESTATUS=TIMEOUT).
+    public var maxWait: Duration = .seconds(300)
+    /// Rest an agent gets after a call before the queue rings them again.
+    public var wrapUp: Duration = .seconds(5)
+    public var location: ConfigLocation
+
+    public init(name: String, location: ConfigLocation) {
+        self.name = name
+        self.location = location
+    }
+}
+
+extension Trunk {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.read("match", into: &match, expected: "IP addresses or networks, such as 192.0.2.10, 192.0.2.0/24 or 127.0.0.1:5070") { text in
+            let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let parsed = parts.compactMap(AddressMatch.init)
+            return parsed.count == parts.count && !parsed.isEmpty ? parsed : nil
+        }
+        reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.read("message_context", into: &messageContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.read("host", into: &host, expected: "a SIP URI such as sip:203.0.113.5:5060") { isSIPURI($0) ? $0 : nil }
+        reader.string("username", into: &username)
+        reader.string("password", into: &password)
+        reader.string("realm", into: &realm)
+        reader.bool("register", into: &register)
+        reader.read("from_user", into: &fromUser, expected: "a SIP user part") { text in
+            text.isEmpty || text.contains(where: { " @:;<>\"".contains($0) }) ? nil : text
+        }
+    }
+}
+
+extension Agent {
+    mutating func read(_ reader: inout SectionReader) {
+        reader.string("name", into: &displayName)
+        reader.read("contact", into: &contact, expected: "a SIP URI such as sip:alice@192.0.2.20:5060") { isSIPURI($0) ? $0 : nil }
+        reader.read("queues", into: &queues, expected: "queue names separated by commas") { text in
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return names.allSatisfy(isName) ? names : nil
+        }
+    }
+}
+
+extension Queue {
+    mutating func read(_ reader: inout SectionReader) {
+        let strategies = QueueStrategy.allCases.map(\.rawValue).joined(separator: ", ")
+        reader.read("strategy", into: &strategy, expected: "one of \(strategies)") { QueueStrategy(rawValue: $0.lowercased()) }
+        reader.read("fallback", into: &fallback, expected: "one of \(strategies) except sticky") { text in
+            QueueStrategy(rawValue: text.lowercased()).flatMap { $0 == .sticky ? nil : $0 }
+        }
+        reader.read("members", into: &members, expected: "agent names separated by commas") { text in
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return names.allSatisfy(isName) ? names : nil
+        }
+        reader.duration("ring_timeout", into: &ringTimeout)
+        reader.duration("max_wait", into: &maxWait)
+        reader.duration("wrapup", into: &wrapUp)
+    }
+}
+
+/// Names of trunks, agents, queues and contexts: letters, digits, `-`, `_`, `.`.
+func isName(_ text: String) -> Bool {
+    !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+}
+
+func isSIPURI(_ text: String) -> Bool {
+    let lower = text.lowercased()
+    return (lower.hasPrefix("sip:") || lower.hasPrefix("sips:")) && text.count > 5
+        && !text.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0 == "\"" })
+}
