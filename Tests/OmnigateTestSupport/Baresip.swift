@@ -1,0 +1,43 @@
+import Foundation
+
+/// baresip (Debian `baresip-core`), a real softphone, as an agent that answers
+/// on its own: it plays `source` as what the agent says and writes what it
+/// hears to `heard.wav` in its directory.
+public struct BaresipAgent {
+    public let process: TestProcess
+    public let directory: String
+    public let port: Int
+    public let user: String
+
+    public var contact: String { "sip:\(user)@127.0.0.1:\(port)" }
+    public var heardPath: String { directory + "/heard.wav" }
+
+    /// Starts baresip listening on a free loopback port with one auto-answering account.
+    public static func start(user: String = "agent1", source: String) async throws -> BaresipAgent {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/baresip") else {
+            throw TestProcessError("baresip is not installed (scripts/setup.sh installs baresip-core)")
+        }
+        let directory = try TestPaths.temporaryDirectory("baresip")
+        let port = Ports.free()
+        let config = """
+        sip_listen 127.0.0.1:\(port)
+        module_path /usr/lib/baresip/modules
+        module g711.so
+        module aufile.so
+        module_app account.so
+        module_app contact.so
+        module_app menu.so
+        audio_source aufile,\(source)
+        audio_player aufile,\(directory)/heard.wav
+        audio_alert aufile,\(directory)/alert.wav
+        """
+        try config.write(toFile: directory + "/config", atomically: true, encoding: .utf8)
+        try "<sip:\(user)@127.0.0.1>;regint=0;answermode=auto\n"
+            .write(toFile: directory + "/accounts", atomically: true, encoding: .utf8)
+        let process = try TestProcess("/usr/bin/baresip", ["-f", directory])
+        try await process.waitForLine(containing: "baresip is ready.", timeout: .seconds(15))
+        return BaresipAgent(process: process, directory: directory, port: port, user: user)
+    }
+
+    public func stop() { process.kill() }
+}
