@@ -29,6 +29,14 @@ public final class Service: Sendable {
         engineConfig.userAgent = config.general.userAgent
         engineConfig.rtpPortStart = config.sip.rtpPortStart
         engineConfig.rtpPortRange = config.sip.rtpPortRange
+        let directory = TrunkDirectory(trunks: config.trunks)
+        engineConfig.accounts = directory.accounts
+        let refusals = RefusalLog()
+        engineConfig.admit = { request in
+            guard directory.trunk(source: request.source) == nil else { return nil }
+            refusals.note(request)
+            return 403
+        }
         let log = Logger("gateway")
         let engine = try SIPEngine.start(engineConfig) { event in
             guard let engine = box.engine.withLock({ $0 }) else { return }
@@ -68,6 +76,26 @@ public final class Service: Sendable {
         default:
             break
         }
+    }
+}
+
+/// Logs refused requests without letting a scanner flood the log: the 1st,
+/// 10th, 100th, … refusal from each source address.
+final class RefusalLog: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    private let log = Logger("gateway")
+
+    func note(_ request: AdmissionRequest) {
+        let count = counts.withLock { counts -> Int in
+            if counts.count > 10_000 { counts.removeAll() }
+            counts[request.source.host, default: 0] += 1
+            return counts[request.source.host]!
+        }
+        var n = count
+        while n >= 10 && n % 10 == 0 { n /= 10 }
+        guard n == 1 else { return }
+        log.warning("refused: no trunk matches the source", ("method", request.method), ("source", request.source),
+                    ("from", request.from.uri), ("to", request.requestURI), ("refusals", count))
     }
 }
 

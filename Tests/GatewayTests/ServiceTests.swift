@@ -46,7 +46,7 @@ struct ServiceTests {
 
     @Test("SIGTERM hangs up live calls with BYE, closes the transports and exits 0")
     func sigtermHangsUp() async throws {
-        let gateway = try await GatewayProcess.start()
+        let gateway = try await GatewayProcess.start(config: GatewayProcess.loopbackTrunk())
         let (sipp, directory) = try SIPp.start("uac-gateway-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
                                                arguments: ["-m", "2", "-l", "2", "-r", "10"])
         try await gateway.process.waitForLine(containing: "call.id=2 ")
@@ -56,6 +56,15 @@ struct ServiceTests {
         #expect(result.successful == 2, "\(result.summary)")
         #expect(gateway.process.stderr.contains("stopping signal=SIGTERM calls=2"))
         #expect(gateway.process.stderr.contains("stopped"))
+    }
+
+    @Test("a call from a source no trunk matches is refused with 403 and logged")
+    func unmatchedSourceRefused() async throws {
+        let gateway = try await GatewayProcess.start(config: "[trunk provider]\nmatch = 192.0.2.1\ncontext = from-trunk\n")
+        let result = try await SIPp.run("uac-refused.xml", target: gateway.udpTarget, port: Ports.free(), arguments: ["-m", "1"])
+        #expect(result.successful == 1, "\(result.summary)")
+        try await gateway.process.waitForLine(containing: "refused: no trunk matches the source method=INVITE source=127.0.0.1:")
+        #expect(try await gateway.stop() == 0)
     }
 
     @Test("--help works for the program and for run")

@@ -10,6 +10,12 @@ public struct GatewayProcess {
 
     public var udpTarget: String { "127.0.0.1:\(udpPort)" }
 
+    /// A trunk for test peers on loopback, entering the dialplan at `context`.
+    public static func loopbackTrunk(context: String = "from-trunk", messageContext: String? = nil) -> String {
+        "[trunk loopback]\nmatch = 127.0.0.1, ::1\ncontext = \(context)\n"
+            + (messageContext.map { "message_context = \($0)\n" } ?? "")
+    }
+
     /// Writes `config` (INI text; `[sip]` is added when absent) to a fresh
     /// directory, starts the service there and waits until it is ready.
     public static func start(config: String = "", files: [String: String] = [:],
