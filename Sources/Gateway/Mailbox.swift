@@ -1,0 +1,102 @@
+import SIPEngine
+import Synchronization
+
+/// The engine events of one call (its inbound leg and the legs it places),
+/// waited for by the call's task.
+///
+/// The engine thread `post`s without blocking; the call's task `wait`s for the
+/// first event matching a predicate, with a timeout. Events nobody waits for
+/// yet are kept (DTMF typed ahead, a leg that answered while a prompt played),
+/// up to `capacity`. The inbound leg's end is never consumed: once the caller
+/// hangs up, every wait returns it at once.
+final class Mailbox: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let matches: @Sendable (SIPEvent) -> Bool
+        let continuation: CheckedContinuation<SIPEvent?, Never>
+    }
+
+    private struct State {
+        var events: [SIPEvent] = []
+        var waiters: [Waiter] = []
+        var hangup: SIPEvent?
+        var nextWaiter: UInt64 = 0
+    }
+
+    let inbound: CallID
+    private let capacity: Int
+    private let state = Mutex(State())
+
+    init(inbound: CallID, capacity: Int = 256) {
+        self.inbound = inbound
+        self.capacity = capacity
+    }
+
+    /// The caller's hangup, once it happened.
+    var hangup: SIPEvent? { state.withLock { $0.hangup } }
+
+    /// Hands an event to the waiter it matches, or keeps it. Never blocks.
+    func post(_ event: SIPEvent) {
+        var resume: [(CheckedContinuation<SIPEvent?, Never>, SIPEvent)] = []
+        state.withLock { state in
+            if case .callState(inbound, .disconnected) = event {
+                state.hangup = event
+                resume = state.waiters.map { ($0.continuation, event) }
+                state.waiters.removeAll()
+                return
+            }
+            if let index = state.waiters.firstIndex(where: { $0.matches(event) }) {
+                resume.append((state.waiters.remove(at: index).continuation, event))
+                return
+            }
+            state.events.append(event)
+            if state.events.count > capacity { state.events.removeFirst(state.events.count - capacity) }
+        }
+        for (continuation, event) in resume { continuation.resume(returning: event) }
+    }
+
+    /// The first event matching `predicate` (kept ones first), the caller's
+    /// hangup, or nil after `timeout`.
+    func wait(timeout: Duration? = nil, _ predicate: @escaping @Sendable (SIPEvent) -> Bool) async -> SIPEvent? {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<SIPEvent?, Never>) in
+            let immediate: SIPEvent?? = state.withLock { state in
+                if let hangup = state.hangup { return .some(hangup) }
+                if let index = state.events.firstIndex(where: predicate) { return .some(state.events.remove(at: index)) }
+                if timeout == .zero { return .some(nil) }
+                state.waiters.append(Waiter(id: id, matches: predicate, continuation: continuation))
+                return .none
+            }
+            if let immediate {
+                continuation.resume(returning: immediate)
+                return
+            }
+            if let timeout {
+                Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    self?.expire(id)
+                }
+            }
+        }
+    }
+
+    /// Takes every kept event matching `predicate` without waiting.
+    func drain(_ predicate: (SIPEvent) -> Bool) -> [SIPEvent] {
+        state.withLock { state in
+            let taken = state.events.filter(predicate)
+            state.events.removeAll(where: predicate)
+            return taken
+        }
+    }
+
+    private func expire(_ id: UInt64) {
+        let continuation = state.withLock { state -> CheckedContinuation<SIPEvent?, Never>? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index).continuation
+        }
+        continuation?.resume(returning: nil)
+    }
+}
