@@ -49,6 +49,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var url = "http://localhost:8080/contacts/{contact}"
         /// How long the store lookup may take before the agent is rung anyway.
         public var lookupBudget: Duration = .milliseconds(50)
+        /// A file every pop is appended to as a JSON line, before the agent's INVITE goes out; nil for none.
+        public var log: String?
     }
 
     public var general = General()
@@ -190,6 +192,7 @@ extension GatewayConfig.ScreenPop {
             (text.hasPrefix("http://") || text.hasPrefix("https://")) && !text.contains(" ") && !text.contains(">") ? text : nil
         }
         reader.duration("lookup_budget", into: &lookupBudget)
+        reader.read("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
     }
 }
 
