@@ -15,6 +15,10 @@ protocol Command {
 /// Every command, in the order `omnigate --help` lists them.
 var commands: [any Command.Type] { [
     RunCommand.self,
+    ImportCommand.self,
+    CallsCommand.self,
+    LookupCommand.self,
+    DemoDataCommand.self,
 ] }
 
 func writeError(_ text: String) {

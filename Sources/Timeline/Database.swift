@@ -1,0 +1,243 @@
+// Timeline: the shared customer store — contacts, their identities, events on
+// every channel, and call records — in one SQLite file other systems share.
+//
+// Rules, first:
+// - Only this module imports CSQLite; no sqlite3 type appears in its API.
+// - One writer connection per store, used on one serial queue; readers use
+//   their own connections (WAL lets them read while a writer writes, in this
+//   process or another).
+// - Statements are prepared once per connection and cached by their SQL text;
+//   values are always bound, never spliced into SQL.
+// - Transactions are closures: they commit on return and roll back on throw.
+// - `StoreError` carries SQLite's code and message and the SQL, never bound
+//   values: those are phone numbers and messages.
+
+import CSQLite
+import Foundation
+
+/// A failure from SQLite, or a refusal from the store.
+public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// SQLite returned an error code.
+        case sqlite(code: Int32)
+        /// The file is not a database, or is damaged.
+        case notADatabase
+        /// The file was written by a newer Omnigate (schema version).
+        case newerSchema(found: Int, supported: Int)
+        /// A value the store does not accept (too long, control characters, …).
+        case invalidValue
+        /// An identity already belongs to another contact.
+        case conflict
+        /// Something asked for does not exist.
+        case notFound
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The SQL that failed, when there is one (never with bound values).
+    public var sql: String?
+
+    public init(_ kind: Kind, _ message: String, sql: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.sql = sql
+    }
+
+    public var description: String { message }
+}
+
+/// SQLite's transient destructor: SQLite copies a bound value before the call returns.
+private let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+
+/// One value bound to or read from a statement.
+enum SQLValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+
+    var string: String? { if case .text(let s) = self { s } else { nil } }
+    var int: Int64? {
+        switch self {
+        case .int(let i): i
+        case .double(let d): Int64(d)
+        default: nil
+        }
+    }
+}
+
+/// A row read from a statement, by column name.
+struct Row {
+    let values: [String: SQLValue]
+    subscript(_ column: String) -> SQLValue { values[column] ?? .null }
+    func text(_ column: String) -> String? { self[column].string }
+    func int(_ column: String) -> Int64? { self[column].int }
+}
+
+/// Wraps one `sqlite3` connection. Not thread-safe: its owner (the writer
+/// queue, or a reader checked out of the pool) uses it from one thread at a time.
+final class Connection {
+    let path: String
+    private(set) var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens (creating, when `create`) a database file, with WAL and a busy timeout.
+    init(path: String, create: Bool, readOnly: Bool = false, busyTimeout: Int32 = 5000) throws {
+        self.path = path
+        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        flags |= SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(handle)  // a failed open still allocates a handle
+            handle = nil
+            throw StoreError(.sqlite(code: status), "cannot open the store \(path): \(message)")
+        }
+        sqlite3_busy_timeout(handle, busyTimeout)
+        sqlite3_extended_result_codes(handle, 1)
+        do {
+            // Reading the schema is the first touch of the file: a non-database or
+            // damaged file fails here, with SQLITE_NOTADB or SQLITE_CORRUPT.
+            _ = try scalar("SELECT count(*) FROM sqlite_master")
+            if !readOnly {
+                try execute("PRAGMA journal_mode = WAL")
+                // NORMAL in WAL mode: a commit is durable against a crash or kill of
+                // the process (the WAL is written before commit returns); only an OS
+                // crash or power loss can lose the last commits. See docs/timeline.md.
+                try execute("PRAGMA synchronous = NORMAL")
+            }
+            try execute("PRAGMA foreign_keys = ON")
+        } catch let error as StoreError {
+            close()
+            if case .sqlite(let code) = error.kind, code & 0xff == SQLITE_NOTADB || code & 0xff == SQLITE_CORRUPT {
+                throw StoreError(.notADatabase,
+                                 "\(path) is not an Omnigate store: it is not an SQLite database, or it is damaged (\(error.message))")
+            }
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    func close() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements.removeAll()
+        if let handle { sqlite3_close_v2(handle) }
+        handle = nil
+    }
+
+    private var lastError: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
+
+    private func error(_ code: Int32, _ sql: String) -> StoreError {
+        StoreError(.sqlite(code: code), "\(lastError) (SQLite code \(code))", sql: sql)
+    }
+
+    /// Runs SQL that takes no parameters and returns nothing (DDL, PRAGMA, BEGIN).
+    func execute(_ sql: String) throws {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        if status != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? lastError
+            sqlite3_free(message)
+            throw StoreError(.sqlite(code: status), "\(text) (SQLite code \(status))", sql: sql)
+        }
+    }
+
+    /// The cached prepared statement for `sql` (prepared persistent on first use).
+    private func statement(_ sql: String) throws -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw error(status, sql) }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ statement: OpaquePointer, _ values: [SQLValue], _ sql: String) throws {
+        for (index, value) in values.enumerated() {
+            let i = Int32(index + 1)
+            let status: Int32
+            switch value {
+            case .null: status = sqlite3_bind_null(statement, i)
+            case .int(let n): status = sqlite3_bind_int64(statement, i, n)
+            case .double(let d): status = sqlite3_bind_double(statement, i, d)
+            case .text(let s): status = sqlite3_bind_text(statement, i, s, -1, SQLITE_TRANSIENT)
+            }
+            if status != SQLITE_OK { throw error(status, sql) }
+        }
+    }
+
+    /// Runs a statement with bound values, calling `each` for every row.
+    func query(_ sql: String, _ values: [SQLValue] = [], _ each: (Row) throws -> Void) throws {
+        let statement = try statement(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        try bind(statement, values, sql)
+        let columns = sqlite3_column_count(statement)
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw error(status, sql) }
+            var row: [String: SQLValue] = [:]
+            for c in 0..<columns {
+                let name = String(cString: sqlite3_column_name(statement, c))
+                switch sqlite3_column_type(statement, c) {
+                case SQLITE_INTEGER: row[name] = .int(sqlite3_column_int64(statement, c))
+                case SQLITE_FLOAT: row[name] = .double(sqlite3_column_double(statement, c))
+                case SQLITE_NULL: row[name] = .null
+                default:
+                    if let text = sqlite3_column_text(statement, c) {
+                        row[name] = .text(String(cString: text))
+                    } else {
+                        row[name] = .null
+                    }
+                }
+            }
+            try each(Row(values: row))
+        }
+    }
+
+    /// All rows of a query.
+    func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [Row] {
+        var result: [Row] = []
+        try query(sql, values) { result.append($0) }
+        return result
+    }
+
+    /// The first column of the first row, or nil.
+    func scalar(_ sql: String, _ values: [SQLValue] = []) throws -> SQLValue? {
+        var result: SQLValue?
+        try query(sql, values) { row in if result == nil { result = row.values.values.first } }
+        return result
+    }
+
+    /// Runs a statement that changes rows; returns how many it changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+        try query(sql, values) { _ in }
+        return Int(sqlite3_changes(handle))
+    }
+
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs `body` in one transaction: commit on return, roll back on throw.
+    func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+        try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Statements that have not been reset (a leak check for tests).
+    var busyStatements: Int {
+        statements.values.filter { sqlite3_stmt_busy($0) != 0 }.count
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+
+/// A customer.
+public struct Contact: Sendable, Codable, Equatable {
+    public var id: String
+    public var name: String
+    /// A service level such as `standard`, `gold` or `vip`; dialplans route on it.
+    public var tier: String
+    public var company: String?
+    public var identities: [Identity]
+
+    public init(id: String, name: String, tier: String = "standard", company: String? = nil, identities: [Identity] = []) {
+        self.id = id
+        self.name = name
+        self.tier = tier
+        self.company = company
+        self.identities = identities
+    }
+}
+
+/// The channel an interaction happened on.
+public enum Channel: String, Sendable, Codable, CaseIterable {
+    case voice, sms, chat, email, social, note
+}
+
+/// Which way an interaction went, seen from the business.
+public enum Direction: String, Sendable, Codable, CaseIterable {
+    case inbound = "in", outbound = "out", `internal`
+}
+
+/// One interaction on a customer's timeline.
+public struct TimelineEvent: Sendable, Codable, Equatable {
+    public var id: Int64?
+    public var contactID: String?
+    /// The customer's identity on this interaction (E.164 number, email, …), normalized.
+    public var address: String?
+    public var channel: Channel
+    public var direction: Direction
+    public var time: Date
+    public var subject: String?
+    public var summary: String?
+    public var body: String?
+    /// `open`/`closed` for work items; for SMS `received`, `sending`, `accepted`, `delivered` or `failed`.
+    public var status: String?
+    public var agent: String?
+    public var threadID: String?
+    /// The writer's own id for this interaction; unique per `source`, so retries never duplicate.
+    public var externalRef: String?
+    /// The system that wrote it (`omnigate`, `chat`, `email`, …).
+    public var source: String
+
+    public init(channel: Channel, direction: Direction, time: Date = Date(), source: String) {
+        self.channel = channel
+        self.direction = direction
+        self.time = time
+        self.source = source
+    }
+}
+
+/// A call record: Asterisk's CDR fields plus what a contact center needs.
+public struct CallRecord: Sendable, Codable, Equatable {
+    public var uniqueid: String
+    public var clid = ""
+    public var src = ""
+    public var dst = ""
+    public var dcontext = ""
+    public var channel = ""
+    public var dstchannel = ""
+    public var lastapp = ""
+    public var lastdata = ""
+    public var start: Date
+    public var answer: Date?
+    public var end: Date?
+    /// Seconds from start to end.
+    public var duration = 0
+    /// Seconds from answer to end.
+    public var billsec = 0
+    /// ANSWERED, NO ANSWER, BUSY, FAILED or CONGESTION.
+    public var disposition = "NO ANSWER"
+    public var userfield = ""
+    /// ringing, answered, bridged or ended.
+    public var state = "ringing"
+    public var contactID: String?
+    public var agent: String?
+    public var queue: String?
+    /// Milliseconds the caller waited (queue or dial) before an agent answered or the wait ended.
+    public var waitMilliseconds: Int?
+    public var sipCallID: String?
+    /// The final SIP status of the caller's leg, and of the agent's leg.
+    public var sipStatus: Int?
+    public var agentSIPStatus: Int?
+    /// caller, agent, gateway or system.
+    public var hangupSide: String?
+    /// Each dialplan step taken: `context,exten,priority: App(args)`.
+    public var dialplanPath: [String] = []
+    /// A recording (voicemail) of the call, if any.
+    public var recording: String?
+    public var trunk: String?
+    /// Closed at start-up after a crash or kill left it open.
+    public var interrupted = false
+
+    public init(uniqueid: String, start: Date) {
+        self.uniqueid = uniqueid
+        self.start = start
+    }
+
+    public static let dispositions: Set<String> = ["ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION"]
+}
+
+/// What an agent should see about a caller, from the store.
+public struct TimelinePop: Sendable, Codable {
+    public struct Summary: Sendable, Codable, Equatable {
+        /// Interactions per channel.
+        public var interactions: [String: Int] = [:]
+        public var lastContact: Date?
+        public var lastChannel: String?
+        public var lastAgent: String?
+        public var lastSubject: String?
+    }
+
+    /// What was looked up.
+    public var query: String
+    /// False for a number or address no contact owns: the pop holds its own history.
+    public var known: Bool
+    public var contact: Contact?
+    public var identities: [Identity]
+    /// Latest events across all channels, newest first.
+    public var recent: [TimelineEvent]
+    /// Events still open (work items), newest first.
+    public var openItems: [TimelineEvent]
+    public var summary: Summary
+
+    /// Answers the dialplan's `CONTACT(field)`: name, tier, id, company, known,
+    /// last_agent, last_channel, last_contact (ISO 8601), last_subject,
+    /// open_items (count), interactions (count), email, phone. Nil for an unknown field.
+    public func field(_ name: String) -> String? {
+        switch name.lowercased() {
+        case "name": contact?.name ?? ""
+        case "tier": contact?.tier ?? ""
+        case "id": contact?.id ?? ""
+        case "company": contact?.company ?? ""
+        case "known": known ? "1" : "0"
+        case "last_agent": summary.lastAgent ?? ""
+        case "last_channel": summary.lastChannel ?? ""
+        case "last_contact": summary.lastContact.map { ISO8601DateFormatter().string(from: $0) } ?? ""
+        case "last_subject": summary.lastSubject ?? ""
+        case "open_items": String(openItems.count)
+        case "interactions": String(summary.interactions.values.reduce(0, +))
+        case "email": identities.first { $0.kind == .email }?.value ?? ""
+        case "phone": identities.first { $0.kind == .phone }?.value ?? ""
+        default: nil
+        }
+    }
+
+    public static let fields = ["name", "tier", "id", "company", "known", "last_agent", "last_channel", "last_contact",
+                                "last_subject", "open_items", "interactions", "email", "phone"]
+
+    /// The pop as JSON (ISO 8601 dates, sorted keys).
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

@@ -1,0 +1,106 @@
+/// The store's schema as numbered migrations. Each runs once, in its own
+/// IMMEDIATE transaction that also sets `PRAGMA user_version`; a merged
+/// migration is never edited, only followed by a new one. docs/timeline.md is
+/// the contract other writers follow.
+enum Schema {
+    static let migrations: [(version: Int, sql: String)] = [
+        (1, """
+        CREATE TABLE contacts (
+            id          TEXT PRIMARY KEY,
+            name        TEXT NOT NULL DEFAULT '',
+            tier        TEXT NOT NULL DEFAULT 'standard',
+            company     TEXT,
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        );
+        CREATE TABLE identities (
+            kind        TEXT NOT NULL CHECK (kind IN ('phone', 'email', 'chat', 'sip')),
+            value       TEXT NOT NULL,
+            contact_id  TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            PRIMARY KEY (kind, value)
+        ) WITHOUT ROWID;
+        CREATE INDEX identities_contact ON identities(contact_id);
+        CREATE TABLE events (
+            id           INTEGER PRIMARY KEY,
+            contact_id   TEXT REFERENCES contacts(id) ON DELETE SET NULL,
+            address      TEXT,
+            channel      TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat', 'email', 'social', 'note')),
+            direction    TEXT NOT NULL CHECK (direction IN ('in', 'out', 'internal')),
+            occurred_at  INTEGER NOT NULL,
+            subject      TEXT,
+            summary      TEXT,
+            body         TEXT,
+            status       TEXT,
+            agent        TEXT,
+            thread_id    TEXT,
+            external_ref TEXT,
+            source       TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX events_external ON events(source, external_ref) WHERE external_ref IS NOT NULL;
+        CREATE INDEX events_contact_time ON events(contact_id, occurred_at DESC);
+        CREATE INDEX events_address_time ON events(address, occurred_at DESC);
+        CREATE TABLE call_records (
+            uniqueid     TEXT PRIMARY KEY,
+            clid         TEXT NOT NULL DEFAULT '',
+            src          TEXT NOT NULL DEFAULT '',
+            dst          TEXT NOT NULL DEFAULT '',
+            dcontext     TEXT NOT NULL DEFAULT '',
+            channel      TEXT NOT NULL DEFAULT '',
+            dstchannel   TEXT NOT NULL DEFAULT '',
+            lastapp      TEXT NOT NULL DEFAULT '',
+            lastdata     TEXT NOT NULL DEFAULT '',
+            start        INTEGER NOT NULL,
+            answer       INTEGER,
+            end          INTEGER,
+            duration     INTEGER NOT NULL DEFAULT 0,
+            billsec      INTEGER NOT NULL DEFAULT 0,
+            disposition  TEXT NOT NULL DEFAULT 'NO ANSWER'
+                         CHECK (disposition IN ('ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED', 'CONGESTION')),
+            userfield    TEXT NOT NULL DEFAULT '',
+            state        TEXT NOT NULL DEFAULT 'ringing' CHECK (state IN ('ringing', 'answered', 'bridged', 'ended'))
+        );
+        CREATE INDEX call_records_start ON call_records(start);
+        """),
+        (2, """
+        ALTER TABLE call_records ADD COLUMN contact_id TEXT REFERENCES contacts(id) ON DELETE SET NULL;
+        ALTER TABLE call_records ADD COLUMN agent TEXT;
+        ALTER TABLE call_records ADD COLUMN queue TEXT;
+        ALTER TABLE call_records ADD COLUMN wait_ms INTEGER;
+        ALTER TABLE call_records ADD COLUMN sip_call_id TEXT;
+        ALTER TABLE call_records ADD COLUMN sip_status INTEGER;
+        ALTER TABLE call_records ADD COLUMN agent_sip_status INTEGER;
+        ALTER TABLE call_records ADD COLUMN hangup_side TEXT;
+        ALTER TABLE call_records ADD COLUMN dialplan_path TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE call_records ADD COLUMN recording TEXT;
+        ALTER TABLE call_records ADD COLUMN trunk TEXT;
+        ALTER TABLE call_records ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX call_records_open ON call_records(state) WHERE state != 'ended';
+        CREATE INDEX events_contact_open ON events(contact_id, occurred_at DESC) WHERE status = 'open';
+        """),
+    ]
+
+    static var latest: Int { migrations.last!.version }
+
+    /// Brings the database up to the latest version; refuses a newer one.
+    static func migrate(_ db: Connection) throws {
+        let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
+        if found > latest { throw newer(found, db.path) }
+        guard found < latest else { return }
+        for migration in migrations where migration.version > found {
+            try db.transaction {
+                // Another process may have migrated meanwhile: check again under the lock.
+                let current = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
+                if current > latest { throw newer(current, db.path) }
+                guard current < migration.version else { return }
+                try db.execute(migration.sql)
+                try db.execute("PRAGMA user_version = \(migration.version)")
+            }
+        }
+    }
+
+    private static func newer(_ found: Int, _ path: String) -> StoreError {
+        StoreError(.newerSchema(found: found, supported: latest),
+                   "\(path) has schema version \(found), newer than this Omnigate supports (\(latest)); "
+                   + "upgrade Omnigate rather than open it with an older one")
+    }
+}

@@ -1,1 +1,0 @@
-// Timeline: the shared customer store (being built).

@@ -1,0 +1,250 @@
+import Configuration
+import Foundation
+import Timeline
+
+/// Opens the store named by `--store`, or by `[store]` in `--config`, or the default.
+private func openStore(_ arguments: inout Arguments) throws -> TimelineStore {
+    let configPath = try arguments.option("config")
+    let storePath = try arguments.option("store")
+    var config = GatewayConfig()
+    if let configPath { config = try GatewayConfig.load(path: configPath) }
+    return try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry)
+}
+
+private let storeOptions = """
+      --config PATH   read [store] (path, default_country) from this configuration file
+      --store PATH    the store file (overrides the configuration; default var/omnigate.sqlite)
+    """
+
+/// `omnigate import contacts|events FILE`.
+enum ImportCommand: Command {
+    static let name = "import"
+    static let summary = "import contacts (CSV) or events (JSON Lines) into the store, all or nothing"
+    static let help = """
+    Usage: omnigate import contacts FILE.csv [--config PATH] [--store PATH]
+           omnigate import events FILE.jsonl [--config PATH] [--store PATH]
+
+    Imports in one transaction: a bad line stops the import with file:line and
+    what is wrong, and nothing of the file is written.
+
+    contacts: CSV with a header row; columns \(TimelineStore.contactColumns.joined(separator: ", "))
+              (id and name required; several phones, emails, … in one cell separated by ';').
+    events:   one JSON object per line; keys source (required), channel, direction,
+              time (ISO 8601), contact, address, subject, summary, body, status,
+              agent, thread_id, external_ref. See docs/timeline.md.
+
+    Options:
+    \(storeOptions)
+      --help          show this help
+
+    """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if arguments.wantsHelp { print(help, terminator: ""); return 0 }
+        guard let what = arguments.subcommand(), ["contacts", "events"].contains(what) else {
+            throw UsageError("say what to import: contacts or events")
+        }
+        let store = try openStore(&arguments)
+        let files = arguments.positionals()
+        try arguments.finish()
+        guard files.count == 1, let file = files.first else { throw UsageError("give one file to import") }
+        guard let data = FileManager.default.contents(atPath: file) else { writeError("omnigate import: cannot read \(file)"); return 1 }
+        let start = ContinuousClock.now
+        do {
+            let count = what == "contacts" ? try store.importContacts(csv: data, file: file) : try store.importEvents(jsonl: data, file: file)
+            let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
+            writeError("imported \(count) \(what) from \(file) in \(String(format: "%.2f", seconds)) s")
+            return 0
+        } catch let error as ImportError {
+            writeError("\(error)\nnothing was imported")
+            return 1
+        }
+    }
+}
+
+/// `omnigate calls`: call records for helpdesks.
+enum CallsCommand: Command {
+    static let name = "calls"
+    static let summary = "export call records (CDR) as JSON Lines or CSV"
+    static let help = """
+    Usage: omnigate calls [--since TIME] [--format jsonl|csv] [--config PATH] [--store PATH]
+
+    Prints ended call records, oldest first: Asterisk's CDR fields (clid, src,
+    dst, dcontext, channel, dstchannel, lastapp, lastdata, start, answer, end,
+    duration, billsec, disposition, uniqueid, userfield) and contact, agent,
+    queue, wait, SIP statuses, hangup side, dialplan path, recording, trunk and
+    whether a restart interrupted it.
+
+    Options:
+      --since TIME    only calls that started at or after TIME (ISO 8601, such as 2026-11-24T00:00:00Z)
+      --format F      jsonl (default) or csv
+    \(storeOptions)
+      --help          show this help
+
+    """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if arguments.wantsHelp { print(help, terminator: ""); return 0 }
+        let sinceText = try arguments.option("since")
+        let format = try arguments.option("format") ?? "jsonl"
+        let store = try openStore(&arguments)
+        try arguments.finish()
+        guard ["jsonl", "csv"].contains(format) else { throw UsageError("--format takes jsonl or csv") }
+        var since: Date?
+        if let sinceText {
+            guard let date = ISO8601DateFormatter().date(from: sinceText) else {
+                throw UsageError("--since takes an ISO 8601 time such as 2026-11-24T00:00:00Z; got '\(sinceText)'")
+            }
+            since = date
+        }
+        let records = try store.callRecords(since: since)
+        var out = ""
+        if format == "csv" {
+            out += CallExport.csvHeader + "\n"
+            for record in records { out += CallExport.csv(record) + "\n" }
+        } else {
+            for record in records { out += CallExport.json(record) + "\n" }
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+        return 0
+    }
+}
+
+/// `omnigate lookup`: the screen pop for a number, as an agent would get it.
+enum LookupCommand: Command {
+    static let name = "lookup"
+    static let summary = "show the screen pop for a number, URI, email or chat handle"
+    static let help = """
+    Usage: omnigate lookup NUMBER|URI|EMAIL [--format text|json] [--limit N] [--config PATH] [--store PATH]
+
+    Looks the caller up as the gateway does before an agent's phone rings: the
+    contact and identities, the latest events on every channel, open items and a
+    summary. An unknown number shows its own history.
+
+    Options:
+      --format F      text (default) or json
+      --limit N       latest events to show (default 10)
+    \(storeOptions)
+      --help          show this help
+
+    """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if arguments.wantsHelp { print(help, terminator: ""); return 0 }
+        let format = try arguments.option("format") ?? "text"
+        let limit = try arguments.intOption("limit", default: 10, range: 1...1000)
+        let store = try openStore(&arguments)
+        let queries = arguments.positionals()
+        try arguments.finish()
+        guard queries.count == 1 else { throw UsageError("give one number, URI, email or chat handle") }
+        guard ["text", "json"].contains(format) else { throw UsageError("--format takes text or json") }
+        let pop = try store.screenPop(for: queries[0], limit: limit)
+        print(format == "json" ? pop.json : PopText.render(pop))
+        return 0
+    }
+}
+
+/// `omnigate demo-data`: a store full of realistic synthetic customers.
+enum DemoDataCommand: Command {
+    static let name = "demo-data"
+    static let summary = "fill a store with synthetic contacts and events for demos and benchmarks"
+    static let help = """
+    Usage: omnigate demo-data [--contacts N] [--events M] [--config PATH] [--store PATH]
+
+    Adds N contacts (ids demo-0 …, each with a phone, an email and a chat handle)
+    and M events spread over them across chat, email, voice, SMS and notes in the
+    last 180 days. The same N and M always give the same data.
+
+    Options:
+      --contacts N    contacts to add (default 1000)
+      --events M      events to add (default 10000)
+    \(storeOptions)
+      --help          show this help
+
+    """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if arguments.wantsHelp { print(help, terminator: ""); return 0 }
+        let contacts = try arguments.intOption("contacts", default: 1000, range: 0...10_000_000)
+        let events = try arguments.intOption("events", default: 10_000, range: 0...100_000_000)
+        let store = try openStore(&arguments)
+        try arguments.finish()
+        let start = ContinuousClock.now
+        var lastReport = ContinuousClock.now
+        try store.fillDemoData(contacts: contacts, events: events) { what, done, total in
+            if done == total || ContinuousClock.now - lastReport > .seconds(1) {
+                lastReport = .now
+                writeError("demo-data: \(what) \(done)/\(total)")
+            }
+        }
+        writeError("demo-data: \(contacts) contacts and \(events) events in \(ContinuousClock.now - start) into \(store.path)")
+        return 0
+    }
+}
+
+/// Call records as helpdesks take them.
+enum CallExport {
+    static let columns = ["uniqueid", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata", "start",
+                          "answer", "end", "duration", "billsec", "disposition", "userfield", "contact_id", "agent", "queue",
+                          "wait_ms", "sip_call_id", "sip_status", "agent_sip_status", "hangup_side", "dialplan_path",
+                          "recording", "trunk", "interrupted"]
+    static var csvHeader: String { columns.joined(separator: ",") }
+
+    static func values(_ r: CallRecord) -> [String] {
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return [r.uniqueid, r.clid, r.src, r.dst, r.dcontext, r.channel, r.dstchannel, r.lastapp, r.lastdata, iso.string(from: r.start),
+                r.answer.map(iso.string(from:)) ?? "", r.end.map(iso.string(from:)) ?? "", String(r.duration), String(r.billsec),
+                r.disposition, r.userfield, r.contactID ?? "", r.agent ?? "", r.queue ?? "", r.waitMilliseconds.map(String.init) ?? "",
+                r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "", r.agentSIPStatus.map(String.init) ?? "",
+                r.hangupSide ?? "", r.dialplanPath.joined(separator: " | "), r.recording ?? "", r.trunk ?? "",
+                r.interrupted ? "1" : "0"]
+    }
+
+    static func csv(_ record: CallRecord) -> String {
+        values(record).map { value in
+            value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+        }.joined(separator: ",")
+    }
+
+    static func json(_ record: CallRecord) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// The screen pop as text for a terminal.
+enum PopText {
+    static func render(_ pop: TimelinePop) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var lines: [String] = []
+        if let contact = pop.contact {
+            lines.append("\(contact.name) (\(contact.tier))\(contact.company.map { ", \($0)" } ?? "")  [\(contact.id)]")
+        } else {
+            lines.append("Unknown caller \(pop.identities.first?.value ?? pop.query): no contact owns this number")
+        }
+        lines.append("identities: " + (pop.identities.isEmpty ? "none" : pop.identities.map(\.description).joined(separator: ", ")))
+        let counts = pop.summary.interactions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        lines.append("interactions: " + (counts.isEmpty ? "none" : counts))
+        if let last = pop.summary.lastContact {
+            lines.append("last contact: \(formatter.string(from: last)) UTC by \(pop.summary.lastChannel ?? "?")"
+                         + (pop.summary.lastAgent.map { ", last agent \($0)" } ?? ""))
+        }
+        if !pop.openItems.isEmpty {
+            lines.append("open items:")
+            for item in pop.openItems { lines.append("  \(formatter.string(from: item.time))  \(item.channel.rawValue)  \(item.subject ?? item.summary ?? "")") }
+        }
+        lines.append("recent:")
+        if pop.recent.isEmpty { lines.append("  nothing yet") }
+        for event in pop.recent {
+            lines.append("  \(formatter.string(from: event.time))  \(event.channel.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) "
+                         + "\(event.direction.rawValue.padding(toLength: 3, withPad: " ", startingAt: 0))  "
+                         + "\(event.subject ?? event.summary ?? "")\(event.agent.map { "  (\($0))" } ?? "")\(event.status.map { " [\($0)]" } ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
