@@ -1,0 +1,123 @@
+import Foundation
+import OmnigateTestSupport
+@testable import Timeline
+import Testing
+
+@Suite("imports: all or nothing, with file:line")
+struct ImportTests {
+    @Test("contacts import from RFC 4180 CSV, quoted commas and quotes included")
+    func contacts() throws {
+        let t = try TemporaryStore()
+        let csv = """
+        id,name,tier,company,phone,email,chat,sip
+        c1,"Lovelace, Ada",vip,"Analytical ""Engines"", Ltd",+1 201 555 0100;201-555-0101,ada@example.com,ada,
+        c2,Grace Hopper,,,+44 20 7946 0958,,,sip:grace@pbx.example.com
+
+        """
+        #expect(try t.store.importContacts(csv: Data(csv.utf8), file: "c.csv") == 2)
+        let ada = try t.store.screenPop(for: "2015550101")
+        #expect(ada.contact?.name == "Lovelace, Ada" && ada.contact?.company == "Analytical \"Engines\", Ltd")
+        #expect(try t.store.screenPop(for: "sip:grace@pbx.example.com").contact?.tier == "standard")
+    }
+
+    @Test("a bad contact line stops the import with file:line, and nothing is written", arguments: [
+        ("id,name,phone\nc1,Ada,+12015550100\nc2,Bob,not-a-number\n",
+         "c.csv:3: 'not-a-number' is not a valid phone number: 'n' is not part of a phone number"),
+        ("id,name,phone\nc1,Ada,+12015550100\nc2,Bob,+12015550100\n",
+         "c.csv:3: phone +12015550100 already belongs to contact 'c1'"),
+        ("id,name,phone\nc1,Ada,+12015550100\nc2,Bob\n", "c.csv:3: 2 fields where the header has 3"),
+        ("id,name,fax\nc1,Ada,1\n", "c.csv:1: unknown column 'fax'; columns are id, name, tier, company, phone, email, chat, sip"),
+        ("id,name\nc1,\"Ada\n", "c.csv:2: a quoted field is never closed"),
+        ("id,name,company\nc1,Ada,\"Two\nLines\"\n", "c.csv:2: company contains control characters"),
+        ("id,name\nc1,Ada \"the\" Countess\n", "c.csv:2: a quote inside an unquoted field; quote the whole field"),
+    ])
+    func badContacts(csv: String, message: String) throws {
+        let t = try TemporaryStore()
+        do {
+            try t.store.importContacts(csv: Data(csv.utf8), file: "c.csv")
+            Issue.record("imported a bad file")
+        } catch {
+            #expect("\(error)" == message)
+        }
+        #expect(try t.store.screenPop(for: "+12015550100").known == false, "nothing may be written by a failed import")
+    }
+
+    @Test("events import from JSON Lines; a bad line stops it and nothing is written")
+    func events() throws {
+        let t = try TemporaryStore()
+        try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
+        let good = """
+        {"source":"chat","channel":"chat","time":"2026-11-20T10:00:00Z","address":"+1 201 555 0100","subject":"Refund","status":"open","external_ref":"conv-9"}
+        {"source":"email","channel":"email","direction":"out","time":"2026-11-21T10:00:00.250Z","contact":"c1","subject":"Re: Refund","agent":"bob"}
+
+        """
+        #expect(try t.store.importEvents(jsonl: Data(good.utf8), file: "e.jsonl") == 2)
+        #expect(try t.store.screenPop(for: "+12015550100").recent.map(\.subject) == ["Re: Refund", "Refund"])
+        let bad = """
+        {"source":"chat","channel":"chat","subject":"first"}
+        {"source":"chat","chanel":"chat"}
+
+        """
+        do {
+            try t.store.importEvents(jsonl: Data(bad.utf8), file: "e.jsonl")
+            Issue.record("imported a bad file")
+        } catch {
+            #expect("\(error)".hasPrefix("e.jsonl:2: unknown key 'chanel'; keys are"))
+        }
+        #expect(try t.store.events(address: nil).isEmpty)
+        for (line, message) in [
+            ("{\"channel\":\"chat\"}", "e.jsonl:1: 'source' is required"),
+            ("{\"source\":\"x\",\"channel\":\"fax\"}", "e.jsonl:1: 'channel' must be one of voice, sms, chat, email, social, note"),
+            ("{\"source\":\"x\",\"time\":\"yesterday\"}", "e.jsonl:1: 'time' must be ISO 8601, such as 2026-11-24T10:00:00Z"),
+            ("[1,2]", "e.jsonl:1: not a JSON object"),
+            ("{\"source\":\"x\",\"contact\":\"nobody\"}", "e.jsonl:1: no contact 'nobody'"),
+            ("{\"source\":\"x\",\"subject\":\"a\\u0007b\"}", "e.jsonl:1: subject contains control characters"),
+        ] {
+            #expect(throws: ImportError.self) { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") }
+            do { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") } catch { #expect("\(error)" == message) }
+        }
+    }
+
+    @Test("invalid UTF-8 is reported with its line")
+    func invalidUTF8() throws {
+        let t = try TemporaryStore()
+        var data = Data("{\"source\":\"x\"}\n".utf8)
+        data.append(contentsOf: [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A])
+        do {
+            try t.store.importEvents(jsonl: data, file: "e.jsonl")
+            Issue.record("imported invalid UTF-8")
+        } catch {
+            #expect("\(error)" == "e.jsonl:2: not valid UTF-8")
+        }
+        #expect(try t.store.events(address: nil).isEmpty)
+    }
+}
+
+@Suite("another process shares the store")
+struct SharingTests {
+    @Test("a second process writes events while this one reads and writes, and nothing is lost")
+    func secondProcessWrites() async throws {
+        let t = try TemporaryStore()
+        try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
+        let lines = (0..<20_000).map { "{\"source\":\"chat\",\"channel\":\"chat\",\"address\":\"+12015550100\",\"external_ref\":\"m\($0)\",\"subject\":\"message \($0)\"}" }
+        let file = t.directory + "/chat.jsonl"
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let importer = try TestProcess(TestPaths.omnigate, ["import", "events", file, "--store", t.path])
+        var reads = 0
+        var ownWrites = 0
+        while importer.isRunning {
+            _ = try t.store.screenPop(for: "+12015550100")
+            reads += 1
+            var event = TimelineEvent(channel: .voice, direction: .inbound, source: "omnigate")
+            event.address = "+12015550100"
+            event.externalRef = "call-\(ownWrites)"
+            try t.store.appendEvent(event)
+            ownWrites += 1
+        }
+        #expect(try await importer.waitForExit() == 0, "\(importer.stderr)")
+        #expect(reads > 0)
+        let pop = try t.store.screenPop(for: "+12015550100")
+        #expect(pop.summary.interactions["chat"] == 20_000)
+        #expect(pop.summary.interactions["voice"] == ownWrites)
+    }
+}
