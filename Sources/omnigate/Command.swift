@@ -15,6 +15,7 @@ protocol Command {
 /// Every command, in the order `omnigate --help` lists them.
 var commands: [any Command.Type] { [
     RunCommand.self,
+    DialplanCommand.self,
     ImportCommand.self,
     CallsCommand.self,
     LookupCommand.self,

@@ -1,0 +1,311 @@
+import Foundation
+
+/// Checks a parsed plan as a whole: applications and functions, jump targets
+/// and labels, priorities that can never run, includes of undefined contexts,
+/// include cycles.
+///
+/// In compatibility mode (for Asterisk dialplans brought in as they are),
+/// problems Asterisk itself only meets at run time — a jump to nowhere, an
+/// include of a context nobody defines — are warnings instead of errors.
+struct Checker {
+    let plan: Dialplan
+    let compatibility: Bool
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(plan: Dialplan, compatibility: Bool) {
+        self.plan = plan
+        self.compatibility = compatibility
+    }
+
+    private var runtimeSeverity: Diagnostic.Severity { compatibility ? .warning : .error }
+
+    mutating func check() {
+        var targets: Set<String> = []  // "context|exten|priority" reached by a static jump
+        for name in plan.contextNames {
+            let context = plan.contexts[name]!
+            for extensionEntry in context.extensions {
+                for number in extensionEntry.numbers {
+                    let priority = extensionEntry.priorities[number]!
+                    checkApplication(priority)
+                    checkFunctions(priority)
+                    for (text, isGosub) in jumpTexts(priority) {
+                        if let target = checkJump(text, gosub: isGosub, from: context, extensionEntry, priority) {
+                            targets.insert(target)
+                        }
+                    }
+                }
+            }
+            for include in context.includes where plan.contexts[include.context] == nil {
+                if let module = Catalog.moduleContexts[include.context] {
+                    diagnostics.append(Diagnostic(.warning, include.location,
+                                                  "[\(name)] includes '\(include.context)', which Asterisk's \(module) provides and Omnigate does not have"))
+                } else {
+                    diagnostics.append(Diagnostic(runtimeSeverity, include.location,
+                                                  "[\(name)] includes '\(include.context)', which is not defined"))
+                }
+            }
+        }
+        checkReachability(targets)
+        checkIncludeCycles()
+    }
+
+    // MARK: - Applications and functions
+
+    private mutating func checkApplication(_ priority: Priority) {
+        if Catalog.canonicalApplication(priority.application) != nil { return }
+        if Catalog.isAsteriskApplication(priority.application) {
+            diagnostics.append(Diagnostic(.warning, priority.location,
+                                          "application '\(priority.application)' is not supported by Omnigate; this step will be skipped"))
+            return
+        }
+        var message = "unknown application '\(priority.application)'"
+        if let suggestion = Self.closest(priority.application, in: Catalog.applications) { message += "; did you mean '\(suggestion)'?" }
+        diagnostics.append(Diagnostic(.error, priority.location, message))
+    }
+
+    private mutating func checkFunctions(_ priority: Priority) {
+        var names: [(String, Int)] = []
+        let text = priority.arguments
+        let chars = Array(text)
+        var i = 0
+        while i + 1 < chars.count {
+            if chars[i] == "$" && chars[i + 1] == "{" {
+                var j = i + 2
+                var name = ""
+                while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { name.append(chars[j]); j += 1 }
+                if j < chars.count, chars[j] == "(", !name.isEmpty { names.append((name, i + 2)) }
+                i = j
+                continue
+            }
+            i += 1
+        }
+        // Set(FUNC(args)=value) writes a function.
+        if priority.application.caseInsensitiveCompare("Set") == .orderedSame, let paren = text.firstIndex(of: "("),
+           let equals = text.firstIndex(of: "="), paren < equals {
+            let name = text[..<paren].trimmingCharacters(in: .whitespaces)
+            if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { names.append((name, 0)) }
+        }
+        for (name, offset) in names {
+            let upper = name.uppercased()
+            var location = priority.argumentsLocation
+            location.column += offset
+            if Catalog.functions.contains(upper) { continue }
+            if Catalog.asteriskFunctions.contains(upper) {
+                diagnostics.append(Diagnostic(.warning, location, "function '\(name)' is not supported by Omnigate; it reads as empty"))
+            } else {
+                var message = "unknown function '\(name)'"
+                if let suggestion = Self.closest(upper, in: Catalog.functions) { message += "; did you mean '\(suggestion)'?" }
+                diagnostics.append(Diagnostic(.error, location, message))
+            }
+        }
+    }
+
+    // MARK: - Jumps
+
+    /// The jump targets a priority names: (text, is it a Gosub).
+    private func jumpTexts(_ priority: Priority) -> [(String, Bool)] {
+        let app = Catalog.canonicalApplication(priority.application) ?? ""
+        let args = priority.arguments
+        func branches(_ text: String) -> [String] {
+            guard let question = text.firstIndex(of: "?") else { return [] }
+            let rest = text[text.index(after: question)...]
+            if let colon = rest.firstIndex(of: ":") {
+                return [String(rest[..<colon]), String(rest[rest.index(after: colon)...])].filter { !$0.isEmpty }
+            }
+            return rest.isEmpty ? [] : [String(rest)]
+        }
+        switch app {
+        case "Goto": return [(args, false)]
+        case "GotoIf", "GotoIfTime": return branches(args).map { ($0, false) }
+        case "Gosub": return [(args, true)]
+        case "GosubIf": return branches(args).map { ($0, true) }
+        default: return []
+        }
+    }
+
+    /// Checks a static jump; returns "context|exten|priority" it reaches, or nil.
+    private mutating func checkJump(_ text: String, gosub: Bool, from context: Context, _ extensionEntry: Extension,
+                                    _ priority: Priority) -> String? {
+        var place = text.trimmingCharacters(in: .whitespaces)
+        if gosub, let open = place.firstIndex(of: "("), place.hasSuffix(")") { place = String(place[..<open]) }
+        guard !place.contains("$") else { return nil }  // computed at run time
+        var parts = Parser.splitTopLevel(place).map { $0.trimmingCharacters(in: .whitespaces) }
+        let app = gosub ? "Gosub" : "Goto"
+        guard (1...3).contains(parts.count), !parts.contains(where: \.isEmpty) else {
+            diagnostics.append(Diagnostic(.error, priority.argumentsLocation, "\(app) target '\(place)' is not [[context,]extension,]priority"))
+            return nil
+        }
+        var contextName = context.name
+        var exten = extensionEntry.name
+        let bare = parts.count == 1
+        if parts.count == 3 { contextName = parts.removeFirst() }
+        if parts.count == 2 { exten = parts.removeFirst() }
+        let priorityText = parts[0]
+        guard plan.contexts[contextName] != nil else {
+            diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to context '\(contextName)', which is not defined"))
+            return nil
+        }
+        // A bare priority or label stays in the current extension (even a pattern one).
+        guard let found = bare ? (context.name, extensionEntry) : staticFind(exten, in: contextName) else {
+            diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to extension '\(exten)', which [\(contextName)] does not have"))
+            return nil
+        }
+        if let number = Int(priorityText) {
+            guard found.extension.priorities[number] != nil else {
+                diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
+                                              "\(app) to priority \(number) of '\(exten)' in [\(contextName)], which does not exist"))
+                return nil
+            }
+            return "\(found.context)|\(found.extension.name)|\(number)"
+        }
+        guard let number = found.extension.labels[priorityText] else {
+            diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
+                                          "\(app) to label '\(priorityText)', which extension '\(exten)' in [\(contextName)] does not have"))
+            return nil
+        }
+        return "\(found.context)|\(found.extension.name)|\(number)"
+    }
+
+    /// The extension `exten` reaches from a context, includes searched regardless of time.
+    private func staticFind(_ exten: String, in contextName: String) -> (context: String, extension: Extension)? {
+        var visited: Set<String> = []
+        var queue = [contextName]
+        while !queue.isEmpty {
+            let name = queue.removeFirst()
+            guard visited.insert(name).inserted, let context = plan.contexts[name] else { continue }
+            if let match = context.extensions.first(where: { $0.pattern == nil && $0.name == exten })
+                ?? context.patternOrder.map({ context.extensions[$0] }).first(where: { $0.pattern!.matches(exten) }) {
+                return (name, match)
+            }
+            queue += context.includes.map(\.context)
+        }
+        return nil
+    }
+
+    // MARK: - Reachability
+
+    private mutating func checkReachability(_ targets: Set<String>) {
+        let terminal: Set<String> = ["Goto", "Hangup", "Busy", "Congestion", "Return"]
+        for name in plan.contextNames {
+            for extensionEntry in plan.contexts[name]!.extensions {
+                let numbers = extensionEntry.numbers
+                for (i, number) in numbers.enumerated() {
+                    let priority = extensionEntry.priorities[number]!
+                    if priority.label != nil || targets.contains("\(name)|\(extensionEntry.name)|\(number)") { continue }
+                    if number == 1 { continue }
+                    if i > 0, numbers[i - 1] == number - 1 {
+                        let previous = extensionEntry.priorities[number - 1]!
+                        let app = Catalog.canonicalApplication(previous.application) ?? previous.application
+                        if !terminal.contains(app) { continue }
+                        diagnostics.append(Diagnostic(.warning, priority.location,
+                                                      "priority \(number) of '\(extensionEntry.name)' in [\(name)] can never run: \(app) at priority \(number - 1) never continues to it"))
+                    } else {
+                        diagnostics.append(Diagnostic(.warning, priority.location,
+                                                      "priority \(number) of '\(extensionEntry.name)' in [\(name)] can never run: there is no priority \(number - 1) before it and nothing jumps to it"))
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func checkIncludeCycles() {
+        var reported: Set<String> = []
+        for start in plan.contextNames {
+            var path: [String] = []
+            func visit(_ name: String) {
+                if let index = path.firstIndex(of: name) {
+                    let cycle = Array(path[index...]) + [name]
+                    let key = cycle.dropLast().sorted().joined(separator: ",")
+                    if reported.insert(key).inserted, let include = plan.contexts[path.last!]?.includes.first(where: { $0.context == name }) {
+                        diagnostics.append(Diagnostic(.warning, include.location,
+                                                      "include cycle: \(cycle.joined(separator: " -> ")); the repeat is skipped when searching"))
+                    }
+                    return
+                }
+                guard let context = plan.contexts[name], path.count < 64 else { return }
+                path.append(name)
+                for include in context.includes { visit(include.context) }
+                path.removeLast()
+            }
+            visit(start)
+        }
+    }
+
+    /// The nearest name within two edits, for "did you mean".
+    static func closest(_ name: String, in names: Set<String>) -> String? {
+        func distance(_ a: String, _ b: String) -> Int {
+            let a = Array(a.lowercased()), b = Array(b.lowercased())
+            var row = Array(0...b.count)
+            for i in 1...max(a.count, 1) where !a.isEmpty {
+                var previous = row[0]
+                row[0] = i
+                for j in 1...max(b.count, 1) where !b.isEmpty {
+                    let current = row[j]
+                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    previous = current
+                }
+            }
+            return row[b.count]
+        }
+        return names.map { ($0, distance(name, $0)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+    }
+}
+
+/// A plan read from files, with everything found wrong in it.
+public struct DialplanLoad: Sendable {
+    /// The plan, only when there are no errors.
+    public let plan: Dialplan?
+    public let diagnostics: [Diagnostic]
+    public var errors: [Diagnostic] { diagnostics.errors }
+}
+
+/// Reads dialplan files and directories into a checked plan.
+public enum DialplanLoader {
+    /// Loads files, and the `.conf` files of directories (in name order).
+    /// - Parameter compatibility: read an Asterisk dialplan as it is: jumps and
+    ///   includes Asterisk only resolves at run time are warnings, not errors.
+    public static func load(paths: [String], compatibility: Bool = false) -> DialplanLoad {
+        var reader = SourceReader()
+        var files: [String] = []
+        var missing: [Diagnostic] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                missing.append(Diagnostic(.error, SourceLocation(file: path, line: 0), "no such file or directory"))
+                continue
+            }
+            if isDirectory.boolValue {
+                // extensions.conf first (it usually includes the rest), then the others by name.
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".conf") }
+                    .sorted { ($0 == "extensions.conf" ? 0 : 1, $0) < ($1 == "extensions.conf" ? 0 : 1, $1) }
+                if names.isEmpty { missing.append(Diagnostic(.error, SourceLocation(file: path, line: 0), "no .conf files in this directory")) }
+                files += names.map { (path as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(path)
+            }
+        }
+        for file in files { reader.read(path: file) }
+        return finish(reader: reader, extra: missing, compatibility: compatibility)
+    }
+
+    /// Parses dialplan text (for tests and tools); `file` names it in diagnostics.
+    public static func parse(_ text: String, file: String = "extensions.conf", compatibility: Bool = false) -> DialplanLoad {
+        var reader = SourceReader()
+        reader.read(text: text, file: file)
+        return finish(reader: reader, extra: [], compatibility: compatibility)
+    }
+
+    private static func finish(reader: SourceReader, extra: [Diagnostic], compatibility: Bool) -> DialplanLoad {
+        var parser = Parser()
+        parser.parse(reader.lines)
+        var plan = parser.plan
+        plan.files = reader.files
+        var checker = Checker(plan: plan, compatibility: compatibility)
+        checker.check()
+        var seen = Set<Diagnostic>()
+        let all = (extra + reader.diagnostics + parser.diagnostics + checker.diagnostics)
+            .filter { seen.insert($0).inserted }
+            .sorted { $0.location < $1.location }
+        return DialplanLoad(plan: all.errors.isEmpty ? plan : nil, diagnostics: all)
+    }
+}

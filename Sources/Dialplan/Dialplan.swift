@@ -1,1 +1,0 @@
-// Dialplan: Omnigate's Asterisk-compatible dialplan language (being built).

@@ -1,0 +1,378 @@
+import Foundation
+import Synchronization
+
+/// Global variables: shared by every call running a plan, changed by
+/// `Set(GLOBAL(x)=…)`. Guarded by a mutex.
+public final class Globals: Sendable {
+    private let values: Mutex<[String: String]>
+
+    public init(_ plan: Dialplan) {
+        values = Mutex(Dictionary(plan.globals.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 }))
+    }
+
+    public subscript(name: String) -> String? {
+        get { values.withLock { $0[name] } }
+        set { values.withLock { $0[name] = newValue } }
+    }
+}
+
+/// How a call (or message) enters the plan.
+public struct CallStart: Sendable {
+    public var context: String
+    public var exten: String
+    public var callerIDNumber: String
+    public var callerIDName: String
+    public var uniqueID: String
+    /// Channel variables set before the first priority.
+    public var variables: [String: String] = [:]
+    /// For message contexts: the inbound message (`MESSAGE(body|from|to)`).
+    public var message: (body: String, from: String, to: String)?
+    /// The clock and time zone for GotoIfTime, IFTIME, STRFTIME and timed includes.
+    public var now: @Sendable () -> Date = { Date() }
+    public var timeZone = TimeZone.current
+
+    public init(context: String, exten: String, callerIDNumber: String = "", callerIDName: String = "", uniqueID: String) {
+        self.context = context
+        self.exten = exten
+        self.callerIDNumber = callerIDNumber
+        self.callerIDName = callerIDName
+        self.uniqueID = uniqueID
+    }
+}
+
+/// One priority run: where, and the application with its expanded arguments.
+public struct Step: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var context: String
+    public var exten: String
+    public var priority: Int
+    public var application: String
+    public var arguments: String
+
+    /// `context,exten,priority: App(args)`, as in the call record's dialplan path.
+    public var description: String { "\(context),\(exten),\(priority): \(application)(\(arguments))" }
+}
+
+/// How a run ended.
+public struct Outcome: Sendable {
+    public var steps: [Step]
+    /// Why execution stopped: `hangup` (Hangup/Busy/Congestion), `caller-hangup`,
+    /// `dial-ended`, `autofallthrough`, `no-extension`, `step-limit`, `message-done`.
+    public var reason: String
+    /// The Q.850 cause the dialplan hung up with, when it did.
+    public var hangupCause: Int?
+    public var variables: [String: String]
+    /// Problems met while running (bad expressions, unsupported applications…), in words.
+    public var warnings: [String]
+    /// The last application run before the hangup handler, and its arguments (CDR lastapp/lastdata).
+    public var lastApplication: String
+    public var lastData: String
+}
+
+/// Where execution is: a context, an extension and a priority.
+struct Position: Equatable {
+    var context: String
+    var exten: String
+    var priority: Int
+}
+
+/// Runs a plan for one call (or message), against a `Channel`.
+///
+/// Used by one task at a time: create one per call.
+public final class Interpreter {
+    let plan: Dialplan
+    let channel: Channel
+    let globals: Globals
+    let start: CallStart
+    /// Called for each step as it runs (logs, `simulate`).
+    let onStep: (Step) -> Void
+
+    var variables: [String: String] = [:]
+    /// Variables marked for inheritance by dialled legs: 1 for `_VAR`, 2 for `__VAR`.
+    var inheritance: [String: Int] = [:]
+    var frames: [Frame] = []
+    var steps: [Step] = []
+    var warnings: [String] = []
+    var position: Position
+    var callerIDNumber: String
+    var callerIDName: String
+    var messageBody: String?
+    var messageFrom: String?
+    var messageTo: String?
+    var timeouts = (digit: Duration.seconds(5), response: Duration.seconds(10))
+    var absoluteDeadline: ContinuousClock.Instant?
+    var lastApplication = ""
+    var lastData = ""
+    var inHangupHandler = false
+    var runsHangupHandler = true
+    /// Bounds a run: a plan that loops without waiting stops here.
+    public var stepLimit = 10_000
+
+    struct Frame {
+        var returnTo: Position
+        var locals: [String: String]
+    }
+
+    public init(plan: Dialplan, channel: Channel, globals: Globals, start: CallStart, onStep: @escaping (Step) -> Void = { _ in }) {
+        self.plan = plan
+        self.channel = channel
+        self.globals = globals
+        self.start = start
+        self.onStep = onStep
+        position = Position(context: start.context, exten: start.exten, priority: 1)
+        callerIDNumber = start.callerIDNumber
+        callerIDName = start.callerIDName
+        messageBody = start.message?.body
+        messageFrom = start.message?.from
+        messageTo = start.message?.to
+        for (name, value) in start.variables { setVariable(name, value) }
+    }
+
+    /// What an application asks the loop to do next.
+    enum Flow {
+        case next
+        case jump(Position)
+        case hangup(cause: Int?, reason: String)
+        /// Start collecting digits (after Background was interrupted, or WaitExten).
+        case collect(first: Character?, responseTimeout: Duration, context: String?)
+    }
+
+    // MARK: - Running
+
+    /// Runs from `start` until the call ends, then the `h` extension.
+    public func run() async -> Outcome {
+        var reason = "autofallthrough"
+        var cause: Int?
+        loop: while true {
+            if channel.isHungUp && !inHangupHandler { reason = "caller-hangup"; break }
+            if let absoluteDeadline, ContinuousClock.now >= absoluteDeadline {
+                warnings.append("TIMEOUT(absolute) reached")
+                await channel.hangup(cause: 16)
+                reason = "hangup"; cause = 16
+                break
+            }
+            if steps.count >= stepLimit {
+                warnings.append("stopped after \(stepLimit) steps: the plan loops without waiting")
+                await channel.hangup(cause: 16)
+                reason = "step-limit"; cause = 16
+                break
+            }
+            guard let (found, priority) = lookup(position) else {
+                if position.priority == 1 || lookup(Position(context: position.context, exten: position.exten, priority: 1)) == nil {
+                    // No such extension.
+                    if position.exten != "i", position.exten != "h", lookup(Position(context: position.context, exten: "i", priority: 1)) != nil {
+                        setVariable("INVALID_EXTEN", position.exten)
+                        position = Position(context: position.context, exten: "i", priority: 1)
+                        continue
+                    }
+                    warnings.append("no extension '\(position.exten)' in [\(position.context)]")
+                    reason = "no-extension"
+                    await channel.hangup(cause: 1)
+                    cause = 1
+                } else if plan.autofallthrough {
+                    reason = "autofallthrough"
+                    let status = variables["DIALSTATUS"] ?? ""
+                    cause = status == "BUSY" ? 17 : (status == "CONGESTION" || status == "CHANUNAVAIL") ? 34 : 16
+                    if runsHangupHandler { await channel.hangup(cause: cause!) }  // a message has no call to hang up
+                } else {
+                    let flow = Flow.collect(first: nil, responseTimeout: timeouts.response, context: nil)
+                    if case .hangup(let c, let r) = await follow(flow) { cause = c; reason = r; break loop }
+                    continue
+                }
+                break
+            }
+            _ = found
+            let flow = await execute(priority)
+            switch await follow(flow) {
+            case .next: position.priority += 1
+            case .jump(let target): position = target
+            case .hangup(let c, let r):
+                cause = c
+                reason = r
+                break loop
+            case .collect: position.priority += 1
+            }
+        }
+        let last = (lastApplication, lastData)
+        await runHangupHandler()
+        return Outcome(steps: steps, reason: reason, hangupCause: cause, variables: variables, warnings: warnings,
+                       lastApplication: last.0, lastData: last.1)
+    }
+
+    /// Runs a message context: like a call, without a call (no `h`).
+    public func runMessage() async -> Outcome {
+        runsHangupHandler = false
+        var outcome = await run()
+        if outcome.reason == "autofallthrough" || outcome.reason == "caller-hangup" { outcome.reason = "message-done" }
+        return outcome
+    }
+
+    /// Digit collection resolves to a jump or a hangup; other flows pass through.
+    private func follow(_ flow: Flow) async -> Flow {
+        guard case .collect(let first, let responseTimeout, let contextOverride) = flow else { return flow }
+        let context = contextOverride ?? position.context
+        var buffer = first.map(String.init) ?? ""
+        if buffer.isEmpty {
+            guard let digit = await channel.digit(timeout: responseTimeout) else {
+                if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
+                if exists(context, "t") { return .jump(Position(context: context, exten: "t", priority: 1)) }
+                warnings.append("no digits and no 't' extension in [\(context)]")
+                await channel.hangup(cause: 16)
+                return .hangup(cause: 16, reason: "timeout")
+            }
+            buffer = String(digit)
+        }
+        var rounds = 0
+        while canMatchMore(context, buffer) && rounds < 64 {
+            rounds += 1
+            guard let digit = await channel.digit(timeout: timeouts.digit) else { break }
+            buffer.append(digit)
+        }
+        if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
+        if exists(context, buffer) { return .jump(Position(context: context, exten: buffer, priority: 1)) }
+        if exists(context, "i") {
+            setVariable("INVALID_EXTEN", buffer)
+            return .jump(Position(context: context, exten: "i", priority: 1))
+        }
+        warnings.append("no extension '\(buffer)' and no 'i' extension in [\(context)]")
+        await channel.hangup(cause: 1)
+        return .hangup(cause: 1, reason: "no-extension")
+    }
+
+    private func runHangupHandler() async {
+        guard runsHangupHandler, !inHangupHandler, lookup(Position(context: position.context, exten: "h", priority: 1)) != nil else { return }
+        inHangupHandler = true
+        let context = position.context
+        position = Position(context: context, exten: "h", priority: 1)
+        var count = 0
+        while count < 1000, let (_, priority) = lookup(position) {
+            count += 1
+            let flow = await execute(priority)
+            switch flow {
+            case .jump(let target): position = target
+            case .hangup: return
+            default: position.priority += 1
+            }
+        }
+    }
+
+    private func execute(_ priority: Priority) async -> Flow {
+        let arguments = await expand(priority.arguments)
+        let name = Catalog.canonicalApplication(priority.application) ?? priority.application
+        let step = Step(context: position.context, exten: position.exten, priority: position.priority, application: name,
+                        arguments: arguments)
+        steps.append(step)
+        onStep(step)
+        if !inHangupHandler {
+            lastApplication = name
+            lastData = arguments
+        }
+        return await runApplication(name, arguments: arguments)
+    }
+
+    // MARK: - Finding extensions
+
+    /// The extension and priority at `position`, searching the context, then
+    /// its includes depth-first (only those whose time condition holds now).
+    func lookup(_ position: Position) -> (Extension, Priority)? {
+        var visited: Set<String> = []
+        guard let found = find(position.exten, in: position.context, visited: &visited) else { return nil }
+        guard let priority = found.priorities[position.priority] else { return nil }
+        return (found, priority)
+    }
+
+    func exists(_ context: String, _ exten: String) -> Bool {
+        lookup(Position(context: context, exten: exten, priority: 1)) != nil
+    }
+
+    private func find(_ exten: String, in contextName: String, visited: inout Set<String>) -> Extension? {
+        guard visited.insert(contextName).inserted, let context = plan.contexts[contextName] else { return nil }
+        // Exact names first (a caller-ID match before a plain one), then patterns in order.
+        if let candidates = context.literals[exten] {
+            for index in candidates.sorted(by: { (context.extensions[$0].callerID != nil ? 0 : 1) < (context.extensions[$1].callerID != nil ? 0 : 1) })
+            where context.extensions[index].matches(exten, callerID: callerIDNumber) {
+                return context.extensions[index]
+            }
+        }
+        for index in context.patternOrder where context.extensions[index].matches(exten, callerID: callerIDNumber) {
+            return context.extensions[index]
+        }
+        for include in context.includes {
+            if let time = include.time, !time.matches(start.now(), zone: start.timeZone) { continue }
+            if let found = find(exten, in: include.context, visited: &visited) { return found }
+        }
+        return nil
+    }
+
+    /// Whether dialling more digits after `prefix` could reach an extension.
+    func canMatchMore(_ contextName: String, _ prefix: String) -> Bool {
+        var visited: Set<String> = []
+        return canMatchMore(contextName, prefix, &visited)
+    }
+
+    private func canMatchMore(_ contextName: String, _ prefix: String, _ visited: inout Set<String>) -> Bool {
+        guard visited.insert(contextName).inserted, let context = plan.contexts[contextName] else { return false }
+        for extensionEntry in context.extensions {
+            if let pattern = extensionEntry.pattern {
+                if pattern.canMatchMore(prefix) { return true }
+            } else if extensionEntry.name.count > prefix.count && extensionEntry.name.hasPrefix(prefix) {
+                return true
+            }
+        }
+        for include in context.includes {
+            if let time = include.time, !time.matches(start.now(), zone: start.timeZone) { continue }
+            if canMatchMore(include.context, prefix, &visited) { return true }
+        }
+        return false
+    }
+
+    /// Resolves `[[context,]exten,]priority` (a number or a label) from the current position.
+    func target(_ text: String) -> Position? {
+        var parts = Parser.splitTopLevel(text).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard (1...3).contains(parts.count), !parts.contains(where: \.isEmpty) else { return nil }
+        var context = position.context, exten = position.exten
+        if parts.count == 3 { context = parts.removeFirst() }
+        if parts.count == 2 { exten = parts.removeFirst() }
+        let priorityText = parts[0]
+        if let number = Int(priorityText) { return Position(context: context, exten: exten, priority: number) }
+        var visited: Set<String> = []
+        guard let found = find(exten, in: context, visited: &visited), let number = found.labels[priorityText] else { return nil }
+        return Position(context: context, exten: exten, priority: number)
+    }
+
+    // MARK: - Variables
+
+    func setVariable(_ name: String, _ value: String) {
+        var bare = name
+        var level = 0
+        while bare.hasPrefix("_") && level < 2 { bare.removeFirst(); level += 1 }
+        if level > 0 { inheritance[bare] = level }
+        if let frame = frames.indices.last, frames[frame].locals[bare] != nil {
+            frames[frame].locals[bare] = value
+        } else {
+            variables[bare] = value
+        }
+    }
+
+    func variable(_ name: String) -> String? {
+        if let frame = frames.last, let value = frame.locals[name] { return value }
+        if let value = variables[name] { return value }
+        switch name {
+        case "EXTEN": return position.exten
+        case "CONTEXT": return position.context
+        case "PRIORITY": return String(position.priority)
+        case "UNIQUEID": return start.uniqueID
+        case "EPOCH": return String(Int(start.now().timeIntervalSince1970))
+        case "GOSUB_RETVAL": return variables["GOSUB_RETVAL"]
+        default: return globals[name]
+        }
+    }
+
+    /// Variables dialled legs inherit, with their underscores (`_VAR` once, `__VAR` always).
+    var inheritedVariables: [String: String] {
+        var result: [String: String] = [:]
+        for (name, level) in inheritance {
+            if let value = variables[name] { result[String(repeating: "_", count: level) + name] = value }
+        }
+        return result
+    }
+}

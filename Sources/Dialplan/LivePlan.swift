@@ -1,0 +1,85 @@
+import Foundation
+import Synchronization
+
+/// The plan a running service uses, reloaded all or nothing.
+///
+/// `reload()` (SIGHUP, or a change seen by `reloadIfChanged()`) reads and
+/// checks the files; the new plan replaces the old one atomically only when it
+/// has no errors, otherwise the old plan keeps running and the errors are
+/// returned (each with file:line). Calls keep the `Dialplan` value they
+/// started with, so a reload never changes a call in progress.
+public final class LivePlan: Sendable {
+    public struct Reload: Sendable {
+        /// True when the new plan replaced the old one.
+        public let applied: Bool
+        public let diagnostics: [Diagnostic]
+    }
+
+    private struct State {
+        var plan: Dialplan
+        var globals: Globals
+        var stamps: [String: Date]
+    }
+
+    public let paths: [String]
+    private let state: Mutex<State>
+
+    /// Loads the plan; fails with its diagnostics when it has errors.
+    public init(paths: [String]) throws(LoadFailure) {
+        self.paths = paths
+        let load = DialplanLoader.load(paths: paths)
+        guard let plan = load.plan else { throw LoadFailure(diagnostics: load.diagnostics) }
+        state = Mutex(State(plan: plan, globals: Globals(plan), stamps: LivePlan.stamps(paths, plan.files)))
+    }
+
+    /// The current plan and its globals (a call keeps the pair it started with).
+    public var current: (plan: Dialplan, globals: Globals) { state.withLock { ($0.plan, $0.globals) } }
+
+    /// Reads the files again and swaps the plan in only when it has no errors.
+    public func reload() -> Reload {
+        let load = DialplanLoader.load(paths: paths)
+        guard let plan = load.plan else {
+            // Remember what was seen, so a broken file is reported once, not on every poll.
+            state.withLock { $0.stamps = LivePlan.stamps(paths, $0.plan.files) }
+            return Reload(applied: false, diagnostics: load.diagnostics)
+        }
+        state.withLock { state in
+            state.plan = plan
+            state.globals = Globals(plan)
+            state.stamps = LivePlan.stamps(paths, plan.files)
+        }
+        return Reload(applied: true, diagnostics: load.diagnostics)
+    }
+
+    /// Reloads when a file changed (modification time, or files added or removed); nil when nothing changed.
+    public func reloadIfChanged() -> Reload? {
+        let changed = state.withLock { state in LivePlan.stamps(paths, state.plan.files) != state.stamps }
+        return changed ? reload() : nil
+    }
+
+    /// Modification times of the plan's files and of the given paths' .conf files.
+    private static func stamps(_ paths: [String], _ files: [String]) -> [String: Date] {
+        var all = Set(files)
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] where name.hasSuffix(".conf") {
+                    all.insert((path as NSString).appendingPathComponent(name))
+                }
+            } else {
+                all.insert(path)
+            }
+        }
+        var result: [String: Date] = [:]
+        for file in all {
+            result[file] = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
+        }
+        return result
+    }
+}
+
+/// A plan that could not be loaded, with why.
+public struct LoadFailure: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [Diagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
