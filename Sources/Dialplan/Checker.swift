@@ -231,23 +231,23 @@ struct Checker {
         }
     }
 
-    /// The nearest name within two edits, for "did you mean".
+    /// The nearest name within two edits (a swap of neighbours is one edit), for "did you mean".
     static func closest(_ name: String, in names: Set<String>) -> String? {
         func distance(_ a: String, _ b: String) -> Int {
             let a = Array(a.lowercased()), b = Array(b.lowercased())
-            var row = Array(0...b.count)
-            for i in 1...max(a.count, 1) where !a.isEmpty {
-                var previous = row[0]
-                row[0] = i
-                for j in 1...max(b.count, 1) where !b.isEmpty {
-                    let current = row[j]
-                    row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                    previous = current
+            guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+            var d = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+            for i in 0...a.count { d[i][0] = i }
+            for j in 0...b.count { d[0][j] = j }
+            for i in 1...a.count {
+                for j in 1...b.count {
+                    d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                    if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
                 }
             }
-            return row[b.count]
+            return d[a.count][b.count]
         }
-        return names.map { ($0, distance(name, $0)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
+        return names.map { ($0, distance(name, $0)) }.filter { $0.1 <= 2 }.min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
     }
 }
 

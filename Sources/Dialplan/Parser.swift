@@ -141,6 +141,10 @@ struct Parser {
     private mutating func exten(_ value: String, at location: SourceLocation, line: SourceLine, same: Bool) {
         guard let contextName = current else { return }
         var fields = Parser.splitTopLevel(value, maxSplits: same ? 1 : 2)
+        if fields.count < (same ? 2 : 3) {
+            // An unclosed '[' in a pattern swallows the commas: split plainly so the pattern error shows.
+            fields = Parser.splitTopLevel(value, maxSplits: same ? 1 : 2, brackets: false)
+        }
         var extensionIndex: Int
         if same {
             guard let last = lastExtension, last.context == contextName else {
@@ -292,7 +296,7 @@ struct Parser {
     }
 
     /// Splits on commas outside brackets, parentheses and quotes, at most `maxSplits` times.
-    static func splitTopLevel(_ text: String, maxSplits: Int = .max) -> [String] {
+    static func splitTopLevel(_ text: String, maxSplits: Int = .max, brackets trackBrackets: Bool = true) -> [String] {
         var parts: [String] = []
         var currentPart = ""
         var depth = 0, brackets = 0
@@ -304,7 +308,7 @@ struct Parser {
             if c == "\"" { quoted.toggle() }
             if !quoted {
                 if c == "(" { depth += 1 } else if c == ")" { depth = max(0, depth - 1) }
-                if c == "[" { brackets += 1 } else if c == "]" { brackets = max(0, brackets - 1) }
+                if trackBrackets { if c == "[" { brackets += 1 } else if c == "]" { brackets = max(0, brackets - 1) } }
                 if c == ",", depth == 0, brackets == 0, parts.count < maxSplits {
                     parts.append(currentPart)
                     currentPart = ""

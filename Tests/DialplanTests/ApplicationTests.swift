@@ -1,0 +1,193 @@
+@testable import Dialplan
+import Foundation
+import Testing
+
+@Suite("applications and their effect on the call")
+struct ApplicationTests {
+    @Test("Answer, Ringing, Progress, Wait, Playback and Hangup are channel commands; h runs after")
+    func callControl() async throws {
+        let p = try plan("""
+        [default]
+        exten => s,1,Ringing()
+        same => n,Progress()
+        same => n,Answer()
+        same => n,Wait(2)
+        same => n,Playback(welcome&menu)
+        same => n,Hangup(21)
+        exten => h,1,NoOp(after ${EXTEN})
+        """)
+        let (outcome, channel) = await simulate(p, exten: "s")
+        #expect(channel.commands == ["ringing", "progress", "answer", "wait(2)", "play(welcome&menu)", "hangup(21)"])
+        #expect(outcome.reason == "hangup" && outcome.hangupCause == 21)
+        #expect(outcome.steps.last?.description == "default,h,1: NoOp(after h)")
+        #expect(outcome.lastApplication == "Hangup" && outcome.lastData == "21")
+    }
+
+    @Test("Busy and Congestion hang up with causes 17 and 34")
+    func busyCongestion() async throws {
+        let p = try plan("[default]\nexten => 1,1,Busy()\nexten => 2,1,Congestion()\n")
+        #expect(await simulate(p, exten: "1").0.hangupCause == 17)
+        #expect(await simulate(p, exten: "2").0.hangupCause == 34)
+    }
+
+    @Test("Goto, GotoIf and labels move control")
+    func gotos() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Set(X=5)
+        same => n,GotoIf($[${X} > 3]?big:small)
+        same => n(small),NoOp(small)
+        same => n,Hangup()
+        same => n(big),Goto(other,2,1)
+        [other]
+        exten => 2,1,NoOp(arrived)
+        """)
+        let (outcome, _) = await simulate(p, exten: "1")
+        #expect(outcome.steps.map(\.description) == [
+            "default,1,1: Set(X=5)", "default,1,2: GotoIf(1?big:small)", "default,1,5: Goto(other,2,1)", "other,2,1: NoOp(arrived)",
+        ])
+        #expect(outcome.reason == "autofallthrough")
+    }
+
+    @Test("GotoIfTime branches on the call's time")
+    func gotoIfTime() async throws {
+        let p = try plan("[default]\nexten => 1,1,GotoIfTime(09:00-17:00,mon-fri,*,*?open:closed)\nsame => n(open),NoOp(open)\nsame => n,Hangup()\nsame => n(closed),NoOp(closed)\n")
+        #expect(await simulate(p, exten: "1", time: "2026-11-24T10:00:00Z").0.steps[1].arguments == "open")
+        #expect(await simulate(p, exten: "1", time: "2026-11-24T20:00:00Z").0.steps[1].arguments == "closed")
+    }
+
+    @Test("Gosub passes arguments and Return comes back with GOSUB_RETVAL")
+    func gosub() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Gosub(sub,s,1(alpha,beta))
+        same => n,NoOp(back ${GOSUB_RETVAL} ${ARG1})
+        [sub]
+        exten => s,1,NoOp(${ARG1}-${ARG2} of ${ARGC})
+        same => n,Return(done)
+        """)
+        let (outcome, _) = await simulate(p, exten: "1")
+        #expect(outcome.steps.map(\.arguments) == ["sub,s,1(alpha,beta)", "alpha-beta of 2", "done", "back done "])
+    }
+
+    @Test("Return without Gosub and a Goto to nowhere end the call with a warning")
+    func badJumps() async throws {
+        let p = try plan("[default]\nexten => 1,1,Return()\nexten => 2,1,Goto(${NOWHERE},1)\n")
+        let (outcome, _) = await simulate(p, exten: "1")
+        #expect(outcome.warnings == ["Return without Gosub"])
+        let (outcome2, _) = await simulate(p, exten: "2")
+        #expect(outcome2.warnings == ["Goto(,1): no such place"])
+    }
+
+    @Test("Background with a digit dials an extension; WaitExten without one goes to t; a wrong one to i")
+    func menus() async throws {
+        let p = try plan("""
+        [default]
+        exten => s,1,Background(menu)
+        same => n,WaitExten(5)
+        exten => 1,1,NoOp(sales)
+        exten => 12,1,NoOp(twelve)
+        exten => i,1,NoOp(invalid ${INVALID_EXTEN})
+        exten => t,1,NoOp(timeout)
+        """)
+        var script = ScriptedChannel.Script()
+        script.digits = ["1"]
+        #expect(await simulate(p, exten: "s", script: script).0.steps.last?.arguments == "sales")
+        script.digits = ["1", "2"]
+        #expect(await simulate(p, exten: "s", script: script).0.steps.last?.arguments == "twelve")
+        script.digits = ["7"]
+        #expect(await simulate(p, exten: "s", script: script).0.steps.last?.arguments == "invalid 7")
+        script.digits = []
+        let (timeout, channel) = await simulate(p, exten: "s", script: script)
+        #expect(timeout.steps.last?.arguments == "timeout")
+        #expect(channel.commands == ["answer", "play(menu)", "hangup(16)"])
+    }
+
+    @Test("Read collects digits until # and sets READSTATUS")
+    func read() async throws {
+        let p = try plan("[default]\nexten => 1,1,Read(PIN,enter-pin,4)\nsame => n,NoOp(${PIN} ${READSTATUS})\nexten => 2,1,Read(ACCT,,,,2)\nsame => n,NoOp(${ACCT}|${READSTATUS})\n")
+        var script = ScriptedChannel.Script()
+        script.digits = ["1", "2", "#"]
+        #expect(await simulate(p, exten: "1", script: script).0.steps.last?.arguments == "12 OK")
+        script.digits = []
+        #expect(await simulate(p, exten: "2", script: script).0.steps.last?.arguments == "|TIMEOUT")
+    }
+
+    @Test("Dial sets DIALSTATUS; an answered call ends the caller unless g; targets and inheritance reach the channel")
+    func dial() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Dial(PJSIP/alice&PJSIP/bob,20)
+        same => n,NoOp(${DIALSTATUS})
+        exten => 2,1,Dial(PJSIP/alice,20,g)
+        same => n,NoOp(after ${DIALSTATUS})
+        """)
+        var script = ScriptedChannel.Script()
+        script.dialStatus["*"] = "BUSY"
+        let (busy, channel) = await simulate(p, exten: "1", script: script)
+        #expect(channel.commands == ["dial(PJSIP/alice&PJSIP/bob)", "hangup(17)"])
+        #expect(busy.steps.last?.arguments == "BUSY")
+        #expect(busy.hangupCause == 17, "autofallthrough after BUSY hangs up as busy")
+        let (answered, _) = await simulate(p, exten: "1")
+        #expect(answered.reason == "dial-ended" && answered.steps.count == 1)
+        let (goOn, _) = await simulate(p, exten: "2")
+        #expect(goOn.steps.last?.arguments == "after ANSWER")
+    }
+
+    @Test("Queue sets QUEUESTATUS when nobody answers")
+    func queue() async throws {
+        let p = try plan("[default]\nexten => 1,1,Queue(support,,,,30)\nsame => n,NoOp(${QUEUESTATUS})\n")
+        var script = ScriptedChannel.Script()
+        script.queueStatus["support"] = "TIMEOUT"
+        let (outcome, channel) = await simulate(p, exten: "1", script: script)
+        #expect(channel.commands == ["queue(support)", "hangup(16)"])
+        #expect(outcome.steps.last?.arguments == "TIMEOUT")
+        let (answered, _) = await simulate(p, exten: "1")
+        #expect(answered.reason == "dial-ended")
+        #expect(answered.variables["QUEUEAGENT"] == "agent")
+    }
+
+    @Test("VoiceMail sets VMSTATUS; Record sets RECORD_STATUS and RECORDED_FILE")
+    func recordings() async throws {
+        let p = try plan("[default]\nexten => 1,1,VoiceMail(support@default,u)\nsame => n,Record(/tmp/x.wav,3,60)\nsame => n,NoOp(${VMSTATUS} ${RECORD_STATUS} ${RECORDED_FILE})\n")
+        let (outcome, channel) = await simulate(p, exten: "1")
+        #expect(channel.commands == ["voicemail(support@default)", "answer", "record(/tmp/x.wav)", "hangup(16)"])
+        #expect(outcome.steps.last?.arguments == "SUCCESS DTMF /tmp/x.wav")
+    }
+
+    @Test("a message context sees MESSAGE() and replies with MessageSend")
+    func messages() async throws {
+        let p = try plan("[sms]\nexten => _X.,1,Set(MESSAGE(body)=Re: ${MESSAGE(body)})\nsame => n,MessageSend(${MESSAGE(from)})\nsame => n,NoOp(${MESSAGE_SEND_STATUS})\n")
+        let channel = ScriptedChannel()
+        var start = CallStart(context: "sms", exten: "5550100", uniqueID: "m-1")
+        start.message = ("hello", "sip:+12015550100@trunk", "sip:5550100@gw")
+        let outcome = await Interpreter(plan: p, channel: channel, globals: Globals(p), start: start).runMessage()
+        #expect(channel.commands == ["message(sip:+12015550100@trunk: Re: hello)"])
+        #expect(outcome.reason == "message-done" && outcome.steps.last?.arguments == "SUCCESS")
+    }
+
+    @Test("a caller hanging up mid-plan stops it and runs h")
+    func callerHangsUp() async throws {
+        let p = try plan("[default]\nexten => s,1,Answer()\nsame => n,Playback(a)\nsame => n,Playback(b)\nexten => h,1,NoOp(${DIALSTATUS})\n")
+        var script = ScriptedChannel.Script()
+        script.hangUpAfterCommands = 2
+        let (outcome, channel) = await simulate(p, exten: "s", script: script)
+        #expect(channel.commands == ["answer", "play(a)"])
+        #expect(outcome.reason == "caller-hangup")
+        #expect(outcome.steps.last?.exten == "h")
+    }
+
+    @Test("a plan that loops without waiting is stopped")
+    func loopLimit() async throws {
+        let p = try plan("[default]\nexten => 1,1,Goto(1,1)\n")
+        let (outcome, _) = await simulate(p, exten: "1")
+        #expect(outcome.reason == "step-limit")
+    }
+
+    @Test("a missing extension hangs up, or goes to i when there is one")
+    func noExtension() async throws {
+        let p = try plan("[default]\nexten => 1,1,NoOp()\n[withi]\nexten => i,1,NoOp(${INVALID_EXTEN})\n")
+        #expect(await simulate(p, exten: "9").0.reason == "no-extension")
+        #expect(await simulate(p, context: "withi", exten: "9").0.steps.first?.arguments == "9")
+    }
+}

@@ -1,0 +1,68 @@
+@testable import Dialplan
+import Testing
+
+@Suite("$[ ] expressions and ${ } substitution")
+struct ExpressionTests {
+    @Test("operators and precedence", arguments: [
+        ("1 + 2 * 3", "7"), ("(1 + 2) * 3", "9"), ("7 / 2", "3"), ("7 % 3", "1"), ("7.5 / 2", "3.75"), ("-3 + 1", "-2"),
+        ("2 = 2", "1"), ("2 == 3", "0"), ("\"a\" != \"b\"", "1"), ("10 > 9", "1"), ("\"10\" < \"9\"", "0"), ("\"abc\" < \"abd\"", "1"),
+        ("3 <= 3", "1"), ("0 | 5", "5"), ("\"\" | x", "x"), ("3 & 4", "3"), ("3 & 0", "0"), ("!0", "1"), ("!abc", "0"),
+        ("1 ? yes :: no", "yes"), ("0 ? yes :: no", "no"), ("\"12345\" : \"123\"", "3"), ("\"abc\" : \"b\"", "0"),
+        ("\"abc\" =~ \"b\"", "1"), ("\"5551234\" : \"555(.*)\"", "1234"), ("1+1", "2"), ("fn-BUSY = fn-BUSY", "1"),
+    ])
+    func evaluate(text: String, expected: String) {
+        #expect(Expression.evaluate(text) == .success(expected))
+    }
+
+    @Test("errors in expressions are reported, not crashed on", arguments: [
+        ("1 / 0", "division by zero"), ("a + 1", "'+' needs numbers; got 'a' and '1'"), ("(1 + 2", "'(' is not closed in the expression"),
+        ("1 ? 2", "'?' needs '::' in a conditional expression"), ("\"open", "a quoted string in an expression is not closed"),
+        ("1 +", "the expression ends where a value was expected"),
+    ])
+    func errors(text: String, message: String) {
+        #expect(Expression.evaluate(text) == .failure(ExpressionError(message: message)))
+    }
+
+    @Test("variables, substrings, nesting, functions and expressions expand together")
+    func substitution() async throws {
+        let p = try plan("""
+        [globals]
+        G=global
+        [default]
+        exten => 5551234,1,Set(A=hello)
+        same => n,Set(IDX=2)
+        same => n,NoOp(${A} ${A:1:3} ${A:-2} ${A:1:-1} ${EXTEN:3} ${CONTEXT} ${PRIORITY} ${UNIQUEID} ${G})
+        same => n,NoOp(${LEN(${A})} ${TOUPPER(${A})} ${TOLOWER(ABC)} ${ISNULL(${NOPE})} ${EXISTS(${A})} ${IF($[${IDX} > 1]?big:small)})
+        same => n,NoOp(${CUT(EXTEN,1,2)} ${GLOBAL(G)} ${CALLERID(num)} ${CALLERID(name)} ${REGEX("^55" ${EXTEN})})
+        same => n,NoOp($[${IDX} * 10] ${STRFTIME(0,UTC,%Y-%m-%d %H:%M)} ${CONTACT(tier)})
+        same => n,Set(GLOBAL(G)=changed)
+        same => n,Set(CALLERID(name)=Grace)
+        same => n,NoOp(${G} ${CALLERID(name)} \\${A})
+        """)
+        var script = ScriptedChannel.Script()
+        script.contact["tier"] = "vip"
+        let (outcome, _) = await simulate(p, exten: "5551234", script: script)
+        let args = outcome.steps.map(\.arguments)
+        #expect(args[2] == "hello ell lo ell 1234 default 3 u-1 global")
+        #expect(args[3] == "5 HELLO abc 1 1 big")
+        #expect(args[4] == "234 global 2015550100 Ada 1")
+        #expect(args[5] == "20 1970-01-01 00:00 vip")
+        #expect(args[8] == "changed Grace ${A}")
+        #expect(outcome.warnings.isEmpty, "\(outcome.warnings)")
+    }
+
+    @Test("_VAR and __VAR are handed to dialled legs")
+    func inheritance() async throws {
+        let p = try plan("[default]\nexten => 1,1,Set(_ONE=1)\nsame => n,Set(__ALL=2)\nsame => n,Set(MINE=3)\nsame => n,Dial(PJSIP/alice)\n")
+        final class Recorder: @unchecked Sendable { var request: DialRequest? }
+        let (outcome, channel) = await simulate(p, exten: "1")
+        #expect(channel.commands.contains("dial(PJSIP/alice)"))
+        #expect(outcome.variables["ONE"] == "1" && outcome.variables["ALL"] == "2")
+        let interpreter = Interpreter(plan: p, channel: ScriptedChannel(), globals: Globals(p),
+                                      start: CallStart(context: "default", exten: "1", uniqueID: "x"))
+        interpreter.setVariable("_ONE", "1")
+        interpreter.setVariable("__ALL", "2")
+        interpreter.setVariable("MINE", "3")
+        #expect(interpreter.inheritedVariables == ["_ONE": "1", "__ALL": "2"])
+    }
+}
