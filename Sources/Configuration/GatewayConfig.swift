@@ -59,7 +59,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var dialplan = DialplanSettings()
     public var media = Media()
     public var screenPop = ScreenPop()
-    public var trunks: [Trunk] = []
+    /// By default one trunk: phones and test tools on this machine, entering
+    /// the shipped dialplan. A configuration file with any [trunk] replaces it.
+    public var trunks: [Trunk] = [Trunk.loopback]
     public var agents: [Agent] = []
     public var queues: [Queue] = []
 
@@ -109,6 +111,7 @@ public struct GatewayConfig: Sendable, Equatable {
                 }
                 switch words[0].lowercased() {
                 case "trunk":
+                    if !seen.keys.contains(where: { $0 != name && $0.hasPrefix("trunk ") }) { config.trunks.removeAll() }
                     var trunk = Trunk(name: words[1], location: section.location)
                     trunk.read(&reader)
                     config.trunks.append(trunk)

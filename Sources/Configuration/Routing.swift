@@ -3,6 +3,15 @@ import Foundation
 /// `[trunk NAME]`: a provider, PBX or SBC that sends calls and messages in and
 /// takes calls and messages out.
 public struct Trunk: Sendable, Equatable {
+    /// Equal when the settings are; where they were written does not matter.
+    public static func == (a: Trunk, b: Trunk) -> Bool {
+        var b = b
+        b.location = a.location
+        return a.name == b.name && a.match == b.match && a.context == b.context && a.messageContext == b.messageContext
+            && a.host == b.host && a.username == b.username && a.password == b.password && a.realm == b.realm
+            && a.register == b.register && a.fromUser == b.fromUser
+    }
+
     public var name: String
     /// Sources whose INVITEs and MESSAGEs enter through this trunk.
     public var match: [AddressMatch] = []
@@ -163,6 +172,15 @@ public struct Queue: Sendable, Equatable {
 }
 
 extension Trunk {
+    /// The built-in trunk: traffic from this machine enters [from-trunk], SMS [sms-in].
+    public static let loopback: Trunk = {
+        var trunk = Trunk(name: "local", location: ConfigLocation(file: "built-in", line: 0))
+        trunk.match = [AddressMatch("127.0.0.1")!, AddressMatch("::1")!]
+        trunk.context = "from-trunk"
+        trunk.messageContext = "sms-in"
+        return trunk
+    }()
+
     mutating func read(_ reader: inout SectionReader) {
         reader.read("match", into: &match, expected: "IP addresses or networks, such as 192.0.2.10, 192.0.2.0/24 or 127.0.0.1:5070") { text in
             let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

@@ -25,7 +25,7 @@ extension TimelineStore {
         let last = ["Lovelace", "Hopper", "Turing", "Liskov", "Dijkstra", "Allen", "Knuth", "Perlman", "Thompson", "Hamilton",
                     "Torvalds", "Lamarr", "Berners-Lee", "Johnson", "Cerf", "Easley", "Ritchie", "Keller", "Backus", "Wilson"]
         let agents = ["alice", "bob", "carol", "dave", "erin", "frank"]
-        let subjects: [Channel: [String]] = [
+        let subjects: [EventChannel: [String]] = [
             .chat: ["Where is my order?", "Refund request", "Password reset", "Change delivery address", "Invoice question"],
             .email: ["Re: Invoice 2026-1142", "Damaged item", "Subscription renewal", "Warranty claim", "Feedback on support"],
             .voice: ["Call about order status", "Billing call", "Technical support call"],
@@ -56,14 +56,14 @@ extension TimelineStore {
         }
         done = 0
         let now = Date().milliseconds
-        let channels: [(Channel, Int)] = [(.chat, 35), (.email, 30), (.voice, 20), (.sms, 10), (.note, 4), (.social, 1)]
+        let channels: [(EventChannel, Int)] = [(.chat, 35), (.email, 30), (.voice, 20), (.sms, 10), (.note, 4), (.social, 1)]
         while done < events {
             let count = min(batch, events - done)
             try write { db in
                 for _ in 0..<count {
                     let contact = contacts > 0 ? Int.random(in: 0..<contacts, using: &random) : 0
                     var roll = Int.random(in: 0..<100, using: &random)
-                    var channel = Channel.chat
+                    var channel = EventChannel.chat
                     for (candidate, weight) in channels {
                         if roll < weight { channel = candidate; break }
                         roll -= weight

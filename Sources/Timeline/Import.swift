@@ -83,8 +83,8 @@ extension TimelineStore {
                     return text
                 }
                 guard let source = try string("source") else { throw fail("'source' is required") }
-                guard let channel = Channel(rawValue: try string("channel") ?? "note") else {
-                    throw fail("'channel' must be one of \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
+                guard let channel = EventChannel(rawValue: try string("channel") ?? "note") else {
+                    throw fail("'channel' must be one of \(EventChannel.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 guard let direction = Direction(rawValue: try string("direction") ?? "in") else {
                     throw fail("'direction' must be in, out or internal")

@@ -19,7 +19,7 @@ public struct Contact: Sendable, Codable, Equatable {
 }
 
 /// The channel an interaction happened on.
-public enum Channel: String, Sendable, Codable, CaseIterable {
+public enum EventChannel: String, Sendable, Codable, CaseIterable {
     case voice, sms, chat, email, social, note
 }
 
@@ -34,7 +34,7 @@ public struct TimelineEvent: Sendable, Codable, Equatable {
     public var contactID: String?
     /// The customer's identity on this interaction (E.164 number, email, …), normalized.
     public var address: String?
-    public var channel: Channel
+    public var channel: EventChannel
     public var direction: Direction
     public var time: Date
     public var subject: String?
@@ -49,7 +49,7 @@ public struct TimelineEvent: Sendable, Codable, Equatable {
     /// The system that wrote it (`omnigate`, `chat`, `email`, …).
     public var source: String
 
-    public init(channel: Channel, direction: Direction, time: Date = Date(), source: String) {
+    public init(channel: EventChannel, direction: Direction, time: Date = Date(), source: String) {
         self.channel = channel
         self.direction = direction
         self.time = time

@@ -245,7 +245,7 @@ extension StoreError {
 
 extension TimelineEvent {
     init(row: Row) {
-        self.init(channel: Channel(rawValue: row.text("channel") ?? "") ?? .note,
+        self.init(channel: EventChannel(rawValue: row.text("channel") ?? "") ?? .note,
                   direction: Direction(rawValue: row.text("direction") ?? "") ?? .internal,
                   time: Date(timeIntervalSince1970: Double(row.int("occurred_at") ?? 0) / 1000),
                   source: row.text("source") ?? "")

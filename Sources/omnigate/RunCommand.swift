@@ -4,6 +4,8 @@ import Foundation
 import Gateway
 import Log
 import SIPEngine
+import Synchronization
+import Dialplan
 
 /// `omnigate run`: the gateway service, until SIGINT or SIGTERM.
 enum RunCommand: Command {
@@ -12,10 +14,16 @@ enum RunCommand: Command {
     static let help = """
     Usage: omnigate run [--config PATH] [--log-level LEVEL]
 
-    Runs the gateway until SIGINT or SIGTERM, which hang up live calls with BYE
-    and close the SIP transports before exiting. Logs go to stderr, one line per
-    event. Without --config the built-in defaults apply (Config/omnigate.conf
-    lists them).
+    Runs the gateway in the foreground. Logs go to stderr, one line per event.
+    Without --config the built-in defaults apply (Config/omnigate.conf lists them).
+
+    Signals:
+      SIGTERM   graceful stop: no new calls (503), live calls may go on for
+                [general] drain_time, then they are hung up with BYE
+      SIGINT    stop now: live calls are hung up with BYE
+      SIGHUP    reload the dialplan (only if it has no errors) and the agents,
+                queues and screen-pop settings of the configuration file
+    Dialplan files are also reloaded when they change.
 
     Options:
       --config PATH       configuration file (INI, see Config/omnigate.conf)
@@ -50,7 +58,11 @@ enum RunCommand: Command {
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] { signal(signalNumber, SIG_IGN) }
         let service: Service
         do {
-            service = try Service.start(config: config)
+            service = try Service.start(config: config, configPath: configPath)
+        } catch let failure as LoadFailure {
+            writeError(failure.description)
+            writeError("omnigate: the dialplan in \(config.dialplan.path) has errors; fix them (omnigate dialplan check) and start again")
+            return 1
         } catch {
             writeError("omnigate: \(error)")
             return 1
@@ -59,19 +71,26 @@ enum RunCommand: Command {
                  ("transports", service.transports.map(\.description).joined(separator: ",")))
 
         let stopping = DispatchSemaphore(value: 0)
+        let received = Mutex<Int32>(0)
         let queue = DispatchQueue(label: "omnigate.signals")
         var sources: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler {
+                if signalNumber == SIGHUP {
+                    log.info("reloading", ("signal", "SIGHUP"))
+                    service.reload()
+                    return
+                }
                 log.info("stopping", ("signal", signalNumber == SIGINT ? "SIGINT" : "SIGTERM"), ("calls", service.liveCalls))
+                received.withLock { $0 = signalNumber }
                 stopping.signal()
             }
             source.resume()
             sources.append(source)
         }
         stopping.wait()
-        service.stop()
+        service.stop(drain: received.withLock { $0 } == SIGINT ? .zero : nil)
         log.info("stopped")
         sources.forEach { $0.cancel() }
         return 0

@@ -46,10 +46,11 @@ struct ServiceTests {
 
     @Test("SIGTERM hangs up live calls with BYE, closes the transports and exits 0")
     func sigtermHangsUp() async throws {
-        let gateway = try await GatewayProcess.start(config: GatewayProcess.loopbackTrunk())
+        let gateway = try await GatewayProcess.start(config: "[general]\ndrain_time = 0s\n" + GatewayProcess.loopbackTrunk())
         let (sipp, directory) = try SIPp.start("uac-gateway-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
                                                arguments: ["-m", "2", "-l", "2", "-r", "10"])
-        try await gateway.process.waitForLine(containing: "call.id=2 ")
+        try await gateway.process.waitForLine(containing: "call in call.uniqueid=")
+        try await Task.sleep(for: .milliseconds(300))
         try await Task.sleep(for: .milliseconds(500))  // both calls answered and acknowledged
         #expect(try await gateway.stop() == 0)
         let result = try await SIPp.finish(sipp, directory: directory)

@@ -68,15 +68,13 @@ struct TortureTests {
     }
 
     @Test("every torture message over UDP gets the answer the RFCs name, and a good call works after",
-          .disabled("enabled once inbound calls run the dialplan (the interim gateway answers every INVITE)"),
           .enabled(if: TortureTests.corpus != nil,
                    "../shared/testdata/sip-torture is not beside this clone: the RFC 4475/5118 answers were not checked"))
     func udpTorture() async throws {
         let files = Self.files()
         #expect(files.count == 62, "the corpus should hold 50 RFC 4475 and 12 RFC 5118 messages")
         let gateway = try await GatewayProcess.start(config: GatewayProcess.loopbackTrunk(context: "torture"),
-                                                     files: ["Dialplans/torture.conf": "[torture]\nexten => service,1,Answer()\n same => n,Wait(30)\n"],
-                                                     arguments: [])
+                                                     dialplan: "[torture]\nexten => service,1,Answer()\n same => n,Wait(30)\n")
         var mismatches: [String] = []
         for file in files {
             let name = String(file.dropLast(4))

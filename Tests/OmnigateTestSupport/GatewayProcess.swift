@@ -16,14 +16,24 @@ public struct GatewayProcess {
             + (messageContext.map { "message_context = \($0)\n" } ?? "")
     }
 
-    /// Writes `config` (INI text; `[sip]` is added when absent) to a fresh
-    /// directory, starts the service there and waits until it is ready.
-    public static func start(config: String = "", files: [String: String] = [:],
+    /// A plan that answers any call to the loopback trunk's context and holds it.
+    public static let answeringPlan = """
+        [from-trunk]
+        exten => _[a-z0-9+].,1,Answer()
+         same => n,Wait(120)
+        """
+
+    /// Writes `config` (INI text; `[sip]` is added when absent) and the
+    /// dialplan (Dialplans/extensions.conf) to a fresh directory, starts the
+    /// service there and waits until it is ready.
+    public static func start(config: String = "", dialplan: String = answeringPlan, files: [String: String] = [:],
                              arguments: [String] = []) async throws -> GatewayProcess {
         let directory = try TestPaths.temporaryDirectory("gateway")
         var text = config
         if !text.contains("[sip]") { text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\n" }
         try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
+        var files = files
+        if files["Dialplans/extensions.conf"] == nil { files["Dialplans/extensions.conf"] = dialplan }
         for (name, content) in files {
             let path = directory + "/" + name
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,

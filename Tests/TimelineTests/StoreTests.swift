@@ -96,7 +96,7 @@ struct StoreTests {
         ]))
     }
 
-    private func event(_ channel: Channel, _ subject: String, minutesAgo: Double, address: String? = nil,
+    private func event(_ channel: EventChannel, _ subject: String, minutesAgo: Double, address: String? = nil,
                        contact: String? = nil, status: String? = nil, agent: String? = nil, ref: String? = nil) -> TimelineEvent {
         var event = TimelineEvent(channel: channel, direction: .inbound, time: Date().addingTimeInterval(-minutesAgo * 60), source: "test")
         event.subject = subject

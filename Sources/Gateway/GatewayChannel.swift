@@ -1,0 +1,369 @@
+import Configuration
+import Dialplan
+import Foundation
+import Log
+import SIPEngine
+import Synchronization
+import Timeline
+
+/// What every call shares: the engine, the store, agents and queues, the screen-pop bus.
+final class Services: Sendable {
+    let engine: SIPEngine
+    let router: CallRouter
+    let access: StoreAccess
+    let roster: AgentRoster
+    let bus: ScreenPopBus
+    let popFile: ScreenPopFile?
+    private let settings: Mutex<GatewayConfig>
+    let log = Logger("call")
+
+    init(engine: SIPEngine, router: CallRouter, access: StoreAccess, roster: AgentRoster, bus: ScreenPopBus,
+         popFile: ScreenPopFile?, config: GatewayConfig) {
+        self.engine = engine
+        self.router = router
+        self.access = access
+        self.roster = roster
+        self.bus = bus
+        self.popFile = popFile
+        settings = Mutex(config)
+    }
+
+    var config: GatewayConfig { settings.withLock { $0 } }
+    func update(_ config: GatewayConfig) { settings.withLock { $0 = config } }
+
+    /// The gateway's own host for URIs it makes up (From of agent legs, …).
+    var localHost: String {
+        let engineHost = engine.transports.first?.host ?? "127.0.0.1"
+        return engineHost == "0.0.0.0" || engineHost == "::" ? "127.0.0.1" : engineHost
+    }
+
+    /// Publishes a pop on the bus and, first, to the JSON-lines feed.
+    func publish(_ pop: ScreenPop) -> ScreenPop {
+        var pop = pop
+        pop.publishedAt = Date()
+        let published = bus.publish(pop)
+        popFile?.write(.published(published))
+        return published
+    }
+
+    func withdraw(callID: String, agent: String, reason: String) {
+        bus.withdraw(callID: callID, agent: agent, reason: reason)
+        popFile?.write(.withdrawn(callID: callID, agent: agent, reason: reason))
+    }
+}
+
+/// What the call record needs to know, gathered while the call runs.
+struct CallFacts: Sendable {
+    var answeredAt: Date?
+    var agent: String?
+    var queue: String?
+    var dstchannel = ""
+    var waitMilliseconds: Int?
+    var agentSIPStatus: Int?
+    var recording: String?
+    /// DIALSTATUS (or a queue's outcome as one) of the last Dial or Queue.
+    var lastDialStatus: String?
+    var agentHungUp = false
+}
+
+/// A live SIP call as the dialplan's `Channel`.
+final class GatewayChannel: Channel, Sendable {
+    let session: CallSession
+    let services: Services
+    let trunk: Trunk
+    let uniqueID: String
+    let lookup: CallerLookup
+    let facts = Mutex(CallFacts())
+    private let legCounter = Atomic<Int>(0)
+
+    init(session: CallSession, services: Services, trunk: Trunk, uniqueID: String, lookup: CallerLookup) {
+        self.session = session
+        self.services = services
+        self.trunk = trunk
+        self.uniqueID = uniqueID
+        self.lookup = lookup
+    }
+
+    var isHungUp: Bool { !session.isUp }
+
+    func answer() async -> Bool {
+        let ok = await session.answer()
+        if ok { facts.withLock { if $0.answeredAt == nil { $0.answeredAt = Date() } } }
+        return ok
+    }
+
+    func ringing() async { session.ringing() }
+    func progress() async { session.progress() }
+
+    /// Q.850 cause to the SIP answer for a call not answered yet (RFC 3398).
+    func hangup(cause: Int) async {
+        let status: Int = switch cause {
+        case 1: 404
+        case 17: 486
+        case 18, 19: 480
+        case 21: 403
+        case 27, 38: 502
+        case 34, 41, 42, 44: 503
+        default: 480
+        }
+        session.hangup(status: status)
+    }
+
+    func wait(_ duration: Duration) async -> Bool { await session.pause(duration) }
+
+    func play(_ prompts: [String], interruptDigits: String) async -> PlayResult {
+        for prompt in prompts {
+            switch await session.play(prompt, stopOn: Set(interruptDigits)) {
+            case .finished: continue
+            case .digit(let digit): return .interrupted(digit)
+            case .hungUp: return .hungUp
+            case .failed(let reason): return .failed(reason)
+            }
+        }
+        return .finished
+    }
+
+    func digit(timeout: Duration) async -> Character? { await session.digit(timeout: timeout) }
+
+    func contact(field: String) async -> String? {
+        switch await lookup.value(within: services.config.screenPop.lookupBudget) {
+        case .success(let pop): return pop.field(field)
+        case .failure:
+            return TimelinePop.fields.contains(field.lowercased()) ? "" : nil
+        }
+    }
+
+    // MARK: - Dial
+
+    func dial(_ request: DialRequest) async -> DialResult {
+        let started = Date()
+        var legs: [LegRequest] = []
+        for target in request.targets {
+            guard let leg = await leg(for: target, request: request, queue: nil) else {
+                services.log.warning("dial target unavailable", ("call.uniqueid", uniqueID), ("target", target))
+                continue
+            }
+            legs.append(leg)
+        }
+        guard !legs.isEmpty else {
+            facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
+            return DialResult(status: "CHANUNAVAIL")
+        }
+        let outcome = await session.dial(legs, timeout: request.timeout ?? .seconds(3600))
+        withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : outcome.status.rawValue)
+        return record(outcome, started: started, queue: nil)
+    }
+
+    /// Notes a Dial's outcome in the call's facts and turns it into a DialResult.
+    private func record(_ outcome: DialOutcome, started: Date, queue: String?) -> DialResult {
+        facts.withLock { facts in
+            facts.lastDialStatus = outcome.status.rawValue
+            facts.agentSIPStatus = outcome.status == .answer ? 200 : outcome.sipStatuses.last ?? facts.agentSIPStatus
+            if let answered = outcome.answered {
+                facts.agent = answered.agent ?? facts.agent
+                facts.dstchannel = answered.channelName
+                facts.queue = queue ?? facts.queue
+                facts.waitMilliseconds = Int((outcome.answeredAt ?? Date()).timeIntervalSince(started) * 1000)
+                if facts.answeredAt == nil { facts.answeredAt = outcome.answeredAt }
+                facts.agentHungUp = !outcome.callerHungUp
+            }
+        }
+        if let agent = outcome.answered?.agent {
+            services.roster.finished(agent, queue: queue)
+            let recordID = uniqueID
+            let at = outcome.answeredAt
+            let channelName = outcome.answered?.channelName
+            services.access.write("call record bridged") { store in
+                try store.updateCallRecord(uniqueid: recordID, state: "bridged", answer: at, agent: agent, dstchannel: channelName, queue: queue)
+            }
+        }
+        let answeredSeconds = outcome.answeredAt.map { Int((outcome.endedAt ?? Date()).timeIntervalSince($0)) } ?? 0
+        return DialResult(status: outcome.status.rawValue, answeredTarget: outcome.answered?.destination,
+                          answeredSeconds: answeredSeconds, dialedSeconds: Int(Date().timeIntervalSince(started)))
+    }
+
+    /// Resolves `PJSIP/alice` (an agent), `PJSIP/+15551234567@provider` (a trunk),
+    /// `PJSIP/sip:bob@192.0.2.1` or `sip:…` (a URI) to a leg; agent legs get their screen pop first.
+    func leg(for target: String, request: DialRequest?, queue: String?) async -> LegRequest? {
+        var resource = target
+        for tech in ["PJSIP/", "SIP/"] where resource.uppercased().hasPrefix(tech) {
+            resource = String(resource.dropFirst(tech.count))
+        }
+        let config = services.config
+        let callerNumber = request?.callerIDNumber ?? session.call.from.user
+        let callerName = request?.callerIDName ?? session.call.from.displayName
+        var inherited: [(String, String)] = []
+        for (name, value) in (request?.inherited ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let bare = name.drop { $0 == "_" }
+            guard !bare.isEmpty, bare.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { continue }
+            inherited.append(("X-Omnigate-Var-\(bare)", value))
+        }
+        let n = legCounter.add(1, ordering: .relaxed).newValue
+        if let agent = services.roster.agent(named: resource) {
+            let (headers, display) = await popFor(agent: agent.name, queue: queue, callerNumber: callerNumber, callerName: callerName)
+            return LegRequest(destination: agent.contact,
+                              from: SIPAddress(displayName: display, uri: "sip:\(callerNumber.isEmpty ? "anonymous" : callerNumber)@\(services.localHost)"),
+                              headers: headers + inherited, account: nil, agent: agent.name,
+                              channelName: "PJSIP/\(agent.name)-\(String(format: "%08x", n))")
+        }
+        if let at = resource.lastIndex(of: "@"), !resource.lowercased().hasPrefix("sip:"),
+           let trunk = config.trunks.first(where: { $0.name == String(resource[resource.index(after: at)...]) }), let host = trunk.host {
+            let number = String(resource[..<at])
+            let hostPart = TrunkDirectory.hostPart(of: host)
+            let usesAccount = trunk.register || !trunk.username.isEmpty
+            return LegRequest(destination: "sip:\(number)@\(hostPart)",
+                              from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                              headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil,
+                              channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")
+        }
+        if resource.lowercased().hasPrefix("sip:") || resource.lowercased().hasPrefix("sips:") {
+            return LegRequest(destination: resource,
+                              from: SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                              headers: inherited, account: nil, agent: nil, channelName: "PJSIP/\(resource)-\(String(format: "%08x", n))")
+        }
+        return nil
+    }
+
+    /// Looks the caller up (within the budget), publishes the pop for one agent,
+    /// and returns the headers and display name for the agent's INVITE.
+    private func popFor(agent: String, queue: String?, callerNumber: String, callerName: String) async -> ([(name: String, value: String)], String) {
+        let config = services.config
+        var missing: [String] = []
+        var context: CallerContext?
+        switch await lookup.value(within: config.screenPop.lookupBudget) {
+        case .success(let pop): context = CallerContext(pop)
+        case .failure(let failure): missing.append(failure.description)
+        }
+        let url = config.screenPop.url
+            .replacingOccurrences(of: "{contact}", with: (context?.contactID ?? "unknown").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "unknown")
+            .replacingOccurrences(of: "{number}", with: callerNumber.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+        let pop = services.publish(ScreenPop(sequence: 0, publishedAt: Date(), callID: uniqueID, agent: agent, queue: queue,
+                                             callerNumber: callerNumber, callerName: context?.name ?? callerName, url: url,
+                                             context: context, missing: missing))
+        services.log.info("screen pop", ("call.uniqueid", uniqueID), ("agent", agent), ("pop", pop.sequence),
+                          ("known", context?.known ?? false), ("missing", missing.isEmpty ? "-" : missing.joined(separator: "; ")))
+        var headers: [(name: String, value: String)] = [("Call-Info", "<\(url)>;purpose=info")]
+        let summary = context?.summaryHeader ?? "name=\"\(callerName.isEmpty ? callerNumber : callerName)\"; missing=\"\(missing.joined(separator: "; "))\""
+        headers.append(("X-Omnigate-Summary", summary))
+        headers.append(("X-Omnigate-Pop", String(pop.sequence)))
+        var display = context?.name ?? callerName
+        if let tier = context?.tier, tier != "standard" { display += " (\(tier))" }
+        return (headers, display)
+    }
+
+    private func withdrawPops(_ legs: [LegRequest], except winner: String?, reason: String) {
+        for leg in legs {
+            guard let agent = leg.agent, agent != winner else { continue }
+            services.withdraw(callID: uniqueID, agent: agent, reason: reason)
+        }
+    }
+
+    // MARK: - Queue
+
+    func queue(_ request: QueueRequest) async -> QueueResult {
+        let roster = services.roster
+        guard let queue = roster.queue(named: request.queue) else {
+            services.log.warning("no such queue", ("call.uniqueid", uniqueID), ("queue", request.queue))
+            facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
+            return QueueResult(status: "JOINUNAVAIL")
+        }
+        guard roster.hasMembers(queue.name) else {
+            facts.withLock { $0.lastDialStatus = "CHANUNAVAIL"; $0.queue = queue.name }
+            return QueueResult(status: "JOINEMPTY")
+        }
+        facts.withLock { $0.queue = queue.name }
+        guard await answer() else { return QueueResult(status: "LEAVEUNAVAIL") }
+        let entered = Date()
+        let limit = min(request.timeout ?? queue.maxWait, queue.maxWait)
+        let deadline = ContinuousClock.now + limit
+        var lastAgent: String?
+        if queue.strategy == .sticky, case .success(let pop) = await lookup.value(within: services.config.screenPop.lookupBudget) {
+            lastAgent = pop.summary.lastAgent
+        }
+        while session.isUp && ContinuousClock.now < deadline {
+            let picked = roster.pick(queue: queue.name, lastAgent: lastAgent)
+            guard !picked.isEmpty else {
+                // Nobody free: wait a little and look again.
+                if !(await session.pause(min(.milliseconds(500), deadline - .now))) { break }
+                continue
+            }
+            var legs: [LegRequest] = []
+            for agent in picked {
+                if let leg = await leg(for: agent.name, request: nil, queue: queue.name) { legs.append(leg) } else { roster.release(agent.name) }
+            }
+            let ring = min(queue.ringTimeout, deadline - .now)
+            let outcome = await session.dial(legs, timeout: ring)
+            for agent in picked where agent.name != outcome.answered?.agent { roster.release(agent.name) }
+            withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : "not answered")
+            if outcome.status == .answer {
+                _ = record(outcome, started: entered, queue: queue.name)
+                return QueueResult(status: nil, agent: outcome.answered?.agent)
+            }
+            if outcome.status == .cancel || !session.isUp { break }
+            facts.withLock { $0.agentSIPStatus = outcome.sipStatuses.last ?? $0.agentSIPStatus }
+        }
+        facts.withLock { facts in
+            facts.waitMilliseconds = Int(Date().timeIntervalSince(entered) * 1000)
+            facts.lastDialStatus = session.isUp ? "NOANSWER" : "CANCEL"
+        }
+        return QueueResult(status: session.isUp ? "TIMEOUT" : "LEAVEUNAVAIL")
+    }
+
+    // MARK: - Voicemail and recording
+
+    func voicemail(_ request: VoicemailRequest) async -> VoicemailResult {
+        let config = services.config
+        let mailbox = request.mailboxes[0].split(separator: "@").first.map(String.init) ?? "default"
+        guard await answer() else { return VoicemailResult(status: "FAILED") }
+        if !request.options.contains("s") {
+            if case .hungUp = await session.play(request.options.contains("b") ? "vm-intro" : "vm-intro") { return VoicemailResult(status: "FAILED") }
+            _ = await session.play("beep")
+        }
+        let safeBox = mailbox.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        let path = absolute(config.media.recordings) + "/voicemail/\(safeBox.isEmpty ? "default" : safeBox)/\(uniqueID).wav"
+        session.flushDigits()
+        guard let recorded = await session.record(to: path, maxDuration: .seconds(180), stopOn: ["#"]) else {
+            return VoicemailResult(status: "FAILED")
+        }
+        facts.withLock { $0.recording = path }
+        var event = TimelineEvent(channel: .voice, direction: .inbound, source: "omnigate")
+        event.address = session.call.from.uri
+        event.subject = "Voicemail for \(mailbox)"
+        event.summary = "Voicemail, \(Int(recorded.seconds.rounded())) s, from \(session.call.from.user)"
+        event.body = path
+        event.status = "open"
+        event.externalRef = "voicemail:\(uniqueID)"
+        let voicemailEvent = event
+        services.access.write("voicemail event") { try $0.appendEvent(voicemailEvent) }
+        services.log.info("voicemail", ("call.uniqueid", uniqueID), ("mailbox", mailbox), ("seconds", String(format: "%.1f", recorded.seconds)),
+                          ("path", path))
+        return VoicemailResult(status: recorded.end == .digit ? "USEREXIT" : "SUCCESS", recording: path)
+    }
+
+    func record(_ request: RecordRequest) async -> RecordResult {
+        var path = request.path
+        if !path.hasPrefix("/") { path = absolute(services.config.media.recordings) + "/" + path }
+        if (path as NSString).pathExtension.isEmpty { path += ".wav" }
+        guard (path as NSString).pathExtension.lowercased() == "wav" else { return RecordResult(status: "ERROR") }
+        guard let recorded = await session.record(to: path, maxDuration: request.maxDuration ?? .seconds(3600), stopOn: ["#"]) else {
+            return RecordResult(status: "ERROR")
+        }
+        facts.withLock { $0.recording = path }
+        let status = switch recorded.end {
+        case .digit: "DTMF"
+        case .maxDuration: "TIMEOUT"
+        case .hangup: "HANGUP"
+        }
+        return RecordResult(status: status, path: path)
+    }
+
+    private func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
+    // MARK: - Messages
+
+    func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {
+        await MessageSender(services: services).send(message, trunk: trunk, fallbackFrom: session.call.to)
+    }
+}
