@@ -84,6 +84,10 @@ extension EngineCore {
         case PJSIP_INV_STATE_CONFIRMED:
             emit(.callState(entry.id, .confirmed))
         case PJSIP_INV_STATE_DISCONNECTED:
+            var stat = pjsua_stream_stat()
+            if info.media_cnt > 0, pjsua_call_get_stream_stat(callID, 0, &stat) == PJ_SUCCESS.rawValue {
+                emit(.mediaStats(entry.id, sentPackets: Int(stat.rtcp.tx.pkt), receivedPackets: Int(stat.rtcp.rx.pkt)))
+            }
             releaseMedia(of: entry)
             calls[entry.id] = nil
             _ = pjsua_call_set_user_data(callID, nil)

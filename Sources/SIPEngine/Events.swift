@@ -125,6 +125,9 @@ public enum SIPEvent: Sendable {
     case incomingMessage(IncomingMessage)
     /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).
     case messageStatus(MessageID, status: Int, reason: String)
+    /// RTP packets a call leg sent and received, just before its `.disconnected`
+    /// (one-way or no audio shows here).
+    case mediaStats(CallID, sentPackets: Int, receivedPackets: Int)
     /// A provider registration changed: 2xx means registered for `expires` seconds.
     case registration(account: String, status: Int, reason: String, expires: Int)
     /// A command could not be carried out; the call (if any) is unchanged.
