@@ -164,6 +164,9 @@ final class Connection {
                 // See docs/timeline.md, "Durability": FULL syncs the WAL at every commit, so a
                 // committed call record survives a kill, a crash of the process and a power cut.
                 try execute("PRAGMA synchronous = \(synchronous)")
+                // The writer updates indexes all over a large file (events by contact, by address):
+                // 32 MiB of page cache keeps their upper levels in memory. Readers keep SQLite's 2 MiB.
+                try execute("PRAGMA cache_size = -32768")
             }
             try execute("PRAGMA foreign_keys = ON")
         } catch let error as StoreError {

@@ -101,8 +101,8 @@ enum Schema {
         }
         if found == 0, let tables = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")?.int,
            tables > 0 {
-            throw StoreError(.notADatabase, "\(db.path) is not an Omnigate store: it is an SQLite database with \(tables) "
-                             + "tables of its own and no Omnigate schema version; it was not changed")
+            throw StoreError(.notADatabase, "\(db.path) is not an Omnigate store: it is an SQLite database with tables of "
+                             + "its own (\(tables)) and no Omnigate schema version; it was not changed")
         }
         guard found < latest else { return }
         for migration in migrations where migration.version > found {
