@@ -98,16 +98,8 @@ enum CallsCommand: Command {
             }
             since = date
         }
-        let records = try store.callRecords(since: since)
-        var out = ""
-        if format == "csv" {
-            out += CallExport.csvHeader + "\n"
-            for record in records { out += CallExport.csv(record) + "\n" }
-        } else {
-            let encoder = Timestamp.encoder
-            for record in records { out += CallExport.json(record, encoder: encoder) + "\n" }
-        }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        let out = try store.exportCallRecords(since: since, format: format == "csv" ? .csv : .jsonl)
+        FileHandle.standardOutput.write(out)
         return 0
     }
 }
@@ -181,35 +173,6 @@ enum DemoDataCommand: Command {
         }
         writeError("demo-data: \(contacts) contacts and \(events) events in \(ContinuousClock.now - start) into \(store.path)")
         return 0
-    }
-}
-
-/// Call records as helpdesks take them.
-enum CallExport {
-    static let columns = ["uniqueid", "direction", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata", "start",
-                          "answer", "end", "duration", "billsec", "disposition", "userfield", "contact_id", "agent", "queue",
-                          "wait_ms", "sip_call_id", "sip_status", "agent_sip_status", "hangup_side", "dialplan_path",
-                          "recording", "trunk", "interrupted"]
-    static var csvHeader: String { columns.joined(separator: ",") }
-
-    static func values(_ r: CallRecord) -> [String] {
-        let time: (Date) -> String = Timestamp.string
-        return [r.uniqueid, r.direction.rawValue, r.clid, r.src, r.dst, r.dcontext, r.channel, r.dstchannel, r.lastapp, r.lastdata, time(r.start),
-                r.answer.map(time) ?? "", r.end.map(time) ?? "", String(r.duration), String(r.billsec),
-                r.disposition, r.userfield, r.contactID ?? "", r.agent ?? "", r.queue ?? "", r.waitMilliseconds.map(String.init) ?? "",
-                r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "", r.agentSIPStatus.map(String.init) ?? "",
-                r.hangupSide ?? "", r.dialplanPath.joined(separator: " | "), r.recording ?? "", r.trunk ?? "",
-                r.interrupted ? "1" : "0"]
-    }
-
-    static func csv(_ record: CallRecord) -> String {
-        values(record).map { value in
-            value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-        }.joined(separator: ",")
-    }
-
-    static func json(_ record: CallRecord, encoder: JSONEncoder = Timestamp.encoder) -> String {
-        (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 

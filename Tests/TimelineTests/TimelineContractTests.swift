@@ -245,3 +245,39 @@ struct PopTests {
         #expect(try t.store.callRecord(uniqueid: "out-1")?.contactID == "c-ada")
     }
 }
+
+@Suite("call records for helpdesks")
+struct ExportTests {
+    @Test("ended calls since a time export as CSV that reads back field for field, and as JSON Lines")
+    func export() throws {
+        let t = try TemporaryStore()
+        let day = Date(timeIntervalSince1970: 1_795_000_000)
+        for (id, offset) in [("old", -86_400.0), ("new", 0), ("ringing", 60)] {
+            var record = CallRecord(uniqueid: id, start: day.addingTimeInterval(offset))
+            record.src = "+12015550100"
+            record.clid = "\"Lovelace, Ada\" <+12015550100>"
+            try t.store.openCallRecord(record)
+            guard id != "ringing" else { continue }
+            record.answer = record.start.addingTimeInterval(5)
+            record.end = record.start.addingTimeInterval(65)
+            record.disposition = "ANSWERED"
+            record.dialplanPath = ["in,s,1: Answer()", "in,s,2: Dial(PJSIP/alice,20)"]
+            try t.store.finalizeCallRecord(record)
+        }
+        let csv = try t.store.exportCallRecords(since: day, format: .csv)
+        let rows = try CSV.parse(csv, file: "export.csv")
+        #expect(rows.map(\.fields.count) == [CallRecordExport.columns.count, CallRecordExport.columns.count])
+        #expect(rows[0].fields == CallRecordExport.columns)
+        let row = Dictionary(uniqueKeysWithValues: zip(rows[0].fields, rows[1].fields))
+        #expect(row["uniqueid"] == "new" && row["clid"] == "\"Lovelace, Ada\" <+12015550100>")
+        #expect(row["start"] == "2026-11-18T11:06:40.000Z" && row["duration"] == "65" && row["billsec"] == "60")
+        #expect(row["dialplan_path"] == "in,s,1: Answer() | in,s,2: Dial(PJSIP/alice,20)")
+
+        let jsonl = try t.store.exportCallRecords(format: .jsonl)
+        let lines = String(decoding: jsonl, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 2)
+        let records = try lines.map { try Timestamp.decoder.decode(CallRecord.self, from: Data($0.utf8)) }
+        #expect(records.map(\.uniqueid) == ["old", "new"])
+        #expect(records[1].dialplanPath.count == 2 && records[1].answer == day.addingTimeInterval(5))
+    }
+}
