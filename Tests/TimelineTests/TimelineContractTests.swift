@@ -281,3 +281,30 @@ struct ExportTests {
         #expect(records[1].dialplanPath.count == 2 && records[1].answer == day.addingTimeInterval(5))
     }
 }
+
+@Suite("one store shared by many threads")
+struct ThreadingTests {
+    @Test("pops and writes from several threads at once all land, and each pop sees one snapshot")
+    func concurrent() async throws {
+        let t = try TemporaryStore()
+        try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
+        let store = t.store
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    for i in 0..<50 {
+                        var event = TimelineEvent(channel: .chat, direction: .inbound, source: "chat")
+                        event.address = "+12015550100"
+                        event.externalRef = "w\(worker)-\(i)"
+                        try store.appendEvent(event)
+                        let pop = try store.screenPop(for: "+12015550100", limit: 1000)
+                        // One snapshot: the per-channel count and the events read agree.
+                        #expect(pop.summary.interactions["chat"] == pop.recent.count)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try store.screenPop(for: "+12015550100", limit: 1000).recent.count == 200)
+    }
+}
