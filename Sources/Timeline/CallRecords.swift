@@ -6,15 +6,15 @@ extension TimelineStore {
     public func openCallRecord(_ record: CallRecord) throws {
         try validate(record)
         try write { db in
-            let contact = try record.contactID ?? owner(of: normalizer.candidates(record.src), db)
+            let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
             try db.run("""
-                INSERT INTO call_records (uniqueid, clid, src, dst, dcontext, channel, start, state, contact_id,
+                INSERT INTO call_records (uniqueid, direction, clid, src, dst, dcontext, channel, start, state, contact_id,
                                           sip_call_id, trunk, disposition)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'ringing', ?, ?, ?, 'NO ANSWER')
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ringing', ?, ?, ?, 'NO ANSWER')
                 ON CONFLICT(uniqueid) DO NOTHING
-                """, [.text(record.uniqueid), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext),
-                      .text(record.channel), .int(record.start.milliseconds), .optional(contact), .optional(record.sipCallID),
-                      .optional(record.trunk)])
+                """, [.text(record.uniqueid), .text(record.direction.rawValue), .text(record.clid), .text(record.src),
+                      .text(record.dst), .text(record.dcontext), .text(record.channel), .int(record.start.milliseconds),
+                      .optional(contact), .optional(record.sipCallID), .optional(record.trunk)])
         }
     }
 
@@ -24,7 +24,7 @@ extension TimelineStore {
         guard ["answered", "bridged"].contains(state) else {
             throw StoreError(.invalidValue, "a call record in progress is answered or bridged, not '\(state)'")
         }
-        try write { db in
+        _ = try write { db in
             try db.run("""
                 UPDATE call_records SET state = ?, answer = coalesce(answer, ?), agent = coalesce(?, agent),
                        dstchannel = coalesce(?, dstchannel), queue = coalesce(?, queue)
@@ -47,7 +47,7 @@ extension TimelineStore {
         record.duration = max(0, Int((end.timeIntervalSince(record.start)).rounded(.down)))
         record.billsec = record.answer.map { max(0, Int(end.timeIntervalSince($0).rounded(.down))) } ?? 0
         return try write { db in
-            let contact = try record.contactID ?? owner(of: normalizer.candidates(record.src), db)
+            let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
             record.contactID = contact
             let encoder = JSONEncoder()
             let path = String(decoding: try encoder.encode(record.dialplanPath), as: UTF8.self)
@@ -55,12 +55,12 @@ extension TimelineStore {
                 INSERT INTO call_records (uniqueid, start) VALUES (?, ?) ON CONFLICT(uniqueid) DO NOTHING
                 """, [.text(record.uniqueid), .int(record.start.milliseconds)])
             try db.run("""
-                UPDATE call_records SET clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
+                UPDATE call_records SET direction = ?, clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
                        lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, disposition = ?, userfield = ?,
                        state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
                        agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?
                 WHERE uniqueid = ?
-                """, [.text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
+                """, [.text(record.direction.rawValue), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
                       .text(record.dstchannel), .text(record.lastapp), .text(record.lastdata), .int(record.start.milliseconds),
                       record.answer.map { .int($0.milliseconds) } ?? .null, .int(end.milliseconds), .int(Int64(record.duration)),
                       .int(Int64(record.billsec)), .text(record.disposition), .text(record.userfield), .optional(contact),
@@ -69,9 +69,9 @@ extension TimelineStore {
                       record.agentSIPStatus.map { .int(Int64($0)) } ?? .null, .optional(record.hangupSide), .text(path),
                       .optional(record.recording), .optional(record.trunk), .int(record.interrupted ? 1 : 0),
                       .text(record.uniqueid)])
-            var event = TimelineEvent(channel: .voice, direction: .inbound, time: record.start, source: "omnigate")
+            var event = TimelineEvent(channel: .voice, direction: record.direction, time: record.start, source: "omnigate")
             event.contactID = contact
-            event.address = record.src.isEmpty ? nil : record.src
+            event.address = record.customer.isEmpty ? nil : record.customer
             event.subject = record.voiceSubject
             event.summary = record.voiceSummary
             event.status = "closed"
@@ -120,6 +120,11 @@ extension TimelineStore {
             try Limits.check(line: value, field, max: Limits.name)
         }
         try Limits.check(line: record.lastdata, "lastdata", max: Limits.subject)
+        if let recording = record.recording { try Limits.check(line: recording, "recording", max: Limits.path) }
+        for (value, field) in [(record.agent, "agent"), (record.queue, "queue"), (record.sipCallID, "SIP Call-ID"),
+                               (record.hangupSide, "hangup side"), (record.trunk, "trunk")] {
+            if let value { try Limits.check(line: value, field, max: Limits.name) }
+        }
         guard CallRecord.dispositions.contains(record.disposition) else {
             throw StoreError(.invalidValue, "disposition '\(record.disposition)' is not one of ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION")
         }
@@ -133,6 +138,7 @@ extension TimelineStore {
 extension CallRecord {
     init(row: Row) {
         self.init(uniqueid: row.text("uniqueid") ?? "", start: Date(milliseconds: row.int("start") ?? 0))
+        direction = row.text("direction") == Direction.outbound.rawValue ? .outbound : .inbound
         clid = row.text("clid") ?? ""
         src = row.text("src") ?? ""
         dst = row.text("dst") ?? ""
@@ -162,8 +168,12 @@ extension CallRecord {
         interrupted = row.int("interrupted") == 1
     }
 
+    /// The customer's side of the call: the caller of an inbound call, the callee of an outbound one.
+    var customer: String { direction == .outbound ? dst : src }
+
     /// The voice event's subject: who called whom.
     var voiceSubject: String {
+        if direction == .outbound { return "Call to \(dst.isEmpty ? "unknown" : dst)" + (agent.map { " by \($0)" } ?? "") }
         let target = queue.map { "queue \($0)" } ?? (dst.isEmpty ? "the gateway" : dst)
         return "Call from \(src.isEmpty ? "unknown" : src) to \(target)"
     }

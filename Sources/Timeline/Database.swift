@@ -43,8 +43,10 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         self.sql = sql
     }
 
-    public var description: String { message }
+    /// The message, and the SQL that failed when there is one (bound values never appear).
+    public var description: String { sql.map { "\(message) [SQL: \($0)]" } ?? message }
 }
+
 
 /// SQLite's transient destructor: SQLite copies a bound value before the call returns.
 private let SQLITE_TRANSIENT = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
@@ -64,14 +66,65 @@ enum SQLValue: Sendable, Equatable {
         default: nil
         }
     }
+
+    static func optional(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+    static func optional(_ value: Int64?) -> SQLValue { value.map { .int($0) } ?? .null }
 }
 
-/// A row read from a statement, by column name.
+/// A row read from a statement. Values are held by column index; names are
+/// resolved through the statement's column map, built once when it was prepared.
 struct Row {
-    let values: [String: SQLValue]
-    subscript(_ column: String) -> SQLValue { values[column] ?? .null }
+    let columns: [String: Int]
+    let values: [SQLValue]
+    subscript(_ column: String) -> SQLValue { columns[column].map { values[$0] } ?? .null }
+    subscript(_ index: Int) -> SQLValue { values[index] }
     func text(_ column: String) -> String? { self[column].string }
     func int(_ column: String) -> Int64? { self[column].int }
+}
+
+/// Wraps one prepared `sqlite3_stmt`; `deinit` finalizes it. Prepared with
+/// `SQLITE_PREPARE_PERSISTENT` because its connection keeps it for reuse.
+final class Statement {
+    let sql: String
+    let handle: OpaquePointer
+    /// Column name to index, for `Row` lookups by name.
+    let columns: [String: Int]
+
+    init(_ db: OpaquePointer, sql: String) throws(StoreError) {
+        var handle: OpaquePointer?
+        let status = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &handle, nil)
+        guard status == SQLITE_OK, let handle else {
+            sqlite3_finalize(handle)
+            throw StoreError(.sqlite(code: status), "\(String(cString: sqlite3_errmsg(db))) (SQLite code \(status))", sql: sql)
+        }
+        self.sql = sql
+        self.handle = handle
+        var columns: [String: Int] = [:]
+        for c in 0..<Int(sqlite3_column_count(handle)) {
+            columns[String(cString: sqlite3_column_name(handle, Int32(c)))] = c
+        }
+        self.columns = columns
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    /// True while stepping has begun and the statement was not reset.
+    var isBusy: Bool { sqlite3_stmt_busy(handle) != 0 }
+
+    /// The value of column `c` of the current row. Text is decoded from its
+    /// byte length (so an embedded NUL cannot cut it), and bytes that are not
+    /// UTF-8 (another writer may store them) become U+FFFD instead of failing.
+    func value(_ c: Int32) -> SQLValue {
+        switch sqlite3_column_type(handle, c) {
+        case SQLITE_INTEGER: return .int(sqlite3_column_int64(handle, c))
+        case SQLITE_FLOAT: return .double(sqlite3_column_double(handle, c))
+        case SQLITE_NULL: return .null
+        default:
+            guard let bytes = sqlite3_column_text(handle, c) else { return .null }
+            let count = Int(sqlite3_column_bytes(handle, c))
+            return .text(String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self))
+        }
+    }
 }
 
 /// Wraps one `sqlite3` connection. Not thread-safe: its owner (the writer
@@ -79,18 +132,24 @@ struct Row {
 final class Connection {
     let path: String
     private(set) var handle: OpaquePointer?
-    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared statements by SQL text; finalized when the connection closes.
+    private var statements: [String: Statement] = [:]
 
     /// Opens (creating, when `create`) a database file, with WAL and a busy timeout.
-    init(path: String, create: Bool, readOnly: Bool = false, busyTimeout: Int32 = 5000) throws {
+    /// - Parameter synchronous: `PRAGMA synchronous` for a writer (`FULL` or `NORMAL`).
+    init(path: String, create: Bool, readOnly: Bool = false, busyTimeout: Int32 = 5000, synchronous: String = "FULL") throws {
         self.path = path
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        // NOMUTEX: SQLite's own locking is off for this handle; its owner serialises use.
         flags |= SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            sqlite3_close_v2(handle)  // a failed open still allocates a handle
+            // "Whether or not an error occurs when it is opened, resources associated with the
+            // database connection handle should be released by passing it to sqlite3_close()"
+            // (https://sqlite.org/c3ref/open.html).
+            sqlite3_close_v2(handle)
             handle = nil
             throw StoreError(.sqlite(code: status), "cannot open the store \(path): \(message)")
         }
@@ -102,10 +161,12 @@ final class Connection {
             _ = try scalar("SELECT count(*) FROM sqlite_master")
             if !readOnly {
                 try execute("PRAGMA journal_mode = WAL")
-                // NORMAL in WAL mode: a commit is durable against a crash or kill of
-                // the process (the WAL is written before commit returns); only an OS
-                // crash or power loss can lose the last commits. See docs/timeline.md.
-                try execute("PRAGMA synchronous = NORMAL")
+                // See docs/timeline.md, "Durability": FULL syncs the WAL at every commit, so a
+                // committed call record survives a kill, a crash of the process and a power cut.
+                try execute("PRAGMA synchronous = \(synchronous)")
+                // The writer updates indexes all over a large file (events by contact, by address):
+                // 32 MiB of page cache keeps their upper levels in memory. Readers keep SQLite's 2 MiB.
+                try execute("PRAGMA cache_size = -32768")
             }
             try execute("PRAGMA foreign_keys = ON")
         } catch let error as StoreError {
@@ -121,8 +182,7 @@ final class Connection {
     deinit { close() }
 
     func close() {
-        for statement in statements.values { sqlite3_finalize(statement) }
-        statements.removeAll()
+        statements.removeAll()  // each Statement finalizes itself, before the connection closes
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
     }
@@ -144,27 +204,26 @@ final class Connection {
         }
     }
 
-    /// The cached prepared statement for `sql` (prepared persistent on first use).
-    private func statement(_ sql: String) throws -> OpaquePointer {
+    /// The cached prepared statement for `sql` (prepared on first use).
+    func statement(_ sql: String) throws -> Statement {
         if let cached = statements[sql] { return cached }
-        var statement: OpaquePointer?
-        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
-        guard status == SQLITE_OK, let statement else { throw error(status, sql) }
+        guard let handle else { throw StoreError(.sqlite(code: SQLITE_MISUSE), "the store is closed", sql: sql) }
+        let statement = try Statement(handle, sql: sql)
         statements[sql] = statement
         return statement
     }
 
-    private func bind(_ statement: OpaquePointer, _ values: [SQLValue], _ sql: String) throws {
+    private func bind(_ statement: Statement, _ values: [SQLValue]) throws {
         for (index, value) in values.enumerated() {
             let i = Int32(index + 1)
             let status: Int32
             switch value {
-            case .null: status = sqlite3_bind_null(statement, i)
-            case .int(let n): status = sqlite3_bind_int64(statement, i, n)
-            case .double(let d): status = sqlite3_bind_double(statement, i, d)
-            case .text(let s): status = sqlite3_bind_text(statement, i, s, -1, SQLITE_TRANSIENT)
+            case .null: status = sqlite3_bind_null(statement.handle, i)
+            case .int(let n): status = sqlite3_bind_int64(statement.handle, i, n)
+            case .double(let d): status = sqlite3_bind_double(statement.handle, i, d)
+            case .text(let s): status = sqlite3_bind_text(statement.handle, i, s, -1, SQLITE_TRANSIENT)
             }
-            if status != SQLITE_OK { throw error(status, sql) }
+            if status != SQLITE_OK { throw error(status, statement.sql) }
         }
     }
 
@@ -172,31 +231,19 @@ final class Connection {
     func query(_ sql: String, _ values: [SQLValue] = [], _ each: (Row) throws -> Void) throws {
         let statement = try statement(sql)
         defer {
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
+            sqlite3_reset(statement.handle)
+            sqlite3_clear_bindings(statement.handle)
         }
-        try bind(statement, values, sql)
-        let columns = sqlite3_column_count(statement)
+        try bind(statement, values)
+        let count = sqlite3_column_count(statement.handle)
         while true {
-            let status = sqlite3_step(statement)
+            let status = sqlite3_step(statement.handle)
             if status == SQLITE_DONE { break }
             guard status == SQLITE_ROW else { throw error(status, sql) }
-            var row: [String: SQLValue] = [:]
-            for c in 0..<columns {
-                let name = String(cString: sqlite3_column_name(statement, c))
-                switch sqlite3_column_type(statement, c) {
-                case SQLITE_INTEGER: row[name] = .int(sqlite3_column_int64(statement, c))
-                case SQLITE_FLOAT: row[name] = .double(sqlite3_column_double(statement, c))
-                case SQLITE_NULL: row[name] = .null
-                default:
-                    if let text = sqlite3_column_text(statement, c) {
-                        row[name] = .text(String(cString: text))
-                    } else {
-                        row[name] = .null
-                    }
-                }
-            }
-            try each(Row(values: row))
+            var row: [SQLValue] = []
+            row.reserveCapacity(Int(count))
+            for c in 0..<count { row.append(statement.value(c)) }
+            try each(Row(columns: statement.columns, values: row))
         }
     }
 
@@ -210,7 +257,7 @@ final class Connection {
     /// The first column of the first row, or nil.
     func scalar(_ sql: String, _ values: [SQLValue] = []) throws -> SQLValue? {
         var result: SQLValue?
-        try query(sql, values) { row in if result == nil { result = row.values.values.first } }
+        try query(sql, values) { row in if result == nil { result = row[0] } }
         return result
     }
 
@@ -223,7 +270,7 @@ final class Connection {
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
-    /// Runs `body` in one transaction: commit on return, roll back on throw.
+    /// Runs `body` in one transaction: commit on return, roll back on throw (the first error wins).
     func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
         try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
@@ -231,13 +278,12 @@ final class Connection {
             try execute("COMMIT")
             return result
         } catch {
-            try? execute("ROLLBACK")
+            // After a failed COMMIT SQLite may already have rolled back; ignore that ROLLBACK's error.
+            if sqlite3_get_autocommit(handle) == 0 { try? execute("ROLLBACK") }
             throw error
         }
     }
 
     /// Statements that have not been reset (a leak check for tests).
-    var busyStatements: Int {
-        statements.values.filter { sqlite3_stmt_busy($0) != 0 }.count
-    }
+    var busyStatements: Int { statements.values.filter(\.isBusy).count }
 }

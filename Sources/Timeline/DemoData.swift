@@ -74,12 +74,15 @@ extension TimelineStore {
                     let open = Int.random(in: 0..<100, using: &random) < 8
                     let direction = channel == .note ? "internal" : (Int.random(in: 0..<3, using: &random) == 0 ? "out" : "in")
                     let identities = Self.demoIdentities(contact, name: "")
-                    let address = channel == .email ? identities[1].value : channel == .chat ? identities[2].value : identities[0].value
+                    var address = channel == .email ? identities[1].value : channel == .chat ? identities[2].value : identities[0].value
+                    // Some calls and texts come from numbers no contact owns (UK drama-range mobiles).
+                    let orphan = (channel == .voice || channel == .sms) && Int.random(in: 0..<100, using: &random) < 5
+                    if orphan { address = DemoData.unknownE164(Int.random(in: 0..<1000, using: &random)) }
                     try db.run("""
                         INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, status, agent,
                                             thread_id, source)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'demo')
-                        """, [contacts > 0 ? .text("demo-\(contact)") : .null, .text(address), .text(channel.rawValue),
+                        """, [contacts > 0 && !orphan ? .text("demo-\(contact)") : .null, .text(address), .text(channel.rawValue),
                               .text(direction), .int(time), .text(subject), .text("\(subject) (synthetic)"),
                               .text(open ? "open" : "closed"), .text(agents[Int.random(in: 0..<agents.count, using: &random)]),
                               .text("thread-\(contact)-\(Int.random(in: 0..<5, using: &random))")])
@@ -93,16 +96,41 @@ extension TimelineStore {
 
     /// Phone, email and chat identities of demo contact `i` (phone first).
     static func demoIdentities(_ i: Int, name: String) -> [Identity] {
-        // NANP: area code 2xx–9xx, exchange 555, line from the index: unique for i < 8 million.
-        let area = 201 + (i / 10_000) % 799
-        let line = i % 10_000
-        let phone = "+1\(area)555\(String(format: "%04d", line))"
-        return [Identity(kind: .phone, value: phone), Identity(kind: .email, value: "customer\(i)@example.com"),
-                Identity(kind: .chat, value: "chat-\(i)")]
+        [Identity(kind: .phone, value: DemoData.e164(of: i)), Identity(kind: .email, value: "customer\(i)@example.com"),
+         Identity(kind: .chat, value: "chat-\(i)")]
     }
 
     /// Refreshes the query planner's statistics after a bulk load.
     func writerAnalyze() throws {
         try write { db in try db.execute("ANALYZE") }
+    }
+}
+
+/// The numbers demo data gives its contacts, so benchmarks and demos can call them.
+public enum DemoData {
+    /// Demo contact `i`'s phone number as a US trunk would present it: `(201) 555-0042`.
+    /// NANP numbers with exchange 555, unique for `i` below 7,990,000.
+    public static func phone(of i: Int) -> String {
+        let (area, line) = parts(i)
+        return "(\(area)) 555-\(line)"
+    }
+
+    /// The same number in E.164: `+12015550042`.
+    public static func e164(of i: Int) -> String {
+        let (area, line) = parts(i)
+        return "+1\(area)555\(line)"
+    }
+
+    /// Number `i` (0–999) of the numbers demo calls and texts come from that no contact owns:
+    /// `+447700900000` to `+447700900999`, Ofcom's range for fiction.
+    public static func unknownE164(_ i: Int) -> String {
+        let digits = String(i % 1000)
+        return "+447700900" + String(repeating: "0", count: 3 - digits.count) + digits
+    }
+
+    private static func parts(_ i: Int) -> (Int, String) {
+        let area = 201 + (i / 10_000) % 799
+        let line = String(i % 10_000)
+        return (area, String(repeating: "0", count: 4 - line.count) + line)
     }
 }

@@ -77,8 +77,18 @@ public struct IdentityNormalizer: Sendable {
     public func phone(_ text: String) throws -> String {
         var raw = text.trimmingCharacters(in: .whitespaces)
         if raw.lowercased().hasPrefix("tel:") {
-            raw = String(raw.dropFirst(4))
-            if let semi = raw.firstIndex(of: ";") { raw = String(raw[..<semi]) }
+            // RFC 3966: tel:NUMBER;params. A local number's phone-context names its
+            // global prefix (`tel:555-0100;phone-context=+1-201`); a domain context cannot be made E.164.
+            let parts = raw.dropFirst(4).split(separator: ";", omittingEmptySubsequences: false)
+            raw = String(parts[0])
+            let context = parts.dropFirst().first { $0.lowercased().hasPrefix("phone-context=") }
+                .map { String($0.dropFirst("phone-context=".count)) }
+            if let context, !raw.hasPrefix("+") {
+                guard context.hasPrefix("+") else {
+                    throw invalid(text, "a local number in the domain '\(context)' has no country code")
+                }
+                raw = context + raw
+            }
         }
         guard !raw.isEmpty else { throw invalid(text, "it is empty") }
         var digits = ""
@@ -204,7 +214,31 @@ public struct IdentityNormalizer: Sendable {
         }
     }
 
-    /// Every identity `text` may stand for, for lookups: a URI, a number, an email or a chat handle.
+    /// The identities a screen pop looks `text` up by: a `sip:`/`sips:` URI (its
+    /// phone number too when the user part is one), a `tel:` URI or phone number,
+    /// an email (`mailto:` or bare), or `chat:HANDLE`.
+    /// - Throws: `StoreError(.invalidValue)` with the reason when it is none of these;
+    ///   an invalid number is an error, never a guess.
+    public func lookup(_ text: String) throws -> [Identity] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let lower = trimmed.lowercased()
+        if lower.hasPrefix("chat:") { return [try normalize(.chat, String(trimmed.dropFirst(5)))] }
+        if lower.hasPrefix("mailto:") { return [Identity(kind: .email, value: try email(String(trimmed.dropFirst(7))))] }
+        if lower.hasPrefix("tel:") { return [Identity(kind: .phone, value: try phone(trimmed))] }
+        if lower.hasPrefix("sip:") || lower.hasPrefix("sips:") || trimmed.contains("<") {
+            let identities = fromURI(trimmed)
+            guard !identities.isEmpty else { throw StoreError(.invalidValue, "'\(text)' is not a SIP URI") }
+            return identities
+        }
+        if trimmed.contains("@") { return [Identity(kind: .email, value: try email(trimmed))] }
+        if trimmed.contains(where: { $0.isLetter }) {
+            throw StoreError(.invalidValue, "'\(text)' is not a phone number, SIP or tel URI, email address or chat:HANDLE")
+        }
+        return [Identity(kind: .phone, value: try phone(trimmed))]
+    }
+
+    /// Every identity `text` may stand for, for writes: a URI, a number, an
+    /// email, and otherwise a chat handle (chat systems write their handles bare).
     public func candidates(_ text: String) -> [Identity] {
         let fromURI = fromURI(text)
         if !fromURI.isEmpty { return fromURI }

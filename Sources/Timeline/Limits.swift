@@ -12,6 +12,11 @@ enum Limits {
     static let ref = 200
     static let status = 32
     static let pathSteps = 1_000
+    static let path = 1_024
+    /// Characters of an event's body a screen pop carries.
+    static let popBody = 280
+    /// Open items a screen pop carries.
+    static let popOpenItems = 20
 
     /// One-line text: no longer than `max` characters, no control characters.
     static func check(line value: String, _ field: String, max: Int) throws {
@@ -51,5 +56,9 @@ enum Limits {
         if let reference = event.externalRef { try check(line: reference, "external reference", max: ref) }
         if let address = event.address { try check(line: address, "address", max: identity) }
         try check(id: event.source, "source")
+        if let media = event.mediaPath { try check(line: media, "media path", max: path) }
+        if let duration = event.mediaDurationMilliseconds, duration < 0 {
+            throw StoreError(.invalidValue, "media duration is negative")
+        }
     }
 }

@@ -48,6 +48,9 @@ public struct TimelineEvent: Sendable, Codable, Equatable {
     public var externalRef: String?
     /// The system that wrote it (`omnigate`, `chat`, `email`, …).
     public var source: String
+    /// A recording that belongs to the event (a voicemail's WAV), and its length in milliseconds.
+    public var mediaPath: String?
+    public var mediaDurationMilliseconds: Int?
 
     public init(channel: EventChannel, direction: Direction, time: Date = Date(), source: String) {
         self.channel = channel
@@ -60,6 +63,8 @@ public struct TimelineEvent: Sendable, Codable, Equatable {
 /// A call record: Asterisk's CDR fields plus what a contact center needs.
 public struct CallRecord: Sendable, Codable, Equatable {
     public var uniqueid: String
+    /// `in` for a call from a customer (the customer is `src`), `out` for one to a customer (`dst`).
+    public var direction: Direction = .inbound
     public var clid = ""
     public var src = ""
     public var dst = ""
@@ -142,7 +147,7 @@ public struct TimelinePop: Sendable, Codable {
         case "known": known ? "1" : "0"
         case "last_agent": summary.lastAgent ?? ""
         case "last_channel": summary.lastChannel ?? ""
-        case "last_contact": summary.lastContact.map { ISO8601DateFormatter().string(from: $0) } ?? ""
+        case "last_contact": summary.lastContact.map(Timestamp.string) ?? ""
         case "last_subject": summary.lastSubject ?? ""
         case "open_items": String(openItems.count)
         case "interactions": String(summary.interactions.values.reduce(0, +))
@@ -155,11 +160,56 @@ public struct TimelinePop: Sendable, Codable {
     public static let fields = ["name", "tier", "id", "company", "known", "last_agent", "last_channel", "last_contact",
                                 "last_subject", "open_items", "interactions", "email", "phone"]
 
-    /// The pop as JSON (ISO 8601 dates, sorted keys).
+    /// The pop as JSON (ISO 8601 UTC times with milliseconds, sorted keys).
     public var json: String {
+        (try? Timestamp.encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// A pop read back from `json`.
+    public static func decode(json: Data) throws -> TimelinePop {
+        try Timestamp.decoder.decode(TimelinePop.self, from: json)
+    }
+}
+
+/// Times as the store's JSON writes them: ISO 8601 in UTC with milliseconds,
+/// `2026-11-24T10:00:00.123Z`. Reading also takes them without fractions.
+public enum Timestamp {
+    private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
+    private static let plain = Date.ISO8601FormatStyle(timeZone: .gmt)
+
+    public static func string(_ date: Date) -> String { style.format(date) }
+
+    /// A time from ISO 8601 text (`2026-11-24T10:00:00Z`, with or without fractions or a
+    /// numeric offset) or a date alone (`2026-11-24`, midnight UTC); nil when it is neither.
+    public static func parse(_ text: String) -> Date? {
+        if let date = try? style.parse(text) { return date }
+        if let date = try? plain.parse(text) { return date }
+        if let date = try? Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day().parse(text) { return date }
+        return nil
+    }
+
+    /// A JSON encoder with these times and sorted keys.
+    public static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(string(date))
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return encoder
+    }
+
+    /// A JSON decoder for what `encoder` writes.
+    public static var decoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not an ISO 8601 time")
+            }
+            return date
+        }
+        return decoder
     }
 }

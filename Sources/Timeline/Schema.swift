@@ -77,7 +77,16 @@ enum Schema {
         CREATE INDEX call_records_open ON call_records(state) WHERE state != 'ended';
         CREATE INDEX events_contact_open ON events(contact_id, occurred_at DESC) WHERE status = 'open';
         """),
+        (3, """
+        ALTER TABLE events ADD COLUMN media_path TEXT;
+        ALTER TABLE events ADD COLUMN media_duration_ms INTEGER CHECK (media_duration_ms IS NULL OR media_duration_ms >= 0);
+        ALTER TABLE call_records ADD COLUMN direction TEXT NOT NULL DEFAULT 'in' CHECK (direction IN ('in', 'out'));
+        PRAGMA application_id = 1330466375;
+        """),
     ]
+
+    /// `PRAGMA application_id` of an Omnigate store: 'OMNG' (set from version 3 on).
+    static let applicationID: Int64 = 0x4F4D_4E47
 
     static var latest: Int { migrations.last!.version }
 
@@ -85,6 +94,16 @@ enum Schema {
     static func migrate(_ db: Connection) throws {
         let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
         if found > latest { throw newer(found, db.path) }
+        let application = try db.scalar("PRAGMA application_id")?.int ?? 0
+        if application != 0 && application != applicationID {
+            throw StoreError(.notADatabase, "\(db.path) is not an Omnigate store: it is another application's SQLite database "
+                             + "(application_id \(application))")
+        }
+        if found == 0, let tables = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")?.int,
+           tables > 0 {
+            throw StoreError(.notADatabase, "\(db.path) is not an Omnigate store: it is an SQLite database with tables of "
+                             + "its own (\(tables)) and no Omnigate schema version; it was not changed")
+        }
         guard found < latest else { return }
         for migration in migrations where migration.version > found {
             try db.transaction {

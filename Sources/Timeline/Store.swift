@@ -1,52 +1,79 @@
 import Foundation
 
+/// How hard a commit holds on to the disk: `PRAGMA synchronous` for the writer.
+public enum Durability: String, Sendable {
+    /// The WAL is synced at every commit: a committed write survives a kill,
+    /// a crash of the process, of the OS, and a power cut. The default.
+    case full = "FULL"
+    /// The WAL is synced at checkpoints only: a committed write survives a
+    /// kill or crash of the process, but an OS crash or power cut may lose the
+    /// last commits. For bulk loads and benchmarks.
+    case normal = "NORMAL"
+}
+
 /// The shared customer store on one SQLite file.
 ///
-/// Thread-safe. Writes go through one writer connection, one at a time;
-/// reads (the screen pop) use pooled reader connections and run on the
-/// caller's thread: they take well under a millisecond and never wait for a
-/// writer (WAL). Other processes may read and write the same file at the same
-/// time, following docs/timeline.md.
+/// Thread-safe. Writes go through one writer connection on one serial queue,
+/// one transaction at a time; reads (the screen pop) use pooled reader
+/// connections and run on the caller's thread: they take well under a
+/// millisecond and never wait for a writer (WAL). Other processes may read and
+/// write the same file at the same time, following docs/timeline.md.
 ///
-/// `@unchecked Sendable`: `writer` is only used while holding `writerLock`;
-/// `readers` only while holding `readersLock`, and a reader taken out of it
-/// is used by one thread until it is put back.
+/// `@unchecked Sendable`: `writer` is only used on `writerQueue` (checked with
+/// `dispatchPrecondition`); `readers` only while holding `readersLock`, and a
+/// reader taken out of it is used by one thread until it is put back.
 public final class TimelineStore: @unchecked Sendable {
     public let path: String
     public let normalizer: IdentityNormalizer
+    public let durability: Durability
     private let writer: Connection
-    private let writerLock = NSLock()
+    private let writerQueue = DispatchQueue(label: "omnigate.timeline.writer")
+    private let onWriterQueue = DispatchSpecificKey<Bool>()
     private var readers: [Connection] = []
     private let readersLock = NSLock()
+    private let busyTimeout: Int32
 
     /// Opens (creating if needed) the store and migrates it to the current schema.
+    /// - Parameters:
+    ///   - defaultCountry: ISO code of the country national numbers belong to (see `Country.all`).
+    ///   - durability: how commits reach the disk; `.full` unless measuring.
+    ///   - busyTimeoutMilliseconds: how long a write waits for another process's write to finish.
     /// - Throws: `StoreError` for a file that is not a store, is damaged, is from a
     ///   newer Omnigate, or cannot be opened, and for an unsupported country.
-    public init(path: String, defaultCountry: String = "US", busyTimeoutMilliseconds: Int32 = 5000) throws {
+    public init(path: String, defaultCountry: String = "US", durability: Durability = .full,
+                busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.path = path
+        self.durability = durability
         normalizer = try IdentityNormalizer(defaultCountry: defaultCountry)
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        let connection = try Connection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds)
+        let connection = try Connection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds,
+                                        synchronous: durability.rawValue)
         try Schema.migrate(connection)
         writer = connection
-        self.busyTimeout = busyTimeoutMilliseconds
+        busyTimeout = busyTimeoutMilliseconds
+        writerQueue.setSpecific(key: onWriterQueue, value: true)
     }
-
-    private let busyTimeout: Int32
 
     // MARK: - Connections
 
-    /// Runs `body` on the writer connection inside one IMMEDIATE transaction.
+    /// Runs `body` on the writer queue, on the writer connection, inside one
+    /// IMMEDIATE transaction: it commits when `body` returns and rolls back when it throws.
+    /// Calling it from inside another `write` is a programming error and traps (it would deadlock).
     func write<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writerLock.withLock { try writer.transaction { try body(writer) } }
+        precondition(DispatchQueue.getSpecific(key: onWriterQueue) != true, "TimelineStore.write called inside a write")
+        return try writerQueue.sync {
+            dispatchPrecondition(condition: .onQueue(writerQueue))
+            return try writer.transaction { try body(writer) }
+        }
     }
 
     /// Runs `body` on a reader connection (one read transaction, so it sees one snapshot).
     func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        let connection = try readersLock.withLock { readers.popLast() } ?? Connection(path: path, create: false, busyTimeout: busyTimeout)
+        let connection = try readersLock.withLock { readers.popLast() }
+            ?? Connection(path: path, create: false, busyTimeout: busyTimeout)
         defer { readersLock.withLock { readers.append(connection) } }
         return try connection.transaction(immediate: false) { try body(connection) }
     }
@@ -56,7 +83,7 @@ public final class TimelineStore: @unchecked Sendable {
 
     /// Statements left running on any connection (tests check it is zero).
     var busyStatements: Int {
-        writerLock.withLock { writer.busyStatements } + readersLock.withLock { readers.reduce(0) { $0 + $1.busyStatements } }
+        writerQueue.sync { writer.busyStatements } + readersLock.withLock { readers.reduce(0) { $0 + $1.busyStatements } }
     }
 
     // MARK: - Contacts
@@ -85,6 +112,21 @@ public final class TimelineStore: @unchecked Sendable {
         }
         for identity in contact.identities { try attach(identity, to: contact.id, db) }
         return contact
+    }
+
+    /// One contact with its identities, or nil.
+    public func contact(id: String) throws -> Contact? {
+        try read { db in
+            guard let row = try db.rows("SELECT id, name, tier, company FROM contacts WHERE id = ?", [.text(id)]).first else {
+                return nil
+            }
+            let identities = try db.rows("SELECT kind, value FROM identities WHERE contact_id = ? ORDER BY kind, value",
+                                         [.text(id)]).compactMap { row in
+                IdentityKind(rawValue: row.text("kind") ?? "").map { Identity(kind: $0, value: row.text("value") ?? "") }
+            }
+            return Contact(id: id, name: row.text("name") ?? "", tier: row.text("tier") ?? "standard",
+                           company: row.text("company"), identities: identities)
+        }
     }
 
     /// Gives an existing contact one more identity.
@@ -148,12 +190,13 @@ public final class TimelineStore: @unchecked Sendable {
         }
         try db.run("""
             INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, body, status,
-                                agent, thread_id, external_ref, source)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                agent, thread_id, external_ref, source, media_path, media_duration_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.optional(event.contactID), .optional(event.address), .text(event.channel.rawValue),
-                  .text(event.direction.rawValue), .int(Int64(event.time.timeIntervalSince1970 * 1000)),
+                  .text(event.direction.rawValue), .int(event.time.milliseconds),
                   .optional(event.subject), .optional(event.summary), .optional(event.body), .optional(event.status),
-                  .optional(event.agent), .optional(event.threadID), .optional(event.externalRef), .text(event.source)])
+                  .optional(event.agent), .optional(event.threadID), .optional(event.externalRef), .text(event.source),
+                  .optional(event.mediaPath), .optional(event.mediaDurationMilliseconds.map(Int64.init))])
         return db.lastInsertRowID
     }
 
@@ -183,17 +226,29 @@ public final class TimelineStore: @unchecked Sendable {
 
     // MARK: - Screen pop
 
-    /// The screen pop for a number, URI, email or handle: the contact and its
-    /// identities, the latest `limit` events on all channels, open items and a
-    /// summary. An unknown caller gets the history of the number itself.
+    /// The columns a pop reads: a body is cut to its first `Limits.popBody`
+    /// characters, so a long email cannot slow the pop down.
+    static let popColumns = """
+        id, contact_id, address, channel, direction, occurred_at, subject, summary, substr(body, 1, \(Limits.popBody)) AS body,
+        status, agent, thread_id, external_ref, source, media_path, media_duration_ms
+        """
+
+    /// The screen pop for a number, URI, email or `chat:HANDLE`: the contact and
+    /// its identities, the latest `limit` events on all channels (newest first),
+    /// open items and a summary. An unknown caller gets the history of the
+    /// number (or address) itself, with `known` false. Reads one snapshot, on
+    /// the caller's thread; it never waits for a writer.
+    /// - Throws: `StoreError(.invalidValue)` when `query` is not an identity of any kind.
     public func screenPop(for query: String, limit: Int = 10) throws -> TimelinePop {
-        let identities = normalizer.candidates(query)
+        let identities = try normalizer.lookup(query)
+        let limit = Int64(max(1, min(limit, 1000)))
         return try read { db in
             var pop = TimelinePop(query: query, known: false, contact: nil, identities: identities, recent: [], openItems: [],
                                   summary: .init())
-            let scope: (column: String, value: String)
+            let byContact: Bool
+            let value: SQLValue
             if let contactID = try owner(of: identities, db),
-               let row = try db.rows("SELECT * FROM contacts WHERE id = ?", [.text(contactID)]).first {
+               let row = try db.rows("SELECT id, name, tier, company FROM contacts WHERE id = ?", [.text(contactID)]).first {
                 pop.known = true
                 pop.identities = try db.rows("SELECT kind, value FROM identities WHERE contact_id = ? ORDER BY kind, value",
                                              [.text(contactID)]).compactMap { row in
@@ -201,38 +256,46 @@ public final class TimelineStore: @unchecked Sendable {
                 }
                 pop.contact = Contact(id: contactID, name: row.text("name") ?? "", tier: row.text("tier") ?? "standard",
                                       company: row.text("company"), identities: pop.identities)
-                scope = ("contact_id", contactID)
+                byContact = true
+                value = .text(contactID)
             } else {
-                scope = ("address", identities.first?.value ?? query)
+                byContact = false
+                value = .text(identities.first?.value ?? query)
             }
-            let value = SQLValue.text(scope.value)
-            pop.recent = try db.rows("SELECT * FROM events WHERE \(scope.column) = ? ORDER BY occurred_at DESC, id DESC LIMIT ?",
-                                     [value, .int(Int64(limit))]).map(TimelineEvent.init(row:))
+            // Two spellings of each query, so each uses its own index (the column name is ours, not input).
+            let scope = byContact ? "contact_id = ?" : "address = ?"
+            pop.recent = try db.rows("SELECT \(Self.popColumns) FROM events WHERE \(scope) ORDER BY occurred_at DESC, id DESC LIMIT ?",
+                                     [value, .int(limit)]).map(TimelineEvent.init(row:))
             pop.openItems = try db.rows("""
-                SELECT * FROM events WHERE \(scope.column) = ? AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT 20
-                """, [value]).map(TimelineEvent.init(row:))
-            for row in try db.rows("SELECT channel, count(*) AS n FROM events WHERE \(scope.column) = ? GROUP BY channel", [value]) {
+                SELECT \(Self.popColumns) FROM events WHERE \(scope) AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT ?
+                """, [value, .int(Int64(Limits.popOpenItems))]).map(TimelineEvent.init(row:))
+            for row in try db.rows("SELECT channel, count(*) AS n FROM events WHERE \(scope) GROUP BY channel", [value]) {
                 pop.summary.interactions[row.text("channel") ?? ""] = Int(row.int("n") ?? 0)
             }
-            if let last = pop.recent.first {
+            // The last contact is the latest interaction with the customer: notes are internal.
+            if let last = pop.recent.first(where: { $0.channel != .note }) {
                 pop.summary.lastContact = last.time
                 pop.summary.lastChannel = last.channel.rawValue
                 pop.summary.lastSubject = last.subject ?? last.summary
+            } else if pop.recent.count == Int(limit),
+                      let row = try db.rows("""
+                          SELECT occurred_at, channel, coalesce(subject, summary) AS subject FROM events
+                          WHERE \(scope) AND channel != 'note' ORDER BY occurred_at DESC, id DESC LIMIT 1
+                          """, [value]).first {
+                pop.summary.lastContact = row.int("occurred_at").map(Date.init(milliseconds:))
+                pop.summary.lastChannel = row.text("channel")
+                pop.summary.lastSubject = row.text("subject")
             }
             if let agent = pop.recent.first(where: { $0.agent != nil })?.agent {
                 pop.summary.lastAgent = agent
-            } else {
+            } else if pop.recent.count == Int(limit) {
                 pop.summary.lastAgent = try db.scalar("""
-                    SELECT agent FROM events WHERE \(scope.column) = ? AND agent IS NOT NULL ORDER BY occurred_at DESC LIMIT 1
+                    SELECT agent FROM events WHERE \(scope) AND agent IS NOT NULL ORDER BY occurred_at DESC, id DESC LIMIT 1
                     """, [value])?.string
             }
             return pop
         }
     }
-}
-
-extension SQLValue {
-    static func optional(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
 }
 
 extension StoreError {
@@ -247,7 +310,7 @@ extension TimelineEvent {
     init(row: Row) {
         self.init(channel: EventChannel(rawValue: row.text("channel") ?? "") ?? .note,
                   direction: Direction(rawValue: row.text("direction") ?? "") ?? .internal,
-                  time: Date(timeIntervalSince1970: Double(row.int("occurred_at") ?? 0) / 1000),
+                  time: Date(milliseconds: row.int("occurred_at") ?? 0),
                   source: row.text("source") ?? "")
         id = row.int("id")
         contactID = row.text("contact_id")
@@ -259,5 +322,7 @@ extension TimelineEvent {
         agent = row.text("agent")
         threadID = row.text("thread_id")
         externalRef = row.text("external_ref")
+        mediaPath = row.text("media_path")
+        mediaDurationMilliseconds = row.int("media_duration_ms").map { Int($0) }
     }
 }

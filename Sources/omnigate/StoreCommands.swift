@@ -76,7 +76,8 @@ enum CallsCommand: Command {
     whether a restart interrupted it.
 
     Options:
-      --since TIME    only calls that started at or after TIME (ISO 8601, such as 2026-11-24T00:00:00Z)
+      --since TIME    only calls that started at or after TIME (ISO 8601, such as 2026-11-24T00:00:00Z,
+                      or a date, 2026-11-24, meaning its midnight UTC)
       --format F      jsonl (default) or csv
     \(storeOptions)
       --help          show this help
@@ -92,20 +93,13 @@ enum CallsCommand: Command {
         guard ["jsonl", "csv"].contains(format) else { throw UsageError("--format takes jsonl or csv") }
         var since: Date?
         if let sinceText {
-            guard let date = ISO8601DateFormatter().date(from: sinceText) else {
-                throw UsageError("--since takes an ISO 8601 time such as 2026-11-24T00:00:00Z; got '\(sinceText)'")
+            guard let date = Timestamp.parse(sinceText) else {
+                throw UsageError("--since takes an ISO 8601 time such as 2026-11-24T00:00:00Z or a date such as 2026-11-24; got '\(sinceText)'")
             }
             since = date
         }
-        let records = try store.callRecords(since: since)
-        var out = ""
-        if format == "csv" {
-            out += CallExport.csvHeader + "\n"
-            for record in records { out += CallExport.csv(record) + "\n" }
-        } else {
-            for record in records { out += CallExport.json(record) + "\n" }
-        }
-        FileHandle.standardOutput.write(Data(out.utf8))
+        let out = try store.exportCallRecords(since: since, format: format == "csv" ? .csv : .jsonl)
+        FileHandle.standardOutput.write(out)
         return 0
     }
 }
@@ -179,39 +173,6 @@ enum DemoDataCommand: Command {
         }
         writeError("demo-data: \(contacts) contacts and \(events) events in \(ContinuousClock.now - start) into \(store.path)")
         return 0
-    }
-}
-
-/// Call records as helpdesks take them.
-enum CallExport {
-    static let columns = ["uniqueid", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata", "start",
-                          "answer", "end", "duration", "billsec", "disposition", "userfield", "contact_id", "agent", "queue",
-                          "wait_ms", "sip_call_id", "sip_status", "agent_sip_status", "hangup_side", "dialplan_path",
-                          "recording", "trunk", "interrupted"]
-    static var csvHeader: String { columns.joined(separator: ",") }
-
-    static func values(_ r: CallRecord) -> [String] {
-        let iso = ISO8601DateFormatter()
-        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return [r.uniqueid, r.clid, r.src, r.dst, r.dcontext, r.channel, r.dstchannel, r.lastapp, r.lastdata, iso.string(from: r.start),
-                r.answer.map(iso.string(from:)) ?? "", r.end.map(iso.string(from:)) ?? "", String(r.duration), String(r.billsec),
-                r.disposition, r.userfield, r.contactID ?? "", r.agent ?? "", r.queue ?? "", r.waitMilliseconds.map(String.init) ?? "",
-                r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "", r.agentSIPStatus.map(String.init) ?? "",
-                r.hangupSide ?? "", r.dialplanPath.joined(separator: " | "), r.recording ?? "", r.trunk ?? "",
-                r.interrupted ? "1" : "0"]
-    }
-
-    static func csv(_ record: CallRecord) -> String {
-        values(record).map { value in
-            value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-        }.joined(separator: ",")
-    }
-
-    static func json(_ record: CallRecord) -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(record)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 

@@ -105,8 +105,11 @@ struct SharingTests {
         let importer = try TestProcess(TestPaths.omnigate, ["import", "events", file, "--store", t.path])
         var reads = 0
         var ownWrites = 0
+        var partial: [Int] = []
         while importer.isRunning {
-            _ = try t.store.screenPop(for: "+12015550100")
+            // The import is one transaction in the other process: a reader sees none of it or all of it.
+            let chats = try t.store.screenPop(for: "+12015550100").summary.interactions["chat"] ?? 0
+            if chats != 0 && chats != 20_000 { partial.append(chats) }
             reads += 1
             var event = TimelineEvent(channel: .voice, direction: .inbound, source: "omnigate")
             event.address = "+12015550100"
@@ -116,6 +119,7 @@ struct SharingTests {
         }
         #expect(try await importer.waitForExit() == 0, "\(importer.stderr)")
         #expect(reads > 0)
+        #expect(partial.isEmpty, "saw a half-written import: \(partial.prefix(5))")
         let pop = try t.store.screenPop(for: "+12015550100")
         #expect(pop.summary.interactions["chat"] == 20_000)
         #expect(pop.summary.interactions["voice"] == ownWrites)

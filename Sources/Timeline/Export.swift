@@ -1,0 +1,58 @@
+import Foundation
+
+/// How call records leave the store for helpdesks.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// One JSON object per record per line; times ISO 8601 UTC with milliseconds.
+    case jsonl
+    /// RFC 4180 CSV with a header row of `CallRecordExport.columns`.
+    case csv
+}
+
+extension TimelineStore {
+    /// Ended call records that started at or after `since`, oldest first, in `format`.
+    public func exportCallRecords(since: Date? = nil, format: ExportFormat) throws -> Data {
+        let records = try callRecords(since: since)
+        var out = ""
+        switch format {
+        case .csv:
+            out += CallRecordExport.csvHeader + "\r\n"
+            for record in records { out += CallRecordExport.csv(record) + "\r\n" }
+        case .jsonl:
+            let encoder = Timestamp.encoder
+            for record in records { out += try CallRecordExport.json(record, encoder: encoder) + "\n" }
+        }
+        return Data(out.utf8)
+    }
+}
+
+/// Call records as helpdesks take them: Asterisk's CDR columns first, then the contact center's.
+public enum CallRecordExport {
+    public static let columns = ["uniqueid", "direction", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp",
+                                 "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "userfield",
+                                 "contact_id", "agent", "queue", "wait_ms", "sip_call_id", "sip_status", "agent_sip_status",
+                                 "hangup_side", "dialplan_path", "recording", "trunk", "interrupted"]
+    public static var csvHeader: String { columns.joined(separator: ",") }
+
+    /// A record's values in `columns` order; times in ISO 8601, the dialplan path joined with ` | `.
+    public static func values(_ r: CallRecord) -> [String] {
+        let time: (Date) -> String = Timestamp.string
+        return [r.uniqueid, r.direction.rawValue, r.clid, r.src, r.dst, r.dcontext, r.channel, r.dstchannel, r.lastapp,
+                r.lastdata, time(r.start), r.answer.map(time) ?? "", r.end.map(time) ?? "", String(r.duration),
+                String(r.billsec), r.disposition, r.userfield, r.contactID ?? "", r.agent ?? "", r.queue ?? "",
+                r.waitMilliseconds.map(String.init) ?? "", r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "",
+                r.agentSIPStatus.map(String.init) ?? "", r.hangupSide ?? "", r.dialplanPath.joined(separator: " | "),
+                r.recording ?? "", r.trunk ?? "", r.interrupted ? "1" : "0"]
+    }
+
+    /// One CSV line (no line break): a field with a comma, quote or line break is quoted, quotes doubled (RFC 4180).
+    public static func csv(_ record: CallRecord) -> String {
+        values(record).map { value in
+            value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+        }.joined(separator: ",")
+    }
+
+    /// One JSON object (no line break).
+    public static func json(_ record: CallRecord, encoder: JSONEncoder = Timestamp.encoder) throws -> String {
+        String(decoding: try encoder.encode(record), as: UTF8.self)
+    }
+}
