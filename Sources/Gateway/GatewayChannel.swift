@@ -326,15 +326,10 @@ final class GatewayChannel: Channel, Sendable {
             return VoicemailResult(status: "FAILED")
         }
         facts.withLock { $0.recording = path }
-        var event = TimelineEvent(channel: .voice, direction: .inbound, source: "omnigate")
-        event.address = session.call.from.uri
-        event.subject = "Voicemail for \(mailbox)"
-        event.summary = "Voicemail, \(Int(recorded.seconds.rounded())) s, from \(session.call.from.user)"
-        event.body = path
-        event.status = "open"
-        event.externalRef = "voicemail:\(uniqueID)"
-        let voicemailEvent = event
-        services.access.write("voicemail event") { try $0.appendEvent(voicemailEvent) }
+        let (callID, caller, milliseconds) = (uniqueID, session.call.from.uri, Int(recorded.seconds * 1000))
+        services.access.write("voicemail event") {
+            try $0.recordVoicemail(callID: callID, from: caller, mailbox: mailbox, recordingPath: path, durationMilliseconds: milliseconds)
+        }
         services.log.info("voicemail", ("call.uniqueid", uniqueID), ("mailbox", mailbox), ("seconds", String(format: "%.1f", recorded.seconds)),
                           ("path", path))
         return VoicemailResult(status: recorded.end == .digit ? "USEREXIT" : "SUCCESS", recording: path)

@@ -17,15 +17,9 @@ struct MessageSender {
         }
         let from = message.from.map { SIPAddress(uri: $0.hasPrefix("sip:") ? $0 : "sip:\($0)@\(services.localHost)") }
             ?? fallbackFrom.map { SIPAddress(uri: "sip:\($0.user.isEmpty ? "omnigate" : $0.user)@\(services.localHost)") }
-        let reference = "sms-out:" + UUID().uuidString
-        var event = TimelineEvent(channel: .sms, direction: .outbound, source: "omnigate")
-        event.address = destination
-        event.body = message.body
-        event.summary = String(message.body.prefix(200))
-        event.status = "sending"
-        event.externalRef = reference
-        let pending = event
-        services.access.write("sms out") { try $0.appendEvent(pending) }
+        let reference = "out-" + UUID().uuidString
+        let sender = from?.uri ?? "sip:omnigate@\(services.localHost)"
+        services.access.write("sms out") { try $0.recordOutgoingSMS(to: destination, from: sender, body: message.body, reference: reference) }
 
         let id = MessageID.make()
         let box = Mailbox(inbound: CallID(rawValue: 0))
@@ -35,7 +29,7 @@ struct MessageSender {
         var status = 408, reason = "no answer from the next hop"
         if case .messageStatus(_, let code, let text)? = answer { status = code; reason = text }
         let accepted = (200..<300).contains(status)
-        services.access.write("sms status") { try $0.updateStatus(source: "omnigate", externalRef: reference, status: accepted ? "accepted" : "failed") }
+        services.access.write("sms status") { try $0.updateSMSStatus(reference: reference, to: accepted ? .accepted : .failed) }
         services.log.info("sms out", ("to", destination), ("sip.status", status), ("status", accepted ? "accepted" : "failed"))
         return MessageSendResult(status: accepted ? "SUCCESS" : "FAILURE", detail: "\(status) \(reason)")
     }
@@ -66,14 +60,9 @@ struct InboundMessageHandler {
     let plans: LivePlan
 
     func handle(_ message: IncomingMessage, trunk: Trunk) async {
-        var event = TimelineEvent(channel: .sms, direction: .inbound, source: "omnigate")
-        event.address = message.from.uri
-        event.body = message.body
-        event.summary = String(message.body.prefix(200))
-        event.status = "received"
-        event.externalRef = "sms-in:" + message.sipCallID
-        let received = event
-        services.access.write("sms in") { try $0.appendEvent(received) }
+        services.access.write("sms in") {
+            try $0.recordIncomingSMS(from: message.from.uri, to: message.to.uri, body: message.body, reference: "in-" + message.sipCallID)
+        }
         services.log.info("sms in", ("from", message.from.uri), ("to", message.to.uri), ("trunk", trunk.name),
                           ("bytes", message.body.utf8.count))
         guard let context = trunk.messageContext else { return }
