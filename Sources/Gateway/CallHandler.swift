@@ -59,7 +59,10 @@ struct CallHandler {
         let id = call.id
         _ = await session.mailbox.wait(timeout: .seconds(5)) { if case .callState(id, .disconnected) = $0 { true } else { false } }
         let ending = session.ending
+        await session.waitForLegsToEnd(timeout: .seconds(3))
         let facts = channel.facts.withLock { $0 }
+        let rtp = session.mediaStats()
+        let callerRTP = rtp[id], agentRTP = facts.agentLeg.flatMap { rtp[$0] }
 
         record.end = Date()
         record.answer = facts.answeredAt
@@ -78,7 +81,9 @@ struct CallHandler {
         let final = record
         services.access.write("call record final") { try $0.finalizeCallRecord(final) }
         log.info("call ended", ("call.uniqueid", uniqueID), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
-                 ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count))
+                 ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count),
+                 ("caller.rtp", callerRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),
+                 ("agent.rtp", agentRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"))
         session.close()
     }
 

@@ -208,6 +208,30 @@ final class CallSession: Sendable {
 
     // MARK: - Legs
 
+    /// Legs this call placed.
+    var legs: Set<CallID> { state.withLock { $0.legs } }
+
+    /// Waits (up to `timeout`) until every leg placed has ended, so their
+    /// last reports (RTP counts) are in.
+    func waitForLegsToEnd(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        for leg in legs {
+            while ContinuousClock.now < deadline {
+                if !mailbox.drain({ if case .callState(leg, .disconnected) = $0 { true } else { false } }).isEmpty { break }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// RTP packets (sent, received) per leg, from the engine's last reports.
+    func mediaStats() -> [CallID: (sent: Int, received: Int)] {
+        var result: [CallID: (sent: Int, received: Int)] = [:]
+        for event in mailbox.drain({ if case .mediaStats = $0 { true } else { false } }) {
+            if case .mediaStats(let id, let sent, let received) = event { result[id] = (sent, received) }
+        }
+        return result
+    }
+
     /// Registers a new outbound leg with this call's mailbox.
     func adopt(_ leg: CallID) {
         state.withLock { _ = $0.legs.insert(leg) }

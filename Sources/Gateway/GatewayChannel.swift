@@ -64,6 +64,8 @@ struct CallFacts: Sendable {
     /// DIALSTATUS (or a queue's outcome as one) of the last Dial or Queue.
     var lastDialStatus: String?
     var agentHungUp = false
+    /// The leg that was bridged to the caller.
+    var agentLeg: CallID?
 }
 
 /// A live SIP call as the dialplan's `Channel`.
@@ -166,6 +168,7 @@ final class GatewayChannel: Channel, Sendable {
                 facts.waitMilliseconds = Int((outcome.answeredAt ?? Date()).timeIntervalSince(started) * 1000)
                 if facts.answeredAt == nil { facts.answeredAt = outcome.answeredAt }
                 facts.agentHungUp = !outcome.callerHungUp
+                facts.agentLeg = outcome.answeredLeg
             }
         }
         if let agent = outcome.answered?.agent {
@@ -234,9 +237,10 @@ final class GatewayChannel: Channel, Sendable {
         case .success(let pop): context = CallerContext(pop)
         case .failure(let failure): missing.append(failure.description)
         }
+        let unreserved = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
         let url = config.screenPop.url
-            .replacingOccurrences(of: "{contact}", with: (context?.contactID ?? "unknown").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "unknown")
-            .replacingOccurrences(of: "{number}", with: callerNumber.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+            .replacingOccurrences(of: "{contact}", with: (context?.contactID ?? "unknown").addingPercentEncoding(withAllowedCharacters: unreserved) ?? "unknown")
+            .replacingOccurrences(of: "{number}", with: callerNumber.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "")
         let pop = services.publish(ScreenPop(sequence: 0, publishedAt: Date(), callID: uniqueID, agent: agent, queue: queue,
                                              callerNumber: callerNumber, callerName: context?.name ?? callerName, url: url,
                                              context: context, missing: missing))

@@ -34,6 +34,13 @@ extension EngineCore {
                 }
             }
         }
+        // pjsua destroys a call's stream before it reports DISCONNECTED: count its packets here.
+        cb.on_stream_destroyed = { callID, stream, _ in
+            guard let core = EngineCore.current, let stream, let entry = core.entry(forPJSUA: callID) else { return }
+            var stat = pjmedia_rtcp_stat()
+            guard pjmedia_stream_get_stat(stream, &stat) == PJ_SUCCESS.rawValue else { return }
+            core.emit(.mediaStats(entry.id, sentPackets: Int(stat.tx.pkt), receivedPackets: Int(stat.rx.pkt)))
+        }
         installMessageCallbacks(&cb)
         installAccountCallbacks(&cb)
     }
@@ -84,10 +91,6 @@ extension EngineCore {
         case PJSIP_INV_STATE_CONFIRMED:
             emit(.callState(entry.id, .confirmed))
         case PJSIP_INV_STATE_DISCONNECTED:
-            var stat = pjsua_stream_stat()
-            if info.media_cnt > 0, pjsua_call_get_stream_stat(callID, 0, &stat) == PJ_SUCCESS.rawValue {
-                emit(.mediaStats(entry.id, sentPackets: Int(stat.rtcp.tx.pkt), receivedPackets: Int(stat.rtcp.rx.pkt)))
-            }
             releaseMedia(of: entry)
             calls[entry.id] = nil
             _ = pjsua_call_set_user_data(callID, nil)
