@@ -110,4 +110,218 @@ struct CallFlowTests {
                                    "ivr,2,1: Queue(support,,,,20)"], "\(path)")
         #expect((record["billsec"] as? Int ?? 0) >= 1)
     }
+
+    @Test("with ringall every agent leg gets its own pop, and the one not answering is withdrawn")
+    func ringallPops() async throws {
+        let (alicePort, bobPort) = (Ports.free(), Ports.free())
+        let (alice, aliceDirectory) = try Self.agentSIPp(alicePort)
+        let (bob, bobDirectory) = try Self.agentSIPp(bobPort, scenario: "uas-agent-rings-no-answer.xml")
+        let running = try await Self.start(agents: [("alice", alicePort), ("bob", bobPort)], strategy: "ringall")
+        let caller = try await Self.caller(running, hold: 1500)
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(alice, directory: aliceDirectory).successful == 1)
+        let bobResult = try await SIPp.finish(bob, directory: bobDirectory)
+        #expect(bobResult.successful == 1, "\(bobResult.summary)")
+        let events = CallFlow.pops(running.pops)
+        let published = events.filter { $0["event"] as? String == "published" }.compactMap { $0["pop"] as? [String: Any] }
+        #expect(Set(published.compactMap { $0["agent"] as? String }) == ["alice", "bob"])
+        #expect(Set(published.compactMap { $0["sequence"] as? Int }).count == 2, "each leg has its own pop")
+        let withdrawn = events.filter { $0["event"] as? String == "withdrawn" }
+        #expect(withdrawn.map { $0["agent"] as? String } == ["bob"])
+        #expect(withdrawn.first?["reason"] as? String == "answered by another agent")
+        #expect(CallFlow.received(in: bobDirectory).contains { $0.text.hasPrefix("CANCEL ") })
+        #expect(try await running.gateway.stop() == 0)
+        #expect(try await CallFlow.callRecords(running.store).first?["agent"] as? String == "alice")
+    }
+
+    @Test("queue strategies pick the agent they should: sticky rings the caller's last agent, linear the first listed")
+    func strategies() async throws {
+        for (strategy, expected) in [("sticky", "bob"), ("linear", "alice")] {
+            let (alicePort, bobPort) = (Ports.free(), Ports.free())
+            let (alice, aliceDirectory) = try Self.agentSIPp(alicePort)
+            let (bob, bobDirectory) = try Self.agentSIPp(bobPort)
+            // Ada last chatted with bob (the store's chat event).
+            let running = try await Self.start(agents: [("alice", alicePort), ("bob", bobPort)], strategy: strategy,
+                                               extra: "fallback = linear\n")
+            let caller = try await Self.caller(running, hold: 1000)
+            #expect(caller.successful == 1, "\(strategy): \(caller.summary)")
+            try await Task.sleep(for: .milliseconds(300))
+            alice.kill()
+            bob.kill()
+            let rung = [("alice", aliceDirectory), ("bob", bobDirectory)].filter { _, directory in
+                CallFlow.received(in: directory).contains { $0.text.hasPrefix("INVITE ") }
+            }.map(\.0)
+            #expect(rung == [expected], "\(strategy) rang \(rung)")
+            #expect(try await running.gateway.stop() == 0)
+            #expect(try await CallFlow.callRecords(running.store).first?["agent"] as? String == expected, "\(strategy)")
+        }
+    }
+
+    @Test("no answer leads to voicemail, and the recording is on the caller's timeline")
+    func voicemail() async throws {
+        let bobPort = Ports.free()
+        let (bob, bobDirectory) = try Self.agentSIPp(bobPort, scenario: "uas-agent-rings-no-answer.xml")
+        let plan = Self.ivrPlan.replacingOccurrences(of: "Queue(support,,,,20)", with: "Queue(support,,,,2)")
+        let running = try await Self.start(agents: [("bob", bobPort)], plan: plan)
+        let caller = try await Self.caller(running, hold: 7000)
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(bob, directory: bobDirectory).successful == 1)
+        try await running.gateway.process.waitForLine(containing: "voicemail call.uniqueid=")
+        #expect(try await running.gateway.stop() == 0)
+        let record = try #require(try await CallFlow.callRecords(running.store).first)
+        #expect(record["queue"] as? String == "support" && record["agent"] == nil)
+        #expect(record["lastapp"] as? String == "Hangup" || record["lastapp"] as? String == "VoiceMail")
+        let recording = try #require(record["recording"] as? String)
+        let size = (try FileManager.default.attributesOfItem(atPath: recording)[.size] as? Int) ?? 0
+        #expect(size > 44 + 16000, "at least a second of audio in \(recording)")
+        let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", running.store, "--format", "json"])
+        #expect(pop.contains("\"subject\":\"Voicemail for support\""))
+        #expect(pop.contains("\"mediaPath\":\"\(recording)\""), "\(pop)")
+    }
+
+    @Test("another process holding the store's write lock does not hold up the agent's ring or the pop; the record lands after")
+    func lockedStore() async throws {
+        let agentPort = Ports.free()
+        let (agent, agentDirectory) = try Self.agentSIPp(agentPort)
+        let running = try await Self.start(agents: [("alice", agentPort)], budget: "50ms")
+        // A chat system in the middle of a long write: it holds the write lock.
+        let locker = try TestProcess("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO events (channel, direction, occurred_at, subject, source) VALUES ('chat', 'in', 0, 'typing', 'chat')")
+            print("locked", flush=True)
+            time.sleep(30)
+            """, running.store])
+        defer { locker.kill() }
+        try await locker.waitForLine(containing: "locked", timeout: .seconds(15))
+        let caller = try await Self.caller(running, hold: 1500)
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(agent, directory: agentDirectory).successful == 1)
+        #expect(locker.isRunning, "the lock was held all along")
+        let invite = try #require(CallFlow.received(in: agentDirectory).first { $0.text.hasPrefix("INVITE ") })
+        #expect(CallFlow.header("X-Omnigate-Summary", in: invite.text)?.hasPrefix("name=\"Ada Lovelace\"; tier=vip") == true)
+        let pop = try #require(CallFlow.pops(running.pops).first?["pop"] as? [String: Any])
+        #expect((pop["missing"] as? [String])?.isEmpty == true, "WAL readers never wait for a writer")
+        #expect(try await CallFlow.callRecords(running.store).isEmpty, "the record waits for the lock")
+        locker.kill()
+        #expect(try await running.gateway.stop() == 0)
+        #expect(try await CallFlow.callRecords(running.store).count == 1, "and lands once it is free")
+    }
+
+    @Test("an SMS in gets its auto-reply, and both are on the sender's timeline")
+    func smsAutoReply() async throws {
+        let replyPort = Ports.free()
+        let (reply, replyDirectory) = try SIPp.start("uas-sms-auto-reply.xml", target: nil, port: replyPort, arguments: ["-m", "1"])
+        let plan = """
+            [from-trunk]
+            exten => s,1,Hangup()
+            [sms-in]
+            exten => _X.,1,Set(MESSAGE(body)=Thanks for your message. An agent will reply shortly.)
+             same => n,MessageSend(${MESSAGE(from)})
+            """
+        let directory = try TestPaths.temporaryDirectory("sms")
+        let store = directory + "/store.sqlite"
+        try await CallFlow.fillStore(store, contacts: Self.ada)
+        let gateway = try await GatewayProcess.start(
+            config: GatewayProcess.loopbackTrunk(messageContext: "sms-in") + "[store]\npath = \(store)\n", dialplan: plan)
+        let injection = directory + "/from.csv"
+        try "SEQUENTIAL\n127.0.0.1:\(replyPort);\n".write(toFile: injection, atomically: true, encoding: .utf8)
+        let sent = try await SIPp.run("uac-sms-auto-reply.xml", target: gateway.udpTarget, port: Ports.free(),
+                                      arguments: ["-m", "1", "-s", "18005550100", "-inf", injection])
+        #expect(sent.successful == 1, "\(sent.summary)")
+        #expect(try await SIPp.finish(reply, directory: replyDirectory).successful == 1)
+        try await gateway.process.waitForLine(containing: "sms out")
+        #expect(try await gateway.stop() == 0)
+        let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", store, "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(pop.utf8)) as? [String: Any])
+        let recent = document["recent"] as? [[String: Any]] ?? []
+        #expect(recent.count == 2, "\(pop)")
+        #expect(recent.contains { $0["direction"] as? String == "in" && $0["status"] as? String == "received"
+            && ($0["body"] as? String)?.hasPrefix("Where is my order 4711?") == true }, "\(recent)")
+        #expect(recent.contains { $0["direction"] as? String == "out" && $0["status"] as? String == "accepted"
+            && ($0["body"] as? String)?.hasPrefix("Thanks for your message") == true })
+        #expect(document["known"] as? Bool == true)
+    }
+
+    @Test("a kill during live calls leaves no open record after restart")
+    func killDuringCalls() async throws {
+        let directory = try TestPaths.temporaryDirectory("kill")
+        let store = directory + "/store.sqlite"
+        let config = GatewayProcess.loopbackTrunk() + "[store]\npath = \(store)\n"
+        let first = try await GatewayProcess.start(config: config)
+        // One call completes, three are up when the gateway is killed.
+        let done = try await SIPp.run("uac-caller-hangs-up.xml", target: first.udpTarget, port: Ports.free(),
+                                      arguments: ["-m", "1", "-d", "200", "-s", "100"])
+        #expect(done.successful == 1)
+        let (live, liveDirectory) = try SIPp.start("uac-caller-hangs-up.xml", target: first.udpTarget, port: Ports.free(),
+                                                   arguments: ["-m", "3", "-l", "3", "-d", "30000", "-s", "100"])
+        defer { live.kill() }
+        for _ in 0..<50 where first.process.stderr.components(separatedBy: "call in ").count < 5 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        first.process.signal(SIGKILL)
+        _ = try await first.process.waitForExit()
+        live.kill()
+        _ = liveDirectory
+        let second = try await GatewayProcess.start(config: config)
+        try await second.process.waitForLine(containing: "closed call records a previous run left open records=3")
+        #expect(try await second.stop() == 0)
+        let records = try await CallFlow.callRecords(store)
+        #expect(records.count == 4)
+        #expect(records.filter { $0["interrupted"] as? Bool == true }.count == 3)
+        #expect(records.filter { $0["interrupted"] as? Bool == true }.allSatisfy { $0["disposition"] as? String == "FAILED" })
+        #expect(records.filter { $0["disposition"] as? String == "ANSWERED" }.count == 1, "the completed call kept its record")
+        let open = try await CallFlow.omnigate(["calls", "--store", store, "--format", "csv"])
+        #expect(open.split(whereSeparator: \.isNewline).count == 5, "a header and four records")
+    }
+
+    @Test("a real softphone (baresip) as the agent answers on its own and hears the caller",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/baresip"), "baresip is not installed"))
+    func baresipAgent() async throws {
+        let directory = try TestPaths.temporaryDirectory("baresip-tone")
+        let tone = directory + "/agent-voice.wav"
+        let sox = try TestProcess("/usr/bin/sox", ["-n", "-r", "8000", "-c", "1", "-b", "16", tone, "synth", "20", "sine", "600", "gain", "-6"])
+        #expect(try await sox.waitForExit() == 0)
+        let agent = try await BaresipAgent.start(user: "alice", source: tone)
+        defer { agent.process.kill() }
+        let plan = "[from-trunk]\nexten => _X.,1,Answer()\n same => n,Dial(PJSIP/alice,10)\n"
+        let running = try await Self.start(agents: [("alice", agent.port)], plan: plan)
+        let caller = try await SIPp.run("uac-ivr-caller.xml", target: running.gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "1", "-s", "18005550100", "-d", "4000", "-mi", "127.0.0.1",
+                                                    "-mp", String(Ports.free(count: 4))], timeout: .seconds(60))
+        #expect(caller.successful == 1, "\(caller.summary)")
+        let ended = try await running.gateway.process.waitForLine(containing: "call ended")
+        #expect(ended.contains("disposition=ANSWERED agent=alice"), "\(ended)")
+        #expect(try await running.gateway.stop() == 0)
+        try await agent.process.waitForLine(containing: "terminated", timeout: .seconds(10))
+        await agent.stop()
+        let heardPath = try #require(agent.heardPath, "baresip wrote no recording of what it heard")
+        let heard = (try? FileManager.default.attributesOfItem(atPath: heardPath)[.size] as? Int) ?? 0
+        #expect(heard > 16000, "baresip wrote \(heard) bytes of what it heard")
+    }
+
+    @Test("dialplan edits go live on change only when they check clean; calls keep their plan")
+    func liveReload() async throws {
+        let gateway = try await GatewayProcess.start(config: GatewayProcess.loopbackTrunk(),
+                                                     dialplan: "[from-trunk]\nexten => _[a-z0-9].,1,Answer()\n same => n,Wait(10)\n")
+        let file = gateway.directory + "/Dialplans/extensions.conf"
+        try "[from-trunk]\nexten => _[a-z0-9].,1,Dail(PJSIP/alice)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try await gateway.process.waitForLine(containing: "dialplan error")
+        #expect(refused.contains("at=Dialplans/extensions.conf:2:23") && refused.contains("unknown application 'Dail'"), "\(refused)")
+        _ = file
+        // The old plan still answers.
+        let call = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                      arguments: ["-m", "1", "-d", "200", "-s", "100"])
+        #expect(call.successful == 1)
+        try "[from-trunk]\nexten => _[a-z0-9].,1,Busy()\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try await gateway.process.waitForLine(containing: "dialplan reloaded")
+        let busy = try await SIPp.run("uac-refused.xml".replacingOccurrences(of: "refused", with: "refused"), target: gateway.udpTarget,
+                                      port: Ports.free(), arguments: ["-m", "1", "-s", "100"])
+        #expect(busy.failed == 1 || busy.successful == 0, "the new plan answers 486, not 403")
+        #expect(SIPp.messages(in: busy.directory).contains("SIP/2.0 486 Busy Here"))
+        #expect(try await gateway.stop() == 0)
+    }
 }
+

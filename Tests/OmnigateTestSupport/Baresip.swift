@@ -1,8 +1,9 @@
 import Foundation
 
 /// baresip (Debian `baresip-core`), a real softphone, as an agent that answers
-/// on its own: it plays `source` as what the agent says and writes what it
-/// hears to `heard.wav` in its directory.
+/// on its own: it plays `source` as what the agent says, and its sndfile
+/// module writes what it hears to `dump-…-dec.wav` in its directory (the
+/// aufile module of baresip 1.0 only reads files).
 public struct BaresipAgent {
     public let process: TestProcess
     public let directory: String
@@ -10,7 +11,11 @@ public struct BaresipAgent {
     public let user: String
 
     public var contact: String { "sip:\(user)@127.0.0.1:\(port)" }
-    public var heardPath: String { directory + "/heard.wav" }
+    /// The WAV file of what the agent heard, once a call has started.
+    public var heardPath: String? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.first { $0.hasSuffix("-dec.wav") }.map { directory + "/" + $0 }
+    }
 
     /// Starts baresip listening on a free loopback port with one auto-answering account.
     public static func start(user: String = "agent1", source: String) async throws -> BaresipAgent {
@@ -24,12 +29,12 @@ public struct BaresipAgent {
         module_path /usr/lib/baresip/modules
         module g711.so
         module aufile.so
+        module sndfile.so
+        snd_path \(directory)
         module_app account.so
         module_app contact.so
         module_app menu.so
         audio_source aufile,\(source)
-        audio_player aufile,\(directory)/heard.wav
-        audio_alert aufile,\(directory)/alert.wav
         """
         try config.write(toFile: directory + "/config", atomically: true, encoding: .utf8)
         try "<sip:\(user)@127.0.0.1>;regint=0;answermode=auto\n"
@@ -39,5 +44,9 @@ public struct BaresipAgent {
         return BaresipAgent(process: process, directory: directory, port: port, user: user)
     }
 
-    public func stop() { process.kill() }
+    /// Stops baresip with SIGTERM (it closes heard.wav), or kills it after 5 s.
+    public func stop() async {
+        process.signal(SIGTERM)
+        _ = try? await process.waitForExit(timeout: .seconds(5))
+    }
 }
