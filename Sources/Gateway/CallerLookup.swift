@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 import Timeline
@@ -19,8 +20,7 @@ final class CallerLookup: Sendable {
         await withCheckedContinuation { continuation in
             let once = ResumeOnce(continuation)
             Task { once.resume(await task.value) }
-            Task {
-                try? await Task.sleep(for: budget)
+            Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) {
                 once.resume(.failure(.timedOut(budget)))
             }
         }

@@ -1,3 +1,4 @@
+import Dispatch
 import SIPEngine
 import Synchronization
 
@@ -75,10 +76,7 @@ final class Mailbox: Sendable {
                 return
             }
             if let timeout {
-                Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.expire(id)
-                }
+                Deadlines.queue.asyncAfter(deadline: .now() + timeout.timeInterval) { [weak self] in self?.expire(id) }
             }
         }
     }

@@ -61,11 +61,24 @@ final class StoreAccess: Sendable {
                 running.subtract(1, ordering: .relaxed)
                 once.resume(result)
             }
-            Task {
-                try? await Task.sleep(for: budget)
+            Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) {
                 once.resume(.failure(.timedOut(budget)))
             }
         }
+    }
+}
+
+/// Where deadlines fire: a serial queue of its own, which (unlike the global
+/// queues and the task pool) gets a thread even when all the others are busy,
+/// so a time budget holds under load.
+enum Deadlines {
+    static let queue = DispatchQueue(label: "omnigate.deadlines", qos: .userInteractive)
+}
+
+extension Duration {
+    /// Seconds, for dispatch deadlines.
+    var timeInterval: TimeInterval {
+        TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
     }
 }
 
