@@ -68,12 +68,15 @@ public enum Catalog {
     /// Contexts Asterisk modules provide (they are not undefined, only unavailable here).
     public static let moduleContexts: [String: String] = ["parkedcalls": "res_parking"]
 
+    private static let applicationsByLowercase = Dictionary(uniqueKeysWithValues: applications.map { ($0.lowercased(), $0) })
+    private static let asteriskApplicationsByLowercase = Set(asteriskApplications.map { $0.lowercased() })
+
     /// Dialplan applications are matched without regard to case, as in Asterisk.
     static func canonicalApplication(_ name: String) -> String? {
-        applications.first { $0.caseInsensitiveCompare(name) == .orderedSame }
+        applicationsByLowercase[name.lowercased()]
     }
 
     static func isAsteriskApplication(_ name: String) -> Bool {
-        asteriskApplications.contains { $0.caseInsensitiveCompare(name) == .orderedSame }
+        asteriskApplicationsByLowercase.contains(name.lowercased())
     }
 }

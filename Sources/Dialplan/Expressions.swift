@@ -33,51 +33,55 @@ public enum Expression {
         let text: String
     }
 
-    static let operators = ["::", "=~", "==", "!=", "<=", ">=", "|", "&", "=", "<", ">", "+", "-", "*", "/", "%", "!", ":", "?",
-                            "(", ")"]
+    /// Operators, longest first where one starts another.
+    static let operators: [[UInt8]] = ["::", "=~", "==", "!=", "<=", ">=", "|", "&", "=", "<", ">", "+", "-", "*", "/", "%", "!",
+                                       ":", "?", "(", ")"].map { Array($0.utf8) }
+    /// Bytes that end a bare word.
+    static let wordEnd: Set<UInt8> = Set(" \t\r\n\"|&=!<>+-*/%:?()".utf8)
 
     static func tokenize(_ text: String) throws -> [Token] {
         var tokens: [Token] = []
-        let chars = Array(text)
+        let bytes = Array(text.utf8)
         var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == " " || c == "\t" || c == "\n" || c == "\r" { i += 1; continue }
-            if c == "\"" {
-                var value = ""
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), minus = UInt8(ascii: "-")
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1; continue }
+            if c == quote {
+                var value: [UInt8] = []
                 i += 1
                 var closed = false
-                while i < chars.count {
-                    if chars[i] == "\\" && i + 1 < chars.count { value.append(chars[i + 1]); i += 2; continue }
-                    if chars[i] == "\"" { closed = true; i += 1; break }
-                    value.append(chars[i]); i += 1
+                while i < bytes.count {
+                    if bytes[i] == backslash && i + 1 < bytes.count { value.append(bytes[i + 1]); i += 2; continue }
+                    if bytes[i] == quote { closed = true; i += 1; break }
+                    value.append(bytes[i]); i += 1
                 }
                 guard closed else { throw ExpressionError(message: "a quoted string in an expression is not closed") }
-                tokens.append(Token(kind: .value, text: value))
+                tokens.append(Token(kind: .value, text: String(decoding: value, as: UTF8.self)))
                 continue
             }
-            if let op = operators.first(where: { op in
-                let end = i + op.count
-                return end <= chars.count && String(chars[i..<end]) == op
+            if wordEnd.contains(c), let op = operators.first(where: { op in
+                i + op.count <= bytes.count && (op.count == 1 ? bytes[i] == op[0] : bytes[i] == op[0] && bytes[i + 1] == op[1])
             }) {
-                tokens.append(Token(kind: .op, text: op))
+                tokens.append(Token(kind: .op, text: String(decoding: op, as: UTF8.self)))
                 i += op.count
                 continue
             }
-            var word = ""
-            while i < chars.count {
-                let d = chars[i]
-                if " \t\r\n\"|&=!<>+-*/%:?()".contains(d) {
+            let start = i
+            while i < bytes.count {
+                let d = bytes[i]
+                if wordEnd.contains(d) {
                     // A '-' inside a word that is not a number (fn-BUSY) stays in the word.
-                    if d == "-" && !word.isEmpty && Double(word) == nil && i + 1 < chars.count && !" \t".contains(chars[i + 1]) {
-                        word.append(d); i += 1; continue
+                    if d == minus && i > start && i + 1 < bytes.count && bytes[i + 1] != 0x20 && bytes[i + 1] != 0x09
+                        && Double(String(decoding: bytes[start..<i], as: UTF8.self)) == nil {
+                        i += 1
+                        continue
                     }
                     break
                 }
-                word.append(d)
                 i += 1
             }
-            tokens.append(Token(kind: .value, text: word))
+            tokens.append(Token(kind: .value, text: String(decoding: bytes[start..<i], as: UTF8.self)))
         }
         return tokens
     }

@@ -4,7 +4,7 @@ import Foundation
 extension Interpreter {
     func call(_ name: String, _ arguments: String) async -> String {
         let upper = name.uppercased()
-        let args = Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) }
+        var args: [String] { Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) } }
         switch upper {
         case "IF":
             let (condition, yes, no) = conditional(arguments)
@@ -51,6 +51,11 @@ extension Interpreter {
             let high = args.count > 1 ? Int(args[1]) ?? 2_147_483_647 : 2_147_483_647
             return String(Int.random(in: min(low, high)...max(low, high)))
         case "CALLERID":
+            switch arguments {
+            case "num": return callerIDNumber
+            case "name": return callerIDName
+            default: break
+            }
             switch arguments.lowercased() {
             case "num", "number", "ani": return callerIDNumber
             case "name": return callerIDName

@@ -257,7 +257,7 @@ public final class Interpreter {
 
     private func execute(_ priority: Priority) async -> Flow {
         let arguments = await expand(priority.arguments)
-        let name = Catalog.canonicalApplication(priority.application) ?? priority.application
+        let name = priority.canonicalApplication ?? priority.application
         let step = Step(context: position.context, exten: position.exten, priority: position.priority, application: name,
                         arguments: arguments)
         steps.append(step)
@@ -274,33 +274,14 @@ public final class Interpreter {
     /// The extension and priority at `position`, searching the context, then
     /// its includes depth-first (only those whose time condition holds now).
     func lookup(_ position: Position) -> (Extension, Priority)? {
-        var visited: Set<String> = []
-        guard let found = find(position.exten, in: position.context, visited: &visited) else { return nil }
-        guard let priority = found.priorities[position.priority] else { return nil }
+        guard let found = plan.find(position.exten, in: position.context, callerID: callerIDNumber, at: start.now(),
+                                    timeZone: start.timeZone),
+              let priority = found.priorities[position.priority] else { return nil }
         return (found, priority)
     }
 
     func exists(_ context: String, _ exten: String) -> Bool {
         lookup(Position(context: context, exten: exten, priority: 1)) != nil
-    }
-
-    private func find(_ exten: String, in contextName: String, visited: inout Set<String>) -> Extension? {
-        guard visited.insert(contextName).inserted, let context = plan.contexts[contextName] else { return nil }
-        // Exact names first (a caller-ID match before a plain one), then patterns in order.
-        if let candidates = context.literals[exten] {
-            for index in candidates.sorted(by: { (context.extensions[$0].callerID != nil ? 0 : 1) < (context.extensions[$1].callerID != nil ? 0 : 1) })
-            where context.extensions[index].matches(exten, callerID: callerIDNumber) {
-                return context.extensions[index]
-            }
-        }
-        for index in context.patternOrder where context.extensions[index].matches(exten, callerID: callerIDNumber) {
-            return context.extensions[index]
-        }
-        for include in context.includes {
-            if let time = include.time, !time.matches(start.now(), zone: start.timeZone) { continue }
-            if let found = find(exten, in: include.context, visited: &visited) { return found }
-        }
-        return nil
     }
 
     /// Whether dialling more digits after `prefix` could reach an extension.
@@ -334,8 +315,8 @@ public final class Interpreter {
         if parts.count == 2 { exten = parts.removeFirst() }
         let priorityText = parts[0]
         if let number = Int(priorityText) { return Position(context: context, exten: exten, priority: number) }
-        var visited: Set<String> = []
-        guard let found = find(exten, in: context, visited: &visited), let number = found.labels[priorityText] else { return nil }
+        guard let found = plan.find(exten, in: context, callerID: callerIDNumber, at: start.now(), timeZone: start.timeZone),
+              let number = found.labels[priorityText] else { return nil }
         return Position(context: context, exten: exten, priority: number)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed and checked dialplan: immutable, shared by every call that runs it.
 public struct Dialplan: Sendable {
     public internal(set) var contexts: [String: Context] = [:]
@@ -25,6 +27,8 @@ public struct Context: Sendable {
     var literals: [String: [Int]] = [:]
     /// Pattern extensions in Asterisk's match order.
     var patternOrder: [Int] = []
+    /// For each first byte, the pattern extensions (in match order) that can start with it.
+    var patternsByFirstByte: [[Int]] = []
 
     init(name: String, location: SourceLocation) {
         self.name = name
@@ -48,6 +52,15 @@ public struct Context: Sendable {
             if (x.callerID != nil) != (y.callerID != nil) { return x.callerID != nil }
             return Pattern.precedes(x.pattern!, y.pattern!)
         }
+        patternsByFirstByte = (0..<128).map { byte in
+            patternOrder.filter { index in extensions[index].pattern!.firstClass?.contains(UInt8(byte)) ?? true }
+        }
+    }
+
+    /// Pattern extensions that could match `exten`, in match order.
+    func patternCandidates(_ exten: String) -> [Int] {
+        guard let first = exten.utf8.first else { return patternOrder.filter { extensions[$0].pattern!.firstClass == nil } }
+        return first < 128 ? patternsByFirstByte[Int(first)] : patternOrder.filter { extensions[$0].pattern!.firstClass == nil }
     }
 }
 
@@ -91,6 +104,8 @@ public struct Priority: Sendable {
     public let number: Int
     public let label: String?
     public let application: String
+    /// The application's name as Omnigate knows it (Asterisk matches names without regard to case).
+    let canonicalApplication: String?
     public let arguments: String
     public let location: SourceLocation
     /// Where the arguments start, for diagnostics about them.
@@ -102,4 +117,37 @@ public struct Include: Sendable {
     public let context: String
     public let time: TimeSpec?
     public let location: SourceLocation
+}
+
+extension Dialplan {
+    /// The extension a call to `exten` from `callerID` reaches in a context, as
+    /// Asterisk searches: exact names first (a caller-ID match before a plain
+    /// one), then patterns in match order, then includes depth-first, each
+    /// include only while its time condition holds at `now`.
+    public func find(_ exten: String, in contextName: String, callerID: String, at now: Date = Date(),
+                     timeZone: TimeZone = .current) -> Extension? {
+        var visited: Set<String> = []
+        return find(exten, in: contextName, callerID: callerID, now: now, timeZone: timeZone, visited: &visited)
+    }
+
+    private func find(_ exten: String, in contextName: String, callerID: String, now: Date, timeZone: TimeZone,
+                      visited: inout Set<String>) -> Extension? {
+        guard visited.insert(contextName).inserted, let context = contexts[contextName] else { return nil }
+        if let candidates = context.literals[exten] {
+            if let match = candidates.first(where: { context.extensions[$0].callerID != nil && context.extensions[$0].matches(exten, callerID: callerID) })
+                ?? candidates.first(where: { context.extensions[$0].callerID == nil }) {
+                return context.extensions[match]
+            }
+        }
+        for index in context.patternCandidates(exten) where context.extensions[index].matches(exten, callerID: callerID) {
+            return context.extensions[index]
+        }
+        for include in context.includes {
+            if let time = include.time, !time.matches(now, zone: timeZone) { continue }
+            if let found = find(exten, in: include.context, callerID: callerID, now: now, timeZone: timeZone, visited: &visited) {
+                return found
+            }
+        }
+        return nil
+    }
 }

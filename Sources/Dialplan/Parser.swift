@@ -8,6 +8,8 @@ struct Parser {
     private var current: String?          // context being filled
     private var lastExtension: (context: String, index: Int, priority: Int)?
     private var seenContexts: [String: SourceLocation] = [:]
+    /// Per context, "name/callerID" to the extension's index, while parsing.
+    private var extensionIndexes: [String: [String: Int]] = [:]
 
     static let generalKeys: Set<String> = ["autofallthrough", "static", "writeprotect", "clearglobalvars", "priorityjumping",
                                            "extenpatternmatchnew", "userscontext", "autofallthrough"]
@@ -40,11 +42,11 @@ struct Parser {
             error(line.location, "expected 'exten => …', 'same => …', 'include => …' or 'name = value'; got '\(text.prefix(60))'")
             return
         }
-        let key = text[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+        let key = String(text[..<equals]).trimmedBlanks.lowercased()
         var valueStart = text.index(after: equals)
         if valueStart < text.endIndex, text[valueStart] == ">" { valueStart = text.index(after: valueStart) }
         let leading = text[valueStart...].prefix { $0 == " " || $0 == "\t" }.count
-        let value = text[valueStart...].trimmingCharacters(in: .whitespaces)
+        let value = String(text[valueStart...]).trimmedBlanks
         var valueLocation = line.location
         valueLocation.column += text.distance(from: text.startIndex, to: valueStart) + leading
 
@@ -158,7 +160,7 @@ struct Parser {
                 error(location, "expected 'exten => name,priority,Application(args)'")
                 return
             }
-            let nameField = fields[0].trimmingCharacters(in: .whitespaces)
+            let nameField = fields[0].trimmedBlanks
             guard !nameField.isEmpty else { error(location, "the extension name is empty"); return }
             var name = nameField
             var callerIDText: String?
@@ -188,19 +190,19 @@ struct Parser {
                     callerID = .literal(callerIDText)
                 }
             }
-            let existing = plan.contexts[contextName]!.extensions.firstIndex {
-                $0.name == name && $0.callerIDText == callerIDText
-            }
+            let key = name + "/" + (callerIDText ?? "")
+            let existing = extensionIndexes[contextName]?[key]
             if let existing {
                 extensionIndex = existing
             } else {
                 plan.contexts[contextName]!.extensions.append(
                     Extension(name: name, pattern: pattern, callerID: callerID, callerIDText: callerIDText, location: location))
                 extensionIndex = plan.contexts[contextName]!.extensions.count - 1
+                extensionIndexes[contextName, default: [:]][key] = extensionIndex
             }
         }
-        let priorityField = fields[1].trimmingCharacters(in: .whitespaces)
-        let application = fields.count > 2 ? fields[2].trimmingCharacters(in: .whitespaces) : ""
+        let priorityField = fields[1].trimmedBlanks
+        let application = fields.count > 2 ? fields[2].trimmedBlanks : ""
         let extensionName = plan.contexts[contextName]!.extensions[extensionIndex].name
 
         // Priority and optional label: 1, n, n(label), 5(label), hint.
@@ -220,6 +222,9 @@ struct Parser {
             warning(location, "hint for '\(extensionName)' is ignored: Omnigate has no device state")
             if plan.contexts[contextName]!.extensions[extensionIndex].priorities.isEmpty && !same {
                 plan.contexts[contextName]!.extensions.remove(at: extensionIndex)
+                extensionIndexes[contextName] = Dictionary(uniqueKeysWithValues: plan.contexts[contextName]!.extensions.enumerated().map {
+                    ($0.element.name + "/" + ($0.element.callerIDText ?? ""), $0.offset)
+                })
                 lastExtension = nil
             }
             return
@@ -253,7 +258,10 @@ struct Parser {
             return
         }
         var appLocation = location
-        if let range = value.range(of: application) { appLocation.column += value.distance(from: value.startIndex, to: range.lowerBound) }
+        // The application starts after the name and priority fields and their commas (and any blanks).
+        let rawApplication = fields.count > 2 ? fields[2] : ""
+        appLocation.column += (same ? 0 : fields[0].count + 1) + fields[1].count + 1
+            + rawApplication.utf8.prefix { $0 == 0x20 || $0 == 0x09 }.count
         var argumentsLocation = appLocation
         argumentsLocation.column += argumentsOffset
         var entry = plan.contexts[contextName]!.extensions[extensionIndex]
@@ -268,7 +276,8 @@ struct Parser {
             }
             entry.labels[label] = number
         }
-        entry.priorities[number] = Priority(number: number, label: label, application: app, arguments: arguments,
+        entry.priorities[number] = Priority(number: number, label: label, application: app,
+                                            canonicalApplication: Catalog.canonicalApplication(app), arguments: arguments,
                                             location: appLocation, argumentsLocation: argumentsLocation)
         plan.contexts[contextName]!.extensions[extensionIndex] = entry
         lastExtension = (contextName, extensionIndex, number)
@@ -298,26 +307,40 @@ struct Parser {
     /// Splits on commas outside brackets, parentheses and quotes, at most `maxSplits` times.
     static func splitTopLevel(_ text: String, maxSplits: Int = .max, brackets trackBrackets: Bool = true) -> [String] {
         var parts: [String] = []
-        var currentPart = ""
+        let bytes = Array(text.utf8)
+        var start = 0
         var depth = 0, brackets = 0
         var quoted = false
-        var escaped = false
-        for c in text {
-            if escaped { currentPart.append(c); escaped = false; continue }
-            if c == "\\" { escaped = true; currentPart.append(c); continue }
-            if c == "\"" { quoted.toggle() }
+        var i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\\") { i += 2; continue }
+            if c == UInt8(ascii: "\"") { quoted.toggle() }
             if !quoted {
-                if c == "(" { depth += 1 } else if c == ")" { depth = max(0, depth - 1) }
-                if trackBrackets { if c == "[" { brackets += 1 } else if c == "]" { brackets = max(0, brackets - 1) } }
-                if c == ",", depth == 0, brackets == 0, parts.count < maxSplits {
-                    parts.append(currentPart)
-                    currentPart = ""
-                    continue
+                switch c {
+                case UInt8(ascii: "("): depth += 1
+                case UInt8(ascii: ")"): depth = max(0, depth - 1)
+                case UInt8(ascii: "[") where trackBrackets: brackets += 1
+                case UInt8(ascii: "]") where trackBrackets: brackets = max(0, brackets - 1)
+                case UInt8(ascii: ",") where depth == 0 && brackets == 0 && parts.count < maxSplits:
+                    parts.append(String(decoding: bytes[start..<i], as: UTF8.self))
+                    start = i + 1
+                default: break
                 }
             }
-            currentPart.append(c)
+            i += 1
         }
-        parts.append(currentPart)
+        parts.append(String(decoding: bytes[min(start, bytes.count)...], as: UTF8.self))
         return parts
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs (cheaper than Foundation's trimming).
+    var trimmedBlanks: String {
+        let utf8 = self.utf8
+        guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
+        let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
+        return String(self[first...last])
     }
 }

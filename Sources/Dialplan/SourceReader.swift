@@ -52,6 +52,19 @@ struct SourceReader {
             number += 1
             var line = String(raw)
             if line.hasSuffix("\r") { line.removeLast() }
+            // Most lines have no comment and no escape: only trim them.
+            if !inBlockComment && !line.utf8.contains(UInt8(ascii: ";")) && !line.utf8.contains(UInt8(ascii: "\\")) {
+                let leading = line.utf8.prefix { $0 == 0x20 || $0 == 0x09 }.count
+                let content = line.trimmingCharacters(in: .whitespaces)
+                guard !content.isEmpty else { continue }
+                let location = SourceLocation(file: file, line: number, column: leading + 1)
+                if content.hasPrefix("#") {
+                    directive(content, at: location, file: file, stack: stack)
+                } else {
+                    lines.append(SourceLine(text: content, location: location, column: leading + 1))
+                }
+                continue
+            }
             var stripped = ""
             var escaped = false
             var index = line.startIndex

@@ -7,79 +7,83 @@ extension Interpreter {
     static let maxExpansion = 65_536
 
     func expand(_ text: String, depth: Int = 0) async -> String {
-        guard text.contains("$") else { return text }
+        guard text.utf8.contains(UInt8(ascii: "$")) else { return text }
         guard depth < 32 else {
             warnings.append("variables nested too deeply")
             return ""
         }
-        let chars = Array(text)
-        var out = ""
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
         var i = 0
-        while i < chars.count {
-            if chars[i] == "\\" && i + 1 < chars.count && chars[i + 1] == "$" {
-                out.append("$"); i += 2; continue
+        let dollar = UInt8(ascii: "$"), backslash = UInt8(ascii: "\\")
+        let openBrace = UInt8(ascii: "{"), closeBrace = UInt8(ascii: "}")
+        let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == backslash && i + 1 < bytes.count && bytes[i + 1] == dollar {
+                out.append(dollar); i += 2; continue
             }
-            if chars[i] == "$" && i + 1 < chars.count && (chars[i + 1] == "{" || chars[i + 1] == "[") {
-                let open = chars[i + 1], close: Character = open == "{" ? "}" : "]"
+            if b == dollar && i + 1 < bytes.count && (bytes[i + 1] == openBrace || bytes[i + 1] == openBracket) {
+                let open = bytes[i + 1], close = open == openBrace ? closeBrace : closeBracket
                 var level = 1, j = i + 2
-                while j < chars.count && level > 0 {
-                    if chars[j] == open { level += 1 } else if chars[j] == close { level -= 1 }
-                    if level > 0 { j += 1 }
+                while j < bytes.count {
+                    if bytes[j] == open { level += 1 } else if bytes[j] == close { level -= 1; if level == 0 { break } }
+                    j += 1
                 }
-                guard j < chars.count else {
-                    warnings.append("'$\(open)' is not closed in '\(text.prefix(60))'")
-                    out.append(contentsOf: chars[i...])
+                guard j < bytes.count else {
+                    warnings.append("'$\(Character(UnicodeScalar(open)))' is not closed in '\(text.prefix(60))'")
+                    out.append(contentsOf: bytes[i...])
                     break
                 }
-                let inner = await expand(String(chars[(i + 2)..<j]), depth: depth + 1)
-                if open == "{" {
-                    out += await value(of: inner)
+                let inner = await expand(String(decoding: bytes[(i + 2)..<j], as: UTF8.self), depth: depth + 1)
+                if open == openBrace {
+                    out.append(contentsOf: (await value(of: inner)).utf8)
                 } else {
                     switch Expression.evaluate(inner) {
-                    case .success(let result): out += result
+                    case .success(let result): out.append(contentsOf: result.utf8)
                     case .failure(let error): warnings.append("expression $[\(inner)]: \(error.message)")
                     }
                 }
-                if out.utf8.count > Interpreter.maxExpansion {
+                if out.count > Interpreter.maxExpansion {
                     warnings.append("expansion longer than \(Interpreter.maxExpansion) bytes was cut")
-                    return String(out.prefix(Interpreter.maxExpansion))
+                    return String(String(decoding: out, as: UTF8.self).prefix(Interpreter.maxExpansion))
                 }
                 i = j + 1
                 continue
             }
-            out.append(chars[i])
+            out.append(b)
             i += 1
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The value of `NAME`, `NAME:offset:length` or `FUNC(args)[:offset:length]`.
     private func value(of reference: String) async -> String {
-        var name = reference
-        var offsets: String?
-        if let paren = reference.firstIndex(of: "("), let close = matchingParen(reference, from: paren) {
+        let utf8 = reference.utf8
+        if let paren = utf8.firstIndex(of: UInt8(ascii: "(")), let close = matchingParen(reference, from: paren) {
             let after = reference[reference.index(after: close)...]
-            if after.hasPrefix(":") { offsets = String(after.dropFirst()) }
-            name = String(reference[...close])
+            let offsets: String? = after.hasPrefix(":") ? String(after.dropFirst()) : nil
             let function = String(reference[..<paren])
             let arguments = String(reference[reference.index(after: paren)..<close])
             let result = await call(function, arguments)
             return offsets.map { substring(result, $0) } ?? result
         }
-        if let colon = reference.firstIndex(of: ":") {
-            name = String(reference[..<colon])
-            offsets = String(reference[reference.index(after: colon)...])
+        if let colon = utf8.firstIndex(of: UInt8(ascii: ":")) {
+            let result = variable(String(reference[..<colon])) ?? ""
+            return substring(result, String(reference[reference.index(after: colon)...]))
         }
-        let result = variable(name) ?? ""
-        return offsets.map { substring(result, $0) } ?? result
+        return variable(reference) ?? ""
     }
 
     private func matchingParen(_ text: String, from open: String.Index) -> String.Index? {
         var level = 0
         var index = open
-        while index < text.endIndex {
-            if text[index] == "(" { level += 1 } else if text[index] == ")" { level -= 1; if level == 0 { return index } }
-            index = text.index(after: index)
+        let utf8 = text.utf8
+        while index < utf8.endIndex {
+            let b = utf8[index]
+            if b == UInt8(ascii: "(") { level += 1 } else if b == UInt8(ascii: ")") { level -= 1; if level == 0 { return index } }
+            index = utf8.index(after: index)
         }
         return nil
     }

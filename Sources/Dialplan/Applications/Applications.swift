@@ -1,7 +1,7 @@
 /// Each application, by name: what it does to control flow, variables and the channel.
 extension Interpreter {
     func runApplication(_ name: String, arguments: String) async -> Flow {
-        let args = arguments.isEmpty ? [] : Self.arguments(arguments)
+        var args: [String] { arguments.isEmpty ? [] : Self.arguments(arguments) }
         switch name {
         case "NoOp": return .next
         case "Verbose", "Log": return .next
