@@ -13,7 +13,8 @@ time, retransmissions, and the target's CPU time per call (utime+stime from
 and prints the target's resident memory.
 
 Targets:
-  omnigate   .build/release/omnigate run (answers every call)
+  omnigate   .build/release/omnigate run: a trunk, the dialplan Answer() + Wait(30), a call record
+             per call in its store (the whole gateway, doing what Asterisk does here, plus records)
   pjsua      .build/release/pjsua-autoanswer (pjsua defaults: the baseline)
   asterisk   Asterisk built from Debian's source by ../shared/peers/asterisk/build.sh
              (Answer + Wait, no CDR: the peer's `nocdr` configuration)
@@ -98,10 +99,16 @@ class Target:
 
 
 class Omnigate(Target):
+    """The whole gateway on the same job as Asterisk's: a trunk, Answer() and Wait(), a call record per call."""
+
     def command(self, d):
+        with open(os.path.join(d, "bench.conf"), "w") as f:
+            f.write("[bench]\nexten => service,1,Answer()\n same => n,Wait(30)\n same => n,Hangup()\n")
         conf = os.path.join(d, "omnigate.conf")
         with open(conf, "w") as f:
-            f.write(f"[general]\nlog_level = warning\nmax_calls = 4000\n[sip]\nudp = 127.0.0.1:{PORT}\ntcp = off\n")
+            f.write(f"[general]\nlog_level = warning\nmax_calls = 4000\n[sip]\nudp = 127.0.0.1:{PORT}\ntcp = off\n"
+                    f"[store]\npath = {d}/store.sqlite\n[dialplan]\npath = {d}/bench.conf\n"
+                    f"[trunk bench]\nmatch = 127.0.0.1\ncontext = bench\n")
         return [os.path.join(ROOT, ".build/release/omnigate"), "run", "--config", conf]
 
 

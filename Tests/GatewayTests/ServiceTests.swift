@@ -81,3 +81,62 @@ struct ServiceTests {
         #expect(bad.stderr.contains("omnigate run: unknown option '--bogus'"))
     }
 }
+
+/// Operations on the running service: graceful stop, reload, outbound trunks.
+@Suite("operating the gateway")
+struct OperationsTests {
+    @Test("SIGTERM drains: new calls get 503, a live call finishes on its own, then the gateway exits")
+    func gracefulStop() async throws {
+        let gateway = try await GatewayProcess.start(config: "[general]\ndrain_time = 20s\n" + GatewayProcess.loopbackTrunk())
+        let (live, liveDirectory) = try SIPp.start("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                                   arguments: ["-m", "1", "-d", "3000", "-s", "100"])
+        try await gateway.process.waitForLine(containing: "call in call.uniqueid=")
+        gateway.process.signal(SIGTERM)
+        try await gateway.process.waitForLine(containing: "draining live calls calls=1")
+        let refused = try await SIPp.run("uac-refused-503.xml", target: gateway.udpTarget, port: Ports.free(),
+                                         arguments: ["-m", "1", "-s", "100"])
+        #expect(refused.successful == 1, "a new call during the drain gets 503: \(refused.summary)")
+        #expect(SIPp.messages(in: refused.directory).contains("Retry-After: 5"))
+        let result = try await SIPp.finish(live, directory: liveDirectory)
+        #expect(result.successful == 1, "the live call ended by the caller, not cut: \(result.summary)")
+        #expect(try await gateway.process.waitForExit(timeout: .seconds(30)) == 0)
+        #expect(gateway.process.stderr.contains("by=caller"))
+    }
+
+    @Test("SIGHUP reloads agents and queues from the configuration file without a restart")
+    func reloadAgents() async throws {
+        let base = GatewayProcess.loopbackTrunk() + "[agent alice]\ncontact = sip:alice@127.0.0.1:5999\nqueues = support\n[queue support]\n"
+        let gateway = try await GatewayProcess.start(config: base)
+        let file = gateway.directory + "/omnigate.conf"
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        text += "[agent bob]\ncontact = sip:bob@127.0.0.1:5998\nqueues = support\n"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        gateway.process.signal(SIGHUP)
+        try await gateway.process.waitForLine(containing: "agents and queues reloaded agents=2 queues=1")
+        try "[agent carol\n".appending(text).write(toFile: file, atomically: true, encoding: .utf8)
+        gateway.process.signal(SIGHUP)
+        let refused = try await gateway.process.waitForLine(containing: "configuration not reloaded")
+        #expect(refused.contains("omnigate.conf:1: error: a section header looks like [name]"), "\(refused)")
+        #expect(try await gateway.stop() == 0)
+    }
+
+    @Test("Dial to a number on an outbound trunk goes to the trunk's host with the caller's number")
+    func outboundTrunk() async throws {
+        let providerPort = Ports.free()
+        let (provider, providerDirectory) = try SIPp.start("builtin:uas", target: nil, port: providerPort, arguments: ["-m", "1"])
+        let config = GatewayProcess.loopbackTrunk()
+            + "[trunk provider]\nmatch = 192.0.2.1\ncontext = from-trunk\nhost = sip:127.0.0.1:\(providerPort)\n"
+        let plan = "[from-trunk]\nexten => _X.,1,Dial(PJSIP/+15557654321@provider,10)\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: plan)
+        let caller = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "1", "-d", "500", "-s", "100"])
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(provider, directory: providerDirectory).successful == 1)
+        let invite = try #require(CallFlow.received(in: providerDirectory).first { $0.text.hasPrefix("INVITE ") })
+        #expect(invite.text.hasPrefix("INVITE sip:+15557654321@127.0.0.1:\(providerPort) SIP/2.0"))
+        #expect(CallFlow.header("From", in: invite.text)?.contains("<sip:+15551230000@") == true)
+        let ended = try await gateway.process.waitForLine(containing: "call ended")
+        #expect(ended.contains("disposition=ANSWERED"), "\(ended)")
+        #expect(try await gateway.stop() == 0)
+    }
+}
