@@ -63,6 +63,8 @@ public struct Outcome: Sendable {
     public var variables: [String: String]
     /// Problems met while running (bad expressions, unsupported applications…), in words.
     public var warnings: [String]
+    /// What Verbose() and Log() wrote, in order (`VERBOSE: text`, `NOTICE: text`).
+    public var messages: [String] = []
     /// The last application run before the hangup handler, and its arguments (CDR lastapp/lastdata).
     public var lastApplication: String
     public var lastData: String
@@ -92,6 +94,11 @@ public final class Interpreter {
     var frames: [Frame] = []
     var steps: [Step] = []
     var warnings: [String] = []
+    var messages: [String] = []
+    /// Regular expressions compiled for `:` and `=~`, kept for the call.
+    let regexes = RegexCache()
+    /// The extensions the current context and extension reach, found once per (context, extension).
+    var candidates: (context: String, exten: String, found: [Dialplan.Found])?
     var position: Position
     var callerIDNumber: String
     var callerIDName: String
@@ -133,7 +140,8 @@ public final class Interpreter {
         case jump(Position)
         case hangup(cause: Int?, reason: String)
         /// Start collecting digits (after Background was interrupted, or WaitExten).
-        case collect(first: Character?, responseTimeout: Duration, context: String?)
+        /// `waitExten`: with no digit at all, go on to the next priority when there is one.
+        case collect(first: Character?, responseTimeout: Duration, context: String?, waitExten: Bool = false)
     }
 
     // MARK: - Running
@@ -174,8 +182,11 @@ public final class Interpreter {
                     cause = status == "BUSY" ? 17 : (status == "CONGESTION" || status == "CHANUNAVAIL") ? 34 : 16
                     if runsHangupHandler { await channel.hangup(cause: cause!) }  // a message has no call to hang up
                 } else {
-                    let flow = Flow.collect(first: nil, responseTimeout: timeouts.response, context: nil)
-                    if case .hangup(let c, let r) = await follow(flow) { cause = c; reason = r; break loop }
+                    switch await follow(.collect(first: nil, responseTimeout: timeouts.response, context: nil)) {
+                    case .hangup(let c, let r): cause = c; reason = r; break loop
+                    case .jump(let target): position = target
+                    default: break
+                    }
                     continue
                 }
                 break
@@ -195,7 +206,7 @@ public final class Interpreter {
         let last = (lastApplication, lastData)
         await runHangupHandler()
         return Outcome(steps: steps, reason: reason, hangupCause: cause, variables: variables, warnings: warnings,
-                       lastApplication: last.0, lastData: last.1)
+                       messages: messages, lastApplication: last.0, lastData: last.1)
     }
 
     /// Runs a message context: like a call, without a call (no `h`).
@@ -208,12 +219,16 @@ public final class Interpreter {
 
     /// Digit collection resolves to a jump or a hangup; other flows pass through.
     private func follow(_ flow: Flow) async -> Flow {
-        guard case .collect(let first, let responseTimeout, let contextOverride) = flow else { return flow }
+        guard case .collect(let first, let responseTimeout, let contextOverride, let waitExten) = flow else { return flow }
         let context = contextOverride ?? position.context
         var buffer = first.map(String.init) ?? ""
         if buffer.isEmpty {
             guard let digit = await channel.digit(timeout: responseTimeout) else {
                 if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
+                // WaitExten with nothing pressed goes on when its extension has a next priority (as Asterisk's does).
+                if waitExten, lookup(Position(context: position.context, exten: position.exten, priority: position.priority + 1)) != nil {
+                    return .next
+                }
                 if exists(context, "t") { return .jump(Position(context: context, exten: "t", priority: 1)) }
                 warnings.append("no digits and no 't' extension in [\(context)]")
                 await channel.hangup(cause: 16)
@@ -256,8 +271,8 @@ public final class Interpreter {
     }
 
     private func execute(_ priority: Priority) async -> Flow {
-        let arguments = await expand(priority.arguments)
-        let name = Catalog.canonicalApplication(priority.application) ?? priority.application
+        let arguments = await expand(priority.template)
+        let name = priority.app?.rawValue ?? priority.application
         let step = Step(context: position.context, exten: position.exten, priority: position.priority, application: name,
                         arguments: arguments)
         steps.append(step)
@@ -266,63 +281,45 @@ public final class Interpreter {
             lastApplication = name
             lastData = arguments
         }
-        return await runApplication(name, arguments: arguments)
+        return await runApplication(priority.app, name: name, arguments: arguments)
     }
 
     // MARK: - Finding extensions
 
-    /// The extension and priority at `position`, searching the context, then
-    /// its includes depth-first (only those whose time condition holds now).
+    /// The extension and priority at `position`: the first extension, in
+    /// Asterisk's search order (the context, then its includes depth-first,
+    /// timed ones only when their time holds), that has that priority.
     func lookup(_ position: Position) -> (Extension, Priority)? {
-        var visited: Set<String> = []
-        guard let found = find(position.exten, in: position.context, visited: &visited) else { return nil }
-        guard let priority = found.priorities[position.priority] else { return nil }
-        return (found, priority)
+        for found in extensions(position.exten, in: position.context) {
+            if let priority = found.extension.priorities[position.priority] { return (found.extension, priority) }
+        }
+        return nil
+    }
+
+    /// The extensions `exten` reaches from `context`, in search order; the answer for the current place is kept.
+    func extensions(_ exten: String, in context: String) -> [Dialplan.Found] {
+        if let candidates, candidates.exten == exten, candidates.context == context { return candidates.found }
+        let found = plan.search(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerIDNumber,
+                                at: start.now(), timeZone: start.timeZone)
+        if context == position.context && exten == position.exten { candidates = (context, exten, found) }
+        return found
     }
 
     func exists(_ context: String, _ exten: String) -> Bool {
         lookup(Position(context: context, exten: exten, priority: 1)) != nil
     }
 
-    private func find(_ exten: String, in contextName: String, visited: inout Set<String>) -> Extension? {
-        guard visited.insert(contextName).inserted, let context = plan.contexts[contextName] else { return nil }
-        // Exact names first (a caller-ID match before a plain one), then patterns in order.
-        if let candidates = context.literals[exten] {
-            for index in candidates.sorted(by: { (context.extensions[$0].callerID != nil ? 0 : 1) < (context.extensions[$1].callerID != nil ? 0 : 1) })
-            where context.extensions[index].matches(exten, callerID: callerIDNumber) {
-                return context.extensions[index]
-            }
-        }
-        for index in context.patternOrder where context.extensions[index].matches(exten, callerID: callerIDNumber) {
-            return context.extensions[index]
-        }
-        for include in context.includes {
-            if let time = include.time, !time.matches(start.now(), zone: start.timeZone) { continue }
-            if let found = find(exten, in: include.context, visited: &visited) { return found }
-        }
-        return nil
-    }
-
     /// Whether dialling more digits after `prefix` could reach an extension.
     func canMatchMore(_ contextName: String, _ prefix: String) -> Bool {
-        var visited: Set<String> = []
-        return canMatchMore(contextName, prefix, &visited)
+        plan.canMatchMore(Array(prefix.utf8).filter { $0 != dash }, in: contextName, at: start.now(), timeZone: start.timeZone)
     }
 
-    private func canMatchMore(_ contextName: String, _ prefix: String, _ visited: inout Set<String>) -> Bool {
-        guard visited.insert(contextName).inserted, let context = plan.contexts[contextName] else { return false }
-        for extensionEntry in context.extensions {
-            if let pattern = extensionEntry.pattern {
-                if pattern.canMatchMore(prefix) { return true }
-            } else if extensionEntry.name.count > prefix.count && extensionEntry.name.hasPrefix(prefix) {
-                return true
-            }
+    /// The label's priority in the first extension `exten` reaches that has it.
+    func label(_ label: String, exten: String, in context: String) -> Int? {
+        for found in extensions(exten, in: context) {
+            if let number = found.extension.labels[label] { return number }
         }
-        for include in context.includes {
-            if let time = include.time, !time.matches(start.now(), zone: start.timeZone) { continue }
-            if canMatchMore(include.context, prefix, &visited) { return true }
-        }
-        return false
+        return nil
     }
 
     /// Resolves `[[context,]exten,]priority` (a number or a label) from the current position.
@@ -334,8 +331,7 @@ public final class Interpreter {
         if parts.count == 2 { exten = parts.removeFirst() }
         let priorityText = parts[0]
         if let number = Int(priorityText) { return Position(context: context, exten: exten, priority: number) }
-        var visited: Set<String> = []
-        guard let found = find(exten, in: context, visited: &visited), let number = found.labels[priorityText] else { return nil }
+        guard let number = label(priorityText, exten: exten, in: context) else { return nil }
         return Position(context: context, exten: exten, priority: number)
     }
 

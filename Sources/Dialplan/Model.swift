@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed and checked dialplan: immutable, shared by every call that runs it.
 public struct Dialplan: Sendable {
     public internal(set) var contexts: [String: Context] = [:]
@@ -5,6 +7,8 @@ public struct Dialplan: Sendable {
     public internal(set) var globals: [(name: String, value: String)] = []
     /// `[general] autofallthrough`: a call that runs off the end of an extension is hung up.
     public internal(set) var autofallthrough = true
+    /// `[general] clearglobalvars`: a reload resets globals changed at run time.
+    public internal(set) var clearGlobals = false
     /// The files read, in order.
     public internal(set) var files: [String] = []
 
@@ -12,6 +16,66 @@ public struct Dialplan: Sendable {
 
     /// Context names in a stable order.
     public var contextNames: [String] { contexts.keys.sorted() }
+
+    /// The extensions a call to `exten` in `context` would use, in Asterisk's
+    /// search order: the context's exact names (one with a matching caller-ID
+    /// condition before one without), then its patterns in match order, then
+    /// its includes depth-first, each context searched once. A priority runs
+    /// from the first of these that has it.
+    ///
+    /// - Parameters:
+    ///   - callerID: the caller's number, for extensions with a caller-ID condition; nil takes them all.
+    ///   - date: the time for timed includes; nil searches every include, whatever its time.
+    public func extensions(matching exten: String, in context: String, callerID: String? = nil, at date: Date? = nil,
+                           timeZone: TimeZone = .current) -> [(context: String, extension: Extension)] {
+        search(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerID, at: date, timeZone: timeZone)
+            .map { ($0.context.name, $0.extension) }
+    }
+
+    /// Whether dialling more characters after `prefix` could reach an extension.
+    public func canMatchMore(_ prefix: String, in context: String, at date: Date? = nil, timeZone: TimeZone = .current) -> Bool {
+        canMatchMore(Array(prefix.utf8).filter { $0 != dash }, in: context, at: date, timeZone: timeZone)
+    }
+
+    struct Found {
+        let context: Context
+        let index: Int
+        var `extension`: Extension { context.extensions[index] }
+    }
+
+    func search(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone) -> [Found] {
+        var found: [Found] = []
+        var visited: [String] = []
+        search(exten, in: name, callerID: callerID, at: date, timeZone: timeZone, visited: &visited, found: &found)
+        return found
+    }
+
+    private func search(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone,
+                        visited: inout [String], found: inout [Found]) {
+        // Asterisk's own bound on include depth (AST_PBX_MAX_STACK).
+        guard visited.count < 128, !visited.contains(name), let context = contexts[name] else { return }
+        visited.append(name)
+        for index in context.matching(exten, callerID: callerID) { found.append(Found(context: context, index: index)) }
+        for include in context.includes {
+            if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
+            search(exten, in: include.context, callerID: callerID, at: date, timeZone: timeZone, visited: &visited, found: &found)
+        }
+    }
+
+    func canMatchMore(_ prefix: [UInt8], in name: String, at date: Date?, timeZone: TimeZone) -> Bool {
+        var visited: [String] = []
+        var queue = [name]
+        while let next = queue.popLast() {
+            guard visited.count < 128, !visited.contains(next), let context = contexts[next] else { continue }
+            visited.append(next)
+            if context.canMatchMore(prefix) { return true }
+            for include in context.includes.reversed() {
+                if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
+                queue.append(include.context)
+            }
+        }
+        return false
+    }
 }
 
 /// `[name]`: a set of extensions and the contexts it includes.
@@ -21,10 +85,14 @@ public struct Context: Sendable {
     /// Extensions in file order.
     public internal(set) var extensions: [Extension] = []
     public internal(set) var includes: [Include] = []
-    /// Literal names to their extensions (several when they differ by caller ID).
-    var literals: [String: [Int]] = [:]
+    /// Literal names (without dashes) to their extensions, one with a caller-ID condition first.
+    var literals: [[UInt8]: [Int]] = [:]
+    /// Literal names without dashes, sorted, to answer "could more digits match".
+    var literalNames: [[UInt8]] = []
     /// Pattern extensions in Asterisk's match order.
     var patternOrder: [Int] = []
+    /// The patterns as a trie; entries are numbered by their place in `patternOrder`.
+    var patterns = PatternTrie()
 
     init(name: String, location: SourceLocation) {
         self.name = name
@@ -34,20 +102,61 @@ public struct Context: Sendable {
     /// Rebuilds the lookup tables after extensions change.
     mutating func index() {
         literals = [:]
-        var patterns: [Int] = []
-        for (i, extensionEntry) in extensions.enumerated() {
-            if extensionEntry.pattern == nil {
-                literals[extensionEntry.name, default: []].append(i)
+        var patternIndices: [Int] = []
+        for (i, entry) in extensions.enumerated() {
+            if entry.pattern == nil {
+                literals[entry.key, default: []].append(i)
             } else {
-                patterns.append(i)
+                patternIndices.append(i)
             }
         }
-        patternOrder = patterns.sorted { a, b in
-            let x = extensions[a], y = extensions[b]
-            // An extension with a caller-ID match is tried before one without.
-            if (x.callerID != nil) != (y.callerID != nil) { return x.callerID != nil }
-            return Pattern.precedes(x.pattern!, y.pattern!)
+        for key in literals.keys {
+            literals[key]!.sort { a, b in Extension.callerIDFirst(extensions[a], extensions[b]) }
         }
+        literalNames = literals.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        patternOrder = patternIndices.sorted { a, b in
+            let x = extensions[a], y = extensions[b]
+            let order = Pattern.compare(x.pattern!, y.pattern!)
+            if order != 0 { return order < 0 }
+            // The same pattern with different caller-ID conditions: a condition first.
+            return Extension.callerIDFirst(x, y)
+        }
+        patterns = PatternTrie()
+        for (rank, index) in patternOrder.enumerated() { patterns.insert(extensions[index].pattern!, id: Int32(rank)) }
+    }
+
+    /// Extensions of this context alone that `exten` (without dashes) reaches, in match order.
+    func matching(_ exten: [UInt8], callerID: String?) -> [Int] {
+        var result: [Int] = []
+        if let exact = literals[exten] {
+            for index in exact where extensions[index].accepts(callerID: callerID) { result.append(index) }
+        }
+        if !patternOrder.isEmpty {
+            var ranks: [Int32] = []
+            patterns.matches(exten, into: &ranks)
+            if ranks.count > 1 { ranks.sort() }
+            for rank in ranks {
+                let index = patternOrder[Int(rank)]
+                if extensions[index].accepts(callerID: callerID) { result.append(index) }
+            }
+        }
+        return result
+    }
+
+    /// Whether an extension of this context alone starts with `prefix` and is longer.
+    func canMatchMore(_ prefix: [UInt8]) -> Bool {
+        // The first literal name not before `prefix`: any longer name starting with it follows.
+        var low = 0, high = literalNames.count
+        while low < high {
+            let middle = (low + high) / 2
+            if literalNames[middle].lexicographicallyPrecedes(prefix) { low = middle + 1 } else { high = middle }
+        }
+        var i = low
+        while i < literalNames.count, literalNames[i].starts(with: prefix) {
+            if literalNames[i].count > prefix.count { return true }
+            i += 1
+        }
+        return patterns.canMatchMore(prefix)
     }
 }
 
@@ -78,11 +187,34 @@ public struct Extension: Sendable {
     /// Priority numbers in order.
     public var numbers: [Int] { priorities.keys.sorted() }
 
+    /// The name as matched: without dashes.
+    var key: [UInt8] { Array(name.utf8).filter { $0 != dash } }
+
     /// Whether this extension applies to `exten` dialled by `callerID`.
     func matches(_ exten: String, callerID number: String) -> Bool {
-        if let callerID, !callerID.matches(number) { return false }
+        guard accepts(callerID: number) else { return false }
         if let pattern { return pattern.matches(exten) }
-        return name == exten
+        return key == Array(exten.utf8).filter { $0 != dash }
+    }
+
+    /// Whether a call from `number` may use this extension; a nil number takes any condition.
+    func accepts(callerID number: String?) -> Bool {
+        guard let callerID, let number else { return true }
+        return callerID.matches(number)
+    }
+
+    /// Between two extensions with the same name, one with a caller-ID condition
+    /// is tried first; two conditions go in pattern order.
+    static func callerIDFirst(_ a: Extension, _ b: Extension) -> Bool {
+        switch (a.callerID, b.callerID) {
+        case (nil, nil): return false
+        case (_?, nil): return true
+        case (nil, _?): return false
+        case (.literal(let x)?, .literal(let y)?): return x < y
+        case (.literal?, .pattern?): return true
+        case (.pattern?, .literal?): return false
+        case (.pattern(let x)?, .pattern(let y)?): return Pattern.precedes(x, y)
+        }
     }
 }
 
@@ -95,6 +227,10 @@ public struct Priority: Sendable {
     public let location: SourceLocation
     /// Where the arguments start, for diagnostics about them.
     public let argumentsLocation: SourceLocation
+    /// The application as Omnigate knows it (nil outside the subset).
+    let app: Application?
+    /// The arguments, compiled for expansion.
+    let template: Template
 }
 
 /// `include => name[,times,weekdays,mdays,months[,timezone]]`.

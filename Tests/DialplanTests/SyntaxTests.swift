@@ -127,7 +127,7 @@ struct ErrorTests {
         ("[default]\nexten => 1,x,NoOp()\n", "t.conf:2:10: error: bad priority 'x'; expected a number, n, n(label) or hint"),
         ("[default]\nexten => 1,n,NoOp()\n", "t.conf:2:10: error: priority 'n' needs a numbered priority before it in extension '1'"),
         ("[default]\nsame => n,NoOp()\n", "t.conf:2:9: error: 'same =>' needs an 'exten =>' line before it in [default]"),
-        ("[default]\nexten => 1,1,NoOp(\n", "t.conf:2:10: error: unbalanced parentheses in 'NoOp('"),
+        ("[default]\nexten => 1,1,NoOp(\n", "t.conf:2:14: error: unbalanced parentheses in 'NoOp('"),
         ("[default]\nexten => _1[2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1[2': '[' has no closing ']'"),
         ("[default]\nexten => _1.2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1.2': '.' may only end a pattern"),
         ("[default]\nfoo => bar\n", "t.conf:2:1: error: unknown statement 'foo'; expected exten, same or include"),
