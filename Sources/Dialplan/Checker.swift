@@ -150,22 +150,25 @@ struct Checker {
         }
         // A bare priority or label stays in the current extension (even a pattern one);
         // otherwise, as in Asterisk, the first extension the name reaches that has it.
-        let candidates: [(context: String, extension: Extension)] = bare
-            ? [(context.name, extensionEntry)]
-            : plan.extensions(matching: exten, in: contextName)
-        guard !candidates.isEmpty else {
+        let key = Array(exten.utf8).filter { $0 != dash }
+        func first(_ accept: (Extension) -> Bool) -> (context: String, extension: Extension)? {
+            if bare { return accept(extensionEntry) ? (context.name, extensionEntry) : nil }
+            return plan.first(key, in: contextName, callerID: nil, at: nil, timeZone: .current, where: accept)
+                .map { (plan.table[$0.context].name, plan[$0]) }
+        }
+        guard first({ _ in true }) != nil else {
             diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to extension '\(exten)', which [\(contextName)] does not have"))
             return nil
         }
         if let number = Int(priorityText) {
-            guard let found = candidates.first(where: { $0.extension.priorities[number] != nil }) else {
+            guard let found = first({ $0.priorities[number] != nil }) else {
                 diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
                                               "\(app) to priority \(number) of '\(exten)' in [\(contextName)], which does not exist"))
                 return nil
             }
             return "\(found.context)|\(found.extension.name)|\(number)"
         }
-        guard let found = candidates.first(where: { $0.extension.labels[priorityText] != nil }) else {
+        guard let found = first({ $0.labels[priorityText] != nil }) else {
             diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
                                           "\(app) to label '\(priorityText)', which extension '\(exten)' in [\(contextName)] does not have"))
             return nil

@@ -291,7 +291,8 @@ public final class Interpreter {
     /// timed ones only when their time holds), that has that priority.
     func lookup(_ position: Position) -> (Extension, Priority)? {
         for found in extensions(position.exten, in: position.context) {
-            if let priority = found.extension.priorities[position.priority] { return (found.extension, priority) }
+            let entry = plan[found]
+            if let priority = entry.priorities[position.priority] { return (entry, priority) }
         }
         return nil
     }
@@ -317,7 +318,7 @@ public final class Interpreter {
     /// The label's priority in the first extension `exten` reaches that has it.
     func label(_ label: String, exten: String, in context: String) -> Int? {
         for found in extensions(exten, in: context) {
-            if let number = found.extension.labels[label] { return number }
+            if let number = plan[found].labels[label] { return number }
         }
         return nil
     }

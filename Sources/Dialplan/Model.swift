@@ -17,6 +17,23 @@ public struct Dialplan: Sendable {
     /// Context names in a stable order.
     public var contextNames: [String] { contexts.keys.sorted() }
 
+    /// Contexts by number, and numbers by name, for searching (built by `index()`).
+    var table: [Context] = []
+    var numbers: [String: Int] = [:]
+
+    /// Numbers the contexts and resolves includes to numbers; run once the plan is complete.
+    mutating func index() {
+        let names = contextNames
+        numbers = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        table = names.map { name in
+            var context = contexts[name]!
+            context.index()
+            for i in context.includes.indices { context.includes[i].target = numbers[context.includes[i].context] ?? -1 }
+            contexts[name] = context
+            return context
+        }
+    }
+
     /// The extensions a call to `exten` in `context` would use, in Asterisk's
     /// search order: the context's exact names (one with a matching caller-ID
     /// condition before one without), then its patterns in match order, then
@@ -29,7 +46,7 @@ public struct Dialplan: Sendable {
     public func extensions(matching exten: String, in context: String, callerID: String? = nil, at date: Date? = nil,
                            timeZone: TimeZone = .current) -> [(context: String, extension: Extension)] {
         search(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerID, at: date, timeZone: timeZone)
-            .map { ($0.context.name, $0.extension) }
+            .map { (table[$0.context].name, self[$0]) }
     }
 
     /// Whether dialling more characters after `prefix` could reach an extension.
@@ -37,41 +54,68 @@ public struct Dialplan: Sendable {
         canMatchMore(Array(prefix.utf8).filter { $0 != dash }, in: context, at: date, timeZone: timeZone)
     }
 
+    /// An extension found by a search: its context's number and its place there.
     struct Found {
-        let context: Context
+        let context: Int
         let index: Int
-        var `extension`: Extension { context.extensions[index] }
     }
 
+    subscript(found: Found) -> Extension { table[found.context].extensions[found.index] }
+
+    /// Every extension `exten` (without dashes) reaches from `name`, in search order.
     func search(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone) -> [Found] {
         var found: [Found] = []
-        var visited: [String] = []
-        search(exten, in: name, callerID: callerID, at: date, timeZone: timeZone, visited: &visited, found: &found)
+        visit(exten, in: name, callerID: callerID, at: date, timeZone: timeZone) { found.append($0); return false }
         return found
     }
 
-    private func search(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone,
-                        visited: inout [String], found: inout [Found]) {
-        // Asterisk's own bound on include depth (AST_PBX_MAX_STACK).
-        guard visited.count < 128, !visited.contains(name), let context = contexts[name] else { return }
-        visited.append(name)
-        for index in context.matching(exten, callerID: callerID) { found.append(Found(context: context, index: index)) }
-        for include in context.includes {
-            if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
-            search(exten, in: include.context, callerID: callerID, at: date, timeZone: timeZone, visited: &visited, found: &found)
+    /// The first extension, in search order, that `accept`s.
+    func first(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone,
+               where accept: (Extension) -> Bool) -> Found? {
+        var result: Found?
+        visit(exten, in: name, callerID: callerID, at: date, timeZone: timeZone) { found in
+            guard accept(self[found]) else { return false }
+            result = found
+            return true
         }
+        return result
+    }
+
+    /// Calls `body` with each extension in search order until it returns true.
+    private func visit(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone,
+                       _ body: (Found) -> Bool) {
+        guard let start = numbers[name] else { return }
+        var visited = [UInt64](repeating: 0, count: table.count / 64 + 1)
+        var depth = 0
+        func walk(_ number: Int) -> Bool {
+            let bit = UInt64(1) << UInt64(number % 64)
+            // Asterisk's own bound on include depth (AST_PBX_MAX_STACK).
+            guard depth < 128, visited[number / 64] & bit == 0 else { return false }
+            visited[number / 64] |= bit
+            let context = table[number]
+            for index in context.matching(exten, callerID: callerID) where body(Found(context: number, index: index)) { return true }
+            depth += 1
+            defer { depth -= 1 }
+            for include in context.includes where include.target >= 0 {
+                if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
+                if walk(include.target) { return true }
+            }
+            return false
+        }
+        _ = walk(start)
     }
 
     func canMatchMore(_ prefix: [UInt8], in name: String, at date: Date?, timeZone: TimeZone) -> Bool {
-        var visited: [String] = []
-        var queue = [name]
+        guard let start = numbers[name] else { return false }
+        var visited = Set<Int>()
+        var queue = [start]
         while let next = queue.popLast() {
-            guard visited.count < 128, !visited.contains(next), let context = contexts[next] else { continue }
-            visited.append(next)
+            guard visited.count < 128, visited.insert(next).inserted else { continue }
+            let context = table[next]
             if context.canMatchMore(prefix) { return true }
-            for include in context.includes.reversed() {
+            for include in context.includes.reversed() where include.target >= 0 {
                 if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
-                queue.append(include.context)
+                queue.append(include.target)
             }
         }
         return false
@@ -238,4 +282,12 @@ public struct Include: Sendable {
     public let context: String
     public let time: TimeSpec?
     public let location: SourceLocation
+    /// The included context's number in the plan, -1 when it is not defined.
+    var target = -1
+
+    init(context: String, time: TimeSpec?, location: SourceLocation) {
+        self.context = context
+        self.time = time
+        self.location = location
+    }
 }

@@ -26,7 +26,7 @@ struct Parser {
 
     mutating func parse(_ lines: [SourceLine]) {
         for line in lines { parseLine(line) }
-        for name in plan.contexts.keys { plan.contexts[name]!.index() }
+        plan.index()
     }
 
     private mutating func error(_ location: SourceLocation, _ message: String) {
