@@ -37,7 +37,7 @@ struct Checker {
             }
             for include in context.includes where plan.contexts[include.context] == nil {
                 if let module = Catalog.moduleContexts[include.context] {
-                    diagnostics.append(Diagnostic(.warning, include.location,
+                    diagnostics.append(Diagnostic(runtimeSeverity, include.location,
                                                   "[\(name)] includes '\(include.context)', which Asterisk's \(module) provides and Omnigate does not have"))
                 } else {
                     diagnostics.append(Diagnostic(runtimeSeverity, include.location,

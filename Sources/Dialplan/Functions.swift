@@ -36,7 +36,7 @@ extension Interpreter {
                 return no
             }
         case "GLOBAL": return globals[arguments] ?? ""
-        case "LOCAL": return frames.last?.locals[arguments] ?? ""
+        case "LOCAL": return variable(arguments) ?? ""
         case "LEN": return String(arguments.count)
         case "TOUPPER": return arguments.uppercased()
         case "TOLOWER": return arguments.lowercased()
@@ -86,6 +86,8 @@ extension Interpreter {
                 warnings.append("MESSAGE(\(arguments)): use body, from or to")
                 return ""
             }
+        case "EXCEPTION":
+            return exception[arguments.trimmingCharacters(in: .whitespaces).lowercased()] ?? ""
         case "FILTER":
             // FILTER(allowed,string): characters and ranges (0-9, a-z) to keep.
             let parts = Parser.splitTopLevel(arguments, maxSplits: 1)
@@ -186,7 +188,7 @@ extension Interpreter {
             let range = item.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
             let low = max(1, range.first.flatMap { $0 } ?? 1)
             let high = range.count > 1 ? (range[1] ?? parts.count) : low
-            guard low <= parts.count else { continue }
+            guard low <= parts.count, high >= low else { continue }
             chosen += parts[(low - 1)..<min(high, parts.count)]
         }
         return chosen.joined(separator: separator)

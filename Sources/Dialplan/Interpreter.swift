@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Global variables: shared by every call running a plan, changed by
-/// `Set(GLOBAL(x)=…)`. Guarded by a mutex.
+/// `Set(GLOBAL(x)=…)`, kept across reloads (see `reload(from:)`). Guarded by a mutex.
 public final class Globals: Sendable {
     private let values: Mutex<[String: String]>
 
@@ -13,6 +13,15 @@ public final class Globals: Sendable {
     public subscript(name: String) -> String? {
         get { values.withLock { $0[name] } }
         set { values.withLock { $0[name] = newValue } }
+    }
+
+    /// Takes a reloaded plan's `[globals]`. As in Asterisk, values set while
+    /// calls ran survive a reload unless `[general] clearglobalvars = yes`.
+    func reload(from plan: Dialplan) {
+        values.withLock { values in
+            if plan.clearGlobals { values = [:] }
+            for (name, value) in plan.globals { values[name] = value }
+        }
     }
 }
 
@@ -95,6 +104,8 @@ public final class Interpreter {
     var steps: [Step] = []
     var warnings: [String] = []
     var messages: [String] = []
+    /// The last exception raised: reason, context, exten, priority.
+    var exception: [String: String] = [:]
     /// Regular expressions compiled for `:` and `=~`, kept for the call.
     let regexes = RegexCache()
     /// The extensions the current context and extension reach, found once per (context, extension).
@@ -172,6 +183,10 @@ public final class Interpreter {
                         position = Position(context: position.context, exten: "i", priority: 1)
                         continue
                     }
+                    if position.exten != "e", position.exten != "h", let target = raise("INVALID", in: position.context) {
+                        position = target
+                        continue
+                    }
                     warnings.append("no extension '\(position.exten)' in [\(position.context)]")
                     reason = "no-extension"
                     await channel.hangup(cause: 1)
@@ -199,6 +214,10 @@ public final class Interpreter {
             case .hangup(let c, let r):
                 cause = c
                 reason = r
+                // Hangup, Busy and Congestion told the channel themselves; anything else that ends the call tells it here.
+                if r != "hangup" && r != "caller-hangup" && runsHangupHandler && !channel.isHungUp {
+                    await channel.hangup(cause: c ?? 16)
+                }
                 break loop
             case .collect: position.priority += 1
             }
@@ -230,6 +249,7 @@ public final class Interpreter {
                     return .next
                 }
                 if exists(context, "t") { return .jump(Position(context: context, exten: "t", priority: 1)) }
+                if let target = raise("RESPONSETIMEOUT", in: context) { return .jump(target) }
                 warnings.append("no digits and no 't' extension in [\(context)]")
                 await channel.hangup(cause: 16)
                 return .hangup(cause: 16, reason: "timeout")
@@ -248,9 +268,19 @@ public final class Interpreter {
             setVariable("INVALID_EXTEN", buffer)
             return .jump(Position(context: context, exten: "i", priority: 1))
         }
+        if let target = raise("INVALID", in: context) { return .jump(target) }
         warnings.append("no extension '\(buffer)' and no 'i' extension in [\(context)]")
         await channel.hangup(cause: 1)
         return .hangup(cause: 1, reason: "no-extension")
+    }
+
+    /// Asterisk's exceptions: with no `i` or `t` to go to, an `e` extension
+    /// handles the problem; `EXCEPTION(reason)` says which (INVALID,
+    /// RESPONSETIMEOUT) and `EXCEPTION(context|exten|priority)` where it arose.
+    private func raise(_ reason: String, in context: String) -> Position? {
+        guard exists(context, "e") else { return nil }
+        exception = ["reason": reason, "context": position.context, "exten": position.exten, "priority": String(position.priority)]
+        return Position(context: context, exten: "e", priority: 1)
     }
 
     private func runHangupHandler() async {
@@ -343,7 +373,8 @@ public final class Interpreter {
         var level = 0
         while bare.hasPrefix("_") && level < 2 { bare.removeFirst(); level += 1 }
         if level > 0 { inheritance[bare] = level }
-        if let frame = frames.indices.last, frames[frame].locals[bare] != nil {
+        // A LOCAL of this Gosub or one it was called from is set where it lives, as Asterisk's are.
+        if let frame = frames.indices.last(where: { frames[$0].locals[bare] != nil }) {
             frames[frame].locals[bare] = value
         } else {
             variables[bare] = value
@@ -351,7 +382,7 @@ public final class Interpreter {
     }
 
     func variable(_ name: String) -> String? {
-        if let frame = frames.last, let value = frame.locals[name] { return value }
+        for frame in frames.reversed() { if let value = frame.locals[name] { return value } }
         if let value = variables[name] { return value }
         switch name {
         case "EXTEN": return position.exten

@@ -21,6 +21,9 @@ struct Parser {
         var callerID: String?
     }
 
+    /// Priorities are C ints in Asterisk.
+    static let maxPriority = Int(Int32.max)
+
     static let generalKeys: Set<String> = ["autofallthrough", "static", "writeprotect", "clearglobalvars", "priorityjumping",
                                            "extenpatternmatchnew", "userscontext"]
 
@@ -66,7 +69,12 @@ struct Parser {
         switch current {
         case "general":
             if !Parser.generalKeys.contains(key) {
-                warning(line.location, "unknown [general] setting '\(key)' is ignored")
+                // A near miss of a real setting is a typo that would silently change nothing.
+                if let meant = Checker.closest(key, in: Parser.generalKeys) {
+                    error(line.location, "unknown [general] setting '\(key)'; did you mean '\(meant)'?")
+                } else {
+                    warning(line.location, "unknown [general] setting '\(key)' is ignored")
+                }
             } else if key == "autofallthrough" {
                 plan.autofallthrough = Parser.isTrue(value)
             } else if key == "clearglobalvars" {
@@ -244,9 +252,10 @@ struct Parser {
         } else if priorityText == "s" || priorityText == "same" {
             guard previous > 0 else { error(location, "priority 's' needs a priority before it"); return }
             number = previous
-        } else if priorityText.hasPrefix("n+"), let step = Int(priorityText.dropFirst(2)), previous > 0, step > 0 {
+        } else if priorityText.hasPrefix("n+"), let step = Int(priorityText.dropFirst(2)), previous > 0, step > 0,
+                  step <= Parser.maxPriority - previous {
             number = previous + step
-        } else if let n = Int(priorityText), n > 0 {
+        } else if let n = Int(priorityText), n > 0, n <= Parser.maxPriority {
             number = n
         } else {
             error(location, "bad priority '\(priorityField)'; expected a number, n, n(label) or hint")

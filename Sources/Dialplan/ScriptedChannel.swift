@@ -6,7 +6,8 @@ import Synchronization
 /// for real time: waits and timeouts pass at once.
 public final class ScriptedChannel: Channel, Sendable {
     public struct Script: Sendable {
-        /// Digits the caller presses, in order (`1#`).
+        /// Digits the caller presses, in order (`1#`). A `,` is a pause: the caller
+        /// lets the next prompt play out, or the next wait for a digit time out.
         public var digits: [Character] = []
         /// DIALSTATUS per target (`PJSIP/alice`), or for any target under "*"; default ANSWER.
         public var dialStatus: [String: String] = [:]
@@ -22,6 +23,10 @@ public final class ScriptedChannel: Channel, Sendable {
         public var missingPrompts: Set<String> = []
         /// MESSAGE_SEND_STATUS for MessageSend.
         public var messageStatus = "SUCCESS"
+        /// VMSTATUS for VoiceMail.
+        public var voicemailStatus = "SUCCESS"
+        /// RECORD_STATUS for Record.
+        public var recordStatus = "DTMF"
 
         public init() {}
     }
@@ -73,7 +78,7 @@ public final class ScriptedChannel: Channel, Sendable {
     }
 
     public func wait(_ duration: Duration) async -> Bool {
-        note("wait(\(duration.components.seconds))")
+        note("wait(\(formatNumber(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)))")
         return !isHungUp
     }
 
@@ -83,7 +88,10 @@ public final class ScriptedChannel: Channel, Sendable {
         if let missing = prompts.first(where: { state.withLock { $0.script.missingPrompts }.contains($0) }) {
             return .failed("no prompt \(missing)")
         }
-        if !interruptDigits.isEmpty, let digit = state.withLock({ $0.script.digits.first }), interruptDigits.contains(digit) {
+        let next = state.withLock { $0.script.digits.first }
+        if next == "," {
+            _ = nextDigit()  // the caller listens to the end
+        } else if !interruptDigits.isEmpty, let digit = next, interruptDigits.contains(digit) {
             _ = nextDigit()
             return .interrupted(digit)
         }
@@ -92,7 +100,8 @@ public final class ScriptedChannel: Channel, Sendable {
 
     public func digit(timeout: Duration) async -> Character? {
         if isHungUp { return nil }
-        return nextDigit()
+        let digit = nextDigit()
+        return digit == "," ? nil : digit
     }
 
     public func dial(_ request: DialRequest) async -> DialResult {
@@ -112,12 +121,13 @@ public final class ScriptedChannel: Channel, Sendable {
 
     public func voicemail(_ request: VoicemailRequest) async -> VoicemailResult {
         note("voicemail(\(request.mailboxes.joined(separator: "&")))")
-        return VoicemailResult(status: isHungUp ? "FAILED" : "SUCCESS", recording: "voicemail/\(request.mailboxes[0]).wav")
+        let status = isHungUp ? "FAILED" : state.withLock { $0.script.voicemailStatus }
+        return VoicemailResult(status: status, recording: status == "FAILED" ? nil : "voicemail/\(request.mailboxes[0]).wav")
     }
 
     public func record(_ request: RecordRequest) async -> RecordResult {
         note("record(\(request.path))")
-        return RecordResult(status: "DTMF", path: request.path)
+        return RecordResult(status: state.withLock { $0.script.recordStatus }, path: request.path)
     }
 
     public func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {

@@ -2,14 +2,6 @@
 import Foundation
 import Testing
 
-private let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-    }
-    return "."
-}()
 
 private let asteriskSamplePath = "/var/cache/omnigate/asterisk/extensions.conf.sample"
 
@@ -185,12 +177,3 @@ struct FuzzTests {
     }
 }
 
-/// A tiny deterministic generator for the fuzz test.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> Int {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Int(truncatingIfNeeded: (state >> 33) & 0x7fff_ffff)
-    }
-}
