@@ -236,7 +236,8 @@ struct Parser {
                 return
             }
         }
-        let previous = lastExtension.map { $0.context == contextName && $0.index == extensionIndex ? $0.priority : 0 } ?? 0
+        // As in Asterisk's pbx_config, `n` and `s` count from the previous line of the context, whatever its extension.
+        let previous = lastExtension.map { $0.context == contextName ? $0.priority : 0 } ?? 0
         if priorityText.lowercased() == "hint" {
             warning(location, "hint for '\(extensionName)' is ignored: Omnigate has no device state")
             if plan.contexts[contextName]!.extensions[extensionIndex].priorities.isEmpty && !same {

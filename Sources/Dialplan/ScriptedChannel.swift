@@ -19,6 +19,10 @@ public final class ScriptedChannel: Channel, Sendable {
         public var contact: [String: String] = [:]
         /// The caller hangs up after this many commands (nil: never).
         public var hangUpAfterCommands: Int?
+        /// Once the digits run out, the caller lets this many waits for a digit
+        /// time out, and hangs up at the next (nil: waits forever), as real
+        /// callers do; it keeps a menu that repeats on timeout from looping.
+        public var patience: Int? = 3
         /// Prompts that do not exist (playback of them fails).
         public var missingPrompts: Set<String> = []
         /// MESSAGE_SEND_STATUS for MessageSend.
@@ -36,6 +40,7 @@ public final class ScriptedChannel: Channel, Sendable {
         var commands: [String] = []
         var hungUp = false
         var answered = false
+        var silentWaits = 0
     }
 
     private let state: Mutex<State>
@@ -100,8 +105,15 @@ public final class ScriptedChannel: Channel, Sendable {
 
     public func digit(timeout: Duration) async -> Character? {
         if isHungUp { return nil }
-        let digit = nextDigit()
-        return digit == "," ? nil : digit
+        if let digit = nextDigit() { return digit == "," ? nil : digit }
+        let givesUp = state.withLock { state -> Bool in
+            state.silentWaits += 1
+            guard let patience = state.script.patience, state.silentWaits > patience else { return false }
+            state.hungUp = true
+            return true
+        }
+        if givesUp { note("caller hangs up") }
+        return nil
     }
 
     public func dial(_ request: DialRequest) async -> DialResult {

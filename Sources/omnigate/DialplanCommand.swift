@@ -36,6 +36,8 @@ enum DialplanCommand: Command {
               --record-status S  RECORD_STATUS for Record (default DTMF)
               --message-status S MESSAGE_SEND_STATUS for MessageSend (default SUCCESS)
               --hangup-after N   the caller hangs up after N commands
+              --patience N       once the digits run out, the caller lets N waits time out,
+                                 then hangs up (default 3)
               --message BODY     run a message context with this SMS body
               --format F         text (default) or json
 
@@ -120,6 +122,10 @@ enum DialplanCommand: Command {
         if let n = try arguments.option("hangup-after") {
             guard let count = Int(n), count > 0 else { throw UsageError("--hangup-after takes a positive number") }
             script.hangUpAfterCommands = count
+        }
+        if let n = try arguments.option("patience") {
+            guard let count = Int(n), count >= 0 else { throw UsageError("--patience takes a number of waits, 0 or more") }
+            script.patience = count
         }
         let message = try arguments.option("message")
         let format = try arguments.option("format") ?? "text"

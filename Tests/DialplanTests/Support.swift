@@ -1,5 +1,6 @@
 @testable import Dialplan
 import Foundation
+import Synchronization
 import Testing
 
 /// The package root (the directory holding Package.swift).
@@ -62,4 +63,66 @@ struct SeededRandom {
         state = state &* 6364136223846793005 &+ 1442695040888963407
         return Int(truncatingIfNeeded: (state >> 33) & 0x7fff_ffff)
     }
+}
+
+/// A channel that keeps every request whole, for tests that look inside them;
+/// answers like an empty ScriptedChannel otherwise. Its state sits behind a mutex.
+final class RecordingChannel: Channel, Sendable {
+    struct Requests {
+        var dials: [DialRequest] = []
+        var queues: [QueueRequest] = []
+        var voicemails: [VoicemailRequest] = []
+        var recordings: [RecordRequest] = []
+        var messages: [OutboundMessage] = []
+        var plays: [[String]] = []
+        var hangups: [Int] = []
+    }
+
+    let requests = Mutex(Requests())
+    private let dialStatus: String
+
+    init(dialStatus: String = "NOANSWER") { self.dialStatus = dialStatus }
+
+    var isHungUp: Bool { requests.withLock { !$0.hangups.isEmpty } }
+    func answer() async -> Bool { true }
+    func ringing() async {}
+    func progress() async {}
+    func hangup(cause: Int) async { requests.withLock { $0.hangups.append(cause) } }
+    func wait(_ duration: Duration) async -> Bool { true }
+    func play(_ prompts: [String], interruptDigits: String) async -> PlayResult {
+        requests.withLock { $0.plays.append(prompts) }
+        return .finished
+    }
+    func digit(timeout: Duration) async -> Character? { nil }
+    func dial(_ request: DialRequest) async -> DialResult {
+        requests.withLock { $0.dials.append(request) }
+        return DialResult(status: dialStatus)
+    }
+    func queue(_ request: QueueRequest) async -> QueueResult {
+        requests.withLock { $0.queues.append(request) }
+        return QueueResult(status: "TIMEOUT")
+    }
+    func voicemail(_ request: VoicemailRequest) async -> VoicemailResult {
+        requests.withLock { $0.voicemails.append(request) }
+        return VoicemailResult(status: "SUCCESS")
+    }
+    func record(_ request: RecordRequest) async -> RecordResult {
+        requests.withLock { $0.recordings.append(request) }
+        return RecordResult(status: "SILENCE", path: request.path)
+    }
+    func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {
+        requests.withLock { $0.messages.append(message) }
+        return MessageSendResult(status: "SUCCESS")
+    }
+    func contact(field: String) async -> String? { field == "tier" ? "gold" : nil }
+}
+
+/// Runs a plan on any channel.
+func run(_ plan: Dialplan, on channel: Channel, context: String = "default", exten: String,
+         message: (body: String, from: String, to: String)? = nil) async -> Outcome {
+    var start = CallStart(context: context, exten: exten, callerIDNumber: "2015550100", callerIDName: "Ada", uniqueID: "u-2")
+    start.message = message
+    start.timeZone = TimeZone(identifier: "UTC")!
+    let interpreter = Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: start)
+    return message == nil ? await interpreter.run() : await interpreter.runMessage()
 }

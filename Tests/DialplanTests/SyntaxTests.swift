@@ -33,6 +33,57 @@ struct SyntaxTests {
         #expect(p.contexts["default"]?.extensions.map(\.name) == ["2"])
     }
 
+    @Test("a ;--- banner line is a plain comment; block comments nest and may end mid-line")
+    func commentForms() throws {
+        let p = try plan("""
+        ;-------------------------------------------------------- banner
+        [default]
+        ;-- outer ;-- inner --; still outer
+        exten => 1,1,Hangup()
+        --; exten => 2,1,NoOp(after the block)
+        exten => 3,1,NoOp(a\\;b) ; the escaped semicolon stays
+        """)
+        #expect(p.contexts["default"]?.extensions.map(\.name) == ["2", "3"])
+        #expect(p.contexts["default"]?.extensions[1].priorities[1]?.arguments == "a;b")
+    }
+
+    @Test("priorities: numbers, n, n+2, s (both from the line before, as in Asterisk), labels; the old App,args form")
+    func priorityForms() throws {
+        let load = DialplanLoader.parse("""
+        [default]
+        exten => 1,1,NoOp(one)
+        same => n,NoOp(two)
+        same => n+2,NoOp(four)
+        exten => 2,1,NoOp()
+        exten => 3,s,NoOp(the same number as the line before)
+        exten => 3,n,NoOp(and the next)
+        exten => 1,10(ten),Wait,2
+        """, file: "t.conf")
+        let p = try #require(load.plan)
+        let one = try #require(p.contexts["default"]?.extensions.first { $0.name == "1" })
+        #expect(one.numbers == [1, 2, 4, 10])
+        #expect(p.contexts["default"]?.extensions.first { $0.name == "3" }?.numbers == [1, 2])
+        #expect(one.labels["ten"] == 10 && one.priorities[10]?.application == "Wait" && one.priorities[10]?.arguments == "2")
+        #expect(load.diagnostics.map(\.description) == [
+            "t.conf:4:13: warning: priority 4 of '1' in [default] can never run: there is no priority 3 before it and nothing jumps to it",
+        ])
+    }
+
+    @Test("_X. and _x. are one extension, as Asterisk compares patterns by what they match")
+    func samePattern() throws {
+        #expect(diagnostics("[default]\nexten => _X.,1,NoOp()\nexten => _x.,1,NoOp()\n") == [
+            "t.conf:3:10: error: priority 1 of extension '_X.' in [default] is already defined at t.conf:2:16",
+        ])
+        let p = try plan("[default]\nexten => _X.,1,NoOp()\nexten => _x.,2,NoOp()\n")
+        #expect(p.contexts["default"]?.extensions.count == 1)
+    }
+
+    @Test("[general] clearglobalvars is read")
+    func clearGlobals() throws {
+        #expect(try plan("[general]\nclearglobalvars=yes\n").clearGlobals)
+        #expect(try !plan("[general]\nclearglobalvars=no\n").clearGlobals)
+    }
+
     @Test("[general] autofallthrough and [globals]")
     func generalAndGlobals() throws {
         let p = try plan("[general]\nautofallthrough=no\n[globals]\nTRUNK=PJSIP/provider\nX = a=b\n[default]\nexten => s,1,NoOp()\n")
