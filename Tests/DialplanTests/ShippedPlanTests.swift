@@ -129,15 +129,15 @@ struct ShippedPlanTests {
         return await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: start).runMessage()
     }
 
-    @Test("graph draws its contexts, menu choices and jumps")
+    @Test("graph draws its contexts, menu choices and jumps, and --context keeps to what a context reaches")
     func graph() throws {
         let mermaid = DialplanGraph.render(try shipped, format: .mermaid)
         #expect(mermaid.hasPrefix("flowchart TD\n"))
-        #expect(mermaid.contains("|\"press 2\"|"))
-        #expect(mermaid.contains("subgraph"))
+        #expect(mermaid.contains("-.->|\"press 2\"|") && mermaid.contains("-.->|\"timeout\"|"))
+        #expect(mermaid.contains("subgraph") && mermaid.contains("[sms-in]"))
         let dot = DialplanGraph.render(try shipped, context: "menu", format: .dot)
         #expect(dot.hasPrefix("digraph dialplan {"))
-        #expect(dot.contains("label=\"[menu]\""))
-        #expect(!dot.contains("[sms-in]"), "only what [menu] reaches")
+        #expect(dot.contains("label=\"[menu]\"") && dot.contains("label=\"[voicemail]\""))
+        #expect(!dot.contains("[sms-in]") && !dot.contains("[welcome]"), "only what [menu] reaches")
     }
 }
