@@ -121,6 +121,8 @@ public final class Interpreter {
     var lastApplication = ""
     var lastData = ""
     var inHangupHandler = false
+    /// Whether the plan has answered the call (Answer, or a prompt that answers).
+    var answered = false
     var runsHangupHandler = true
     /// Bounds a run: a plan that loops without waiting stops here.
     public var stepLimit = 10_000
@@ -223,6 +225,8 @@ public final class Interpreter {
             }
         }
         let last = (lastApplication, lastData)
+        // As in Asterisk, h sees why the call ended (16, normal clearing, when the caller hung up).
+        if runsHangupHandler { setVariable("HANGUPCAUSE", String(cause ?? 16)) }
         await runHangupHandler()
         return Outcome(steps: steps, reason: reason, hangupCause: cause, variables: variables, warnings: warnings,
                        messages: messages, lastApplication: last.0, lastData: last.1)

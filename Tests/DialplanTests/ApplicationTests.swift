@@ -314,6 +314,29 @@ struct ApplicationRequestTests {
         #expect(hungUp.variables["READSTATUS"] == "HANGUP" && hungUp.reason == "caller-hangup")
     }
 
+    @Test("skip options: Playback(…,skip), Background(…,s) and Read(…,s) do nothing on a call not yet answered")
+    func skipWhenNotAnswered() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Playback(a,skip)
+        same => n,Background(b,s)
+        same => n,Read(X,c,1,s)
+        same => n,NoOp(${PLAYBACKSTATUS} ${READSTATUS})
+        same => n,Answer()
+        same => n,Playback(a,skip)
+        """)
+        let (outcome, channel) = await simulate(p, exten: "1")
+        #expect(outcome.steps[3].arguments == "SUCCESS SKIPPED")
+        #expect(channel.commands == ["answer", "play(a)", "hangup(16)"])
+    }
+
+    @Test("DIALSTATUS=CANCEL means the caller hung up while it rang: the call ends and h runs")
+    func dialCancel() async throws {
+        let p = try plan("[default]\nexten => 1,1,Dial(PJSIP/bob,20)\nsame => n,NoOp(not reached)\nexten => h,1,NoOp(${DIALSTATUS})\n")
+        let (outcome, _) = await simulate(p, exten: "1", script: script { $0.dialStatus["*"] = "CANCEL" })
+        #expect(outcome.reason == "caller-hangup" && outcome.steps.map(\.arguments) == ["PJSIP/bob,20", "CANCEL"])
+    }
+
     @Test("GosubIf calls one of two subroutines")
     func gosubIf() async throws {
         let p = try plan("""

@@ -105,7 +105,7 @@ struct ControlFlowTests {
         let (outcome, channel) = await simulate(p, exten: "s")
         #expect(channel.commands == ["answer", "play(a)", "hangup(17)"])
         #expect(outcome.steps.suffix(3).map(\.description) == [
-            "second,h,1: NoOp(ended )", "second,h,2: Playback(nobody hears this)", "second,h,3: NoOp(still runs)",
+            "second,h,1: NoOp(ended 17)", "second,h,2: Playback(nobody hears this)", "second,h,3: NoOp(still runs)",
         ])
         #expect(outcome.lastApplication == "Hangup" && outcome.lastData == "USER_BUSY")
     }

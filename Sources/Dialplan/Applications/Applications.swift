@@ -45,7 +45,7 @@ extension Interpreter {
         case .wait: return await wait(args)
         case .answer:
             if inHangupHandler { return .next }
-            return await channel.answer() ? .next : .hangup(cause: nil, reason: "caller-hangup")
+            return await answer() ? .next : .hangup(cause: nil, reason: "caller-hangup")
         case .ringing:
             if !inHangupHandler { await channel.ringing() }
             return .next
@@ -76,6 +76,13 @@ extension Interpreter {
         case .record: return await record(args)
         case .messageSend: return await messageSend(args)
         }
+    }
+
+    /// Answers the call (once), remembering that it is answered.
+    func answer() async -> Bool {
+        guard await channel.answer() else { return false }
+        answered = true
+        return true
     }
 
     /// A Q.850 cause by number or by Asterisk's name for it (`USER_BUSY`, `NORMAL_CLEARING`, …).
