@@ -21,7 +21,7 @@ extension Interpreter {
     /// Reads a function that needs nothing from the channel; nil for an unknown one.
     func callSync(_ name: String, _ arguments: String) -> String? {
         let upper = name.uppercased()
-        let args = Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) }
+        var args: [String] { Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) } }
         switch upper {
         case "IF":
             // Both values lose surrounding blanks and quotes, as in Asterisk.
@@ -69,6 +69,11 @@ extension Interpreter {
             let high = args.count > 1 ? Int(args[1]) ?? 2_147_483_647 : 2_147_483_647
             return String(Int.random(in: min(low, high)...max(low, high)))
         case "CALLERID":
+            switch arguments {
+            case "num": return callerIDNumber
+            case "name": return callerIDName
+            default: break
+            }
             switch arguments.lowercased() {
             case "num", "number", "ani": return callerIDNumber
             case "name": return callerIDName

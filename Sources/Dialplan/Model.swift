@@ -49,6 +49,14 @@ public struct Dialplan: Sendable {
             .map { (table[$0.context].name, self[$0]) }
     }
 
+    /// The first extension a call to `exten` from `callerID` reaches in a context
+    /// (the one that runs priority 1 when it has it), as `extensions(matching:…)` orders them.
+    public func find(_ exten: String, in context: String, callerID: String, at now: Date = Date(),
+                     timeZone: TimeZone = .current) -> Extension? {
+        first(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerID, at: now, timeZone: timeZone) { _ in true }
+            .map { self[$0] }
+    }
+
     /// Whether dialling more characters after `prefix` could reach an extension.
     public func canMatchMore(_ prefix: String, in context: String, at date: Date? = nil, timeZone: TimeZone = .current) -> Bool {
         canMatchMore(Array(prefix.utf8).filter { $0 != dash }, in: context, at: date, timeZone: timeZone)

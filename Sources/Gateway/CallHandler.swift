@@ -79,7 +79,8 @@ struct CallHandler {
         record.disposition = Self.disposition(facts: facts, cause: outcome.hangupCause, reason: outcome.reason)
         record.hangupSide = facts.agent != nil && facts.agentHungUp ? "agent" : (ending?.byUs ?? true) ? "gateway" : "caller"
         let final = record
-        services.access.write("call record final") { try $0.finalizeCallRecord(final) }
+        // The call counts as done once its record is committed.
+        await services.access.writeAndWait("call record final") { try $0.finalizeCallRecord(final) }
         log.info("call ended", ("call.uniqueid", uniqueID), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
                  ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count),
                  ("caller.rtp", callerRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),

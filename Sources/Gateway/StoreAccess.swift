@@ -24,8 +24,10 @@ final class StoreAccess: Sendable {
     }
 
     /// Queues a write; `what` names it in logs.
-    func write(_ what: String, _ body: @escaping @Sendable (TimelineStore) throws -> Void) {
+    func write(_ what: String, _ body: @escaping @Sendable (TimelineStore) throws -> Void,
+               done: (@Sendable () -> Void)? = nil) {
         writes.async { [store, log] in
+            defer { done?() }
             var delay = 0.05
             let deadline = Date().addingTimeInterval(60)
             while true {
@@ -40,6 +42,13 @@ final class StoreAccess: Sendable {
                     return
                 }
             }
+        }
+    }
+
+    /// Queues a write and waits (without blocking a thread) until it is committed or given up.
+    func writeAndWait(_ what: String, _ body: @escaping @Sendable (TimelineStore) throws -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            write(what, body, done: { continuation.resume() })
         }
     }
 

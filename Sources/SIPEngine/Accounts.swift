@@ -53,6 +53,9 @@ extension EngineCore {
                 cfg.proxy_cnt = 1
                 cfg.proxy.0 = strings.pj(proxy)
             }
+            cfg.ipv6_media_use = EngineCore.mediaIPVersion(config.udp?.host ?? config.tcp?.host ?? "0.0.0.0")
+            let host = config.udp?.host ?? config.tcp?.host ?? "0.0.0.0"
+            if host != "0.0.0.0" && host != "::" { cfg.rtp_cfg.bound_addr = strings.pj(host) }
             cfg.rtp_cfg.port = UInt32(config.rtpPortStart)
             cfg.rtp_cfg.port_range = UInt32(config.rtpPortRange)
             cfg.user_data = UnsafeMutableRawPointer(bitPattern: accounts.count + 1)

@@ -57,8 +57,18 @@ extension EngineCore {
             let host = config.udp?.host ?? config.tcp?.host ?? "0.0.0.0"
             let strings = CStrings()
             if host != "0.0.0.0" && host != "::" { cfg.rtp_cfg.bound_addr = strings.pj(host) }
+            cfg.ipv6_media_use = EngineCore.mediaIPVersion(host)
             try check(pjsua_acc_modify(account, &cfg), "pjsua_acc_modify")
         }
+    }
+}
+
+extension EngineCore {
+    /// Media over IPv4 or IPv6 as the SIP transport is, decided here: left to
+    /// pjsua, an outbound call resolves the machine's own name for an IPv6
+    /// address first (a DNS query that can block the engine thread for seconds).
+    static func mediaIPVersion(_ host: String) -> pjsua_ipv6_use {
+        host.contains(":") ? PJSUA_IPV6_ENABLED_USE_IPV6_ONLY : PJSUA_IPV6_DISABLED
     }
 }
 
