@@ -99,7 +99,6 @@ struct ExpressionTests {
     @Test("_VAR and __VAR are handed to dialled legs")
     func inheritance() async throws {
         let p = try plan("[default]\nexten => 1,1,Set(_ONE=1)\nsame => n,Set(__ALL=2)\nsame => n,Set(MINE=3)\nsame => n,Dial(PJSIP/alice)\n")
-        final class Recorder: @unchecked Sendable { var request: DialRequest? }
         let (outcome, channel) = await simulate(p, exten: "1")
         #expect(channel.commands.contains("dial(PJSIP/alice)"))
         #expect(outcome.variables["ONE"] == "1" && outcome.variables["ALL"] == "2")
