@@ -12,7 +12,7 @@ public enum Catalog {
     /// Functions `${NAME(…)}` understands.
     public static let functions: Set<String> = [
         "IF", "IFTIME", "GLOBAL", "LEN", "CUT", "TOUPPER", "TOLOWER", "REGEX", "STRFTIME", "RAND", "ISNULL", "EXISTS",
-        "MESSAGE", "CONTACT", "CALLERID", "LOCAL", "TIMEOUT",
+        "MESSAGE", "CONTACT", "CALLERID", "LOCAL", "TIMEOUT", "FILTER", "EXCEPTION",
     ]
 
     /// Asterisk applications outside Omnigate's subset.
@@ -47,9 +47,9 @@ public enum Catalog {
         "BASE64_DECODE", "BASE64_ENCODE", "BLACKLIST", "CALENDAR_BUSY", "CALLCOMPLETION", "CALLERPRES", "CDR",
         "CDR_PROP", "CHANNEL", "CHANNELS", "CHECKSIPDOMAIN", "CONNECTEDLINE", "CSV_QUOTE", "CURL", "CURLOPT", "DB",
         "DB_DELETE", "DB_EXISTS", "DB_KEYS", "DEC", "DENOISE", "DEVICE_STATE", "DIALGROUP", "DIALPLAN_EXISTS",
-        "DUNDILOOKUP", "DUNDIQUERY", "DUNDIRESULT", "ENUMLOOKUP", "ENUMQUERY", "ENUMRESULT", "ENV", "EVAL", "EXCEPTION",
+        "DUNDILOOKUP", "DUNDIQUERY", "DUNDIRESULT", "ENUMLOOKUP", "ENUMQUERY", "ENUMRESULT", "ENV", "EVAL",
         "EXTENSION_STATE", "FAXOPT", "FEATURE", "FEATUREMAP", "FIELDNUM", "FIELDQTY", "FILE", "FILE_COUNT_LINE",
-        "FILE_FORMAT", "FILTER", "FRAME_TRACE", "GLOBAL_VARS", "GROUP", "GROUP_COUNT", "GROUP_LIST", "GROUP_MATCH_COUNT",
+        "FILE_FORMAT", "FRAME_TRACE", "GLOBAL_VARS", "GROUP", "GROUP_COUNT", "GROUP_LIST", "GROUP_MATCH_COUNT",
         "HANGUPCAUSE", "HANGUPCAUSE_KEYS", "HASH", "HASHKEYS", "HINT", "IAXPEER", "IAXVAR", "ICONV", "INC", "JABBER_RECEIVE",
         "JABBER_STATUS", "JITTERBUFFER", "KEYPADHASH", "LISTFILTER", "LOCAL_PEEK", "LOCK", "MAILBOX_EXISTS", "MASTER_CHANNEL",
         "MATH", "MD5", "MEETME_INFO", "MESSAGE_DATA", "MINIVMACCOUNT", "MINIVMCOUNTER", "MUTEAUDIO", "ODBC", "ODBC_FETCH",
@@ -68,15 +68,10 @@ public enum Catalog {
     /// Contexts Asterisk modules provide (they are not undefined, only unavailable here).
     public static let moduleContexts: [String: String] = ["parkedcalls": "res_parking"]
 
-    private static let applicationsByLowercase = Dictionary(uniqueKeysWithValues: applications.map { ($0.lowercased(), $0) })
-    private static let asteriskApplicationsByLowercase = Set(asteriskApplications.map { $0.lowercased() })
+    private static let asteriskApplicationNames = Set(asteriskApplications.map { $0.lowercased() })
 
     /// Dialplan applications are matched without regard to case, as in Asterisk.
-    static func canonicalApplication(_ name: String) -> String? {
-        applicationsByLowercase[name.lowercased()]
-    }
+    static func canonicalApplication(_ name: String) -> String? { Application.named(name)?.rawValue }
 
-    static func isAsteriskApplication(_ name: String) -> Bool {
-        asteriskApplicationsByLowercase.contains(name.lowercased())
-    }
+    static func isAsteriskApplication(_ name: String) -> Bool { asteriskApplicationNames.contains(name.lowercased()) }
 }

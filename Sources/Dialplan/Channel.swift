@@ -56,7 +56,8 @@ public struct DialRequest: Sendable, Equatable {
     public var callerIDName: String
 }
 
-/// DIALSTATUS: ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL.
+/// DIALSTATUS: ANSWER, BUSY, NOANSWER, CANCEL (the caller hung up while it
+/// rang: the call ends and h runs), CONGESTION, CHANUNAVAIL.
 public struct DialResult: Sendable, Equatable {
     public var status: String
     /// The target that answered, and for how long the call was bridged.

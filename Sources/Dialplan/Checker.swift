@@ -27,7 +27,7 @@ struct Checker {
                 for number in extensionEntry.numbers {
                     let priority = extensionEntry.priorities[number]!
                     checkApplication(priority)
-                    checkFunctions(priority)
+                    checkArguments(priority)
                     for (text, isGosub) in jumpTexts(priority) {
                         if let target = checkJump(text, gosub: isGosub, from: context, extensionEntry, priority) {
                             targets.insert(target)
@@ -37,7 +37,7 @@ struct Checker {
             }
             for include in context.includes where plan.contexts[include.context] == nil {
                 if let module = Catalog.moduleContexts[include.context] {
-                    diagnostics.append(Diagnostic(.warning, include.location,
+                    diagnostics.append(Diagnostic(runtimeSeverity, include.location,
                                                   "[\(name)] includes '\(include.context)', which Asterisk's \(module) provides and Omnigate does not have"))
                 } else {
                     diagnostics.append(Diagnostic(runtimeSeverity, include.location,
@@ -49,10 +49,10 @@ struct Checker {
         checkIncludeCycles()
     }
 
-    // MARK: - Applications and functions
+    // MARK: - Applications, functions and expressions
 
     private mutating func checkApplication(_ priority: Priority) {
-        if Catalog.canonicalApplication(priority.application) != nil { return }
+        if priority.app != nil { return }
         if Catalog.isAsteriskApplication(priority.application) {
             diagnostics.append(Diagnostic(.warning, priority.location,
                                           "application '\(priority.application)' is not supported by Omnigate; this step will be skipped"))
@@ -63,39 +63,40 @@ struct Checker {
         diagnostics.append(Diagnostic(.error, priority.location, message))
     }
 
-    private mutating func checkFunctions(_ priority: Priority) {
-        var names: [(String, Int)] = []
-        let text = priority.arguments
-        let chars = Array(text)
-        var i = 0
-        while i + 1 < chars.count {
-            if chars[i] == "$" && chars[i + 1] == "{" {
-                var j = i + 2
-                var name = ""
-                while j < chars.count, chars[j].isLetter || chars[j].isNumber || chars[j] == "_" { name.append(chars[j]); j += 1 }
-                if j < chars.count, chars[j] == "(", !name.isEmpty { names.append((name, i + 2)) }
-                i = j
-                continue
-            }
-            i += 1
+    private func at(_ priority: Priority, _ offset: Int) -> SourceLocation {
+        var location = priority.argumentsLocation
+        location.column += offset
+        return location
+    }
+
+    private mutating func checkArguments(_ priority: Priority) {
+        let template = priority.template
+        for unclosed in template.unclosed {
+            diagnostics.append(Diagnostic(.error, at(priority, unclosed.offset),
+                                          "'\(unclosed.opener)' is not closed with '\(unclosed.opener == "${" ? "}" : "]")'"))
         }
+        guard template.literal == nil || priority.app == .set else { return }
+        var names = template.functions.map { ($0.name, $0.offset) }
         // Set(FUNC(args)=value) writes a function.
-        if priority.application.caseInsensitiveCompare("Set") == .orderedSame, let paren = text.firstIndex(of: "("),
-           let equals = text.firstIndex(of: "="), paren < equals {
+        let text = priority.arguments
+        if priority.app == .set, let paren = text.firstIndex(of: "("), let equals = text.firstIndex(of: "="), paren < equals {
             let name = text[..<paren].trimmingCharacters(in: .whitespaces)
             if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { names.append((name, 0)) }
         }
         for (name, offset) in names {
             let upper = name.uppercased()
-            var location = priority.argumentsLocation
-            location.column += offset
             if Catalog.functions.contains(upper) { continue }
             if Catalog.asteriskFunctions.contains(upper) {
-                diagnostics.append(Diagnostic(.warning, location, "function '\(name)' is not supported by Omnigate; it reads as empty"))
+                diagnostics.append(Diagnostic(.warning, at(priority, offset), "function '\(name)' is not supported by Omnigate; it reads as empty"))
             } else {
                 var message = "unknown function '\(name)'"
                 if let suggestion = Self.closest(upper, in: Catalog.functions) { message += "; did you mean '\(suggestion)'?" }
-                diagnostics.append(Diagnostic(.error, location, message))
+                diagnostics.append(Diagnostic(.error, at(priority, offset), message))
+            }
+        }
+        for (expression, offset) in template.expressions {
+            if let error = Expression.syntaxError(expression) {
+                diagnostics.append(Diagnostic(.error, at(priority, offset), "bad expression $[\(expression)]: \(error.message)"))
             }
         }
     }
@@ -104,23 +105,25 @@ struct Checker {
 
     /// The jump targets a priority names: (text, is it a Gosub).
     private func jumpTexts(_ priority: Priority) -> [(String, Bool)] {
-        let app = Catalog.canonicalApplication(priority.application) ?? ""
         let args = priority.arguments
-        func branches(_ text: String) -> [String] {
-            guard let question = text.firstIndex(of: "?") else { return [] }
-            let rest = text[text.index(after: question)...]
-            if let colon = rest.firstIndex(of: ":") {
-                return [String(rest[..<colon]), String(rest[rest.index(after: colon)...])].filter { !$0.isEmpty }
-            }
-            return rest.isEmpty ? [] : [String(rest)]
-        }
-        switch app {
-        case "Goto": return [(args, false)]
-        case "GotoIf", "GotoIfTime": return branches(args).map { ($0, false) }
-        case "Gosub": return [(args, true)]
-        case "GosubIf": return branches(args).map { ($0, true) }
+        switch priority.app {
+        case .goto?: return [(args, false)]
+        case .gotoIf?, .gotoIfTime?: return Self.branches(args).compactMap { $0 }.map { ($0, false) }
+        case .gosub?: return [(args, true)]
+        case .gosubIf?: return Self.branches(args).compactMap { $0 }.map { ($0, true) }
         default: return []
         }
+    }
+
+    /// The two branches of `condition?yes:no`; nil for one left empty.
+    static func branches(_ text: String) -> [String?] {
+        guard let question = text.firstIndex(of: "?") else { return [] }
+        let rest = text[text.index(after: question)...]
+        if let colon = rest.firstIndex(of: ":") {
+            let yes = String(rest[..<colon]), no = String(rest[rest.index(after: colon)...])
+            return [yes.isEmpty ? nil : yes, no.isEmpty ? nil : no]
+        }
+        return [rest.isEmpty ? nil : String(rest), nil]
     }
 
     /// Checks a static jump; returns "context|exten|priority" it reaches, or nil.
@@ -145,47 +148,37 @@ struct Checker {
             diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to context '\(contextName)', which is not defined"))
             return nil
         }
-        // A bare priority or label stays in the current extension (even a pattern one).
-        guard let found = bare ? (context.name, extensionEntry) : staticFind(exten, in: contextName) else {
+        // A bare priority or label stays in the current extension (even a pattern one);
+        // otherwise, as in Asterisk, the first extension the name reaches that has it.
+        let key = Array(exten.utf8).filter { $0 != dash }
+        func first(_ accept: (Extension) -> Bool) -> (context: String, extension: Extension)? {
+            if bare { return accept(extensionEntry) ? (context.name, extensionEntry) : nil }
+            return plan.first(key, in: contextName, callerID: nil, at: nil, timeZone: .current, where: accept)
+                .map { (plan.table[$0.context].name, plan[$0]) }
+        }
+        guard first({ _ in true }) != nil else {
             diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to extension '\(exten)', which [\(contextName)] does not have"))
             return nil
         }
         if let number = Int(priorityText) {
-            guard found.extension.priorities[number] != nil else {
+            guard let found = first({ $0.priorities[number] != nil }) else {
                 diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
                                               "\(app) to priority \(number) of '\(exten)' in [\(contextName)], which does not exist"))
                 return nil
             }
             return "\(found.context)|\(found.extension.name)|\(number)"
         }
-        guard let number = found.extension.labels[priorityText] else {
+        guard let found = first({ $0.labels[priorityText] != nil }) else {
             diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
                                           "\(app) to label '\(priorityText)', which extension '\(exten)' in [\(contextName)] does not have"))
             return nil
         }
-        return "\(found.context)|\(found.extension.name)|\(number)"
-    }
-
-    /// The extension `exten` reaches from a context, includes searched regardless of time.
-    private func staticFind(_ exten: String, in contextName: String) -> (context: String, extension: Extension)? {
-        var visited: Set<String> = []
-        var queue = [contextName]
-        while !queue.isEmpty {
-            let name = queue.removeFirst()
-            guard visited.insert(name).inserted, let context = plan.contexts[name] else { continue }
-            if let match = context.extensions.first(where: { $0.pattern == nil && $0.name == exten })
-                ?? context.patternOrder.map({ context.extensions[$0] }).first(where: { $0.pattern!.matches(exten) }) {
-                return (name, match)
-            }
-            queue += context.includes.map(\.context)
-        }
-        return nil
+        return "\(found.context)|\(found.extension.name)|\(found.extension.labels[priorityText]!)"
     }
 
     // MARK: - Reachability
 
     private mutating func checkReachability(_ targets: Set<String>) {
-        let terminal: Set<String> = ["Goto", "Hangup", "Busy", "Congestion", "Return"]
         for name in plan.contextNames {
             for extensionEntry in plan.contexts[name]!.extensions {
                 let numbers = extensionEntry.numbers
@@ -195,8 +188,8 @@ struct Checker {
                     if number == 1 { continue }
                     if i > 0, numbers[i - 1] == number - 1 {
                         let previous = extensionEntry.priorities[number - 1]!
-                        let app = Catalog.canonicalApplication(previous.application) ?? previous.application
-                        if !terminal.contains(app) { continue }
+                        guard Self.neverContinues(previous) else { continue }
+                        let app = previous.app?.rawValue ?? previous.application
                         diagnostics.append(Diagnostic(.warning, priority.location,
                                                       "priority \(number) of '\(extensionEntry.name)' in [\(name)] can never run: \(app) at priority \(number - 1) never continues to it"))
                     } else {
@@ -206,6 +199,17 @@ struct Checker {
                 }
             }
         }
+    }
+
+    /// Goto, Hangup, Busy, Congestion, Return; GotoIf and GotoIfTime with both branches.
+    static func neverContinues(_ priority: Priority) -> Bool {
+        guard let app = priority.app else { return false }
+        if app.neverContinues { return true }
+        if app == .gotoIf || app == .gotoIfTime {
+            let branches = Self.branches(priority.arguments)
+            return branches.count == 2 && branches.allSatisfy { $0 != nil }
+        }
+        return false
     }
 
     private mutating func checkIncludeCycles() {
@@ -248,64 +252,5 @@ struct Checker {
             return d[a.count][b.count]
         }
         return names.map { ($0, distance(name, $0)) }.filter { $0.1 <= 2 }.min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
-    }
-}
-
-/// A plan read from files, with everything found wrong in it.
-public struct DialplanLoad: Sendable {
-    /// The plan, only when there are no errors.
-    public let plan: Dialplan?
-    public let diagnostics: [Diagnostic]
-    public var errors: [Diagnostic] { diagnostics.errors }
-}
-
-/// Reads dialplan files and directories into a checked plan.
-public enum DialplanLoader {
-    /// Loads files, and the `.conf` files of directories (in name order).
-    /// - Parameter compatibility: read an Asterisk dialplan as it is: jumps and
-    ///   includes Asterisk only resolves at run time are warnings, not errors.
-    public static func load(paths: [String], compatibility: Bool = false) -> DialplanLoad {
-        var reader = SourceReader()
-        var files: [String] = []
-        var missing: [Diagnostic] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                missing.append(Diagnostic(.error, SourceLocation(file: path, line: 0), "no such file or directory"))
-                continue
-            }
-            if isDirectory.boolValue {
-                // extensions.conf first (it usually includes the rest), then the others by name.
-                let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".conf") }
-                    .sorted { ($0 == "extensions.conf" ? 0 : 1, $0) < ($1 == "extensions.conf" ? 0 : 1, $1) }
-                if names.isEmpty { missing.append(Diagnostic(.error, SourceLocation(file: path, line: 0), "no .conf files in this directory")) }
-                files += names.map { (path as NSString).appendingPathComponent($0) }
-            } else {
-                files.append(path)
-            }
-        }
-        for file in files { reader.read(path: file) }
-        return finish(reader: reader, extra: missing, compatibility: compatibility)
-    }
-
-    /// Parses dialplan text (for tests and tools); `file` names it in diagnostics.
-    public static func parse(_ text: String, file: String = "extensions.conf", compatibility: Bool = false) -> DialplanLoad {
-        var reader = SourceReader()
-        reader.read(text: text, file: file)
-        return finish(reader: reader, extra: [], compatibility: compatibility)
-    }
-
-    private static func finish(reader: SourceReader, extra: [Diagnostic], compatibility: Bool) -> DialplanLoad {
-        var parser = Parser()
-        parser.parse(reader.lines)
-        var plan = parser.plan
-        plan.files = reader.files
-        var checker = Checker(plan: plan, compatibility: compatibility)
-        checker.check()
-        var seen = Set<Diagnostic>()
-        let all = (extra + reader.diagnostics + parser.diagnostics + checker.diagnostics)
-            .filter { seen.insert($0).inserted }
-            .sorted { $0.location < $1.location }
-        return DialplanLoad(plan: all.errors.isEmpty ? plan : nil, diagnostics: all)
     }
 }

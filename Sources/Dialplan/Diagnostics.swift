@@ -10,9 +10,12 @@
 //   a call is a command on the `Channel` protocol, which the gateway backs
 //   with a real SIP call and tests back with a `ScriptedChannel`.
 //
-// Files by construct: SourceReader (lines, comments, includes), Parser,
-// Patterns, Expressions, Substitution, Functions, TimeSpec, Checker,
-// Interpreter, Applications/.
+// Files by construct: Loader (files and directories, all or nothing),
+// SourceReader (lines, comments, #include), Parser, Model (the plan and
+// Asterisk's search order), Patterns, Substitution (${} and $[] compiled at
+// load), Expressions, Functions, TimeSpec, Catalog (what Omnigate runs, and
+// Asterisk's other names), Checker, Interpreter, Applications/, Channel,
+// ScriptedChannel, LivePlan (reload), Graph.
 
 /// A place in a dialplan file; lines and columns count from 1.
 public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {

@@ -2,23 +2,41 @@ import Foundation
 
 /// Dialplan functions: `${NAME(args)}` to read, `Set(NAME(args)=value)` to write.
 extension Interpreter {
+    /// Reads a function; `CONTACT` asks the channel, the others are answered here.
     func call(_ name: String, _ arguments: String) async -> String {
+        guard name.uppercased() == "CONTACT" else {
+            guard let value = callSync(name, arguments) else {
+                warnings.append("function \(name.uppercased()) is not supported by Omnigate")
+                return ""
+            }
+            return value
+        }
+        guard let value = await channel.contact(field: arguments.lowercased()) else {
+            warnings.append("CONTACT(\(arguments)): no such field")
+            return ""
+        }
+        return value
+    }
+
+    /// Reads a function that needs nothing from the channel; nil for an unknown one.
+    func callSync(_ name: String, _ arguments: String) -> String? {
         let upper = name.uppercased()
         var args: [String] { Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) } }
         switch upper {
         case "IF":
+            // Both values lose surrounding blanks and quotes, as in Asterisk.
             let (condition, yes, no) = conditional(arguments)
-            return truthy(condition) ? yes : no
+            return Self.unquoted(truthy(condition) ? yes : no)
         case "IFTIME":
             let (spec, yes, no) = conditional(arguments)
             switch TimeSpec.parse(spec) {
-            case .success(let time): return time.matches(start.now(), zone: start.timeZone) ? yes : no
+            case .success(let time): return Self.unquoted(time.matches(start.now(), zone: start.timeZone) ? yes : no)
             case .failure(let error):
                 warnings.append("IFTIME: \(error.message)")
                 return no
             }
         case "GLOBAL": return globals[arguments] ?? ""
-        case "LOCAL": return frames.last?.locals[arguments] ?? ""
+        case "LOCAL": return variable(arguments) ?? ""
         case "LEN": return String(arguments.count)
         case "TOUPPER": return arguments.uppercased()
         case "TOLOWER": return arguments.lowercased()
@@ -73,21 +91,33 @@ extension Interpreter {
                 warnings.append("MESSAGE(\(arguments)): use body, from or to")
                 return ""
             }
-        case "CONTACT":
-            guard let value = await channel.contact(field: arguments.lowercased()) else {
-                warnings.append("CONTACT(\(arguments)): no such field")
-                return ""
+        case "EXCEPTION":
+            return exception[arguments.trimmingCharacters(in: .whitespaces).lowercased()] ?? ""
+        case "FILTER":
+            // FILTER(allowed,string): characters and ranges (0-9, a-z) to keep.
+            let parts = Parser.splitTopLevel(arguments, maxSplits: 1)
+            guard parts.count == 2 else { warnings.append("FILTER takes allowed-characters,string"); return "" }
+            let allowed = Array(parts[0])
+            var keep = Set<Character>()
+            var i = 0
+            while i < allowed.count {
+                if i + 2 < allowed.count, allowed[i + 1] == "-", let a = allowed[i].asciiValue, let b = allowed[i + 2].asciiValue, a <= b {
+                    for v in a...b { keep.insert(Character(UnicodeScalar(v))) }
+                    i += 3
+                } else {
+                    keep.insert(allowed[i])
+                    i += 1
+                }
             }
-            return value
+            return String(parts[1].filter { keep.contains($0) })
         case "TIMEOUT":
             switch arguments.lowercased() {
-            case "digit": return format(Double(timeouts.digit.components.seconds))
-            case "response": return format(Double(timeouts.response.components.seconds))
+            case "digit": return formatNumber(Self.seconds(timeouts.digit))
+            case "response": return formatNumber(Self.seconds(timeouts.response))
             default: return ""
             }
         default:
-            warnings.append("function \(upper) is not supported by Omnigate")
-            return ""
+            return nil
         }
     }
 
@@ -106,6 +136,7 @@ extension Interpreter {
             let variable = String(target[target.index(after: paren)..<target.index(before: target.endIndex)])
             if frames.isEmpty { setVariable(variable, value) } else { frames[frames.count - 1].locals[variable] = value }
         case "CALLERID":
+            candidates = nil  // extensions with caller-ID conditions may now match differently
             switch argument {
             case "num", "number": callerIDNumber = value
             case "name": callerIDName = value
@@ -133,6 +164,17 @@ extension Interpreter {
         return true
     }
 
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// `text` without surrounding blanks and one pair of surrounding double quotes.
+    static func unquoted(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.count >= 2, trimmed.hasPrefix("\""), trimmed.hasSuffix("\"") { return String(trimmed.dropFirst().dropLast()) }
+        return trimmed
+    }
+
     /// `condition?yes:no`, splitting at the first `?` and the following `:`.
     func conditional(_ text: String) -> (String, String, String) {
         guard let question = text.firstIndex(of: "?") else { return (text, "", "") }
@@ -151,7 +193,7 @@ extension Interpreter {
             let range = item.split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
             let low = max(1, range.first.flatMap { $0 } ?? 1)
             let high = range.count > 1 ? (range[1] ?? parts.count) : low
-            guard low <= parts.count else { continue }
+            guard low <= parts.count, high >= low else { continue }
             chosen += parts[(low - 1)..<min(high, parts.count)]
         }
         return chosen.joined(separator: separator)

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Global variables: shared by every call running a plan, changed by
-/// `Set(GLOBAL(x)=…)`. Guarded by a mutex.
+/// `Set(GLOBAL(x)=…)`, kept across reloads (see `reload(from:)`). Guarded by a mutex.
 public final class Globals: Sendable {
     private let values: Mutex<[String: String]>
 
@@ -13,6 +13,15 @@ public final class Globals: Sendable {
     public subscript(name: String) -> String? {
         get { values.withLock { $0[name] } }
         set { values.withLock { $0[name] = newValue } }
+    }
+
+    /// Takes a reloaded plan's `[globals]`. As in Asterisk, values set while
+    /// calls ran survive a reload unless `[general] clearglobalvars = yes`.
+    func reload(from plan: Dialplan) {
+        values.withLock { values in
+            if plan.clearGlobals { values = [:] }
+            for (name, value) in plan.globals { values[name] = value }
+        }
     }
 }
 
@@ -63,6 +72,8 @@ public struct Outcome: Sendable {
     public var variables: [String: String]
     /// Problems met while running (bad expressions, unsupported applications…), in words.
     public var warnings: [String]
+    /// What Verbose() and Log() wrote, in order (`VERBOSE: text`, `NOTICE: text`).
+    public var messages: [String] = []
     /// The last application run before the hangup handler, and its arguments (CDR lastapp/lastdata).
     public var lastApplication: String
     public var lastData: String
@@ -92,6 +103,13 @@ public final class Interpreter {
     var frames: [Frame] = []
     var steps: [Step] = []
     var warnings: [String] = []
+    var messages: [String] = []
+    /// The last exception raised: reason, context, exten, priority.
+    var exception: [String: String] = [:]
+    /// Regular expressions compiled for `:` and `=~`, kept for the call.
+    let regexes = RegexCache()
+    /// The extensions the current context and extension reach, found once per (context, extension).
+    var candidates: (context: String, exten: String, found: [Dialplan.Found])?
     var position: Position
     var callerIDNumber: String
     var callerIDName: String
@@ -103,6 +121,8 @@ public final class Interpreter {
     var lastApplication = ""
     var lastData = ""
     var inHangupHandler = false
+    /// Whether the plan has answered the call (Answer, or a prompt that answers).
+    var answered = false
     var runsHangupHandler = true
     /// Bounds a run: a plan that loops without waiting stops here.
     public var stepLimit = 10_000
@@ -133,7 +153,8 @@ public final class Interpreter {
         case jump(Position)
         case hangup(cause: Int?, reason: String)
         /// Start collecting digits (after Background was interrupted, or WaitExten).
-        case collect(first: Character?, responseTimeout: Duration, context: String?)
+        /// `waitExten`: with no digit at all, go on to the next priority when there is one.
+        case collect(first: Character?, responseTimeout: Duration, context: String?, waitExten: Bool = false)
     }
 
     // MARK: - Running
@@ -164,6 +185,10 @@ public final class Interpreter {
                         position = Position(context: position.context, exten: "i", priority: 1)
                         continue
                     }
+                    if position.exten != "e", position.exten != "h", let target = raise("INVALID", in: position.context) {
+                        position = target
+                        continue
+                    }
                     warnings.append("no extension '\(position.exten)' in [\(position.context)]")
                     reason = "no-extension"
                     await channel.hangup(cause: 1)
@@ -174,8 +199,11 @@ public final class Interpreter {
                     cause = status == "BUSY" ? 17 : (status == "CONGESTION" || status == "CHANUNAVAIL") ? 34 : 16
                     if runsHangupHandler { await channel.hangup(cause: cause!) }  // a message has no call to hang up
                 } else {
-                    let flow = Flow.collect(first: nil, responseTimeout: timeouts.response, context: nil)
-                    if case .hangup(let c, let r) = await follow(flow) { cause = c; reason = r; break loop }
+                    switch await follow(.collect(first: nil, responseTimeout: timeouts.response, context: nil)) {
+                    case .hangup(let c, let r): cause = c; reason = r; break loop
+                    case .jump(let target): position = target
+                    default: break
+                    }
                     continue
                 }
                 break
@@ -188,14 +216,20 @@ public final class Interpreter {
             case .hangup(let c, let r):
                 cause = c
                 reason = r
+                // Hangup, Busy and Congestion told the channel themselves; anything else that ends the call tells it here.
+                if r != "hangup" && r != "caller-hangup" && runsHangupHandler && !channel.isHungUp {
+                    await channel.hangup(cause: c ?? 16)
+                }
                 break loop
             case .collect: position.priority += 1
             }
         }
         let last = (lastApplication, lastData)
+        // As in Asterisk, h sees why the call ended (16, normal clearing, when the caller hung up).
+        if runsHangupHandler { setVariable("HANGUPCAUSE", String(cause ?? 16)) }
         await runHangupHandler()
         return Outcome(steps: steps, reason: reason, hangupCause: cause, variables: variables, warnings: warnings,
-                       lastApplication: last.0, lastData: last.1)
+                       messages: messages, lastApplication: last.0, lastData: last.1)
     }
 
     /// Runs a message context: like a call, without a call (no `h`).
@@ -208,13 +242,18 @@ public final class Interpreter {
 
     /// Digit collection resolves to a jump or a hangup; other flows pass through.
     private func follow(_ flow: Flow) async -> Flow {
-        guard case .collect(let first, let responseTimeout, let contextOverride) = flow else { return flow }
+        guard case .collect(let first, let responseTimeout, let contextOverride, let waitExten) = flow else { return flow }
         let context = contextOverride ?? position.context
         var buffer = first.map(String.init) ?? ""
         if buffer.isEmpty {
             guard let digit = await channel.digit(timeout: responseTimeout) else {
                 if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
+                // WaitExten with nothing pressed goes on when its extension has a next priority (as Asterisk's does).
+                if waitExten, lookup(Position(context: position.context, exten: position.exten, priority: position.priority + 1)) != nil {
+                    return .next
+                }
                 if exists(context, "t") { return .jump(Position(context: context, exten: "t", priority: 1)) }
+                if let target = raise("RESPONSETIMEOUT", in: context) { return .jump(target) }
                 warnings.append("no digits and no 't' extension in [\(context)]")
                 await channel.hangup(cause: 16)
                 return .hangup(cause: 16, reason: "timeout")
@@ -233,9 +272,19 @@ public final class Interpreter {
             setVariable("INVALID_EXTEN", buffer)
             return .jump(Position(context: context, exten: "i", priority: 1))
         }
+        if let target = raise("INVALID", in: context) { return .jump(target) }
         warnings.append("no extension '\(buffer)' and no 'i' extension in [\(context)]")
         await channel.hangup(cause: 1)
         return .hangup(cause: 1, reason: "no-extension")
+    }
+
+    /// Asterisk's exceptions: with no `i` or `t` to go to, an `e` extension
+    /// handles the problem; `EXCEPTION(reason)` says which (INVALID,
+    /// RESPONSETIMEOUT) and `EXCEPTION(context|exten|priority)` where it arose.
+    private func raise(_ reason: String, in context: String) -> Position? {
+        guard exists(context, "e") else { return nil }
+        exception = ["reason": reason, "context": position.context, "exten": position.exten, "priority": String(position.priority)]
+        return Position(context: context, exten: "e", priority: 1)
     }
 
     private func runHangupHandler() async {
@@ -256,8 +305,8 @@ public final class Interpreter {
     }
 
     private func execute(_ priority: Priority) async -> Flow {
-        let arguments = await expand(priority.arguments)
-        let name = priority.canonicalApplication ?? priority.application
+        let arguments = await expand(priority.template)
+        let name = priority.app?.rawValue ?? priority.application
         let step = Step(context: position.context, exten: position.exten, priority: position.priority, application: name,
                         arguments: arguments)
         steps.append(step)
@@ -266,18 +315,29 @@ public final class Interpreter {
             lastApplication = name
             lastData = arguments
         }
-        return await runApplication(name, arguments: arguments)
+        return await runApplication(priority.app, name: name, arguments: arguments)
     }
 
     // MARK: - Finding extensions
 
-    /// The extension and priority at `position`, searching the context, then
-    /// its includes depth-first (only those whose time condition holds now).
+    /// The extension and priority at `position`: the first extension, in
+    /// Asterisk's search order (the context, then its includes depth-first,
+    /// timed ones only when their time holds), that has that priority.
     func lookup(_ position: Position) -> (Extension, Priority)? {
-        guard let found = plan.find(position.exten, in: position.context, callerID: callerIDNumber, at: start.now(),
-                                    timeZone: start.timeZone),
-              let priority = found.priorities[position.priority] else { return nil }
-        return (found, priority)
+        for found in extensions(position.exten, in: position.context) {
+            let entry = plan[found]
+            if let priority = entry.priorities[position.priority] { return (entry, priority) }
+        }
+        return nil
+    }
+
+    /// The extensions `exten` reaches from `context`, in search order; the answer for the current place is kept.
+    func extensions(_ exten: String, in context: String) -> [Dialplan.Found] {
+        if let candidates, candidates.exten == exten, candidates.context == context { return candidates.found }
+        let found = plan.search(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerIDNumber,
+                                at: start.now(), timeZone: start.timeZone)
+        if context == position.context && exten == position.exten { candidates = (context, exten, found) }
+        return found
     }
 
     func exists(_ context: String, _ exten: String) -> Bool {
@@ -286,24 +346,15 @@ public final class Interpreter {
 
     /// Whether dialling more digits after `prefix` could reach an extension.
     func canMatchMore(_ contextName: String, _ prefix: String) -> Bool {
-        var visited: Set<String> = []
-        return canMatchMore(contextName, prefix, &visited)
+        plan.canMatchMore(Array(prefix.utf8).filter { $0 != dash }, in: contextName, at: start.now(), timeZone: start.timeZone)
     }
 
-    private func canMatchMore(_ contextName: String, _ prefix: String, _ visited: inout Set<String>) -> Bool {
-        guard visited.insert(contextName).inserted, let context = plan.contexts[contextName] else { return false }
-        for extensionEntry in context.extensions {
-            if let pattern = extensionEntry.pattern {
-                if pattern.canMatchMore(prefix) { return true }
-            } else if extensionEntry.name.count > prefix.count && extensionEntry.name.hasPrefix(prefix) {
-                return true
-            }
+    /// The label's priority in the first extension `exten` reaches that has it.
+    func label(_ label: String, exten: String, in context: String) -> Int? {
+        for found in extensions(exten, in: context) {
+            if let number = plan[found].labels[label] { return number }
         }
-        for include in context.includes {
-            if let time = include.time, !time.matches(start.now(), zone: start.timeZone) { continue }
-            if canMatchMore(include.context, prefix, &visited) { return true }
-        }
-        return false
+        return nil
     }
 
     /// Resolves `[[context,]exten,]priority` (a number or a label) from the current position.
@@ -315,8 +366,7 @@ public final class Interpreter {
         if parts.count == 2 { exten = parts.removeFirst() }
         let priorityText = parts[0]
         if let number = Int(priorityText) { return Position(context: context, exten: exten, priority: number) }
-        guard let found = plan.find(exten, in: context, callerID: callerIDNumber, at: start.now(), timeZone: start.timeZone),
-              let number = found.labels[priorityText] else { return nil }
+        guard let number = label(priorityText, exten: exten, in: context) else { return nil }
         return Position(context: context, exten: exten, priority: number)
     }
 
@@ -327,7 +377,8 @@ public final class Interpreter {
         var level = 0
         while bare.hasPrefix("_") && level < 2 { bare.removeFirst(); level += 1 }
         if level > 0 { inheritance[bare] = level }
-        if let frame = frames.indices.last, frames[frame].locals[bare] != nil {
+        // A LOCAL of this Gosub or one it was called from is set where it lives, as Asterisk's are.
+        if let frame = frames.indices.last(where: { frames[$0].locals[bare] != nil }) {
             frames[frame].locals[bare] = value
         } else {
             variables[bare] = value
@@ -335,7 +386,7 @@ public final class Interpreter {
     }
 
     func variable(_ name: String) -> String? {
-        if let frame = frames.last, let value = frame.locals[name] { return value }
+        for frame in frames.reversed() { if let value = frame.locals[name] { return value } }
         if let value = variables[name] { return value }
         switch name {
         case "EXTEN": return position.exten

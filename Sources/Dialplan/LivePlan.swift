@@ -18,7 +18,7 @@ public final class LivePlan: Sendable {
     private struct State {
         var plan: Dialplan
         var globals: Globals
-        var stamps: [String: Date]
+        var stamps: [String: Stamp]
     }
 
     public let paths: [String]
@@ -45,7 +45,7 @@ public final class LivePlan: Sendable {
         }
         state.withLock { state in
             state.plan = plan
-            state.globals = Globals(plan)
+            state.globals.reload(from: plan)  // one set of globals for old and new calls, as in Asterisk
             state.stamps = LivePlan.stamps(paths, plan.files)
         }
         return Reload(applied: true, diagnostics: load.diagnostics)
@@ -57,8 +57,14 @@ public final class LivePlan: Sendable {
         return changed ? reload() : nil
     }
 
-    /// Modification times of the plan's files and of the given paths' .conf files.
-    private static func stamps(_ paths: [String], _ files: [String]) -> [String: Date] {
+    /// What is compared between polls: a file's modification time and size.
+    private struct Stamp: Equatable {
+        var modified: Date
+        var size: Int
+    }
+
+    /// Modification times and sizes of the plan's files and of the given paths' .conf files.
+    private static func stamps(_ paths: [String], _ files: [String]) -> [String: Stamp] {
         var all = Set(files)
         for path in paths {
             var isDirectory: ObjCBool = false
@@ -70,9 +76,11 @@ public final class LivePlan: Sendable {
                 all.insert(path)
             }
         }
-        var result: [String: Date] = [:]
+        var result: [String: Stamp] = [:]
         for file in all {
-            result[file] = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate] as? Date) ?? .distantPast
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            result[file] = Stamp(modified: attributes?[.modificationDate] as? Date ?? .distantPast,
+                                 size: (attributes?[.size] as? NSNumber)?.intValue ?? -1)
         }
         return result
     }

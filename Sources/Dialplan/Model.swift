@@ -7,6 +7,8 @@ public struct Dialplan: Sendable {
     public internal(set) var globals: [(name: String, value: String)] = []
     /// `[general] autofallthrough`: a call that runs off the end of an extension is hung up.
     public internal(set) var autofallthrough = true
+    /// `[general] clearglobalvars`: a reload resets globals changed at run time.
+    public internal(set) var clearGlobals = false
     /// The files read, in order.
     public internal(set) var files: [String] = []
 
@@ -14,6 +16,118 @@ public struct Dialplan: Sendable {
 
     /// Context names in a stable order.
     public var contextNames: [String] { contexts.keys.sorted() }
+
+    /// Contexts by number, and numbers by name, for searching (built by `index()`).
+    var table: [Context] = []
+    var numbers: [String: Int] = [:]
+
+    /// Numbers the contexts and resolves includes to numbers; run once the plan is complete.
+    mutating func index() {
+        let names = contextNames
+        numbers = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        table = names.map { name in
+            var context = contexts[name]!
+            context.index()
+            for i in context.includes.indices { context.includes[i].target = numbers[context.includes[i].context] ?? -1 }
+            contexts[name] = context
+            return context
+        }
+    }
+
+    /// The extensions a call to `exten` in `context` would use, in Asterisk's
+    /// search order: the context's exact names (one with a matching caller-ID
+    /// condition before one without), then its patterns in match order, then
+    /// its includes depth-first, each context searched once. A priority runs
+    /// from the first of these that has it.
+    ///
+    /// - Parameters:
+    ///   - callerID: the caller's number, for extensions with a caller-ID condition; nil takes them all.
+    ///   - date: the time for timed includes; nil searches every include, whatever its time.
+    public func extensions(matching exten: String, in context: String, callerID: String? = nil, at date: Date? = nil,
+                           timeZone: TimeZone = .current) -> [(context: String, extension: Extension)] {
+        search(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerID, at: date, timeZone: timeZone)
+            .map { (table[$0.context].name, self[$0]) }
+    }
+
+    /// The first extension a call to `exten` from `callerID` reaches in a context
+    /// (the one that runs priority 1 when it has it), as `extensions(matching:…)` orders them.
+    public func find(_ exten: String, in context: String, callerID: String, at now: Date = Date(),
+                     timeZone: TimeZone = .current) -> Extension? {
+        first(Array(exten.utf8).filter { $0 != dash }, in: context, callerID: callerID, at: now, timeZone: timeZone) { _ in true }
+            .map { self[$0] }
+    }
+
+    /// Whether dialling more characters after `prefix` could reach an extension.
+    public func canMatchMore(_ prefix: String, in context: String, at date: Date? = nil, timeZone: TimeZone = .current) -> Bool {
+        canMatchMore(Array(prefix.utf8).filter { $0 != dash }, in: context, at: date, timeZone: timeZone)
+    }
+
+    /// An extension found by a search: its context's number and its place there.
+    struct Found {
+        let context: Int
+        let index: Int
+    }
+
+    subscript(found: Found) -> Extension { table[found.context].extensions[found.index] }
+
+    /// Every extension `exten` (without dashes) reaches from `name`, in search order.
+    func search(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone) -> [Found] {
+        var found: [Found] = []
+        visit(exten, in: name, callerID: callerID, at: date, timeZone: timeZone) { found.append($0); return false }
+        return found
+    }
+
+    /// The first extension, in search order, that `accept`s.
+    func first(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone,
+               where accept: (Extension) -> Bool) -> Found? {
+        var result: Found?
+        visit(exten, in: name, callerID: callerID, at: date, timeZone: timeZone) { found in
+            guard accept(self[found]) else { return false }
+            result = found
+            return true
+        }
+        return result
+    }
+
+    /// Calls `body` with each extension in search order until it returns true.
+    private func visit(_ exten: [UInt8], in name: String, callerID: String?, at date: Date?, timeZone: TimeZone,
+                       _ body: (Found) -> Bool) {
+        guard let start = numbers[name] else { return }
+        var visited = [UInt64](repeating: 0, count: table.count / 64 + 1)
+        var depth = 0
+        func walk(_ number: Int) -> Bool {
+            let bit = UInt64(1) << UInt64(number % 64)
+            // Asterisk's own bound on include depth (AST_PBX_MAX_STACK).
+            guard depth < 128, visited[number / 64] & bit == 0 else { return false }
+            visited[number / 64] |= bit
+            let context = table[number]
+            for index in context.matching(exten, callerID: callerID) where body(Found(context: number, index: index)) { return true }
+            depth += 1
+            defer { depth -= 1 }
+            for include in context.includes where include.target >= 0 {
+                if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
+                if walk(include.target) { return true }
+            }
+            return false
+        }
+        _ = walk(start)
+    }
+
+    func canMatchMore(_ prefix: [UInt8], in name: String, at date: Date?, timeZone: TimeZone) -> Bool {
+        guard let start = numbers[name] else { return false }
+        var visited = Set<Int>()
+        var queue = [start]
+        while let next = queue.popLast() {
+            guard visited.count < 128, visited.insert(next).inserted else { continue }
+            let context = table[next]
+            if context.canMatchMore(prefix) { return true }
+            for include in context.includes.reversed() where include.target >= 0 {
+                if let date, let time = include.time, !time.matches(date, zone: timeZone) { continue }
+                queue.append(include.target)
+            }
+        }
+        return false
+    }
 }
 
 /// `[name]`: a set of extensions and the contexts it includes.
@@ -23,12 +137,14 @@ public struct Context: Sendable {
     /// Extensions in file order.
     public internal(set) var extensions: [Extension] = []
     public internal(set) var includes: [Include] = []
-    /// Literal names to their extensions (several when they differ by caller ID).
-    var literals: [String: [Int]] = [:]
+    /// Literal names (without dashes) to their extensions, one with a caller-ID condition first.
+    var literals: [[UInt8]: [Int]] = [:]
+    /// Literal names without dashes, sorted, to answer "could more digits match".
+    var literalNames: [[UInt8]] = []
     /// Pattern extensions in Asterisk's match order.
     var patternOrder: [Int] = []
-    /// For each first byte, the pattern extensions (in match order) that can start with it.
-    var patternsByFirstByte: [[Int]] = []
+    /// The patterns as a trie; entries are numbered by their place in `patternOrder`.
+    var patterns = PatternTrie()
 
     init(name: String, location: SourceLocation) {
         self.name = name
@@ -38,29 +154,61 @@ public struct Context: Sendable {
     /// Rebuilds the lookup tables after extensions change.
     mutating func index() {
         literals = [:]
-        var patterns: [Int] = []
-        for (i, extensionEntry) in extensions.enumerated() {
-            if extensionEntry.pattern == nil {
-                literals[extensionEntry.name, default: []].append(i)
+        var patternIndices: [Int] = []
+        for (i, entry) in extensions.enumerated() {
+            if entry.pattern == nil {
+                literals[entry.key, default: []].append(i)
             } else {
-                patterns.append(i)
+                patternIndices.append(i)
             }
         }
-        patternOrder = patterns.sorted { a, b in
+        for key in literals.keys {
+            literals[key]!.sort { a, b in Extension.callerIDFirst(extensions[a], extensions[b]) }
+        }
+        literalNames = literals.keys.sorted { $0.lexicographicallyPrecedes($1) }
+        patternOrder = patternIndices.sorted { a, b in
             let x = extensions[a], y = extensions[b]
-            // An extension with a caller-ID match is tried before one without.
-            if (x.callerID != nil) != (y.callerID != nil) { return x.callerID != nil }
-            return Pattern.precedes(x.pattern!, y.pattern!)
+            let order = Pattern.compare(x.pattern!, y.pattern!)
+            if order != 0 { return order < 0 }
+            // The same pattern with different caller-ID conditions: a condition first.
+            return Extension.callerIDFirst(x, y)
         }
-        patternsByFirstByte = (0..<128).map { byte in
-            patternOrder.filter { index in extensions[index].pattern!.firstClass?.contains(UInt8(byte)) ?? true }
-        }
+        patterns = PatternTrie()
+        for (rank, index) in patternOrder.enumerated() { patterns.insert(extensions[index].pattern!, id: Int32(rank)) }
     }
 
-    /// Pattern extensions that could match `exten`, in match order.
-    func patternCandidates(_ exten: String) -> [Int] {
-        guard let first = exten.utf8.first else { return patternOrder.filter { extensions[$0].pattern!.firstClass == nil } }
-        return first < 128 ? patternsByFirstByte[Int(first)] : patternOrder.filter { extensions[$0].pattern!.firstClass == nil }
+    /// Extensions of this context alone that `exten` (without dashes) reaches, in match order.
+    func matching(_ exten: [UInt8], callerID: String?) -> [Int] {
+        var result: [Int] = []
+        if let exact = literals[exten] {
+            for index in exact where extensions[index].accepts(callerID: callerID) { result.append(index) }
+        }
+        if !patternOrder.isEmpty {
+            var ranks: [Int32] = []
+            patterns.matches(exten, into: &ranks)
+            if ranks.count > 1 { ranks.sort() }
+            for rank in ranks {
+                let index = patternOrder[Int(rank)]
+                if extensions[index].accepts(callerID: callerID) { result.append(index) }
+            }
+        }
+        return result
+    }
+
+    /// Whether an extension of this context alone starts with `prefix` and is longer.
+    func canMatchMore(_ prefix: [UInt8]) -> Bool {
+        // The first literal name not before `prefix`: any longer name starting with it follows.
+        var low = 0, high = literalNames.count
+        while low < high {
+            let middle = (low + high) / 2
+            if literalNames[middle].lexicographicallyPrecedes(prefix) { low = middle + 1 } else { high = middle }
+        }
+        var i = low
+        while i < literalNames.count, literalNames[i].starts(with: prefix) {
+            if literalNames[i].count > prefix.count { return true }
+            i += 1
+        }
+        return patterns.canMatchMore(prefix)
     }
 }
 
@@ -91,11 +239,34 @@ public struct Extension: Sendable {
     /// Priority numbers in order.
     public var numbers: [Int] { priorities.keys.sorted() }
 
+    /// The name as matched: without dashes.
+    var key: [UInt8] { Array(name.utf8).filter { $0 != dash } }
+
     /// Whether this extension applies to `exten` dialled by `callerID`.
     func matches(_ exten: String, callerID number: String) -> Bool {
-        if let callerID, !callerID.matches(number) { return false }
+        guard accepts(callerID: number) else { return false }
         if let pattern { return pattern.matches(exten) }
-        return name == exten
+        return key == Array(exten.utf8).filter { $0 != dash }
+    }
+
+    /// Whether a call from `number` may use this extension; a nil number takes any condition.
+    func accepts(callerID number: String?) -> Bool {
+        guard let callerID, let number else { return true }
+        return callerID.matches(number)
+    }
+
+    /// Between two extensions with the same name, one with a caller-ID condition
+    /// is tried first; two conditions go in pattern order.
+    static func callerIDFirst(_ a: Extension, _ b: Extension) -> Bool {
+        switch (a.callerID, b.callerID) {
+        case (nil, nil): return false
+        case (_?, nil): return true
+        case (nil, _?): return false
+        case (.literal(let x)?, .literal(let y)?): return x < y
+        case (.literal?, .pattern?): return true
+        case (.pattern?, .literal?): return false
+        case (.pattern(let x)?, .pattern(let y)?): return Pattern.precedes(x, y)
+        }
     }
 }
 
@@ -104,12 +275,14 @@ public struct Priority: Sendable {
     public let number: Int
     public let label: String?
     public let application: String
-    /// The application's name as Omnigate knows it (Asterisk matches names without regard to case).
-    let canonicalApplication: String?
     public let arguments: String
     public let location: SourceLocation
     /// Where the arguments start, for diagnostics about them.
     public let argumentsLocation: SourceLocation
+    /// The application as Omnigate knows it (nil outside the subset).
+    let app: Application?
+    /// The arguments, compiled for expansion.
+    let template: Template
 }
 
 /// `include => name[,times,weekdays,mdays,months[,timezone]]`.
@@ -117,37 +290,12 @@ public struct Include: Sendable {
     public let context: String
     public let time: TimeSpec?
     public let location: SourceLocation
-}
+    /// The included context's number in the plan, -1 when it is not defined.
+    var target = -1
 
-extension Dialplan {
-    /// The extension a call to `exten` from `callerID` reaches in a context, as
-    /// Asterisk searches: exact names first (a caller-ID match before a plain
-    /// one), then patterns in match order, then includes depth-first, each
-    /// include only while its time condition holds at `now`.
-    public func find(_ exten: String, in contextName: String, callerID: String, at now: Date = Date(),
-                     timeZone: TimeZone = .current) -> Extension? {
-        var visited: Set<String> = []
-        return find(exten, in: contextName, callerID: callerID, now: now, timeZone: timeZone, visited: &visited)
-    }
-
-    private func find(_ exten: String, in contextName: String, callerID: String, now: Date, timeZone: TimeZone,
-                      visited: inout Set<String>) -> Extension? {
-        guard visited.insert(contextName).inserted, let context = contexts[contextName] else { return nil }
-        if let candidates = context.literals[exten] {
-            if let match = candidates.first(where: { context.extensions[$0].callerID != nil && context.extensions[$0].matches(exten, callerID: callerID) })
-                ?? candidates.first(where: { context.extensions[$0].callerID == nil }) {
-                return context.extensions[match]
-            }
-        }
-        for index in context.patternCandidates(exten) where context.extensions[index].matches(exten, callerID: callerID) {
-            return context.extensions[index]
-        }
-        for include in context.includes {
-            if let time = include.time, !time.matches(now, zone: timeZone) { continue }
-            if let found = find(exten, in: include.context, callerID: callerID, now: now, timeZone: timeZone, visited: &visited) {
-                return found
-            }
-        }
-        return nil
+    init(context: String, time: TimeSpec?, location: SourceLocation) {
+        self.context = context
+        self.time = time
+        self.location = location
     }
 }

@@ -1,22 +1,35 @@
 import Foundation
 
 /// Turns dialplan lines into a `Dialplan`, recording every problem and
-/// recovering at the next line.
+/// recovering at the next line. Works on the UTF-8 bytes of each line;
+/// columns count bytes from 1 (characters, for the ASCII dialplans are).
 struct Parser {
     private(set) var plan = Dialplan()
     private(set) var diagnostics: [Diagnostic] = []
     private var current: String?          // context being filled
     private var lastExtension: (context: String, index: Int, priority: Int)?
     private var seenContexts: [String: SourceLocation] = [:]
-    /// Per context, "name/callerID" to the extension's index, while parsing.
-    private var extensionIndexes: [String: [String: Int]] = [:]
+    /// Per context: an extension's name and caller-ID text as written, and as matched, to its index.
+    private var written: [String: [String: Int]] = [:]
+    private var canonical: [String: [ExtensionKey: Int]] = [:]
+
+    /// What makes two extension lines the same extension: the name as matched
+    /// (dashes ignored; `_X.` and `_x.` alike) and the caller-ID condition.
+    private struct ExtensionKey: Hashable {
+        enum Name: Hashable { case literal([UInt8]), pattern([Pattern.Element]) }
+        var name: Name
+        var callerID: String?
+    }
+
+    /// Priorities are C ints in Asterisk.
+    static let maxPriority = Int(Int32.max)
 
     static let generalKeys: Set<String> = ["autofallthrough", "static", "writeprotect", "clearglobalvars", "priorityjumping",
-                                           "extenpatternmatchnew", "userscontext", "autofallthrough"]
+                                           "extenpatternmatchnew", "userscontext"]
 
     mutating func parse(_ lines: [SourceLine]) {
         for line in lines { parseLine(line) }
-        for name in plan.contexts.keys { plan.contexts[name]!.index() }
+        plan.index()
     }
 
     private mutating func error(_ location: SourceLocation, _ message: String) {
@@ -29,7 +42,8 @@ struct Parser {
 
     private mutating func parseLine(_ line: SourceLine) {
         let text = line.text
-        if text.hasPrefix("[") {
+        let bytes = Array(text.utf8)
+        if bytes.first == openBracket {
             contextHeader(line)
             return
         }
@@ -38,41 +52,50 @@ struct Parser {
             return
         }
         // `key => value` or `key = value`
-        guard let equals = text.firstIndex(of: "=") else {
+        guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else {
             error(line.location, "expected 'exten => …', 'same => …', 'include => …' or 'name = value'; got '\(text.prefix(60))'")
             return
         }
-        let key = String(text[..<equals]).trimmedBlanks.lowercased()
-        var valueStart = text.index(after: equals)
-        if valueStart < text.endIndex, text[valueStart] == ">" { valueStart = text.index(after: valueStart) }
-        let leading = text[valueStart...].prefix { $0 == " " || $0 == "\t" }.count
-        let value = String(text[valueStart...]).trimmedBlanks
+        let name = Parser.trimmed(bytes[..<equals])
+        let key = String(decoding: name, as: UTF8.self).lowercased()
+        var valueStart = equals + 1
+        if valueStart < bytes.count, bytes[valueStart] == UInt8(ascii: ">") { valueStart += 1 }
+        while valueStart < bytes.count, Parser.isBlank(bytes[valueStart]) { valueStart += 1 }
+        let valueBytes = Parser.trimmed(bytes[valueStart...])
+        let value = String(decoding: valueBytes, as: UTF8.self)
         var valueLocation = line.location
-        valueLocation.column += text.distance(from: text.startIndex, to: valueStart) + leading
+        valueLocation.column += valueStart
 
         switch current {
         case "general":
             if !Parser.generalKeys.contains(key) {
-                warning(line.location, "unknown [general] setting '\(key)' is ignored")
+                // A near miss of a real setting is a typo that would silently change nothing.
+                if let meant = Checker.closest(key, in: Parser.generalKeys) {
+                    error(line.location, "unknown [general] setting '\(key)'; did you mean '\(meant)'?")
+                } else {
+                    warning(line.location, "unknown [general] setting '\(key)' is ignored")
+                }
             } else if key == "autofallthrough" {
-                plan.autofallthrough = ["yes", "true", "on", "1"].contains(value.lowercased())
+                plan.autofallthrough = Parser.isTrue(value)
+            } else if key == "clearglobalvars" {
+                plan.clearGlobals = Parser.isTrue(value)
             }
             return
         case "globals":
             guard !key.isEmpty else { error(line.location, "a global needs a name before '='"); return }
-            let name = text[..<equals].trimmingCharacters(in: .whitespaces)
-            if plan.globals.contains(where: { $0.name == name }) {
-                warning(line.location, "global '\(name)' is set again; the last value wins")
-                plan.globals.removeAll { $0.name == name }
+            let globalName = String(decoding: name, as: UTF8.self)
+            if plan.globals.contains(where: { $0.name == globalName }) {
+                warning(line.location, "global '\(globalName)' is set again; the last value wins")
+                plan.globals.removeAll { $0.name == globalName }
             }
-            plan.globals.append((name, value))
+            plan.globals.append((globalName, value))
             return
         default:
             break
         }
         switch key {
-        case "exten": exten(value, at: valueLocation, line: line, same: false)
-        case "same": exten(value, at: valueLocation, line: line, same: true)
+        case "exten": exten(valueBytes, at: valueLocation, same: false)
+        case "same": exten(valueBytes, at: valueLocation, same: true)
         case "include": include(value, at: valueLocation, context: current)
         case "ignorepat":
             warning(line.location, "ignorepat is ignored: Omnigate gives no dial tone")
@@ -82,6 +105,8 @@ struct Parser {
             error(line.location, "unknown statement '\(key)'; expected exten, same or include")
         }
     }
+
+    static func isTrue(_ value: String) -> Bool { ["yes", "true", "on", "1", "y", "t"].contains(value.lowercased()) }
 
     private mutating func contextHeader(_ line: SourceLine) {
         let text = line.text
@@ -110,6 +135,10 @@ struct Parser {
         }
         current = name
         if name == "general" || name == "globals" { return }
+        if extend && seenContexts[name] == nil {
+            // Asterisk refuses to add to a category it has not read yet.
+            error(line.location, "[\(name)](+) adds to context [\(name)], which is not defined before this line")
+        }
         if let first = seenContexts[name], !extend {
             // Asterisk merges a repeated context; say so, since it is usually a mistake.
             warning(line.location, "context [\(name)] was already defined at \(first); its extensions are added to it (write [\(name)](+) to say so)")
@@ -140,72 +169,62 @@ struct Parser {
     }
 
     /// `name[/cid],priority[(label)],Application(args)` (or, for `same`, `priority[(label)],Application(args)`).
-    private mutating func exten(_ value: String, at location: SourceLocation, line: SourceLine, same: Bool) {
+    private mutating func exten(_ value: ArraySlice<UInt8>, at location: SourceLocation, same: Bool) {
         guard let contextName = current else { return }
-        var fields = Parser.splitTopLevel(value, maxSplits: same ? 1 : 2)
-        if fields.count < (same ? 2 : 3) {
-            // An unclosed '[' in a pattern swallows the commas: split plainly so the pattern error shows.
-            fields = Parser.splitTopLevel(value, maxSplits: same ? 1 : 2, brackets: false)
+        // Fields: the name (commas inside a pattern's [ ] do not count, as in Asterisk's
+        // pbx_config), the priority, and the application with all the rest.
+        var fields: [Range<Int>] = []
+        var start = value.startIndex
+        if !same {
+            var brackets = 0
+            var i = value.startIndex
+            while i < value.endIndex {
+                let b = value[i]
+                if b == openBracket { brackets += 1 } else if b == closeBracket { brackets = max(0, brackets - 1) }
+                else if b == backslash { i += 1 } else if b == comma && brackets == 0 { break }
+                i += 1
+            }
+            if i >= value.endIndex, let plain = value.firstIndex(of: comma) {
+                // An unclosed '[' swallows the commas: split plainly so the pattern error shows.
+                i = plain
+            }
+            guard i < value.endIndex else {
+                error(location, "expected 'exten => name,priority,Application(args)'")
+                return
+            }
+            fields.append(start..<i)
+            start = i + 1
         }
-        var extensionIndex: Int
+        guard let priorityEnd = value[start...].firstIndex(of: comma) else {
+            if same {
+                guard let last = lastExtension, last.context == contextName else {
+                    error(location, "'same =>' needs an 'exten =>' line before it in [\(contextName)]")
+                    return
+                }
+                _ = last
+            }
+            error(location, "expected 'exten => name,priority,Application(args)'")
+            return
+        }
+        fields.append(start..<priorityEnd)
+        fields.append((priorityEnd + 1)..<value.endIndex)
+
+        let extensionIndex: Int
         if same {
             guard let last = lastExtension, last.context == contextName else {
                 error(location, "'same =>' needs an 'exten =>' line before it in [\(contextName)]")
                 return
             }
             extensionIndex = last.index
-            fields.insert("", at: 0)
         } else {
-            guard fields.count == 3 else {
-                error(location, "expected 'exten => name,priority,Application(args)'")
-                return
-            }
-            let nameField = fields[0].trimmedBlanks
-            guard !nameField.isEmpty else { error(location, "the extension name is empty"); return }
-            var name = nameField
-            var callerIDText: String?
-            if let slash = nameField.firstIndex(of: "/") {
-                name = String(nameField[..<slash])
-                callerIDText = String(nameField[nameField.index(after: slash)...])
-            }
-            var pattern: Pattern?
-            if name.hasPrefix("_") {
-                switch Pattern.compile(name) {
-                case .success(let compiled): pattern = compiled
-                case .failure(let failure):
-                    error(location, "bad pattern '\(name)': \(failure.message)")
-                    return
-                }
-            }
-            var callerID: CallerIDMatch?
-            if let callerIDText {
-                if callerIDText.hasPrefix("_") {
-                    switch Pattern.compile(callerIDText) {
-                    case .success(let compiled): callerID = .pattern(compiled)
-                    case .failure(let failure):
-                        error(location, "bad caller-ID pattern '\(callerIDText)': \(failure.message)")
-                        return
-                    }
-                } else {
-                    callerID = .literal(callerIDText)
-                }
-            }
-            let key = name + "/" + (callerIDText ?? "")
-            let existing = extensionIndexes[contextName]?[key]
-            if let existing {
-                extensionIndex = existing
-            } else {
-                plan.contexts[contextName]!.extensions.append(
-                    Extension(name: name, pattern: pattern, callerID: callerID, callerIDText: callerIDText, location: location))
-                extensionIndex = plan.contexts[contextName]!.extensions.count - 1
-                extensionIndexes[contextName, default: [:]][key] = extensionIndex
-            }
+            guard let index = extensionFor(Parser.trimmed(value[fields[0]]), in: contextName, at: location) else { return }
+            extensionIndex = index
         }
-        let priorityField = fields[1].trimmedBlanks
-        let application = fields.count > 2 ? fields[2].trimmedBlanks : ""
+        let priorityField = String(decoding: Parser.trimmed(value[fields[fields.count - 2]]), as: UTF8.self)
+        let applicationRange = fields[fields.count - 1]
         let extensionName = plan.contexts[contextName]!.extensions[extensionIndex].name
 
-        // Priority and optional label: 1, n, n(label), 5(label), hint.
+        // Priority and optional label: 1, n, n(label), 5(label), n+2, s, hint.
         var number: Int
         var label: String?
         var priorityText = priorityField
@@ -217,130 +236,184 @@ struct Parser {
                 return
             }
         }
-        let previous = lastExtension.map { $0.context == contextName && $0.index == extensionIndex ? $0.priority : 0 } ?? 0
+        // As in Asterisk's pbx_config, `n` and `s` count from the previous line of the context, whatever its extension.
+        let previous = lastExtension.map { $0.context == contextName ? $0.priority : 0 } ?? 0
         if priorityText.lowercased() == "hint" {
             warning(location, "hint for '\(extensionName)' is ignored: Omnigate has no device state")
             if plan.contexts[contextName]!.extensions[extensionIndex].priorities.isEmpty && !same {
-                plan.contexts[contextName]!.extensions.remove(at: extensionIndex)
-                extensionIndexes[contextName] = Dictionary(uniqueKeysWithValues: plan.contexts[contextName]!.extensions.enumerated().map {
-                    ($0.element.name + "/" + ($0.element.callerIDText ?? ""), $0.offset)
-                })
-                lastExtension = nil
+                removeExtension(extensionIndex, in: contextName)
             }
             return
-        } else if priorityText == "n" {
+        } else if priorityText == "n" || priorityText == "next" {
             guard previous > 0 else {
                 error(location, "priority 'n' needs a numbered priority before it in extension '\(extensionName)'")
                 return
             }
             number = previous + 1
-        } else if priorityText == "s" {
+        } else if priorityText == "s" || priorityText == "same" {
             guard previous > 0 else { error(location, "priority 's' needs a priority before it"); return }
             number = previous
-        } else if priorityText.hasPrefix("n+"), let step = Int(priorityText.dropFirst(2)), previous > 0, step > 0 {
+        } else if priorityText.hasPrefix("n+"), let step = Int(priorityText.dropFirst(2)), previous > 0, step > 0,
+                  step <= Parser.maxPriority - previous {
             number = previous + step
-        } else if let n = Int(priorityText), n > 0 {
+        } else if let n = Int(priorityText), n > 0, n <= Parser.maxPriority {
             number = n
         } else {
             error(location, "bad priority '\(priorityField)'; expected a number, n, n(label) or hint")
             return
         }
+
+        // The application: `App(args)`, `App`, or the old `App,args`.
+        let application = Parser.trimmed(value[applicationRange])
         guard !application.isEmpty else {
             error(location, "priority \(number) of '\(extensionName)' has no application")
             return
         }
-        guard let (app, arguments, argumentsOffset) = Parser.splitApplication(application) else {
-            error(location, "unbalanced parentheses in '\(application.prefix(60))'")
-            return
-        }
-        guard app.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
-            error(location, "'\(app)' is not an application name")
-            return
-        }
         var appLocation = location
-        // The application starts after the name and priority fields and their commas (and any blanks).
-        let rawApplication = fields.count > 2 ? fields[2] : ""
-        appLocation.column += (same ? 0 : fields[0].count + 1) + fields[1].count + 1
-            + rawApplication.utf8.prefix { $0 == 0x20 || $0 == 0x09 }.count
-        var argumentsLocation = appLocation
-        argumentsLocation.column += argumentsOffset
-        var entry = plan.contexts[contextName]!.extensions[extensionIndex]
-        if let existing = entry.priorities[number] {
-            error(location, "priority \(number) of extension '\(extensionName)' in [\(contextName)] is already defined at \(existing.location)")
+        appLocation.column += application.startIndex - value.startIndex
+        guard let (nameRange, argumentRange) = Parser.splitApplication(application) else {
+            error(appLocation, "unbalanced parentheses in '\(String(decoding: application, as: UTF8.self).prefix(60))'")
             return
         }
-        if let label {
-            if let other = entry.labels[label] {
-                error(location, "label '\(label)' is already used by priority \(other) of extension '\(extensionName)'")
-                return
-            }
-            entry.labels[label] = number
+        let app = String(decoding: Parser.trimmed(application[nameRange]), as: UTF8.self)
+        guard !app.isEmpty, app.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            error(appLocation, "'\(app)' is not an application name")
+            return
         }
-        entry.priorities[number] = Priority(number: number, label: label, application: app,
-                                            canonicalApplication: Catalog.canonicalApplication(app), arguments: arguments,
-                                            location: appLocation, argumentsLocation: argumentsLocation)
-        plan.contexts[contextName]!.extensions[extensionIndex] = entry
+        var argumentsLocation = appLocation
+        argumentsLocation.column += argumentRange.lowerBound - application.startIndex
+        let arguments = String(decoding: application[argumentRange], as: UTF8.self)
+
+        let existing = plan.contexts[contextName]!.extensions[extensionIndex]
+        if let other = existing.priorities[number] {
+            error(location, "priority \(number) of extension '\(extensionName)' in [\(contextName)] is already defined at \(other.location)")
+            return
+        }
+        if let label, let other = existing.labels[label] {
+            error(location, "label '\(label)' is already used by priority \(other) of extension '\(extensionName)'")
+            return
+        }
+        let priority = Priority(number: number, label: label, application: app, arguments: arguments,
+                                location: appLocation, argumentsLocation: argumentsLocation,
+                                app: Application.named(app), template: Template(arguments))
+        plan.contexts[contextName]!.extensions[extensionIndex].priorities[number] = priority
+        if let label { plan.contexts[contextName]!.extensions[extensionIndex].labels[label] = number }
         lastExtension = (contextName, extensionIndex, number)
     }
 
-    /// `App(args)` → ("App", "args", offset of args); `App` alone; legacy `App,args`. Nil when parentheses are unbalanced.
-    static func splitApplication(_ text: String) -> (String, String, Int)? {
-        if let open = text.firstIndex(of: "(") {
-            let name = text[..<open].trimmingCharacters(in: .whitespaces)
-            guard text.hasSuffix(")") else { return nil }
-            let inner = String(text[text.index(after: open)..<text.index(before: text.endIndex)])
-            var depth = 0
-            for c in inner {
-                if c == "(" { depth += 1 } else if c == ")" { depth -= 1 }
+    /// The extension a `name[/cid]` field names in a context, added when new; nil (with an error) when malformed.
+    private mutating func extensionFor(_ field: ArraySlice<UInt8>, in contextName: String, at location: SourceLocation) -> Int? {
+        let written = String(decoding: field, as: UTF8.self)
+        if let index = self.written[contextName]?[written] { return index }
+        guard !field.isEmpty else {
+            error(location, "the extension name is empty")
+            return nil
+        }
+        var name = written
+        var callerIDText: String?
+        if let slash = field.firstIndex(of: UInt8(ascii: "/")) {
+            name = String(decoding: field[..<slash], as: UTF8.self)
+            callerIDText = String(decoding: field[(slash + 1)...], as: UTF8.self)
+        }
+        var pattern: Pattern?
+        if name.hasPrefix("_") {
+            switch Pattern.compile(name) {
+            case .success(let compiled): pattern = compiled
+            case .failure(let failure):
+                error(location, "bad pattern '\(name)': \(failure.message)")
+                return nil
+            }
+        }
+        var callerID: CallerIDMatch?
+        if let callerIDText {
+            if callerIDText.hasPrefix("_") {
+                switch Pattern.compile(callerIDText) {
+                case .success(let compiled): callerID = .pattern(compiled)
+                case .failure(let failure):
+                    error(location, "bad caller-ID pattern '\(callerIDText)': \(failure.message)")
+                    return nil
+                }
+            } else {
+                callerID = .literal(callerIDText)
+            }
+        }
+        let key = ExtensionKey(name: pattern.map { .pattern($0.elements) } ?? .literal(Array(name.utf8).filter { $0 != dash }),
+                               callerID: callerIDText)
+        if let index = canonical[contextName]?[key] {
+            self.written[contextName, default: [:]][written] = index
+            return index
+        }
+        plan.contexts[contextName]!.extensions.append(
+            Extension(name: name, pattern: pattern, callerID: callerID, callerIDText: callerIDText, location: location))
+        let index = plan.contexts[contextName]!.extensions.count - 1
+        self.written[contextName, default: [:]][written] = index
+        canonical[contextName, default: [:]][key] = index
+        return index
+    }
+
+    /// Drops an extension that only had a hint, keeping the indexes right.
+    private mutating func removeExtension(_ index: Int, in contextName: String) {
+        plan.contexts[contextName]!.extensions.remove(at: index)
+        written[contextName] = written[contextName]?.compactMapValues { $0 == index ? nil : $0 > index ? $0 - 1 : $0 }
+        canonical[contextName] = canonical[contextName]?.compactMapValues { $0 == index ? nil : $0 > index ? $0 - 1 : $0 }
+        lastExtension = nil
+    }
+
+    /// `App(args)` → (name, arguments); `App` alone; the old `App,args`. Nil when
+    /// the parentheses (outside double quotes) do not balance or text follows the last one.
+    static func splitApplication(_ text: ArraySlice<UInt8>) -> (name: Range<Int>, arguments: Range<Int>)? {
+        let open = text.firstIndex(of: openParen)
+        let firstComma = text.firstIndex(of: comma)
+        if let firstComma, open.map({ firstComma < $0 }) ?? true {
+            return (text.startIndex..<firstComma, (firstComma + 1)..<text.endIndex)
+        }
+        guard let open else { return (text.startIndex..<text.endIndex, text.endIndex..<text.endIndex) }
+        guard text.last == closeParen else { return nil }
+        let inner = (open + 1)..<(text.endIndex - 1)
+        var depth = 0
+        var quoted = false
+        for b in text[inner] {
+            if b == quote { quoted.toggle() } else if !quoted {
+                if b == openParen { depth += 1 } else if b == closeParen { depth -= 1 }
                 if depth < 0 { return nil }
             }
-            guard depth == 0 else { return nil }
-            return (name, inner, text.distance(from: text.startIndex, to: open) + 1)
         }
-        if let comma = text.firstIndex(of: ",") {
-            return (text[..<comma].trimmingCharacters(in: .whitespaces), String(text[text.index(after: comma)...]),
-                    text.distance(from: text.startIndex, to: comma) + 1)
-        }
-        return (text.trimmingCharacters(in: .whitespaces), "", text.count)
+        guard depth == 0 || quoted else { return nil }
+        return (text.startIndex..<open, inner)
+    }
+
+    static func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var start = bytes.startIndex, end = bytes.endIndex
+        while start < end, isBlank(bytes[start]) { start += 1 }
+        while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
     }
 
     /// Splits on commas outside brackets, parentheses and quotes, at most `maxSplits` times.
     static func splitTopLevel(_ text: String, maxSplits: Int = .max, brackets trackBrackets: Bool = true) -> [String] {
         var parts: [String] = []
-        let bytes = Array(text.utf8)
-        var start = 0
+        var currentPart = ""
         var depth = 0, brackets = 0
         var quoted = false
-        var i = 0
-        while i < bytes.count {
-            let c = bytes[i]
-            if c == UInt8(ascii: "\\") { i += 2; continue }
-            if c == UInt8(ascii: "\"") { quoted.toggle() }
+        var escaped = false
+        for c in text {
+            if escaped { currentPart.append(c); escaped = false; continue }
+            if c == "\\" { escaped = true; currentPart.append(c); continue }
+            if c == "\"" { quoted.toggle() }
             if !quoted {
-                switch c {
-                case UInt8(ascii: "("): depth += 1
-                case UInt8(ascii: ")"): depth = max(0, depth - 1)
-                case UInt8(ascii: "[") where trackBrackets: brackets += 1
-                case UInt8(ascii: "]") where trackBrackets: brackets = max(0, brackets - 1)
-                case UInt8(ascii: ",") where depth == 0 && brackets == 0 && parts.count < maxSplits:
-                    parts.append(String(decoding: bytes[start..<i], as: UTF8.self))
-                    start = i + 1
-                default: break
+                if c == "(" { depth += 1 } else if c == ")" { depth = max(0, depth - 1) }
+                if trackBrackets { if c == "[" { brackets += 1 } else if c == "]" { brackets = max(0, brackets - 1) } }
+                if c == ",", depth == 0, brackets == 0, parts.count < maxSplits {
+                    parts.append(currentPart)
+                    currentPart = ""
+                    continue
                 }
             }
-            i += 1
+            currentPart.append(c)
         }
-        parts.append(String(decoding: bytes[min(start, bytes.count)...], as: UTF8.self))
+        parts.append(currentPart)
         return parts
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces and tabs (cheaper than Foundation's trimming).
-    var trimmedBlanks: String {
-        let utf8 = self.utf8
-        guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
-        let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
-        return String(self[first...last])
     }
 }

@@ -6,7 +6,8 @@ import Synchronization
 /// for real time: waits and timeouts pass at once.
 public final class ScriptedChannel: Channel, Sendable {
     public struct Script: Sendable {
-        /// Digits the caller presses, in order (`1#`).
+        /// Digits the caller presses, in order (`1#`). A `,` is a pause: the caller
+        /// lets the next prompt play out, or the next wait for a digit time out.
         public var digits: [Character] = []
         /// DIALSTATUS per target (`PJSIP/alice`), or for any target under "*"; default ANSWER.
         public var dialStatus: [String: String] = [:]
@@ -18,10 +19,18 @@ public final class ScriptedChannel: Channel, Sendable {
         public var contact: [String: String] = [:]
         /// The caller hangs up after this many commands (nil: never).
         public var hangUpAfterCommands: Int?
+        /// Once the digits run out, the caller lets this many waits for a digit
+        /// time out, and hangs up at the next (nil: waits forever), as real
+        /// callers do; it keeps a menu that repeats on timeout from looping.
+        public var patience: Int? = 3
         /// Prompts that do not exist (playback of them fails).
         public var missingPrompts: Set<String> = []
         /// MESSAGE_SEND_STATUS for MessageSend.
         public var messageStatus = "SUCCESS"
+        /// VMSTATUS for VoiceMail.
+        public var voicemailStatus = "SUCCESS"
+        /// RECORD_STATUS for Record.
+        public var recordStatus = "DTMF"
 
         public init() {}
     }
@@ -31,6 +40,7 @@ public final class ScriptedChannel: Channel, Sendable {
         var commands: [String] = []
         var hungUp = false
         var answered = false
+        var silentWaits = 0
     }
 
     private let state: Mutex<State>
@@ -73,7 +83,7 @@ public final class ScriptedChannel: Channel, Sendable {
     }
 
     public func wait(_ duration: Duration) async -> Bool {
-        note("wait(\(duration.components.seconds))")
+        note("wait(\(formatNumber(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)))")
         return !isHungUp
     }
 
@@ -83,7 +93,10 @@ public final class ScriptedChannel: Channel, Sendable {
         if let missing = prompts.first(where: { state.withLock { $0.script.missingPrompts }.contains($0) }) {
             return .failed("no prompt \(missing)")
         }
-        if !interruptDigits.isEmpty, let digit = state.withLock({ $0.script.digits.first }), interruptDigits.contains(digit) {
+        let next = state.withLock { $0.script.digits.first }
+        if next == "," {
+            _ = nextDigit()  // the caller listens to the end
+        } else if !interruptDigits.isEmpty, let digit = next, interruptDigits.contains(digit) {
             _ = nextDigit()
             return .interrupted(digit)
         }
@@ -92,7 +105,15 @@ public final class ScriptedChannel: Channel, Sendable {
 
     public func digit(timeout: Duration) async -> Character? {
         if isHungUp { return nil }
-        return nextDigit()
+        if let digit = nextDigit() { return digit == "," ? nil : digit }
+        let givesUp = state.withLock { state -> Bool in
+            state.silentWaits += 1
+            guard let patience = state.script.patience, state.silentWaits > patience else { return false }
+            state.hungUp = true
+            return true
+        }
+        if givesUp { note("caller hangs up") }
+        return nil
     }
 
     public func dial(_ request: DialRequest) async -> DialResult {
@@ -112,12 +133,13 @@ public final class ScriptedChannel: Channel, Sendable {
 
     public func voicemail(_ request: VoicemailRequest) async -> VoicemailResult {
         note("voicemail(\(request.mailboxes.joined(separator: "&")))")
-        return VoicemailResult(status: isHungUp ? "FAILED" : "SUCCESS", recording: "voicemail/\(request.mailboxes[0]).wav")
+        let status = isHungUp ? "FAILED" : state.withLock { $0.script.voicemailStatus }
+        return VoicemailResult(status: status, recording: status == "FAILED" ? nil : "voicemail/\(request.mailboxes[0]).wav")
     }
 
     public func record(_ request: RecordRequest) async -> RecordResult {
         note("record(\(request.path))")
-        return RecordResult(status: "DTMF", path: request.path)
+        return RecordResult(status: state.withLock { $0.script.recordStatus }, path: request.path)
     }
 
     public func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {

@@ -11,6 +11,8 @@ struct SourceLine {
 /// Reads dialplan files into lines: removes `;` comments (keeping `\;` as a
 /// semicolon) and `;-- … --;` block comments, follows `#include` and
 /// `#tryinclude` relative to the including file, and refuses include cycles.
+
+let semicolon = UInt8(ascii: ";")
 struct SourceReader {
     private(set) var lines: [SourceLine] = []
     private(set) var diagnostics: [Diagnostic] = []
@@ -44,74 +46,69 @@ struct SourceReader {
     }
 
     /// Reads dialplan text; `file` names it in locations and anchors relative includes.
+    ///
+    /// Comments as Asterisk's config reader has them: `;` to the end of the line
+    /// (`\\;` is a plain semicolon), and `;--` … `--;` blocks, which nest and may
+    /// span lines. `;---` (three dashes or more) is an ordinary comment, so
+    /// banner lines of dashes stay harmless.
     mutating func read(text: String, file: String, stack: [String] = []) {
-        var inBlockComment = false
-        var blockStart = SourceLocation(file: file, line: 1)
+        let bytes = Array(text.utf8)
+        var blockStarts: [SourceLocation] = []
         var number = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var lineStart = 0
+        var content: [UInt8] = []
+        // Each line is read once; within it each pass consumes at least one byte.
+        while lineStart <= bytes.count {
             number += 1
-            var line = String(raw)
-            if line.hasSuffix("\r") { line.removeLast() }
-            // Most lines have no comment and no escape: only trim them.
-            if !inBlockComment && !line.utf8.contains(UInt8(ascii: ";")) && !line.utf8.contains(UInt8(ascii: "\\")) {
-                let leading = line.utf8.prefix { $0 == 0x20 || $0 == 0x09 }.count
-                let content = line.trimmingCharacters(in: .whitespaces)
-                guard !content.isEmpty else { continue }
-                let location = SourceLocation(file: file, line: number, column: leading + 1)
-                if content.hasPrefix("#") {
-                    directive(content, at: location, file: file, stack: stack)
-                } else {
-                    lines.append(SourceLine(text: content, location: location, column: leading + 1))
-                }
-                continue
-            }
-            var stripped = ""
-            var escaped = false
-            var index = line.startIndex
-            // Each step consumes at least one character.
-            while index < line.endIndex {
-                let rest = line[index...]
-                if inBlockComment {
-                    if rest.hasPrefix("--;") {
-                        inBlockComment = false
-                        index = line.index(index, offsetBy: 3)
+            var lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            let next = lineEnd + 1
+            if lineEnd > lineStart, bytes[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            content.removeAll(keepingCapacity: true)
+            var i = lineStart
+            while i < lineEnd {
+                let b = bytes[i]
+                func at(_ offset: Int) -> UInt8 { i + offset < lineEnd ? bytes[i + offset] : 0 }
+                if !blockStarts.isEmpty {
+                    if b == UInt8(ascii: "-"), at(1) == UInt8(ascii: "-"), at(2) == semicolon {
+                        blockStarts.removeLast()
+                        i += 3
+                    } else if b == semicolon, at(1) == UInt8(ascii: "-"), at(2) == UInt8(ascii: "-"), at(3) != UInt8(ascii: "-") {
+                        blockStarts.append(SourceLocation(file: file, line: number, column: i - lineStart + 1))
+                        i += 3
                     } else {
-                        index = line.index(after: index)
+                        i += 1
                     }
                     continue
                 }
-                let character = line[index]
-                if escaped {
-                    if character != ";" { stripped.append("\\") }
-                    stripped.append(character)
-                    escaped = false
-                } else if character == "\\" {
-                    escaped = true
-                } else if rest.hasPrefix(";--") {
-                    inBlockComment = true
-                    blockStart = SourceLocation(file: file, line: number, column: line.distance(from: line.startIndex, to: index) + 1)
-                    index = line.index(index, offsetBy: 3)
-                    continue
-                } else if character == ";" {
-                    break
+                if b == backslash, at(1) == semicolon {
+                    content.append(semicolon)
+                    i += 2
+                } else if b == semicolon {
+                    guard at(1) == UInt8(ascii: "-"), at(2) == UInt8(ascii: "-"), at(3) != UInt8(ascii: "-") else { break }
+                    blockStarts.append(SourceLocation(file: file, line: number, column: i - lineStart + 1))
+                    i += 3
                 } else {
-                    stripped.append(character)
+                    content.append(b)
+                    i += 1
                 }
-                index = line.index(after: index)
             }
-            if escaped { stripped.append("\\") }
-            let leading = stripped.prefix { $0 == " " || $0 == "\t" }.count
-            let content = stripped.trimmingCharacters(in: .whitespaces)
-            guard !content.isEmpty else { continue }
-            let location = SourceLocation(file: file, line: number, column: leading + 1)
-            if content.hasPrefix("#") {
-                directive(content, at: location, file: file, stack: stack)
-                continue
+            var first = 0
+            while first < content.count, content[first] == UInt8(ascii: " ") || content[first] == UInt8(ascii: "\t") { first += 1 }
+            var last = content.count
+            while last > first, content[last - 1] == UInt8(ascii: " ") || content[last - 1] == UInt8(ascii: "\t") { last -= 1 }
+            if first < last {
+                let text = String(decoding: content[first..<last], as: UTF8.self)
+                let location = SourceLocation(file: file, line: number, column: first + 1)
+                if content[first] == UInt8(ascii: "#") {
+                    directive(text, at: location, file: file, stack: stack)
+                } else {
+                    lines.append(SourceLine(text: text, location: location, column: first + 1))
+                }
             }
-            lines.append(SourceLine(text: content, location: location, column: leading + 1))
+            lineStart = next
         }
-        if inBlockComment {
-            diagnostics.append(Diagnostic(.error, blockStart, "block comment ';--' is never closed with '--;'"))
+        if let open = blockStarts.first {
+            diagnostics.append(Diagnostic(.error, open, "block comment ';--' is never closed with '--;'"))
         }
     }
 

@@ -1,77 +1,268 @@
 import Foundation
 
-/// `${VAR}`, `${VAR:offset:length}`, `${FUNC(args)}` and `$[expression]`,
-/// expanded innermost first, as Asterisk does. Bounded: nesting deeper than
-/// 32 levels or results beyond 64 KiB stop expansion with a warning.
-extension Interpreter {
-    static let maxExpansion = 65_536
+/// Arguments compiled once, when the plan is loaded, into literal text,
+/// `${VAR}`, `${VAR:offset:length}`, `${FUNC(args)}` references and
+/// `$[expression]`s, so a step only looks values up. Expansion follows
+/// Asterisk: innermost first, and a value is never expanded again.
+/// `\$` stands for a plain `$`.
+struct Template: Sendable {
+    indirect enum Piece: Sendable {
+        case text(String)
+        case reference(Reference)
+        /// `$[…]`: the inner pieces, and the byte offset of `$[` in the arguments.
+        case expression([Piece], offset: Int)
+    }
 
-    func expand(_ text: String, depth: Int = 0) async -> String {
-        guard text.utf8.contains(UInt8(ascii: "$")) else { return text }
-        guard depth < 32 else {
-            warnings.append("variables nested too deeply")
-            return ""
+    struct Reference: Sendable {
+        enum Name: Sendable {
+            case variable(String)
+            case function(String, arguments: [Piece])
+            /// A name made of substitutions (`${${X}}`), parsed once expanded.
+            case dynamic([Piece])
         }
+        var name: Name
+        /// What follows the first `:` outside parentheses: `offset[:length]`.
+        var substring: [Piece]?
+        /// Byte offset of the name in the arguments, for diagnostics.
+        var offset: Int
+    }
+
+    /// A `${` or `$[` with no closing bracket, at this byte offset.
+    struct Unclosed: Sendable {
+        var opener: String
+        var offset: Int
+    }
+
+    let pieces: [Piece]
+    /// The whole text when it has no substitutions.
+    let literal: String?
+    let unclosed: [Unclosed]
+
+    /// Deeper nesting than this is kept as text (and reported by the checker).
+    static let maxDepth = 32
+
+    init(_ text: String) {
+        var unclosed: [Unclosed] = []
         let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 16)
-        var i = 0
-        let dollar = UInt8(ascii: "$"), backslash = UInt8(ascii: "\\")
-        let openBrace = UInt8(ascii: "{"), closeBrace = UInt8(ascii: "}")
-        let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
-        while i < bytes.count {
+        pieces = Template.compile(bytes[...], base: 0, depth: 0, unclosed: &unclosed)
+        self.unclosed = unclosed
+        if pieces.isEmpty {
+            literal = ""
+        } else if pieces.count == 1, case .text(let value) = pieces[0] {
+            literal = value
+        } else {
+            literal = nil
+        }
+    }
+
+    private static func compile(_ bytes: ArraySlice<UInt8>, base: Int, depth: Int, unclosed: inout [Unclosed]) -> [Piece] {
+        var pieces: [Piece] = []
+        var text: [UInt8] = []
+        func flush() {
+            if !text.isEmpty { pieces.append(.text(String(decoding: text, as: UTF8.self))) }
+            text.removeAll(keepingCapacity: true)
+        }
+        var i = bytes.startIndex
+        // Each pass consumes at least one byte.
+        while i < bytes.endIndex {
             let b = bytes[i]
-            if b == backslash && i + 1 < bytes.count && bytes[i + 1] == dollar {
-                out.append(dollar); i += 2; continue
+            if b == backslash, i + 1 < bytes.endIndex, bytes[i + 1] == dollar {
+                text.append(dollar)
+                i += 2
+                continue
             }
-            if b == dollar && i + 1 < bytes.count && (bytes[i + 1] == openBrace || bytes[i + 1] == openBracket) {
+            if b == dollar, i + 1 < bytes.endIndex, bytes[i + 1] == openBrace || bytes[i + 1] == openBracket, depth < maxDepth {
                 let open = bytes[i + 1], close = open == openBrace ? closeBrace : closeBracket
-                var level = 1, j = i + 2
-                while j < bytes.count {
+                var level = 1
+                var j = i + 2
+                while j < bytes.endIndex {
                     if bytes[j] == open { level += 1 } else if bytes[j] == close { level -= 1; if level == 0 { break } }
                     j += 1
                 }
-                guard j < bytes.count else {
-                    warnings.append("'$\(Character(UnicodeScalar(open)))' is not closed in '\(text.prefix(60))'")
-                    out.append(contentsOf: bytes[i...])
+                guard j < bytes.endIndex else {
+                    unclosed.append(Unclosed(opener: open == openBrace ? "${" : "$[", offset: base + i - bytes.startIndex))
+                    text.append(contentsOf: bytes[i...])
                     break
                 }
-                let inner = await expand(String(decoding: bytes[(i + 2)..<j], as: UTF8.self), depth: depth + 1)
+                flush()
+                let innerBase = base + (i + 2 - bytes.startIndex)
+                let inner = bytes[(i + 2)..<j]
                 if open == openBrace {
-                    out.append(contentsOf: (await value(of: inner)).utf8)
+                    pieces.append(.reference(reference(inner, base: innerBase, depth: depth + 1, unclosed: &unclosed)))
                 } else {
-                    switch Expression.evaluate(inner) {
-                    case .success(let result): out.append(contentsOf: result.utf8)
-                    case .failure(let error): warnings.append("expression $[\(inner)]: \(error.message)")
-                    }
-                }
-                if out.count > Interpreter.maxExpansion {
-                    warnings.append("expansion longer than \(Interpreter.maxExpansion) bytes was cut")
-                    return String(String(decoding: out, as: UTF8.self).prefix(Interpreter.maxExpansion))
+                    pieces.append(.expression(compile(inner, base: innerBase, depth: depth + 1, unclosed: &unclosed),
+                                              offset: base + i - bytes.startIndex))
                 }
                 i = j + 1
                 continue
             }
-            out.append(b)
+            text.append(b)
             i += 1
         }
-        return String(decoding: out, as: UTF8.self)
+        flush()
+        return pieces
     }
 
-    /// The value of `NAME`, `NAME:offset:length` or `FUNC(args)[:offset:length]`.
-    private func value(of reference: String) async -> String {
-        let utf8 = reference.utf8
-        if let paren = utf8.firstIndex(of: UInt8(ascii: "(")), let close = matchingParen(reference, from: paren) {
+    /// `NAME`, `NAME:offset:length`, `FUNC(args)[:offset:length]`, or a name made of substitutions.
+    private static func reference(_ inner: ArraySlice<UInt8>, base: Int, depth: Int, unclosed: inout [Unclosed]) -> Reference {
+        // The name runs to the first '(' or ':'; a '$' before either makes it dynamic.
+        var i = inner.startIndex
+        while i < inner.endIndex, inner[i] != openParen, inner[i] != colon, inner[i] != dollar { i += 1 }
+        if i < inner.endIndex, inner[i] == dollar {
+            return Reference(name: .dynamic(compile(inner, base: base, depth: depth, unclosed: &unclosed)), substring: nil, offset: base)
+        }
+        let name = String(decoding: inner[inner.startIndex..<i], as: UTF8.self)
+        guard i < inner.endIndex else { return Reference(name: .variable(name), substring: nil, offset: base) }
+        if inner[i] == colon {
+            let spec = compile(inner[(i + 1)...], base: base + i + 1 - inner.startIndex, depth: depth, unclosed: &unclosed)
+            return Reference(name: .variable(name), substring: spec, offset: base)
+        }
+        // A function: its arguments run to the matching ')'.
+        var level = 0
+        var close = i
+        while close < inner.endIndex {
+            if inner[close] == openParen { level += 1 } else if inner[close] == closeParen { level -= 1; if level == 0 { break } }
+            close += 1
+        }
+        if close == inner.endIndex { close = inner.endIndex }
+        let argumentBytes = inner[(i + 1)..<min(close, inner.endIndex)]
+        let arguments = compile(argumentBytes, base: base + i + 1 - inner.startIndex, depth: depth, unclosed: &unclosed)
+        var substring: [Piece]?
+        if close < inner.endIndex, close + 1 < inner.endIndex, inner[close + 1] == colon {
+            substring = compile(inner[(close + 2)...], base: base + close + 2 - inner.startIndex, depth: depth, unclosed: &unclosed)
+        }
+        return Reference(name: .function(name, arguments: arguments), substring: substring, offset: base)
+    }
+
+    /// Every function named statically, with the byte offset of its name.
+    var functions: [(name: String, offset: Int)] {
+        var found: [(String, Int)] = []
+        func walk(_ pieces: [Piece]) {
+            for piece in pieces {
+                switch piece {
+                case .text: break
+                case .expression(let inner, _): walk(inner)
+                case .reference(let reference):
+                    switch reference.name {
+                    case .variable: break
+                    case .function(let name, let arguments):
+                        found.append((name, reference.offset))
+                        walk(arguments)
+                    case .dynamic(let inner): walk(inner)
+                    }
+                    if let substring = reference.substring { walk(substring) }
+                }
+            }
+        }
+        walk(pieces)
+        return found
+    }
+
+    /// Every `$[…]` with its inner text as a checker sees it: each substitution
+    /// replaced by a plain value, so only the expression's own syntax is judged.
+    var expressions: [(text: String, offset: Int)] {
+        var found: [(String, Int)] = []
+        func placeholder(_ pieces: [Piece]) -> String {
+            pieces.map { piece -> String in
+                if case .text(let value) = piece { return value }
+                return "0"
+            }.joined()
+        }
+        func walk(_ pieces: [Piece]) {
+            for piece in pieces {
+                switch piece {
+                case .text: break
+                case .expression(let inner, let offset):
+                    found.append((placeholder(inner), offset))
+                    walk(inner)
+                case .reference(let reference):
+                    switch reference.name {
+                    case .variable: break
+                    case .function(_, let arguments): walk(arguments)
+                    case .dynamic(let inner): walk(inner)
+                    }
+                    if let substring = reference.substring { walk(substring) }
+                }
+            }
+        }
+        walk(pieces)
+        return found
+    }
+}
+
+let backslash = UInt8(ascii: "\\")
+let dollar = UInt8(ascii: "$")
+let openBrace = UInt8(ascii: "{"), closeBrace = UInt8(ascii: "}")
+let openBracket = UInt8(ascii: "["), closeBracket = UInt8(ascii: "]")
+let openParen = UInt8(ascii: "("), closeParen = UInt8(ascii: ")")
+let colon = UInt8(ascii: ":")
+let comma = UInt8(ascii: ",")
+let quote = UInt8(ascii: "\"")
+
+extension Interpreter {
+    static let maxExpansion = 65_536
+
+    /// Expands text that was not compiled with the plan (a dynamic target, say).
+    func expand(_ text: String) async -> String {
+        await expand(Template(text))
+    }
+
+    func expand(_ template: Template) async -> String {
+        if let literal = template.literal { return literal }
+        return await expand(template.pieces)
+    }
+
+    func expand(_ pieces: [Template.Piece]) async -> String {
+        var out = ""
+        for piece in pieces {
+            switch piece {
+            case .text(let text):
+                out += text
+            case .reference(let reference):
+                out += await value(of: reference)
+            case .expression(let inner, _):
+                let text = await expand(inner)
+                switch evaluateExpression(text) {
+                case .success(let result): out += result
+                case .failure(let error):
+                    warnings.append("expression $[\(text)]: \(error.message)")
+                    out += "0"
+                }
+            }
+            if out.utf8.count > Interpreter.maxExpansion {
+                warnings.append("expansion longer than \(Interpreter.maxExpansion) bytes was cut")
+                return String(decoding: out.utf8.prefix(Interpreter.maxExpansion), as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    private func value(of reference: Template.Reference) async -> String {
+        var result: String
+        switch reference.name {
+        case .variable(let name):
+            result = variable(name) ?? ""
+        case .function(let name, let arguments):
+            result = await call(name, await expand(arguments))
+        case .dynamic(let pieces):
+            // Asterisk expands the name first, then reads it as NAME[:offset[:length]] or FUNC(args)[:…].
+            return await value(ofExpanded: await expand(pieces))
+        }
+        if let substring = reference.substring { result = self.substring(result, await expand(substring)) }
+        return result
+    }
+
+    /// The value of an expanded reference: `NAME`, `NAME:offset:length` or `FUNC(args)[:offset:length]`.
+    private func value(ofExpanded reference: String) async -> String {
+        if let paren = reference.firstIndex(of: "("), let close = matchingParen(reference, from: paren) {
             let after = reference[reference.index(after: close)...]
-            let offsets: String? = after.hasPrefix(":") ? String(after.dropFirst()) : nil
             let function = String(reference[..<paren])
             let arguments = String(reference[reference.index(after: paren)..<close])
             let result = await call(function, arguments)
-            return offsets.map { substring(result, $0) } ?? result
+            return after.hasPrefix(":") ? substring(result, String(after.dropFirst())) : result
         }
-        if let colon = utf8.firstIndex(of: UInt8(ascii: ":")) {
-            let result = variable(String(reference[..<colon])) ?? ""
-            return substring(result, String(reference[reference.index(after: colon)...]))
+        if let colon = reference.firstIndex(of: ":") {
+            return substring(variable(String(reference[..<colon])) ?? "", String(reference[reference.index(after: colon)...]))
         }
         return variable(reference) ?? ""
     }
@@ -79,16 +270,15 @@ extension Interpreter {
     private func matchingParen(_ text: String, from open: String.Index) -> String.Index? {
         var level = 0
         var index = open
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let b = utf8[index]
-            if b == UInt8(ascii: "(") { level += 1 } else if b == UInt8(ascii: ")") { level -= 1; if level == 0 { return index } }
-            index = utf8.index(after: index)
+        while index < text.endIndex {
+            if text[index] == "(" { level += 1 } else if text[index] == ")" { level -= 1; if level == 0 { return index } }
+            index = text.index(after: index)
         }
         return nil
     }
 
-    /// `offset[:length]`: a negative offset counts from the end; a negative length stops that far from the end.
+    /// `offset[:length]`, as Asterisk's substring(): a negative offset counts from
+    /// the end; a negative length leaves that many characters off the end.
     func substring(_ value: String, _ spec: String) -> String {
         let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         let chars = Array(value)

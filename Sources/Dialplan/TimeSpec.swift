@@ -3,9 +3,10 @@ import Foundation
 /// A time condition as Asterisk writes it: `times,weekdays,mdays,months[,timezone]`
 /// (also separated by `|`), each `*` or items and ranges joined by `&`:
 /// `09:00-17:00,mon-fri,*,*`, `*,sat&sun,*,*`, `*,*,25,dec,Europe/Berlin`.
-/// Ranges may wrap (`22:00-06:00`, `fri-mon`).
+/// Ranges may wrap (`22:00-06:00`, `fri-mon`) and include both ends, as in
+/// Asterisk: `09:00-17:00` holds from 09:00:00 to 17:00:59.
 public struct TimeSpec: Sendable, Hashable, CustomStringConvertible {
-    /// Minutes of the day, as ranges (inclusive start, exclusive end).
+    /// Minutes of the day, as ranges; both ends are included, as in Asterisk.
     let minutes: [ClosedRange<Int>]?
     let weekdays: Set<Int>?   // 1 = Sunday … 7 = Saturday (Calendar's numbering)
     let monthDays: Set<Int>?
@@ -28,9 +29,11 @@ public struct TimeSpec: Sendable, Hashable, CustomStringConvertible {
         do {
             let wrappedMinutes: [ClosedRange<Int>]? = try fields[0] == "*" ? nil : fields[0].split(separator: "&").flatMap { item -> [ClosedRange<Int>] in
                 let parts = item.split(separator: "-").map(String.init)
+                guard (1...2).contains(parts.count) else { throw PatternError(message: "bad time range '\(item)'; write HH:MM-HH:MM") }
                 let start = try minute(parts[0])
-                let end = parts.count == 2 ? try minute(parts[1]) : start + 1
-                return end > start ? [start...(end - 1)] : [start...1439, 0...max(0, end - 1)]
+                let end = parts.count == 2 ? try minute(parts[1]) : start
+                // Both ends count, as in Asterisk: 09:00-17:00 holds until 17:00:59.
+                return end >= start ? [start...end] : [start...1439, 0...end]
             }
             let weekdays = try parseSet(fields[1], names: dayNames, range: 1...7, what: "weekday")
             let monthDays = try parseSet(fields[2], names: [], range: 1...31, what: "day of the month")
@@ -54,7 +57,7 @@ public struct TimeSpec: Sendable, Hashable, CustomStringConvertible {
         guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]), (0...24).contains(h), (0...59).contains(m), h * 60 + m <= 1440 else {
             throw PatternError(message: "bad time '\(text)'; write times as HH:MM")
         }
-        return h * 60 + m
+        return min(h * 60 + m, 1439)  // 24:00 is the last minute of the day
     }
 
     /// A set of numbered values from names or numbers, ranges allowed (wrapping).

@@ -11,6 +11,7 @@ enum DialplanCommand: Command {
            omnigate dialplan graph [--context C] [--format mermaid|dot] [PATH…]
 
     PATH is a dialplan file or a directory of .conf files (default Dialplans/).
+    --asterisk (any command) reads an Asterisk dialplan as it is: see check.
 
     check     Prints every problem as file:line:column: error|warning: message.
               Exit 0 when there are no errors (warnings alone still exit 0), 1 otherwise.
@@ -23,14 +24,20 @@ enum DialplanCommand: Command {
               --exten E          the dialled extension (required)
               --callerid N       the caller's number
               --callername NAME  the caller's name
-              --digits D         digits the caller presses, in order (e.g. 1#)
+              --digits D         digits the caller presses, in order (e.g. 1#); a comma lets
+                                 one prompt play out or one wait time out (e.g. ,2)
               --time T           the time of the call, ISO 8601 (e.g. 2026-11-24T10:00)
               --timezone Z       the time zone for --time and time conditions (default UTC)
               --var K=V          a channel variable (repeatable)
               --contact K=V      a CONTACT() field the store would answer (repeatable)
               --dial-status S    DIALSTATUS for every Dial (default ANSWER)
               --queue-status S   QUEUESTATUS for every Queue (default: an agent answers)
+              --voicemail-status S  VMSTATUS for VoiceMail (default SUCCESS)
+              --record-status S  RECORD_STATUS for Record (default DTMF)
+              --message-status S MESSAGE_SEND_STATUS for MessageSend (default SUCCESS)
               --hangup-after N   the caller hangs up after N commands
+              --patience N       once the digits run out, the caller lets N waits time out,
+                                 then hangs up (default 3)
               --message BODY     run a message context with this SMS body
               --format F         text (default) or json
 
@@ -108,9 +115,17 @@ enum DialplanCommand: Command {
         }
         if let status = try arguments.option("dial-status") { script.dialStatus["*"] = status }
         if let status = try arguments.option("queue-status") { script.queueStatus["*"] = status }
+        if let status = try arguments.option("voicemail-status") { script.voicemailStatus = status }
+        if let status = try arguments.option("record-status") { script.recordStatus = status }
+        if let status = try arguments.option("message-status") { script.messageStatus = status }
+        let compatibility = arguments.flag("asterisk")
         if let n = try arguments.option("hangup-after") {
             guard let count = Int(n), count > 0 else { throw UsageError("--hangup-after takes a positive number") }
             script.hangUpAfterCommands = count
+        }
+        if let n = try arguments.option("patience") {
+            guard let count = Int(n), count >= 0 else { throw UsageError("--patience takes a number of waits, 0 or more") }
+            script.patience = count
         }
         let message = try arguments.option("message")
         let format = try arguments.option("format") ?? "text"
@@ -118,7 +133,7 @@ enum DialplanCommand: Command {
         let paths = paths(&arguments)
         try arguments.finish()
 
-        let load = DialplanLoader.load(paths: paths)
+        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
         guard let plan = load.plan else {
             for diagnostic in load.diagnostics.errors { writeError(diagnostic.description) }
             writeError("the plan has errors; fix them first (omnigate dialplan check)")
@@ -145,11 +160,13 @@ enum DialplanCommand: Command {
                 "outcome": ["reason": outcome.reason, "hangupCause": outcome.hangupCause.map { $0 as Any } ?? NSNull()],
                 "variables": outcome.variables,
                 "warnings": outcome.warnings,
+                "messages": outcome.messages,
             ]
             let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             for step in outcome.steps { print(step) }
+            for message in outcome.messages { print("-- \(message)") }
             print("-- call: \(channel.commands.joined(separator: ", "))")
             print("-- ended: \(outcome.reason)\(outcome.hangupCause.map { " (cause \($0))" } ?? "")")
             for warning in outcome.warnings { print("-- warning: \(warning)") }
@@ -159,13 +176,15 @@ enum DialplanCommand: Command {
 
     private static func graph(_ arguments: inout Arguments) throws -> Int32 {
         let context = try arguments.option("context")
+        let compatibility = arguments.flag("asterisk")
         let formatText = try arguments.option("format") ?? "mermaid"
         guard let format = DialplanGraph.Format(rawValue: formatText) else { throw UsageError("--format takes mermaid or dot") }
         let paths = paths(&arguments)
         try arguments.finish()
-        let load = DialplanLoader.load(paths: paths)
+        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
         guard let plan = load.plan else {
             for diagnostic in load.diagnostics.errors { writeError(diagnostic.description) }
+            writeError("the plan has errors; fix them first (omnigate dialplan check)")
             return 1
         }
         if let context, plan.contexts[context] == nil { throw UsageError("no context [\(context)]") }

@@ -191,3 +191,179 @@ struct ApplicationTests {
         #expect(await simulate(p, context: "withi", exten: "9").0.steps.first?.arguments == "9")
     }
 }
+
+/// What each application asks of the channel, in full, and the variables it leaves.
+@Suite("applications: requests and statuses")
+struct ApplicationRequestTests {
+    @Test("Dial hands the channel its targets, timeout, options, the inherited variables and the caller ID")
+    func dialRequest() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Set(_ONCE=a)
+        same => n,Set(__ALWAYS=b)
+        same => n,Set(MINE=c)
+        same => n,Dial(PJSIP/alice&PJSIP/+15551234567@provider,25,tTg)
+        same => n,NoOp(${DIALSTATUS})
+        """)
+        let channel = RecordingChannel(dialStatus: "NOANSWER")
+        let outcome = await run(p, on: channel, exten: "1")
+        let request = try #require(channel.requests.withLock { $0.dials.first })
+        #expect(request.targets == ["PJSIP/alice", "PJSIP/+15551234567@provider"])
+        #expect(request.timeout == .seconds(25) && request.options == "tTg")
+        #expect(request.inherited == ["_ONCE": "a", "__ALWAYS": "b"])
+        #expect(request.callerIDNumber == "2015550100" && request.callerIDName == "Ada")
+        #expect(outcome.steps.last?.arguments == "NOANSWER")
+    }
+
+    @Test("Dial statuses per target; no timeout rings until someone answers")
+    func dialStatuses() async throws {
+        let p = try plan("[default]\nexten => 1,1,Dial(PJSIP/bob)\nsame => n,NoOp(${DIALSTATUS})\n")
+        for status in ["BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL"] {
+            let (outcome, _) = await simulate(p, exten: "1", script: script { $0.dialStatus["PJSIP/bob"] = status })
+            #expect(outcome.steps.last?.arguments == status)
+        }
+        let channel = RecordingChannel()
+        _ = await run(p, on: channel, exten: "1")
+        #expect(channel.requests.withLock { $0.dials.first?.timeout } == nil)
+    }
+
+    @Test("Queue hands over its name, options and timeout; with c an answered call goes on in the plan")
+    func queueRequest() async throws {
+        let p = try plan("[default]\nexten => 1,1,Queue(support,c,,,45)\nsame => n,NoOp(after queue ${QUEUEAGENT})\n")
+        let channel = RecordingChannel()
+        _ = await run(p, on: channel, exten: "1")
+        let request = try #require(channel.requests.withLock { $0.queues.first })
+        #expect(request.queue == "support" && request.options == "c" && request.timeout == .seconds(45))
+        let (answered, _) = await simulate(p, exten: "1", script: script { $0.queueAgent = "carol" })
+        #expect(answered.steps.last?.arguments == "after queue carol")
+    }
+
+    @Test("VoiceMail hands over its mailboxes and options and sets VMSTATUS")
+    func voicemail() async throws {
+        let p = try plan("[default]\nexten => 1,1,VoiceMail(sales@office&support,us)\nsame => n,NoOp(${VMSTATUS})\n")
+        let channel = RecordingChannel()
+        _ = await run(p, on: channel, exten: "1")
+        let request = try #require(channel.requests.withLock { $0.voicemails.first })
+        #expect(request.mailboxes == ["sales@office", "support"] && request.options == "us")
+        #expect(await simulate(p, exten: "1", script: script { $0.voicemailStatus = "FAILED" }).0.steps.last?.arguments == "FAILED")
+    }
+
+    @Test("Record hands over its file, silence, length and options and sets RECORD_STATUS and RECORDED_FILE")
+    func record() async throws {
+        let p = try plan("[default]\nexten => 1,1,Record(notes/${UNIQUEID}.wav,3,60,q)\nsame => n,NoOp(${RECORD_STATUS} ${RECORDED_FILE})\n")
+        let channel = RecordingChannel()
+        let outcome = await run(p, on: channel, exten: "1")
+        let request = try #require(channel.requests.withLock { $0.recordings.first })
+        #expect(request.path == "notes/u-2.wav" && request.silence == .seconds(3) && request.maxDuration == .seconds(60) && request.options == "q")
+        #expect(outcome.steps.last?.arguments == "SILENCE notes/u-2.wav")
+    }
+
+    @Test("MessageSend from a call sends MESSAGE(body) to the destination and sets MESSAGE_SEND_STATUS")
+    func messageSendFromCall() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Set(MESSAGE(body)=Your code is 1234)
+        same => n,MessageSend(pjsip:${CALLERID(num)}@provider,+15550000)
+        same => n,NoOp(${MESSAGE_SEND_STATUS})
+        """)
+        let channel = RecordingChannel()
+        let outcome = await run(p, on: channel, exten: "1")
+        #expect(channel.requests.withLock { $0.messages } == [OutboundMessage(destination: "pjsip:2015550100@provider", from: "+15550000", body: "Your code is 1234")])
+        #expect(outcome.steps.last?.arguments == "SUCCESS")
+        let (failed, _) = await simulate(p, exten: "1", script: script { $0.messageStatus = "FAILURE" })
+        #expect(failed.steps.last?.arguments == "FAILURE")
+    }
+
+    @Test("Playback of a missing prompt sets PLAYBACKSTATUS=FAILED and goes on; noanswer leaves the call unanswered")
+    func playback() async throws {
+        let p = try plan("[default]\nexten => 1,1,Playback(there&missing,noanswer)\nsame => n,NoOp(${PLAYBACKSTATUS})\nexten => 2,1,Playback(there)\nsame => n,NoOp(${PLAYBACKSTATUS})\n")
+        let (failed, channel) = await simulate(p, exten: "1", script: script { $0.missingPrompts = ["missing"] })
+        #expect(channel.commands.prefix(1) == ["play(there&missing)"])
+        #expect(failed.steps.last?.arguments == "FAILED")
+        let (played, channel2) = await simulate(p, exten: "2")
+        #expect(channel2.commands.prefix(2) == ["answer", "play(there)"])
+        #expect(played.steps.last?.arguments == "SUCCESS")
+    }
+
+    @Test("Background: n leaves the call unanswered; a context argument takes the digits there")
+    func backgroundOptions() async throws {
+        let p = try plan("""
+        [default]
+        exten => s,1,Background(menu,n,,other)
+        [other]
+        exten => 5,1,NoOp(in other)
+        """)
+        let (outcome, channel) = await simulate(p, exten: "s", script: script("5"))
+        #expect(channel.commands.first == "play(menu)")
+        #expect(outcome.steps.last?.description == "other,5,1: NoOp(in other)")
+    }
+
+    @Test("Read: a prompt a digit interrupts, at most maxdigits, # ends early, attempts repeat the prompt")
+    func read() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Read(PIN,enter-pin,4,,3,5)
+        same => n,NoOp(${PIN}|${READSTATUS})
+        """)
+        #expect(await simulate(p, exten: "1", script: script("123456")).0.steps.last?.arguments == "1234|OK")
+        #expect(await simulate(p, exten: "1", script: script("9#")).0.steps.last?.arguments == "9|OK")
+        let (retried, channel) = await simulate(p, exten: "1", script: script(",,7"))
+        #expect(retried.steps.last?.arguments == "7|OK")
+        #expect(channel.commands.filter { $0 == "play(enter-pin)" }.count == 2)
+        let (hungUp, _) = await simulate(p, exten: "1", script: script("1") { $0.hangUpAfterCommands = 2 })
+        #expect(hungUp.variables["READSTATUS"] == "HANGUP" && hungUp.reason == "caller-hangup")
+    }
+
+    @Test("skip options: Playback(…,skip), Background(…,s) and Read(…,s) do nothing on a call not yet answered")
+    func skipWhenNotAnswered() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Playback(a,skip)
+        same => n,Background(b,s)
+        same => n,Read(X,c,1,s)
+        same => n,NoOp(${PLAYBACKSTATUS} ${READSTATUS})
+        same => n,Answer()
+        same => n,Playback(a,skip)
+        """)
+        let (outcome, channel) = await simulate(p, exten: "1")
+        #expect(outcome.steps[3].arguments == "SUCCESS SKIPPED")
+        #expect(channel.commands == ["answer", "play(a)", "hangup(16)"])
+    }
+
+    @Test("DIALSTATUS=CANCEL means the caller hung up while it rang: the call ends and h runs")
+    func dialCancel() async throws {
+        let p = try plan("[default]\nexten => 1,1,Dial(PJSIP/bob,20)\nsame => n,NoOp(not reached)\nexten => h,1,NoOp(${DIALSTATUS})\n")
+        let (outcome, _) = await simulate(p, exten: "1", script: script { $0.dialStatus["*"] = "CANCEL" })
+        #expect(outcome.reason == "caller-hangup" && outcome.steps.map(\.arguments) == ["PJSIP/bob,20", "CANCEL"])
+    }
+
+    @Test("GosubIf calls one of two subroutines")
+    func gosubIf() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,GosubIf($[${X} = 1]?yes,s,1(a):no,s,1(b))
+        same => n,NoOp(${GOSUB_RETVAL})
+        [yes]
+        exten => s,1,Return(yes ${ARG1})
+        [no]
+        exten => s,1,Return(no ${ARG1})
+        """)
+        #expect(await simulate(p, exten: "1", variables: ["X": "1"]).0.steps.last?.arguments == "yes a")
+        #expect(await simulate(p, exten: "1", variables: ["X": "2"]).0.steps.last?.arguments == "no b")
+    }
+
+    @Test("Verbose and Log write to the run's messages; Wait takes fractions; Hangup takes cause names")
+    func loggingAndWaits() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Verbose(2,Caller ${CALLERID(num)})
+        same => n,Verbose(no level, just text)
+        same => n,Log(NOTICE,checked in)
+        same => n,Wait(0.5)
+        same => n,Hangup(CALL_REJECTED)
+        """)
+        let (outcome, channel) = await simulate(p, exten: "1")
+        #expect(outcome.messages == ["VERBOSE: Caller 2015550100", "VERBOSE: no level, just text", "NOTICE: checked in"])
+        #expect(channel.commands == ["wait(0.5)", "hangup(21)"])
+    }
+}

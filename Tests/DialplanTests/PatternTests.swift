@@ -31,6 +31,48 @@ struct PatternTests {
         #expect(sorted == ["_12X", "_1ZX", "_1XX", "_[1-3]XX", "_NXX", "_X.", "_X!"])
     }
 
+    @Test("Asterisk's ext_cmp order in detail: a pattern's end sorts after '!', equal-size sets by their lowest differing member")
+    func orderDetails() {
+        let sorted = ["_12", "_12!", "_1[24]", "_1[23]", "_X.", "_XX", "_[0-9]X", "_1-2"].map(pattern).sorted(by: Pattern.precedes).map(\.text)
+        // _1-2 is _12 (dashes ignored); between equals the text decides
+        #expect(sorted == ["_12!", "_1-2", "_12", "_1[23]", "_1[24]", "_XX", "_[0-9]X", "_X."])
+        #expect(Pattern.compare(pattern("_X."), pattern("_x.")) == 0, "X and x are the same class")
+    }
+
+    @Test("dialled dashes are ignored, as in Asterisk")
+    func dialledDashes() {
+        #expect(pattern("_NXX-XXXX").matches("555-0100"))
+        #expect(pattern("_NXXXXXX").matches("555-0100"))
+        #expect(pattern("_NXX-XXXX").canMatchMore("555-"))
+    }
+
+    @Test("the trie index finds what a linear scan in match order finds, for random patterns and numbers")
+    func indexAgreesWithScan() throws {
+        var random = SeededRandom(seed: 0xC0FFEE)
+        let pieces = ["0", "1", "2", "5", "9", "X", "N", "Z", "[1-3]", "[58]", "#", "*"]
+        var texts: Set<String> = []
+        while texts.count < 400 {
+            var text = "_" + (0..<(1 + random.next() % 6)).map { _ in pieces[random.next() % pieces.count] }.joined()
+            switch random.next() % 5 {
+            case 0: text += "."
+            case 1: text += "!"
+            default: break
+            }
+            texts.insert(text)
+        }
+        let p = try plan("[big]\n" + texts.sorted().map { "exten => \($0),1,NoOp()" }.joined(separator: "\n") + "\n")
+        let ordered = p.contexts["big"]!.extensions.compactMap(\.pattern).sorted(by: Pattern.precedes)
+        let digits = Array("0123456789#*")
+        for _ in 0..<3000 {
+            let number = String((0..<(random.next() % 9)).map { _ in digits[random.next() % digits.count] })
+            let scanned = ordered.filter { $0.matches(number) }.map(\.text)
+            let indexed = p.extensions(matching: number, in: "big").map(\.extension.name)
+            #expect(indexed == scanned, "\(number)")
+            let more = ordered.contains { $0.canMatchMore(number) }
+            #expect(p.canMatchMore(number, in: "big") == more, "\(number)")
+        }
+    }
+
     @Test("a call picks the exact extension, then the best pattern, then includes depth-first")
     func searchOrder() async throws {
         let p = try plan("""
@@ -83,7 +125,9 @@ struct PatternTests {
         let night = try TimeSpec.parse("22:00-06:00,*,*,*").get()
         #expect(night.matches(date("2026-11-24T23:30:00Z"), zone: utc))
         #expect(night.matches(date("2026-11-24T05:59:00Z"), zone: utc))
-        #expect(!night.matches(date("2026-11-24T06:00:00Z"), zone: utc))
+        #expect(night.matches(date("2026-11-24T06:00:59Z"), zone: utc), "both ends count, as in Asterisk")
+        #expect(!night.matches(date("2026-11-24T06:01:00Z"), zone: utc))
+        #expect(!night.matches(date("2026-11-24T21:59:59Z"), zone: utc))
         let christmas = try TimeSpec.parse("*,*,25,dec").get()
         #expect(christmas.matches(date("2026-12-25T10:00:00Z"), zone: utc))
         let weekend = try TimeSpec.parse("*|sat&sun|*|*").get()

@@ -1,54 +1,99 @@
-/// Each application, by name: what it does to control flow, variables and the channel.
+/// The applications Omnigate runs. Names match without regard to case, as in Asterisk.
+enum Application: String, CaseIterable, Sendable {
+    case answer = "Answer", ringing = "Ringing", progress = "Progress", wait = "Wait", noOp = "NoOp", verbose = "Verbose",
+         log = "Log", set = "Set", goto = "Goto", gotoIf = "GotoIf", gotoIfTime = "GotoIfTime", gosub = "Gosub",
+         gosubIf = "GosubIf", `return` = "Return", hangup = "Hangup", busy = "Busy", congestion = "Congestion",
+         playback = "Playback", background = "Background", waitExten = "WaitExten", read = "Read", dial = "Dial",
+         queue = "Queue", voiceMail = "VoiceMail", record = "Record", messageSend = "MessageSend"
+
+    private static let byName: [String: Application] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue.lowercased(), $0) })
+
+    static func named(_ name: String) -> Application? { byName[name.lowercased()] }
+
+    /// Applications after which the next priority never runs.
+    var neverContinues: Bool { [.goto, .hangup, .busy, .congestion, .return].contains(self) }
+}
+
+/// Each application: what it does to control flow, variables and the channel.
 extension Interpreter {
-    func runApplication(_ name: String, arguments: String) async -> Flow {
-        var args: [String] { arguments.isEmpty ? [] : Self.arguments(arguments) }
-        switch name {
-        case "NoOp": return .next
-        case "Verbose", "Log": return .next
-        case "Set": return set(arguments)
-        case "Goto": return goto(arguments)
-        case "GotoIf": return gotoIf(arguments)
-        case "GotoIfTime": return gotoIfTime(arguments)
-        case "Gosub": return gosub(arguments)
-        case "GosubIf": return gosubIf(arguments)
-        case "Return": return returnFromGosub(args.first ?? "")
-        case "Wait": return await wait(args)
-        case "Answer":
-            if inHangupHandler { return .next }
-            return await channel.answer() ? .next : .hangup(cause: nil, reason: "caller-hangup")
-        case "Ringing":
-            if !inHangupHandler { await channel.ringing() }
-            return .next
-        case "Progress":
-            if !inHangupHandler { await channel.progress() }
-            return .next
-        case "Hangup":
-            let cause = args.first.flatMap { Int($0) } ?? 16
-            if !inHangupHandler { await channel.hangup(cause: cause) }
-            return .hangup(cause: cause, reason: "hangup")
-        case "Busy":
-            if !inHangupHandler { await channel.hangup(cause: 17) }
-            return .hangup(cause: 17, reason: "hangup")
-        case "Congestion":
-            if !inHangupHandler { await channel.hangup(cause: 34) }
-            return .hangup(cause: 34, reason: "hangup")
-        case "Playback": return await playback(args)
-        case "Background": return await background(args)
-        case "WaitExten":
-            if inHangupHandler { return .next }
-            let seconds = args.first.flatMap { Double($0) }
-            let timeout = seconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeouts.response
-            return .collect(first: nil, responseTimeout: timeout, context: nil)
-        case "Read": return await read(args)
-        case "Dial": return await dial(args)
-        case "Queue": return await queue(args)
-        case "VoiceMail": return await voicemail(args)
-        case "Record": return await record(args)
-        case "MessageSend": return await messageSend(args)
-        default:
+    func runApplication(_ app: Application?, name: String, arguments: String) async -> Flow {
+        guard let app else {
             warnings.append("application \(name) is not supported by Omnigate; the call continues")
             return .next
         }
+        let args = arguments.isEmpty ? [] : Self.arguments(arguments)
+        switch app {
+        case .noOp: return .next
+        case .verbose:
+            // Verbose([level,]message)
+            let parts = Parser.splitTopLevel(arguments, maxSplits: 1)
+            let leveled = parts.count == 2 && Int(parts[0].trimmingCharacters(in: .whitespaces)) != nil
+            messages.append("VERBOSE: " + (leveled ? parts[1] : arguments))
+            return .next
+        case .log:
+            // Log(level,message)
+            let parts = Parser.splitTopLevel(arguments, maxSplits: 1)
+            messages.append(parts.count == 2 ? "\(parts[0].trimmingCharacters(in: .whitespaces).uppercased()): \(parts[1])" : arguments)
+            return .next
+        case .set: return set(arguments)
+        case .goto: return goto(arguments)
+        case .gotoIf: return gotoIf(arguments)
+        case .gotoIfTime: return gotoIfTime(arguments)
+        case .gosub: return gosub(arguments)
+        case .gosubIf: return gosubIf(arguments)
+        case .return: return returnFromGosub(args.first ?? "")
+        case .wait: return await wait(args)
+        case .answer:
+            if inHangupHandler { return .next }
+            return await answer() ? .next : .hangup(cause: nil, reason: "caller-hangup")
+        case .ringing:
+            if !inHangupHandler { await channel.ringing() }
+            return .next
+        case .progress:
+            if !inHangupHandler { await channel.progress() }
+            return .next
+        case .hangup:
+            let cause = args.first.flatMap { Self.hangupCause($0) } ?? 16
+            if !inHangupHandler { await channel.hangup(cause: cause) }
+            return .hangup(cause: cause, reason: "hangup")
+        case .busy:
+            if !inHangupHandler { await channel.hangup(cause: 17) }
+            return .hangup(cause: 17, reason: "hangup")
+        case .congestion:
+            if !inHangupHandler { await channel.hangup(cause: 34) }
+            return .hangup(cause: 34, reason: "hangup")
+        case .playback: return await playback(args)
+        case .background: return await background(args)
+        case .waitExten:
+            if inHangupHandler { return .next }
+            let seconds = args.first.flatMap { Double($0) }.flatMap { $0 > 0 ? $0 : nil }
+            let timeout = seconds.map { Duration.milliseconds(Int64($0 * 1000)) } ?? timeouts.response
+            return .collect(first: nil, responseTimeout: timeout, context: nil, waitExten: true)
+        case .read: return await read(args)
+        case .dial: return await dial(args)
+        case .queue: return await queue(args)
+        case .voiceMail: return await voicemail(args)
+        case .record: return await record(args)
+        case .messageSend: return await messageSend(args)
+        }
+    }
+
+    /// Answers the call (once), remembering that it is answered.
+    func answer() async -> Bool {
+        guard await channel.answer() else { return false }
+        answered = true
+        return true
+    }
+
+    /// A Q.850 cause by number or by Asterisk's name for it (`USER_BUSY`, `NORMAL_CLEARING`, …).
+    static func hangupCause(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let number = Int(trimmed), (0...127).contains(number) { return number }
+        let names = ["UNALLOCATED": 1, "NO_ROUTE_DESTINATION": 3, "NORMAL_CLEARING": 16, "USER_BUSY": 17, "NO_USER_RESPONSE": 18,
+                     "NO_ANSWER": 19, "CALL_REJECTED": 21, "NUMBER_CHANGED": 22, "DESTINATION_OUT_OF_ORDER": 27,
+                     "INVALID_NUMBER_FORMAT": 28, "NORMAL_UNSPECIFIED": 31, "NORMAL_CIRCUIT_CONGESTION": 34, "CONGESTION": 34,
+                     "NETWORK_OUT_OF_ORDER": 38, "NORMAL_TEMPORARY_FAILURE": 41, "SWITCH_CONGESTION": 42]
+        return names[trimmed.uppercased()]
     }
 
     /// Application arguments as Asterisk separates them: at commas outside

@@ -55,6 +55,9 @@ extension Interpreter {
         }
         var locals: [String: String] = ["ARGC": String(args.count)]
         for (i, value) in args.enumerated() { locals["ARG\(i + 1)"] = value }
+        // Arguments the caller had beyond these read as empty here, as in Asterisk.
+        let outer = frames.last.flatMap { $0.locals["ARGC"] }.flatMap { Int($0) } ?? 0
+        if outer > args.count { for i in (args.count + 1)...outer { locals["ARG\(i)"] = "" } }
         var returnTo = position
         returnTo.priority += 1
         frames.append(Frame(returnTo: returnTo, locals: locals))

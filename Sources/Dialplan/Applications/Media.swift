@@ -4,8 +4,13 @@ extension Interpreter {
         guard !inHangupHandler else { return .next }
         let files = (args.first ?? "").split(separator: "&").map(String.init).filter { !$0.isEmpty }
         let options = args.count > 1 ? args[1] : ""
+        if options.contains("skip") && !answered {
+            // skip: play only on an answered call.
+            setVariable("PLAYBACKSTATUS", "SUCCESS")
+            return .next
+        }
         if !options.contains("noanswer") {
-            guard await channel.answer() else { return .hangup(cause: nil, reason: "caller-hangup") }
+            guard await answer() else { return .hangup(cause: nil, reason: "caller-hangup") }
         }
         switch await channel.play(files, interruptDigits: "") {
         case .finished, .interrupted:
@@ -26,8 +31,9 @@ extension Interpreter {
         let files = (args.first ?? "").split(separator: "&").map(String.init).filter { !$0.isEmpty }
         let options = args.count > 1 ? args[1] : ""
         let context = args.count > 3 && !args[3].isEmpty ? args[3] : nil
+        if options.contains("s") && !answered { return .next }  // s: skip on a call not answered
         if !options.contains("n") {
-            guard await channel.answer() else { return .hangup(cause: nil, reason: "caller-hangup") }
+            guard await answer() else { return .hangup(cause: nil, reason: "caller-hangup") }
         }
         switch await channel.play(files, interruptDigits: "0123456789*#") {
         case .finished:
@@ -59,8 +65,14 @@ extension Interpreter {
         let options = args.count > 3 ? args[3] : ""
         let attempts = args.count > 4 ? max(1, Int(args[4]) ?? 1) : 1
         let timeout = args.count > 5 ? seconds(args[5]) ?? timeouts.response : timeouts.response
+        if options.contains("s") && !answered {
+            // s: return at once on a call not answered.
+            setVariable(name, "")
+            setVariable("READSTATUS", "SKIPPED")
+            return .next
+        }
         if !options.contains("n") {
-            guard await channel.answer() else {
+            guard await answer() else {
                 setVariable("READSTATUS", "HANGUP")
                 return .hangup(cause: nil, reason: "caller-hangup")
             }
@@ -109,7 +121,7 @@ extension Interpreter {
         }
         let options = args.count > 3 ? args[3] : ""
         if !options.contains("n") {
-            guard await channel.answer() else { return .hangup(cause: nil, reason: "caller-hangup") }
+            guard await answer() else { return .hangup(cause: nil, reason: "caller-hangup") }
         }
         let result = await channel.record(RecordRequest(path: file, silence: seconds(args.count > 1 ? args[1] : nil),
                                                         maxDuration: seconds(args.count > 2 ? args[2] : nil).flatMap { $0 == .zero ? nil : $0 },

@@ -20,7 +20,8 @@ extension Interpreter {
         setVariable("DIALEDTIME", String(result.dialedSeconds))
         setVariable("ANSWEREDTIME", String(result.answeredSeconds))
         if let answered = result.answeredTarget { setVariable("DIALEDPEERNUMBER", answered) }
-        if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
+        // CANCEL: the caller hung up while the targets rang.
+        if channel.isHungUp || result.status == "CANCEL" { return .hangup(cause: nil, reason: "caller-hangup") }
         if result.status == "ANSWER" && !options.contains("g") { return .hangup(cause: 16, reason: "dial-ended") }
         return .next
     }

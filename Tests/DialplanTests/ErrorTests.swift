@@ -1,0 +1,231 @@
+@testable import Dialplan
+import Foundation
+import Testing
+
+/// Every class of problem `dialplan check` reports, each with its exact
+/// message and place (`file:line:column: error|warning: message`).
+@Suite("dialplan errors, each with its message and place")
+struct ErrorTests {
+    @Test("lines, sections and settings", arguments: [
+        ("exten => 1,1,NoOp()\n", "t.conf:1:1: error: 'exten => 1,1,NoOp()' is outside any [context]"),
+        ("[default\n", "t.conf:1:1: error: a context header looks like [name]; got '[default'"),
+        ("[a b]\n", "t.conf:1:1: error: 'a b' is not a valid context name"),
+        ("[x] junk\n", "t.conf:1:1: error: unexpected 'junk' after [x]"),
+        ("[x](!)\nexten => 1,1,NoOp()\n", "t.conf:1:1: warning: context options (!) (templates) are not supported; [x] is read as a plain context"),
+        ("[later](+)\nexten => 1,1,NoOp()\n", "t.conf:1:1: error: [later](+) adds to context [later], which is not defined before this line"),
+        ("[default]\nfoo => bar\n", "t.conf:2:1: error: unknown statement 'foo'; expected exten, same or include"),
+        ("[default]\njust words\n", "t.conf:2:1: error: expected 'exten => …', 'same => …', 'include => …' or 'name = value'; got 'just words'"),
+        ("[globals]\n=oops\n", "t.conf:2:1: error: a global needs a name before '='"),
+        ("[globals]\nA=1\nA=2\n", "t.conf:3:1: warning: global 'A' is set again; the last value wins"),
+        ("[general]\nautofalthrough=no\n", "t.conf:2:1: error: unknown [general] setting 'autofalthrough'; did you mean 'autofallthrough'?"),
+        ("[general]\nfrobnicate=1\n", "t.conf:2:1: warning: unknown [general] setting 'frobnicate' is ignored"),
+        ("[default]\nignorepat => 9\n", "t.conf:2:1: warning: ignorepat is ignored: Omnigate gives no dial tone"),
+        ("[default]\nswitch => DUNDi/e164\n", "t.conf:2:1: warning: 'switch =>' (realtime switch) is not supported and is ignored"),
+    ])
+    func sections(text: String, message: String) {
+        #expect(diagnostics(text) == [message])
+    }
+
+    @Test("extension lines", arguments: [
+        ("[default]\nexten => 1,1\n", "t.conf:2:10: error: expected 'exten => name,priority,Application(args)'"),
+        ("[default]\nexten => ,1,NoOp()\n", "t.conf:2:10: error: the extension name is empty"),
+        ("[default]\nexten => 1,x,NoOp()\n", "t.conf:2:10: error: bad priority 'x'; expected a number, n, n(label) or hint"),
+        ("[default]\nexten => 1,0,NoOp()\n", "t.conf:2:10: error: bad priority '0'; expected a number, n, n(label) or hint"),
+        ("[default]\nexten => 1,n+99999999999,NoOp()\n", "t.conf:2:10: error: bad priority 'n+99999999999'; expected a number, n, n(label) or hint"),
+        ("[default]\nexten => 1,n,NoOp()\n", "t.conf:2:10: error: priority 'n' needs a numbered priority before it in extension '1'"),
+        ("[default]\nexten => 1,s,NoOp()\n", "t.conf:2:10: error: priority 's' needs a priority before it"),
+        ("[default]\nexten => 1,1(bad label),NoOp()\n", "t.conf:2:10: error: bad priority label 'bad label'"),
+        ("[default]\nsame => n,NoOp()\n", "t.conf:2:9: error: 'same =>' needs an 'exten =>' line before it in [default]"),
+        ("[default]\nexten => 1,1,\n", "t.conf:2:10: error: priority 1 of '1' has no application"),
+        ("[default]\nexten => 1,1,NoOp(\n", "t.conf:2:14: error: unbalanced parentheses in 'NoOp('"),
+        ("[default]\nexten => 1,1,Dial(PJSIP/a,20,A(x)\n", "t.conf:2:14: error: unbalanced parentheses in 'Dial(PJSIP/a,20,A(x)'"),
+        ("[default]\nexten => 1,1,No-Op(x)\n", "t.conf:2:14: error: 'No-Op' is not an application name"),
+        ("[default]\nexten => 1,1,NoOp()\nexten => 1,1,Hangup()\n",
+         "t.conf:3:10: error: priority 1 of extension '1' in [default] is already defined at t.conf:2:14"),
+        ("[default]\nexten => 1,1(a),NoOp()\nsame => n(a),Hangup()\n",
+         "t.conf:3:9: error: label 'a' is already used by priority 1 of extension '1'"),
+        ("[default]\nexten => 100,hint,PJSIP/100\n", "t.conf:2:10: warning: hint for '100' is ignored: Omnigate has no device state"),
+    ])
+    func extensions(text: String, message: String) {
+        #expect(diagnostics(text) == [message])
+    }
+
+    @Test("patterns", arguments: [
+        ("[default]\nexten => _1[2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1[2': '[' has no closing ']'"),
+        ("[default]\nexten => _1.2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1.2': '.' may only end a pattern"),
+        ("[default]\nexten => _1!2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1!2': '!' may only end a pattern"),
+        ("[default]\nexten => _1[],1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1[]': an empty set '[]'"),
+        ("[default]\nexten => _[9-1],1,NoOp()\n", "t.conf:2:10: error: bad pattern '_[9-1]': bad range '9-1' in a set"),
+        ("[default]\nexten => _,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_': an empty pattern"),
+        ("[default]\nexten => 1/_1[,1,NoOp()\n", "t.conf:2:10: error: bad caller-ID pattern '_1[': '[' has no closing ']'"),
+    ])
+    func patterns(text: String, message: String) {
+        #expect(diagnostics(text) == [message])
+    }
+
+    @Test("comments, directives and includes", arguments: [
+        ("[default]\n;-- never closed\nexten => 1,1,NoOp()\n", "t.conf:2:1: error: block comment ';--' is never closed with '--;'"),
+        ("[default]\n#exec rm -rf /\n", "t.conf:2:1: warning: #exec is not supported and is ignored"),
+        ("[default]\n#inlcude x.conf\n", "t.conf:2:1: error: unknown directive '#inlcude'; expected #include or #tryinclude"),
+        ("[default]\n#include\n", "t.conf:2:1: error: #include needs a file name"),
+        ("[default]\n#include \"nothere.conf\"\n", "t.conf:2:1: error: cannot read included file nothere.conf"),
+        ("[default]\ninclude =>\n", "t.conf:2:11: error: include needs a context name"),
+        ("[default]\ninclude => other,09:00-17:00,mon-fri\n",
+         "t.conf:2:12: error: bad time condition in include: a time condition has 4 or 5 fields (times,weekdays,mdays,months[,timezone]); got 2"),
+        ("[default]\ninclude => missing\n", "t.conf:2:12: error: [default] includes 'missing', which is not defined"),
+        ("[default]\ninclude => parkedcalls\n",
+         "t.conf:2:12: error: [default] includes 'parkedcalls', which Asterisk's res_parking provides and Omnigate does not have"),
+    ])
+    func directives(text: String, message: String) {
+        #expect(diagnostics(text) == [message])
+    }
+
+    @Test("arguments: substitutions and expressions", arguments: [
+        ("[default]\nexten => 1,1,NoOp(${EXTEN)\n", "t.conf:2:19: error: '${' is not closed with '}'"),
+        ("[default]\nexten => 1,1,NoOp(x $[1 + 2)\n", "t.conf:2:21: error: '$[' is not closed with ']'"),
+        ("[default]\nexten => 1,1,NoOp($[1 + ])\n", "t.conf:2:19: error: bad expression $[1 + ]: the expression ends where a value was expected"),
+        ("[default]\nexten => 1,1,Set(A=$[${X} ? 2])\n", "t.conf:2:20: error: bad expression $[0 ? 2]: '?' needs '::' in a conditional expression"),
+    ])
+    func arguments(text: String, message: String) {
+        #expect(diagnostics(text) == [message])
+    }
+
+    @Test("unknown applications are errors with a suggestion; Asterisk's others are warnings")
+    func applications() {
+        #expect(diagnostics("[default]\nexten => 1,1,Dail(PJSIP/alice)\n") == [
+            "t.conf:2:14: error: unknown application 'Dail'; did you mean 'Dial'?",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,Frobnicate()\n") == ["t.conf:2:14: error: unknown application 'Frobnicate'"])
+        #expect(diagnostics("[default]\nexten => 1,1,SayDigits(123)\n") == [
+            "t.conf:2:14: warning: application 'SayDigits' is not supported by Omnigate; this step will be skipped",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,noop(lower case is fine)\nsame => n,BACKGROUND(x)\n").isEmpty)
+    }
+
+    @Test("unknown functions are errors; Asterisk's others are warnings")
+    func functions() {
+        #expect(diagnostics("[default]\nexten => 1,1,NoOp(${TOUPER(x)})\n") == [
+            "t.conf:2:21: error: unknown function 'TOUPER'; did you mean 'TOUPPER'?",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,NoOp($[${LEN(${NOSUCH(1)})} > 0])\n") == [
+            "t.conf:2:29: error: unknown function 'NOSUCH'",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,Set(CHANNEL(language)=fr)\n") == [
+            "t.conf:2:18: warning: function 'CHANNEL' is not supported by Omnigate; it reads as empty",
+        ])
+    }
+
+    @Test("jumps to contexts, extensions, priorities and labels that do not exist are errors")
+    func jumps() {
+        let found = diagnostics("""
+        [default]
+        exten => 1,1,Goto(nowhere,s,1)
+        exten => 2,1,Goto(default,99,1)
+        exten => 3,1,Goto(1,7)
+        exten => 4,1,GotoIf($[1]?1,missing:1,1)
+        exten => 5,1,Goto(${DEST},1)
+        exten => 6,1,Goto(a,b,c,d)
+        exten => 7,1,Gosub(sub,s,1(x))
+        exten => 8,1,GosubIf($[1]?sub,5,start)
+        [sub]
+        exten => 5,1,Return()
+        """)
+        #expect(found == [
+            "t.conf:2:19: error: Goto to context 'nowhere', which is not defined",
+            "t.conf:3:19: error: Goto to extension '99', which [default] does not have",
+            "t.conf:4:19: error: Goto to priority 7 of '1' in [default], which does not exist",
+            "t.conf:5:21: error: Goto to label 'missing', which extension '1' in [default] does not have",
+            "t.conf:7:19: error: Goto target 'a,b,c,d' is not [[context,]extension,]priority",
+            "t.conf:8:20: error: Gosub to extension 's', which [sub] does not have",
+            "t.conf:9:22: error: Gosub to label 'start', which extension '5' in [sub] does not have",
+        ])
+    }
+
+    @Test("a jump is checked as Asterisk resolves it: the first extension reached that has the priority or label")
+    func jumpsFollowSearchOrder() {
+        #expect(diagnostics("""
+        [default]
+        include => more
+        exten => 1,1,Goto(2,2)
+        exten => 2,1,NoOp(here only 1)
+        exten => 3,1,Goto(2,deep)
+        [more]
+        exten => _X,1,NoOp()
+        same => n(deep),NoOp(from the include)
+        """).isEmpty)
+    }
+
+    @Test("priorities that can never run are warnings")
+    func unreachable() {
+        #expect(diagnostics("""
+        [default]
+        exten => 1,1,NoOp()
+        exten => 1,3,NoOp(gap)
+        exten => 2,1,Hangup()
+        same => n,NoOp(dead)
+        exten => 3,1,GotoIf($[1]?4,1:5,1)
+        same => n,NoOp(dead too)
+        exten => 4,1,GotoIf($[1]?5,1)
+        same => n(alive),NoOp(the false branch continues here)
+        exten => 5,1,Goto(6,2)
+        exten => 6,1,Hangup()
+        same => n,NoOp(reached by the Goto)
+        """) == [
+            "t.conf:3:14: warning: priority 3 of '1' in [default] can never run: there is no priority 2 before it and nothing jumps to it",
+            "t.conf:5:11: warning: priority 2 of '2' in [default] can never run: Hangup at priority 1 never continues to it",
+            "t.conf:7:11: warning: priority 2 of '3' in [default] can never run: GotoIf at priority 1 never continues to it",
+        ])
+    }
+
+    @Test("a context included but never defined is an error; a cycle of includes a warning")
+    func includes() {
+        #expect(diagnostics("[a]\ninclude => b\n[b]\ninclude => a\ninclude => missing\n") == [
+            "t.conf:4:12: warning: include cycle: a -> b -> a; the repeat is skipped when searching",
+            "t.conf:5:12: error: [b] includes 'missing', which is not defined",
+        ])
+    }
+
+    @Test("in Asterisk compatibility mode, what Asterisk only meets at run time is a warning; misspellings stay errors")
+    func compatibility() {
+        let text = """
+        [default]
+        include => parkedcalls
+        exten => 1,1,Goto(nowhere,s,1)
+        exten => 2,1,Dail(PJSIP/alice)
+        exten => 3,1,PlayTones(busy)
+        """
+        #expect(diagnostics(text, compatibility: true) == [
+            "t.conf:2:12: warning: [default] includes 'parkedcalls', which Asterisk's res_parking provides and Omnigate does not have",
+            "t.conf:3:19: warning: Goto to context 'nowhere', which is not defined",
+            "t.conf:4:14: error: unknown application 'Dail'; did you mean 'Dial'?",
+            "t.conf:5:14: warning: application 'PlayTones' is not supported by Omnigate; this step will be skipped",
+        ])
+        #expect(diagnostics(text).filter { $0.contains("error:") }.count == 3)
+    }
+
+    @Test("every problem in a file is reported at once, in file order")
+    func allAtOnce() {
+        #expect(diagnostics("[default]\nexten => 1,1,Dail()\nexten => 2,x,NoOp()\nfoo => 1\nexten => 3,1,NoOp(${X)\n") == [
+            "t.conf:2:14: error: unknown application 'Dail'; did you mean 'Dial'?",
+            "t.conf:3:10: error: bad priority 'x'; expected a number, n, n(label) or hint",
+            "t.conf:4:1: error: unknown statement 'foo'; expected exten, same or include",
+            "t.conf:5:19: error: '${' is not closed with '}'",
+        ])
+    }
+
+    @Test("files and directories that cannot be read")
+    func unreadable() throws {
+        let dir = try temporaryDirectory("dp-empty")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(DialplanLoader.load(paths: [dir]).diagnostics.map(\.description) == ["\(dir):0:1: error: no .conf files in this directory"])
+        #expect(DialplanLoader.load(paths: [dir + "/nope.conf"]).diagnostics.map(\.description) == [
+            "\(dir)/nope.conf:0:1: error: no such file or directory",
+        ])
+    }
+
+    @Test("a plan with errors is never handed out")
+    func noPlanWithErrors() {
+        #expect(DialplanLoader.parse("[default]\nexten => 1,1,Dail()\n").plan == nil)
+        #expect(DialplanLoader.parse("[default]\nexten => 1,1,SayDigits(1)\n").plan != nil)
+    }
+}

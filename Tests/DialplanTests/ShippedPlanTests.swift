@@ -1,0 +1,143 @@
+@testable import Dialplan
+import Foundation
+import Testing
+
+/// The example admins start from, `Dialplans/`: it checks clean, each branch
+/// its header lists is taken by a call or message here, and together these
+/// run every priority the files have.
+@Suite("the shipped Dialplans/")
+struct ShippedPlanTests {
+    static let open = "2026-11-24T10:00:00Z"     // a Tuesday morning
+    static let closed = "2026-11-24T22:00:00Z"   // the same evening
+
+    struct Call {
+        let branch: String
+        var exten = "18005550100"
+        var time = ShippedPlanTests.open
+        var script = ScriptedChannel.Script()
+        /// What the caller must hear or get, in order (a subsequence of the channel's commands).
+        let expected: [String]
+    }
+
+    static let calls: [Call] = [
+        Call(branch: "1. a leading + is dropped", exten: "+18005550100", script: script("1") { $0.queueStatus["sales"] = "TIMEOUT" },
+             expected: ["play(welcome&menu)", "queue(sales)", "voicemail(support)"]),
+        Call(branch: "2. a VIP goes to the VIP queue", script: script { $0.contact["tier"] = "vip" },
+             expected: ["answer", "play(pls-hold-while-try)", "queue(vip)", "hangup(16)"]),
+        Call(branch: "3. the VIP queue does not answer: the menu", script: script("2") { $0.contact["tier"] = "vip"; $0.queueStatus["vip"] = "TIMEOUT" },
+             expected: ["queue(vip)", "play(welcome&menu)", "queue(support)"]),
+        Call(branch: "4. back to the last agent", script: script { $0.contact["last_agent"] = "alice" },
+             expected: ["play(pls-hold-while-try)", "dial(PJSIP/alice)", "hangup(16)"]),
+        Call(branch: "5. the last agent does not answer: the menu", script: script("3") { $0.contact["last_agent"] = "alice"; $0.dialStatus["*"] = "NOANSWER" },
+             expected: ["dial(PJSIP/alice)", "play(welcome&menu)", "voicemail(support)"]),
+        Call(branch: "6. the last agent, after hours: closed", time: closed, script: script { $0.contact["last_agent"] = "alice" },
+             expected: ["answer", "play(closed)", "voicemail(support)", "play(vm-goodbye)", "hangup(16)"]),
+        Call(branch: "7. after hours: closed, then voicemail", time: closed,
+             expected: ["answer", "play(closed)", "voicemail(support)", "play(vm-goodbye)", "hangup(16)"]),
+        Call(branch: "8. menu 1: sales", script: script("1"), expected: ["play(welcome&menu)", "play(pls-hold-while-try)", "queue(sales)"]),
+        Call(branch: "8. menu 2: support", script: script("2"), expected: ["play(welcome&menu)", "play(pls-hold-while-try)", "queue(support)"]),
+        Call(branch: "8. menu 3: voicemail", script: script("3"), expected: ["play(welcome&menu)", "voicemail(support)"]),
+        Call(branch: "9. a queue nobody answers: voicemail", script: script("2") { $0.queueStatus["support"] = "TIMEOUT" },
+             expected: ["queue(support)", "voicemail(support)", "play(vm-goodbye)", "hangup(16)"]),
+        Call(branch: "10. wrong keys: three tries, then voicemail", script: script("987"),
+             expected: ["play(invalid)", "play(invalid)", "play(invalid)", "voicemail(support)"]),
+        Call(branch: "11. no key: voicemail", expected: ["play(welcome&menu)", "voicemail(support)", "hangup(16)"]),
+        Call(branch: "12. a caller who hangs up is noted too", script: script { $0.hangUpAfterCommands = 2 },
+             expected: ["answer", "play(welcome&menu)"]),
+        Call(branch: "no number given", exten: "s", script: script("3"), expected: ["voicemail(support)"]),
+    ]
+
+    static let messages: [(branch: String, exten: String, time: String, reply: String)] = [
+        ("13. an SMS in business hours", "18005550100", open, "An agent will reply shortly."),
+        ("13. an SMS after hours, to a +number", "+18005550100", closed, "We are closed now"),
+    ]
+
+    private var shipped: Dialplan {
+        get throws {
+            let load = DialplanLoader.load(paths: [packageRoot + "/Dialplans"])
+            guard let plan = load.plan else { throw LoadFailure(diagnostics: load.diagnostics) }
+            return plan
+        }
+    }
+
+    @Test("it checks clean: no errors, no warnings")
+    func clean() {
+        #expect(DialplanLoader.load(paths: [packageRoot + "/Dialplans"]).diagnostics.map(\.description) == [])
+    }
+
+    @Test("each call branch does what the header says", arguments: calls.indices)
+    func callBranch(_ index: Int) async throws {
+        let call = Self.calls[index]
+        let (outcome, channel) = await simulate(try shipped, context: "from-trunk", exten: call.exten, script: call.script, time: call.time)
+        var remaining = channel.commands[...]
+        for command in call.expected {
+            guard let at = remaining.firstIndex(of: command) else {
+                Issue.record("\(call.branch): '\(command)' missing from \(channel.commands)")
+                return
+            }
+            remaining = remaining[(at + 1)...]
+        }
+        // 12: every call ends in [call-end]'s h, whatever context it ended in.
+        #expect(outcome.steps.last?.application == "NoOp" && outcome.steps.last?.exten == "h", "\(call.branch)")
+        #expect(outcome.warnings.isEmpty, "\(call.branch): \(outcome.warnings)")
+    }
+
+    @Test("an SMS gets the auto-reply for the time it arrives")
+    func smsBranches() async throws {
+        for message in Self.messages {
+            let channel = RecordingChannel()
+            let outcome = await runMessage(try shipped, on: channel, exten: message.exten, time: message.time)
+            let sent = channel.requests.withLock { $0.messages }
+            #expect(sent.count == 1 && sent.first?.destination == "sip:+12015550100@trunk", "\(message.branch)")
+            #expect(sent.first?.body.contains(message.reply) == true, "\(message.branch): \(sent)")
+            #expect(outcome.reason == "message-done" && outcome.warnings.isEmpty, "\(message.branch)")
+        }
+    }
+
+    @Test("together, the branches run every priority of every extension in the files")
+    func everyPriorityRuns() async throws {
+        let plan = try shipped
+        var ran: Set<String> = []
+        func note(_ steps: [Step]) {
+            for step in steps {
+                // The extension that served the step, as Asterisk finds it.
+                guard let served = plan.extensions(matching: step.exten, in: step.context)
+                    .first(where: { $0.extension.priorities[step.priority] != nil }) else { continue }
+                ran.insert("\(served.context),\(served.extension.name),\(step.priority)")
+            }
+        }
+        for call in Self.calls {
+            note(await simulate(plan, context: "from-trunk", exten: call.exten, script: call.script, time: call.time).0.steps)
+        }
+        for message in Self.messages {
+            note(await runMessage(plan, on: RecordingChannel(), exten: message.exten, time: message.time).steps)
+        }
+        var all: Set<String> = []
+        for (name, context) in plan.contexts {
+            for entry in context.extensions { for number in entry.numbers { all.insert("\(name),\(entry.name),\(number)") } }
+        }
+        #expect(all.subtracting(ran).sorted() == [], "priorities no branch runs")
+        #expect(all.count > 50)
+    }
+
+    private func runMessage(_ plan: Dialplan, on channel: Channel, exten: String, time: String) async -> Outcome {
+        var start = CallStart(context: "sms-in", exten: exten, callerIDNumber: "+12015550100", uniqueID: "sms-1")
+        start.message = ("Hi, is my order shipped?", "sip:+12015550100@trunk", "sip:\(exten)@gateway")
+        let date = ISO8601DateFormatter().date(from: time)!
+        start.now = { date }
+        start.timeZone = TimeZone(identifier: "UTC")!
+        return await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: start).runMessage()
+    }
+
+    @Test("graph draws its contexts, menu choices and jumps, and --context keeps to what a context reaches")
+    func graph() throws {
+        let mermaid = DialplanGraph.render(try shipped, format: .mermaid)
+        #expect(mermaid.hasPrefix("flowchart TD\n"))
+        #expect(mermaid.contains("-.->|\"press 2\"|") && mermaid.contains("-.->|\"timeout\"|"))
+        #expect(mermaid.contains("subgraph") && mermaid.contains("[sms-in]"))
+        let dot = DialplanGraph.render(try shipped, context: "menu", format: .dot)
+        #expect(dot.hasPrefix("digraph dialplan {"))
+        #expect(dot.contains("label=\"[menu]\"") && dot.contains("label=\"[voicemail]\""))
+        #expect(!dot.contains("[sms-in]") && !dot.contains("[welcome]"), "only what [menu] reaches")
+    }
+}
