@@ -27,6 +27,17 @@ final class CallerLookup: Sendable {
     }
 }
 
+extension CallerLookup {
+    /// Answers the dialplan's `CONTACT(field)`: the store's value, empty when
+    /// the store did not answer within `budget`, nil for a field that does not exist.
+    func field(_ name: String, within budget: Duration) async -> String? {
+        switch await value(within: budget) {
+        case .success(let pop): pop.field(name)
+        case .failure: TimelinePop.fields.contains(name.lowercased()) ? "" : nil
+        }
+    }
+}
+
 extension CallerContext {
     /// The agent-facing summary of a store pop.
     init(_ pop: TimelinePop, now: Date = Date()) {

@@ -128,11 +128,7 @@ final class GatewayChannel: Channel, Sendable {
     func digit(timeout: Duration) async -> Character? { await session.digit(timeout: timeout) }
 
     func contact(field: String) async -> String? {
-        switch await lookup.value(within: services.config.screenPop.lookupBudget) {
-        case .success(let pop): return pop.field(field)
-        case .failure:
-            return TimelinePop.fields.contains(field.lowercased()) ? "" : nil
-        }
+        await lookup.field(field, within: services.config.screenPop.lookupBudget)
     }
 
     // MARK: - Dial

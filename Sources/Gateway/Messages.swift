@@ -110,9 +110,6 @@ final class MessageChannel: Channel, Sendable {
     }
 
     func contact(field: String) async -> String? {
-        switch await lookup.value(within: services.config.screenPop.lookupBudget) {
-        case .success(let pop): return pop.field(field)
-        case .failure: return TimelinePop.fields.contains(field.lowercased()) ? "" : nil
-        }
+        await lookup.field(field, within: services.config.screenPop.lookupBudget)
     }
 }
