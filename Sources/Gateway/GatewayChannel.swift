@@ -316,7 +316,7 @@ final class GatewayChannel: Channel, Sendable {
         let mailbox = request.mailboxes[0].split(separator: "@").first.map(String.init) ?? "default"
         guard await answer() else { return VoicemailResult(status: "FAILED") }
         if !request.options.contains("s") {
-            if case .hungUp = await session.play(request.options.contains("b") ? "vm-intro" : "vm-intro") { return VoicemailResult(status: "FAILED") }
+            if case .hungUp = await session.play("vm-intro") { return VoicemailResult(status: "FAILED") }
             _ = await session.play("beep")
         }
         let safeBox = mailbox.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
