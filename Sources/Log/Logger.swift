@@ -3,7 +3,7 @@
 // Every module logs through a `Logger` carrying its subsystem name. A line is a
 // timestamp, a level, the subsystem, a short message and `key=value` fields:
 //
-//     2026-11-24T09:20:00.123Z info  sip: call answered call.id=3 sip.status=200
+//     2026-11-24T09:20:00.123Z info    sip: call answered call.id=3 sip.status=200
 //
 // Writing is thread-safe and never blocks on anything but stderr itself. The
 // level is process-wide and can change while running (config reload).
@@ -57,7 +57,7 @@ public struct Logger: Sendable {
     public func log(_ level: LogLevel, _ message: () -> String, _ fields: [LogField]) {
         guard isEnabled(level) else { return }
         var line = Logger.timestamp()
-        line += " " + level.description.padding(toLength: 7, withPad: " ", startingAt: 0)
+        line += " " + level.description.padding(toLength: 8, withPad: " ", startingAt: 0)
         line += subsystem + ": " + message()
         for field in fields {
             line += " " + field.key + "=" + Logger.quoted(String(describing: field.value))

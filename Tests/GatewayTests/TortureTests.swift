@@ -98,6 +98,64 @@ struct TortureTests {
     }
 }
 
+extension TortureTests {
+    @Test("every torture message over its own TCP connection: no 2xx where none belongs, and the gateway keeps serving",
+          .enabled(if: TortureTests.corpus != nil,
+                   "../shared/testdata/sip-torture is not beside this clone: the TCP torture run was not done"))
+    func tcpTorture() async throws {
+        let gateway = try await GatewayProcess.start(config: GatewayProcess.loopbackTrunk(context: "torture"),
+                                                     dialplan: "[torture]\nexten => service,1,Answer()\n same => n,Wait(30)\n")
+        var answered = 0
+        for file in Self.files() {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.corpus! + "/" + file))
+            let answers = try TCPProbe.send(bytes, to: gateway.tcpPort, wait: .milliseconds(250))
+            if !answers.isEmpty { answered += 1 }
+            let final = answers.map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "?" }.first { !$0.hasPrefix("1") }
+            if let final, final.hasPrefix("2") {
+                let allowed = Self.expected[String(file.dropLast(4))] ?? []
+                #expect(allowed.contains(final), "\(file): a \(final) over TCP")
+            }
+            #expect(gateway.process.isRunning, "the gateway died on \(file) over TCP")
+        }
+        #expect(answered > 30, "most requests are answered over TCP too (\(answered))")
+        let call = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                      arguments: ["-m", "1", "-d", "200", "-s", "service"])
+        #expect(call.successful == 1, "\(call.summary)")
+        #expect(try await gateway.stop() == 0)
+    }
+}
+
+/// Sends bytes over a new TCP connection, reads answers for `wait`, then closes it.
+enum TCPProbe {
+    static func send(_ bytes: Data, to port: Int, wait: Duration) throws -> [String] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestProcessError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestProcessError("connect() to the gateway's TCP port failed") }
+        _ = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var answers: [String] = []
+        let deadline = ContinuousClock.now + wait
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while ContinuousClock.now < deadline {
+            let left = deadline - .now
+            var timeout = timeval(tv_sec: Int(left.components.seconds), tv_usec: Int(left.components.attoseconds / 1_000_000_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else { break }  // closed by the gateway, or nothing more in time
+            let text = String(decoding: buffer[0..<n], as: UTF8.self)
+            answers += text.components(separatedBy: "\r\n\r\n").compactMap { $0.hasPrefix("SIP/2.0") ? String($0.prefix { $0 != "\r" }) : nil }
+        }
+        return answers
+    }
+}
+
 /// Sends one UDP datagram from a fresh loopback socket and collects the first
 /// lines of whatever comes back within `wait`.
 enum UDPProbe {
