@@ -4,7 +4,7 @@ import Testing
 
 /// Hostile input: the reader, parser, checker, expression evaluator and
 /// interpreter must neither crash nor hang, and what they report must stay
-/// well formed. Deterministic (seeded) and bounded in time, so CI stays fast.
+/// well formed. Deterministic (seeded) and bounded in count, so CI stays fast.
 @Suite("hostile input")
 struct FuzzTests {
     /// What must hold for any input: a plan only without errors, and every
@@ -60,10 +60,8 @@ struct FuzzTests {
             "[general]\nautofallthrough=no\n[m]\nexten => s,1,Background(x)\nsame => n,WaitExten(1)\nexten => i,1,Goto(s,1)\nexten => e,1,Return()\n",
         ]
         let alphabet = Array("[]()=>,;-_.!XNZ$ {}:?\"\\#&|+*/%<>~0123456789abcsnhite\n\t")
-        let deadline = ContinuousClock.now + .seconds(4)
-        var runs = 0
-        while ContinuousClock.now < deadline && runs < 2500 {
-            runs += 1
+        for runs in 1...2_000 {
+            await Task.yield()  // CPU-bound: let tests that wait on processes and sockets run too
             var text = Array(corpus[runs % corpus.count])
             for _ in 0..<(1 + random.next() % 12) {
                 let at = text.isEmpty ? 0 : random.next() % text.count
@@ -88,7 +86,6 @@ struct FuzzTests {
                 _ = await interpreter.run()
             }
         }
-        #expect(runs > 100)
     }
 
     @Test("random expressions and substitutions evaluate or fail cleanly")
@@ -97,21 +94,18 @@ struct FuzzTests {
         let pieces = ["1", "0", "12", "3.5", "-", "+", "*", "/", "%", "=", "!=", "<", ">=", "|", "&", "!", "?", "::", ":", "=~", "~~",
                       "(", ")", ",", "\"a\"", "\"", "abc", "ABS(", "LEN(", "${X}", " ", "$[", "]", "${", "}"]
         let p = try plan("[default]\nexten => 1,1,Set(X=5)\n")
-        let deadline = ContinuousClock.now + .seconds(2)
-        var runs = 0
-        while ContinuousClock.now < deadline && runs < 20_000 {
-            runs += 1
+        for runs in 1...20_000 {
             let text = (0..<(1 + random.next() % 14)).map { _ in pieces[random.next() % pieces.count] }.joined(separator: random.next() % 2 == 0 ? " " : "")
             switch Expression.evaluate(text) {
             case .success: break
             case .failure(let error): #expect(!error.message.isEmpty)
             }
             if runs % 50 == 0 {
+                await Task.yield()
                 let interpreter = Interpreter(plan: p, channel: ScriptedChannel(), globals: Globals(p),
                                               start: CallStart(context: "default", exten: "1", uniqueID: "f"))
                 _ = await interpreter.expand("$[" + text + "] ${" + text + "}")
             }
         }
-        #expect(runs > 1_000)
     }
 }

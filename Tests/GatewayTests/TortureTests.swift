@@ -79,7 +79,8 @@ struct TortureTests {
         for file in files {
             let name = String(file.dropLast(4))
             let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.corpus! + "/" + file))
-            let answers = try UDPProbe.send(bytes, to: gateway.udpPort, wait: .milliseconds(400))
+            let port = gateway.udpPort
+            let answers = try await onOwnThread { try UDPProbe.send(bytes, to: port, wait: .milliseconds(400)) }
             let final = answers.map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "?" }
                 .first { !$0.hasPrefix("1") } ?? "drop"
             let allowed = Self.expected[name] ?? []
@@ -108,7 +109,8 @@ extension TortureTests {
         var answered = 0
         for file in Self.files() {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.corpus! + "/" + file))
-            let answers = try TCPProbe.send(bytes, to: gateway.tcpPort, wait: .milliseconds(250))
+            let port = gateway.tcpPort
+            let answers = try await onOwnThread { try TCPProbe.send(bytes, to: port, wait: .milliseconds(250)) }
             if !answers.isEmpty { answered += 1 }
             let final = answers.map { $0.split(separator: " ").dropFirst().first.map(String.init) ?? "?" }.first { !$0.hasPrefix("1") }
             if let final, final.hasPrefix("2") {

@@ -38,17 +38,25 @@ public final class TestProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [state] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
-            state.withLock { $0.stdout += String(decoding: data, as: UTF8.self) }
-        }
-        stderrPipe.fileHandleForReading.readabilityHandler = { [state] handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { handle.readabilityHandler = nil; return }
-            state.withLock { $0.stderr += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
+        // Each pipe is drained by a thread of its own: dispatch's shared threads
+        // can all be busy with other tests, and then output would arrive late.
+        for (pipe, isError) in [(stdoutPipe, false), (stderrPipe, true)] {
+            let handle = pipe.fileHandleForReading  // kept alive by the thread until EOF
+            let state = self.state
+            let reader = Thread {
+                let fd = handle.fileDescriptor
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = read(fd, &buffer, buffer.count)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { break }
+                    let text = String(decoding: buffer[0..<n], as: UTF8.self)
+                    state.withLock { isError ? ($0.stderr += text) : ($0.stdout += text) }
+                }
+            }
+            reader.start()
+        }
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -60,9 +68,13 @@ public final class TestProcess: @unchecked Sendable {
     @discardableResult
     public func waitForLine(containing text: String, timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
+            // Checked once more after the deadline: on a busy machine this task
+            // may wake late, and a line that did arrive in time still counts.
+            let pastDeadline = ContinuousClock.now >= deadline
             let output = state.withLock { $0.stderr + "\n" + $0.stdout }
             if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if pastDeadline { break }
             if !process.isRunning {
                 try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
                 let final = state.withLock { $0.stderr + "\n" + $0.stdout }
