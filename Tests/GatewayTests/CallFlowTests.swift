@@ -47,9 +47,9 @@ struct CallFlowTests {
         return Running(gateway: gateway, store: store, pops: directory + "/pops.jsonl")
     }
 
-    static func agentSIPp(_ port: Int, scenario: String = "builtin:uas") throws -> (TestProcess, String) {
+    static func agentSIPp(_ port: Int, scenario: String = "builtin:uas", calls: Int = 1) throws -> (TestProcess, String) {
         try SIPp.start(scenario, target: nil, port: port,
-                       arguments: ["-m", "1", "-rtp_echo", "-mi", "127.0.0.1", "-mp", String(Ports.free(count: 4))])
+                       arguments: ["-m", String(calls), "-rtp_echo", "-mi", "127.0.0.1", "-mp", String(Ports.free(count: 4))])
     }
 
     static func caller(_ running: Running, hold: Int = 4000) async throws -> SIPp.Result {
@@ -154,6 +154,34 @@ struct CallFlowTests {
             #expect(rung == [expected], "\(strategy) rang \(rung)")
             #expect(try await running.gateway.stop() == 0)
             #expect(try await CallFlow.callRecords(running.store).first?["agent"] as? String == expected, "\(strategy)")
+        }
+    }
+
+    @Test("consecutive calls are shared out as the strategy says, the gateway counting each answered call",
+          arguments: [("roundrobin", ["alice", "bob", "alice"]), ("leastrecent", ["alice", "bob", "alice"]),
+                      ("fewestcalls", ["alice", "bob", "alice"]), ("random", [])])
+    func sharedOut(strategy: String, expected: [String]) async throws {
+        let (alicePort, bobPort) = (Ports.free(), Ports.free())
+        let (alice, _) = try Self.agentSIPp(alicePort, calls: 3)
+        let (bob, _) = try Self.agentSIPp(bobPort, calls: 3)
+        defer { alice.kill(); bob.kill() }
+        let plan = "[from-trunk]\nexten => _X.,1,Answer()\n same => n,Queue(support,,,,10)\n same => n,Hangup()\n"
+        let running = try await Self.start(agents: [("alice", alicePort), ("bob", bobPort)], strategy: strategy, plan: plan)
+        for call in 1...3 {
+            let caller = try await SIPp.run("uac-caller-hangs-up.xml", target: running.gateway.udpTarget, port: Ports.free(),
+                                            arguments: ["-m", "1", "-d", "300", "-s", "18005550100"])
+            #expect(caller.successful == 1, "\(strategy) call \(call): \(caller.summary)")
+            // Logged once the record is final and the agent free again: the next call sees it.
+            try await running.gateway.process.waitForLine(containing: "call ended", occurrence: call)
+        }
+        #expect(try await running.gateway.stop() == 0)
+        let records = try await CallFlow.callRecords(running.store)
+        let agents = records.compactMap { $0["agent"] as? String }
+        #expect(records.count == 3 && records.allSatisfy { $0["disposition"] as? String == "ANSWERED" }, "\(strategy): \(records)")
+        if expected.isEmpty {
+            #expect(agents.count == 3 && agents.allSatisfy { ["alice", "bob"].contains($0) }, "\(strategy) rang \(agents)")
+        } else {
+            #expect(agents == expected, "\(strategy) rang \(agents)")
         }
     }
 

@@ -64,21 +64,25 @@ public final class TestProcess: @unchecked Sendable {
     public var stderr: String { state.withLock { $0.stderr } }
     public var isRunning: Bool { process.isRunning }
 
-    /// Waits until a stderr (or stdout) line contains `text`; returns that line.
+    /// Waits until a stderr (or stdout) line contains `text` (the `occurrence`th
+    /// such line, counting from 1); returns that line.
     @discardableResult
-    public func waitForLine(containing text: String, timeout: Duration = .seconds(10)) async throws -> String {
+    public func waitForLine(containing text: String, occurrence: Int = 1, timeout: Duration = .seconds(10)) async throws -> String {
+        func find(_ output: String) -> String? {
+            let lines = output.split(separator: "\n").filter { $0.contains(text) }
+            return lines.count >= occurrence ? String(lines[occurrence - 1]) : nil
+        }
         let deadline = ContinuousClock.now + timeout
         while true {
             // Checked once more after the deadline: on a busy machine this task
             // may wake late, and a line that did arrive in time still counts.
             let pastDeadline = ContinuousClock.now >= deadline
-            let output = state.withLock { $0.stderr + "\n" + $0.stdout }
-            if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if let line = find(state.withLock({ $0.stderr + "\n" + $0.stdout })) { return line }
             if pastDeadline { break }
             if !process.isRunning {
                 try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
                 let final = state.withLock { $0.stderr + "\n" + $0.stdout }
-                if let line = final.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+                if let line = find(final) { return line }
                 throw TestProcessError("\(name) exited (status \(process.terminationStatus)) before printing '\(text)':\n\(final)")
             }
             try await Task.sleep(for: .milliseconds(20))
