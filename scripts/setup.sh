@@ -110,7 +110,7 @@ else
     $SUDO sed -i 's/ bdimad_dev\.o//' "$SRC/pjmedia/build/Makefile"
     $SUDO cp "$CONFIG_SITE" "$SRC/pjlib/include/pj/config_site.h"
     LOG="$CACHE/pjproject-build.log"
-    say "building pjproject $PJVER (about 2 minutes on 2 cores; log: $LOG)"
+    say "building pjproject $PJVER (about a minute on 2 cores; log: $LOG)"
     (
         cd "$SRC"
         export CFLAGS="-O2 -g -DNDEBUG -fPIC"
