@@ -77,6 +77,15 @@ struct Checker {
         }
         guard template.literal == nil || priority.app == .set else { return }
         var names = template.functions.map { ($0.name, $0.offset) }
+        // CONTACT(field) reads as empty for a field the store does not have: a
+        // misspelt field would quietly send every caller down the same branch.
+        for function in template.functions where function.name.uppercased() == "CONTACT" {
+            guard let field = function.literalArguments?.trimmingCharacters(in: .whitespaces),
+                  !TimelineFields.known.contains(field) else { continue }
+            var message = "unknown CONTACT() field '\(field)'"
+            if let suggestion = Self.closest(field, in: TimelineFields.known) { message += "; did you mean '\(suggestion)'?" }
+            diagnostics.append(Diagnostic(.error, at(priority, function.offset), message))
+        }
         // Set(FUNC(args)=value) writes a function.
         let text = priority.arguments
         if priority.app == .set, let paren = text.firstIndex(of: "("), let equals = text.firstIndex(of: "="), paren < equals {

@@ -134,9 +134,10 @@ struct Template: Sendable {
         return Reference(name: .function(name, arguments: arguments), substring: substring, offset: base)
     }
 
-    /// Every function named statically, with the byte offset of its name.
-    var functions: [(name: String, offset: Int)] {
-        var found: [(String, Int)] = []
+    /// Every function named statically, with the byte offset of its name and
+    /// its arguments when they are plain text (nil when they substitute).
+    var functions: [(name: String, offset: Int, literalArguments: String?)] {
+        var found: [(String, Int, String?)] = []
         func walk(_ pieces: [Piece]) {
             for piece in pieces {
                 switch piece {
@@ -146,7 +147,9 @@ struct Template: Sendable {
                     switch reference.name {
                     case .variable: break
                     case .function(let name, let arguments):
-                        found.append((name, reference.offset))
+                        let literal = arguments.allSatisfy { if case .text = $0 { true } else { false } }
+                            ? arguments.map { if case .text(let value) = $0 { value } else { "" } }.joined() : nil
+                        found.append((name, reference.offset, literal))
                         walk(arguments)
                     case .dynamic(let inner): walk(inner)
                     }

@@ -115,6 +115,17 @@ struct ErrorTests {
         ])
     }
 
+    @Test("a CONTACT() field the store does not have is an error; one computed at run time is left to the call")
+    func contactFields() {
+        #expect(diagnostics("[default]\nexten => 1,1,GotoIf($[\"${CONTACT(teir)}\" = \"vip\"]?2,1)\nexten => 2,1,NoOp()\n") == [
+            "t.conf:2:26: error: unknown CONTACT() field 'teir'; did you mean 'tier'?",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,NoOp(${CONTACT(shoe size)})\n") == [
+            "t.conf:2:21: error: unknown CONTACT() field 'shoe size'",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,NoOp(${CONTACT(last_agent)} ${CONTACT(${FIELD})})\n").isEmpty)
+    }
+
     @Test("jumps to contexts, extensions, priorities and labels that do not exist are errors")
     func jumps() {
         let found = diagnostics("""
