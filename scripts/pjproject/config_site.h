@@ -31,6 +31,10 @@
  * tables for a few thousand calls a second. */
 #define PJSIP_MAX_TSX_COUNT             ((256 * 1024) - 1)
 #define PJSIP_MAX_DIALOG_COUNT          ((256 * 1024) - 1)
+/* The timer heap starts small and doubles when it fills (pjlib's grow_heap);
+ * the default sizes it for every transaction and dialog above at once, 84 MB
+ * before the first call. */
+#define PJSIP_MAX_TIMER_COUNT           32768
 #define PJSIP_UDP_SO_SNDBUF_SIZE        (8 * 1024 * 1024)
 #define PJSIP_UDP_SO_RCVBUF_SIZE        (8 * 1024 * 1024)
 #define PJSIP_SAFE_MODULE               0
