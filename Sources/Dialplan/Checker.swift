@@ -28,6 +28,7 @@ struct Checker {
                     let priority = extensionEntry.priorities[number]!
                     checkApplication(priority)
                     checkArguments(priority)
+                    checkOptions(priority)
                     for (text, isGosub) in jumpTexts(priority) {
                         if let target = checkJump(text, gosub: isGosub, from: context, extensionEntry, priority) {
                             targets.insert(target)
@@ -107,6 +108,28 @@ struct Checker {
             if let error = Expression.syntaxError(expression) {
                 diagnostics.append(Diagnostic(.error, at(priority, offset), "bad expression $[\(expression)]: \(error.message)"))
             }
+        }
+    }
+
+    /// Dial and Queue options Omnigate honours; Asterisk's others (t, T, r, m,
+    /// A(…), L(…), …) are warnings, since the call goes on without them.
+    private static let honouredOptions: [Application: (argument: Int, letters: Set<Character>)] = [
+        .dial: (2, ["g"]), .queue: (1, ["c"]),
+    ]
+
+    private mutating func checkOptions(_ priority: Priority) {
+        guard let app = priority.app, let honoured = Self.honouredOptions[app], priority.template.literal != nil else { return }
+        let parts = Parser.splitTopLevel(priority.arguments)
+        guard parts.count > honoured.argument else { return }
+        var offset = parts[..<honoured.argument].reduce(0) { $0 + $1.utf8.count + 1 }
+        var depth = 0
+        for c in parts[honoured.argument] {
+            defer { offset += String(c).utf8.count }
+            if c == "(" { depth += 1; continue }
+            if c == ")" { depth = max(0, depth - 1); continue }
+            guard depth == 0, !c.isWhitespace, !honoured.letters.contains(c) else { continue }
+            diagnostics.append(Diagnostic(.warning, at(priority, offset),
+                                          "\(app.rawValue) option '\(c)' is not supported by Omnigate; it is ignored"))
         }
     }
 

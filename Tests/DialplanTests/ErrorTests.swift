@@ -115,6 +115,16 @@ struct ErrorTests {
         ])
     }
 
+    @Test("Dial and Queue options Omnigate does not honour are warnings at their column; computed ones are left alone")
+    func options() {
+        #expect(diagnostics("[default]\nexten => 1,1,Dial(PJSIP/alice,20,tgA(beep))\nexten => 2,1,Queue(support,cr)\n") == [
+            "t.conf:2:34: warning: Dial option 't' is not supported by Omnigate; it is ignored",
+            "t.conf:2:36: warning: Dial option 'A' is not supported by Omnigate; it is ignored",
+            "t.conf:3:29: warning: Queue option 'r' is not supported by Omnigate; it is ignored",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,Dial(PJSIP/alice,20,g)\nexten => 2,1,Dial(PJSIP/a,,${OPTS})\nexten => 3,1,Queue(q,c)\n").isEmpty)
+    }
+
     @Test("a CONTACT() field the store does not have is an error; one computed at run time is left to the call")
     func contactFields() {
         #expect(diagnostics("[default]\nexten => 1,1,GotoIf($[\"${CONTACT(teir)}\" = \"vip\"]?2,1)\nexten => 2,1,NoOp()\n") == [
