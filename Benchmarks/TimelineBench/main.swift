@@ -252,7 +252,7 @@ for i in 0..<importLines {
         + "\"subject\":\"Where is my order?\",\"body\":\"Hello, my order has not arrived yet.\",\"status\":\"closed\"}\n"
 }
 var imported = 0
-let importTime = try clock.measure { imported = try store.importEvents(jsonl: Data(jsonl.utf8), file: "bench.jsonl") }
+let importTime = try clock.measure { imported = try store.importEvents(jsonl: Data(jsonl.utf8), file: "bench.jsonl").added }
 print("import events (JSON Lines, one transaction): \(imported) in \(String(format: "%.2f s", seconds(importTime))), \(rate(imported, importTime))")
 
 let csvCount = min(20_000, max(500, contactCount / 10))

@@ -8,6 +8,17 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(file):\(line): \(message)" }
 }
 
+/// What an events import wrote: events the file added, and events a source
+/// had already stored under the same external reference (left as they are).
+public struct ImportedEvents: Equatable, Sendable {
+    public var added = 0
+    public var alreadyStored = 0
+    public init(added: Int = 0, alreadyStored: Int = 0) {
+        self.added = added
+        self.alreadyStored = alreadyStored
+    }
+}
+
 extension TimelineStore {
     /// The columns `importContacts` reads; several values in one cell are separated by `;`.
     public static let contactColumns = ["id", "name", "tier", "company", "phone", "email", "chat", "sip"]
@@ -60,7 +71,7 @@ extension TimelineStore {
     /// address, subject, summary, body, status, agent, thread_id, external_ref.
     /// - Throws: `ImportError` with `file:line`; then nothing was written.
     @discardableResult
-    public func importEvents(jsonl data: Data, file: String) throws -> Int {
+    public func importEvents(jsonl data: Data, file: String) throws -> ImportedEvents {
         let lines = try Lines.split(data, file: file)
         let known: Set<String> = ["source", "channel", "direction", "time", "contact", "address", "subject", "summary", "body",
                                   "status", "agent", "thread_id", "external_ref"]
@@ -68,7 +79,7 @@ extension TimelineStore {
         let isoFraction = ISO8601DateFormatter()
         isoFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return try write { db in
-            var count = 0
+            var result = ImportedEvents()
             for (number, line) in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 func fail(_ message: String) -> ImportError { ImportError(file: file, line: number, message: message) }
                 guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
@@ -110,14 +121,18 @@ extension TimelineStore {
                    try db.scalar("SELECT 1 FROM contacts WHERE id = ?", [.text(contact)]) == nil {
                     throw fail("no contact '\(contact)'")
                 }
+                if try storedEvent(source: event.source, externalRef: event.externalRef, db) != nil {
+                    result.alreadyStored += 1
+                    continue
+                }
                 do {
                     _ = try insert(event, db)
                 } catch let error as StoreError {
                     throw fail(error.message)
                 }
-                count += 1
+                result.added += 1
             }
-            return count
+            return result
         }
     }
 }

@@ -175,6 +175,12 @@ public final class TimelineStore: @unchecked Sendable {
         try write { db in try insert(event, db) }
     }
 
+    /// The event a source already wrote with this external reference, if any.
+    func storedEvent(source: String, externalRef: String?, _ db: Connection) throws -> Int64? {
+        guard let externalRef else { return nil }
+        return try db.scalar("SELECT id FROM events WHERE source = ? AND external_ref = ?", [.text(source), .text(externalRef)])?.int
+    }
+
     func insert(_ event: TimelineEvent, _ db: Connection) throws -> Int64 {
         var event = event
         try Limits.check(event)
@@ -183,11 +189,7 @@ public final class TimelineStore: @unchecked Sendable {
             event.address = identities.first?.value ?? address
             if event.contactID == nil { event.contactID = try owner(of: identities, db) }
         }
-        if let ref = event.externalRef,
-           let existing = try db.scalar("SELECT id FROM events WHERE source = ? AND external_ref = ?",
-                                        [.text(event.source), .text(ref)])?.int {
-            return existing
-        }
+        if let existing = try storedEvent(source: event.source, externalRef: event.externalRef, db) { return existing }
         try db.run("""
             INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, body, status,
                                 agent, thread_id, external_ref, source, media_path, media_duration_ms)

@@ -51,9 +51,16 @@ enum ImportCommand: Command {
         guard let data = FileManager.default.contents(atPath: file) else { writeError("omnigate import: cannot read \(file)"); return 1 }
         let start = ContinuousClock.now
         do {
-            let count = what == "contacts" ? try store.importContacts(csv: data, file: file) : try store.importEvents(jsonl: data, file: file)
+            var summary: String
+            if what == "contacts" {
+                summary = "imported \(try store.importContacts(csv: data, file: file)) contacts from \(file)"
+            } else {
+                let events = try store.importEvents(jsonl: data, file: file)
+                summary = "imported \(events.added) events from \(file)"
+                if events.alreadyStored > 0 { summary += " (\(events.alreadyStored) already in the store with the same source and external_ref: left as they were)" }
+            }
             let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
-            writeError("imported \(count) \(what) from \(file) in \(String(format: "%.2f", seconds)) s")
+            writeError(summary + " in \(String(format: "%.2f", seconds)) s")
             return 0
         } catch let error as ImportError {
             writeError("\(error)\nnothing was imported")
