@@ -4,10 +4,10 @@
 # in its build tree and rebuilding only what changed. Idempotent.
 #
 #   Benchmarks/asterisk-extend.sh [--help]
-#   env: ASTERISK_WORK=/var/tmp/peer-asterisk   (build.sh's WORK)
+#   env: ASTERISK_WORK=${TMPDIR:-/tmp}/peer-asterisk   (build.sh's WORK and its default)
 set -euo pipefail
 if [ "${1:-}" = "--help" ]; then sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
-WORK=${ASTERISK_WORK:-/var/tmp/peer-asterisk}
+WORK=${ASTERISK_WORK:-${TMPDIR:-/tmp}/peer-asterisk}
 PREFIX=$WORK/install
 SRC=$WORK/src
 NEEDED="app_dial bridge_simple bridge_native_rtp bridge_builtin_features func_cdr"

@@ -119,7 +119,8 @@ class Pjsua(Target):
 
 class Asterisk(Target):
     """Asterisk with the peer's `nocdr` configuration (../shared/peers/asterisk/run-bench.sh)."""
-    prefix = os.environ.get("ASTERISK_WORK", "/var/tmp/peer-asterisk") + "/install"
+    # build.sh's own default WORK, so a build made by hand is found too.
+    prefix = os.environ.get("ASTERISK_WORK", os.path.join(os.environ.get("TMPDIR", "/tmp"), "peer-asterisk")) + "/install"
 
     def command(self, d):
         etc, var = os.path.join(d, "etc"), os.path.join(d, "var")
