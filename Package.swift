@@ -38,6 +38,6 @@ let package = Package(
         .testTarget(name: "SIPEngineTests", dependencies: ["SIPEngine", "OmnigateTestSupport"]),
         .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "OmnigateTestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Timeline", "Configuration", "OmnigateTestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "OmnigateTestSupport"]),
     ]
 )

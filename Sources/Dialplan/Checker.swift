@@ -77,14 +77,15 @@ struct Checker {
                                           "'\(unclosed.opener)' is not closed with '\(unclosed.opener == "${" ? "}" : "]")'"))
         }
         guard template.literal == nil || priority.app == .set else { return }
-        var names = template.functions.map { ($0.name, $0.offset) }
+        let functions = template.functions
+        var names = functions.map { ($0.name, $0.offset) }
         // CONTACT(field) reads as empty for a field the store does not have: a
         // misspelt field would quietly send every caller down the same branch.
-        for function in template.functions where function.name.uppercased() == "CONTACT" {
+        for function in functions where function.name.uppercased() == "CONTACT" {
             guard let field = function.literalArguments?.trimmingCharacters(in: .whitespaces),
                   !TimelineFields.known.contains(field) else { continue }
-            var message = "unknown CONTACT() field '\(field)'"
-            if let suggestion = Self.closest(field, in: TimelineFields.known) { message += "; did you mean '\(suggestion)'?" }
+            var message = field.isEmpty ? "CONTACT() needs a field name" : "unknown CONTACT() field '\(field)'"
+            if !field.isEmpty, let suggestion = Self.closest(field, in: TimelineFields.known) { message += "; did you mean '\(suggestion)'?" }
             diagnostics.append(Diagnostic(.error, at(priority, function.offset), message))
         }
         // Set(FUNC(args)=value) writes a function.
@@ -121,15 +122,10 @@ struct Checker {
         guard let app = priority.app, let honoured = Self.honouredOptions[app], priority.template.literal != nil else { return }
         let parts = Parser.splitTopLevel(priority.arguments)
         guard parts.count > honoured.argument else { return }
-        var offset = parts[..<honoured.argument].reduce(0) { $0 + $1.utf8.count + 1 }
-        var depth = 0
-        for c in parts[honoured.argument] {
-            defer { offset += String(c).utf8.count }
-            if c == "(" { depth += 1; continue }
-            if c == ")" { depth = max(0, depth - 1); continue }
-            guard depth == 0, !c.isWhitespace, !honoured.letters.contains(c) else { continue }
-            diagnostics.append(Diagnostic(.warning, at(priority, offset),
-                                          "\(app.rawValue) option '\(c)' is not supported by Omnigate; it is ignored"))
+        let start = parts[..<honoured.argument].reduce(0) { $0 + $1.utf8.count + 1 }
+        for (letter, offset) in Interpreter.optionLetters(parts[honoured.argument]) where !honoured.letters.contains(letter) {
+            diagnostics.append(Diagnostic(.warning, at(priority, start + offset),
+                                          "\(app.rawValue) option '\(letter)' is not supported by Omnigate; it is ignored"))
         }
     }
 

@@ -147,9 +147,8 @@ struct Template: Sendable {
                     switch reference.name {
                     case .variable: break
                     case .function(let name, let arguments):
-                        let literal = arguments.allSatisfy { if case .text = $0 { true } else { false } }
-                            ? arguments.map { if case .text(let value) = $0 { value } else { "" } }.joined() : nil
-                        found.append((name, reference.offset, literal))
+                        let texts = arguments.compactMap { if case .text(let value) = $0 { value } else { nil } }
+                        found.append((name, reference.offset, texts.count == arguments.count ? texts.joined() : nil))
                         walk(arguments)
                     case .dynamic(let inner): walk(inner)
                     }

@@ -121,16 +121,11 @@ extension TimelineStore {
                    try db.scalar("SELECT 1 FROM contacts WHERE id = ?", [.text(contact)]) == nil {
                     throw fail("no contact '\(contact)'")
                 }
-                if try storedEvent(source: event.source, externalRef: event.externalRef, db) != nil {
-                    result.alreadyStored += 1
-                    continue
-                }
                 do {
-                    _ = try insert(event, db)
+                    if try insertIfNew(event, db) != nil { result.added += 1 } else { result.alreadyStored += 1 }
                 } catch let error as StoreError {
                     throw fail(error.message)
                 }
-                result.added += 1
             }
             return result
         }

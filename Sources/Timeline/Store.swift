@@ -181,7 +181,15 @@ public final class TimelineStore: @unchecked Sendable {
         return try db.scalar("SELECT id FROM events WHERE source = ? AND external_ref = ?", [.text(source), .text(externalRef)])?.int
     }
 
+    /// Inserts an event, or returns the one its source already stored with the same external reference.
     func insert(_ event: TimelineEvent, _ db: Connection) throws -> Int64 {
+        if let id = try insertIfNew(event, db) { return id }
+        return try storedEvent(source: event.source, externalRef: event.externalRef, db)!
+    }
+
+    /// Inserts an event; nil when its source already stored one with the same
+    /// external reference (checked after the limits, so a bad duplicate is still refused).
+    func insertIfNew(_ event: TimelineEvent, _ db: Connection) throws -> Int64? {
         var event = event
         try Limits.check(event)
         if let address = event.address {
@@ -189,7 +197,7 @@ public final class TimelineStore: @unchecked Sendable {
             event.address = identities.first?.value ?? address
             if event.contactID == nil { event.contactID = try owner(of: identities, db) }
         }
-        if let existing = try storedEvent(source: event.source, externalRef: event.externalRef, db) { return existing }
+        if try storedEvent(source: event.source, externalRef: event.externalRef, db) != nil { return nil }
         try db.run("""
             INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, body, status,
                                 agent, thread_id, external_ref, source, media_path, media_duration_ms)

@@ -134,6 +134,24 @@ struct ApplicationTests {
         #expect(goOn.steps.last?.arguments == "after ANSWER")
     }
 
+    @Test("Dial and Queue read option letters as Asterisk does: a letter inside an option's (argument) is not an option")
+    func optionLetters() async throws {
+        let p = try plan("""
+        [default]
+        exten => 1,1,Dial(PJSIP/alice,20,U(greeting))
+        same => n,NoOp(not reached)
+        exten => 2,1,Dial(PJSIP/alice,20,tU(greeting)g)
+        same => n,NoOp(after ${DIALSTATUS})
+        exten => 3,1,Queue(support,r(music))
+        same => n,NoOp(not reached)
+        """)
+        #expect(await simulate(p, exten: "1").0.reason == "dial-ended")
+        #expect(await simulate(p, exten: "2").0.steps.last?.arguments == "after ANSWER")
+        #expect(await simulate(p, exten: "3").0.reason == "dial-ended")
+        #expect(Interpreter.optionLetters("tgA(beep)é m").map(\.letter) == ["t", "g", "A", "é", "m"])
+        #expect(Interpreter.optionLetters("tgA(beep)é m").map(\.offset) == [0, 1, 2, 9, 12])
+    }
+
     @Test("Queue sets QUEUESTATUS when nobody answers")
     func queue() async throws {
         let p = try plan("[default]\nexten => 1,1,Queue(support,,,,30)\nsame => n,NoOp(${QUEUESTATUS})\n")

@@ -133,6 +133,9 @@ struct ErrorTests {
         #expect(diagnostics("[default]\nexten => 1,1,NoOp(${CONTACT(shoe size)})\n") == [
             "t.conf:2:21: error: unknown CONTACT() field 'shoe size'",
         ])
+        #expect(diagnostics("[default]\nexten => 1,1,NoOp(${CONTACT()})\n") == [
+            "t.conf:2:21: error: CONTACT() needs a field name",
+        ])
         #expect(diagnostics("[default]\nexten => 1,1,NoOp(${CONTACT(last_agent)} ${CONTACT(${FIELD})})\n").isEmpty)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 @testable import Gateway
 import OmnigateTestSupport
 import Testing
+import Dialplan
 import Timeline
 
 @Suite("the store, time-boxed")
@@ -37,5 +38,15 @@ struct StoreAccessTests {
         #expect(context.known && context.lastAgent == "bob" && context.tier == "vip")
         #expect(context.lastInteraction == "chat 2h ago: Refund")
         #expect(context.summaryHeader == #"name="Ada \"the Countess\" Lovelace"; tier=vip; last="chat 2h ago: Refund""#)
+    }
+}
+
+/// The dialplan checks CONTACT(field) names against its own list (the Dialplan
+/// module knows nothing of the store); the store answers from another. They must agree.
+@Suite("CONTACT() fields")
+struct ContactFieldTests {
+    @Test("the fields dialplan check accepts are exactly those the store answers")
+    func fieldsAgree() {
+        #expect(TimelineFields.known == Set(TimelinePop.fields))
     }
 }

@@ -75,6 +75,8 @@ struct ImportTests {
             ("[1,2]", "e.jsonl:1: not a JSON object"),
             ("{\"source\":\"x\",\"contact\":\"nobody\"}", "e.jsonl:1: no contact 'nobody'"),
             ("{\"source\":\"x\",\"subject\":\"a\\u0007b\"}", "e.jsonl:1: subject contains control characters"),
+            // A line naming an event already stored is still checked, not waved through as a duplicate.
+            ("{\"source\":\"chat\",\"external_ref\":\"conv-9\",\"subject\":\"a\\u0007b\"}", "e.jsonl:1: subject contains control characters"),
         ] {
             #expect(throws: ImportError.self) { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") }
             do { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") } catch { #expect("\(error)" == message) }

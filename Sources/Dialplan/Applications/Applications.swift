@@ -96,6 +96,23 @@ extension Interpreter {
         return names[trimmed.uppercased()]
     }
 
+    /// Asterisk-style option letters, each perhaps followed by `(argument)`:
+    /// in `tgU(greeting)` the letters are t, g and U (the `g` of `greeting` is
+    /// not an option). Each comes with its byte offset in `text`.
+    static func optionLetters(_ text: String) -> [(letter: Character, offset: Int)] {
+        var letters: [(Character, Int)] = []
+        var depth = 0, offset = 0
+        for c in text {
+            defer { offset += c.utf8.count }
+            switch c {
+            case "(": depth += 1
+            case ")": depth = max(0, depth - 1)
+            default: if depth == 0 && !c.isWhitespace { letters.append((c, offset)) }
+            }
+        }
+        return letters
+    }
+
     /// Application arguments as Asterisk separates them: at commas outside
     /// parentheses, brackets and quotes; quotes removed; `\` escapes a character.
     static func arguments(_ text: String) -> [String] {

@@ -22,7 +22,7 @@ extension Interpreter {
         if let answered = result.answeredTarget { setVariable("DIALEDPEERNUMBER", answered) }
         // CANCEL: the caller hung up while the targets rang.
         if channel.isHungUp || result.status == "CANCEL" { return .hangup(cause: nil, reason: "caller-hangup") }
-        if result.status == "ANSWER" && !options.contains("g") { return .hangup(cause: 16, reason: "dial-ended") }
+        if result.status == "ANSWER" && !Self.optionLetters(options).contains(where: { $0.letter == "g" }) { return .hangup(cause: 16, reason: "dial-ended") }
         return .next
     }
 
@@ -42,7 +42,7 @@ extension Interpreter {
         if let status = result.status { setVariable("QUEUESTATUS", status) }
         if let agent = result.agent { setVariable("QUEUEAGENT", agent) }
         if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
-        if result.status == nil && !options.contains("c") { return .hangup(cause: 16, reason: "dial-ended") }
+        if result.status == nil && !Self.optionLetters(options).contains(where: { $0.letter == "c" }) { return .hangup(cause: 16, reason: "dial-ended") }
         return .next
     }
 
