@@ -2,8 +2,9 @@
 # Installs everything Omnigate needs on Debian bookworm, idempotently:
 #   1. the Debian packages it builds with and tests against;
 #   2. libpjproject, built from Debian's own pjproject source (bookworm has no
-#      libpjproject-dev) with a config_site.h sized for a gateway, installed as
-#      shared libraries under /usr/local with libpjproject.pc;
+#      libpjproject-dev) with a config_site.h sized for a gateway and the
+#      patches in scripts/pjproject/patches, installed as shared libraries
+#      under /usr/local with libpjproject.pc;
 #   3. the voice prompts, generated with espeak-ng and sox.
 # A second run skips every step already done. The README commands call this;
 # nobody needs to run it by hand.
@@ -34,12 +35,13 @@ fi
 
 # ---------------------------------------------------------------- 1. Debian packages
 # Build: C toolchain and the libraries that replace pjproject's stripped third-party code.
-# Store: SQLite. Tests and benchmarks: SIPp, baresip, sox/espeak-ng (prompts), sqlite3 CLI.
+# Store: SQLite. Tests and benchmarks: SIPp, baresip, sox/espeak-ng (prompts), sqlite3 CLI,
+# openssl (test certificates), tshark (what crosses the wire).
 PACKAGES=(
     build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
     libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
     uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3
-    sip-tester baresip-core espeak-ng sox procps iproute2 python3
+    sip-tester baresip-core espeak-ng sox procps iproute2 python3 patch openssl tshark
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -90,7 +92,10 @@ CONFIGURE_OPTS=(
 )
 CONFIG_SITE="$ROOT/scripts/pjproject/config_site.h"
 [ -f "$CONFIG_SITE" ] || fail "missing $CONFIG_SITE" "restore it from git"
-BUILD_ID=$( { echo "${CONFIGURE_OPTS[*]}"; cat "$CONFIG_SITE"; } | sha256sum | cut -c1-16)
+# Small changes to pjproject's own code, applied in name order (each says why).
+PATCHES=("$ROOT"/scripts/pjproject/patches/*.patch)
+[ -e "${PATCHES[0]}" ] || PATCHES=()
+BUILD_ID=$( { echo "${CONFIGURE_OPTS[*]}"; cat "$CONFIG_SITE"; [ ${#PATCHES[@]} -eq 0 ] || cat "${PATCHES[@]}"; } | sha256sum | cut -c1-16)
 STAMP="$PREFIX/lib/omnigate-pjproject.stamp"
 
 if [ -f "$STAMP" ] && grep -q "build=$BUILD_ID" "$STAMP" && pkg-config --exists libpjproject; then
@@ -109,6 +114,9 @@ else
     # The DFSG tree lacks bdimad_dev.c while the makefile still lists its object.
     $SUDO sed -i 's/ bdimad_dev\.o//' "$SRC/pjmedia/build/Makefile"
     $SUDO cp "$CONFIG_SITE" "$SRC/pjlib/include/pj/config_site.h"
+    for patch in "${PATCHES[@]}"; do
+        $SUDO patch -d "$SRC" -p1 --forward --quiet < "$patch" || fail "cannot apply $(basename "$patch") to pjproject $PJVER" "update the patch for this pjproject version"
+    done
     LOG="$CACHE/pjproject-build.log"
     say "building pjproject $PJVER (about a minute on 2 cores; log: $LOG)"
     (

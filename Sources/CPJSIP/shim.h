@@ -10,3 +10,10 @@
 #define PJ_IS_LITTLE_ENDIAN 1
 #endif
 #include <pjsua-lib/pjsua.h>
+
+#include <stddef.h>
+// Swift does not import `pkt_info.packet` (a char array of PJSIP_MAX_PKT_LEN,
+// too large for a tuple), so its offset comes from C.
+static inline size_t omnigate_rdata_packet_offset(void) {
+    return offsetof(pjsip_rx_data, pkt_info.packet);
+}

@@ -146,7 +146,7 @@ extension EngineCore {
     /// position, and only used after checking it really is that record.
     func answerUnparsable(_ dropped: UnsafeMutablePointer<pjsip_tp_dropped_data>) {
         guard let data = dropped.pointee.data, let transport = dropped.pointee.tp else { return }
-        let offset = MemoryLayout<pjsip_rx_data>.offset(of: \.pkt_info.packet)!
+        let offset = omnigate_rdata_packet_offset()
         let rdata = (UnsafeMutableRawPointer(mutating: data) - offset).assumingMemoryBound(to: pjsip_rx_data.self)
         guard rdata.pointee.tp_info.transport == transport,
               (pjsip_transport_get_flag_from_type(pjsip_transport_type_e(UInt32(transport.pointee.key.type))) & UInt32(PJSIP_TRANSPORT_DATAGRAM.rawValue)) != 0,

@@ -39,6 +39,13 @@
 #define PJSIP_UDP_SO_RCVBUF_SIZE        (8 * 1024 * 1024)
 #define PJSIP_SAFE_MODULE               0
 
+/* Message size: SIP messages up to 64 KB over TCP and TLS, and any UDP
+ * datagram (long SMS, large SDP offers). Each TCP/TLS connection holds a
+ * receive buffer of this size, which is why connections per source are
+ * limited. An outgoing message gets a buffer this large only when it does not
+ * fit in 4,000 bytes (patches/0001-tx-buffer-grows-on-demand.patch). */
+#define PJSIP_MAX_PKT_LEN               65536
+
 /* No video, no sound device: a server. */
 #define PJMEDIA_HAS_VIDEO               0
 #define PJSUA_HAS_VIDEO                 0
