@@ -2,13 +2,14 @@ import Configuration
 import Foundation
 import Timeline
 
-/// Opens the store named by `--store`, or by `[store]` in `--config`, or the default.
-private func openStore(_ arguments: inout Arguments) throws -> TimelineStore {
-    let configPath = try arguments.option("config")
+/// Opens the store named by `--store`, or by `[store]` in `--config` (or the installed
+/// configuration, see `Layout`), or the default. `.readOnly` never creates, migrates or writes it.
+private func openStore(_ arguments: inout Arguments, mode: StoreAccessMode = .readWrite) throws -> TimelineStore {
+    let configPath = try arguments.option("config") ?? Layout.defaultConfigPath
     let storePath = try arguments.option("store")
     var config = GatewayConfig()
     if let configPath { config = try GatewayConfig.load(path: configPath) }
-    return try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry)
+    return try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry, mode: mode)
 }
 
 private let storeOptions = """
@@ -95,7 +96,7 @@ enum CallsCommand: Command {
         if arguments.wantsHelp { print(help, terminator: ""); return 0 }
         let sinceText = try arguments.option("since")
         let format = try arguments.option("format") ?? "jsonl"
-        let store = try openStore(&arguments)
+        let store = try openStore(&arguments, mode: .readOnly)
         try arguments.finish()
         guard ["jsonl", "csv"].contains(format) else { throw UsageError("--format takes jsonl or csv") }
         var since: Date?
@@ -134,7 +135,7 @@ enum LookupCommand: Command {
         if arguments.wantsHelp { print(help, terminator: ""); return 0 }
         let format = try arguments.option("format") ?? "text"
         let limit = try arguments.intOption("limit", default: 10, range: 1...1000)
-        let store = try openStore(&arguments)
+        let store = try openStore(&arguments, mode: .readOnly)
         let queries = arguments.positionals()
         try arguments.finish()
         guard queries.count == 1 else { throw UsageError("give one number, URI, email or chat handle") }

@@ -68,7 +68,7 @@ struct ConfigurationTests {
     @Test("an unknown key is an error naming the keys the section takes")
     func unknownKey() {
         #expect(errors("[general]\nloglevel = debug\n") == [
-            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls, drain_time",
+            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls, drain_time, log_format, system_name",
         ])
     }
 
