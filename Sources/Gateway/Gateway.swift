@@ -80,7 +80,7 @@ public final class Service: Sendable {
                 }
             }
         } catch {
-            access.stop()
+            access.stop(quietly: true)
             throw error
         }
         log.info("run started", ("run", identity.run.id), ("system_name", identity.run.systemName), ("store", config.store.path))

@@ -61,7 +61,8 @@ final class StoreAccess: Sendable {
     var counters: StoreCounters { writer.counters.snapshot }
 
     /// Commits (or else spills) every queued write, notes the run's end and closes the store.
-    func stop() { writer.stop() }
+    /// `quietly` leaves out the closing summary line (a start that failed).
+    func stop(quietly: Bool = false) { writer.stop(quietly: quietly) }
 
     /// Runs a read on the lookup queue and returns its result, or nil after
     /// `budget` (the read goes on, and its result is dropped).
@@ -124,6 +125,7 @@ private final class StoreWriter: @unchecked Sendable {
     private let inbox = Mutex<[Pending]>([])
     private let wake = DispatchSemaphore(value: 0)
     private let stopRequested = Atomic<Bool>(false)
+    private let quietly = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
 
     // The writer thread's own state.
@@ -135,6 +137,7 @@ private final class StoreWriter: @unchecked Sendable {
     private var nextAttempt = ContinuousClock.now
     private var backoff: Duration = .milliseconds(50)
     private var fileRefused = false
+    private var openedAt = ContinuousClock.now
     private var interruptedSwept = false
     private var companions: (wal: FileIdentity?, shm: FileIdentity?) = (nil, nil)
     private var lastHousekeeping = ContinuousClock.now - .seconds(10)
@@ -176,7 +179,8 @@ private final class StoreWriter: @unchecked Sendable {
         wake.signal()
     }
 
-    func stop() {
+    func stop(quietly: Bool) {
+        self.quietly.store(quietly, ordering: .relaxed)
         guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         wake.signal()
         stopped.wait()
@@ -262,7 +266,7 @@ private final class StoreWriter: @unchecked Sendable {
             return true
         } catch let error as StoreError where error.isTransient {
             fail(error, what: "writing")
-            if store.sharedMemoryFailed { close(store, reason: "its shared-memory file cannot be written") }
+            reconsider(store, after: error)
             return false
         } catch {
             fail(StoreError(.unavailable, String(describing: error)), what: "writing")
@@ -287,7 +291,7 @@ private final class StoreWriter: @unchecked Sendable {
             }
         } catch let error as StoreError where error.isTransient {
             fail(error, what: "replaying the spill file")
-            if store.sharedMemoryFailed { close(store, reason: "its shared-memory file cannot be written") }
+            reconsider(store, after: error)
             return false
         } catch {
             fail(StoreError(.unavailable, String(describing: error)), what: "replaying the spill file")
@@ -318,6 +322,17 @@ private final class StoreWriter: @unchecked Sendable {
         lastError = error.message
         nextAttempt = now + backoff
         backoff = min(backoff * 2, .seconds(5))
+    }
+
+    /// Closes the store after a fault its connections may not recover from: its shared memory
+    /// faulted, or it has failed for 3 s with anything but a lock held by another process (a
+    /// connection opened while the file was unwritable stays so). It is reopened at the next attempt.
+    private func reconsider(_ store: TimelineStore, after error: StoreError) {
+        if store.sharedMemoryFailed {
+            close(store, reason: "its shared-memory file cannot be written (a bus error was caught)")
+        } else if let since = failingSince, ContinuousClock.now - max(since, openedAt) >= .seconds(3), !error.isLocked {
+            close(store, reason: "it has failed for 3 s: reopening it")
+        }
     }
 
     private func recovered() {
@@ -431,7 +446,9 @@ private final class StoreWriter: @unchecked Sendable {
     /// Logs the ids gathered since the last line, in lines of at most 50.
     private func flushNames() {
         guard !named.isEmpty else { return }
-        for (what, ids) in named.sorted(by: { $0.key < $1.key }) {
+        for (what, named) in named.sorted(by: { $0.key < $1.key }) {
+            var seen = Set<String>()
+            let ids = named.filter { seen.insert($0).inserted }  // a call's writes name it once
             for chunk in ids.chunks(50) {
                 let line: String = switch what {
                 case "late": "call records held: the store cannot be written"
@@ -452,6 +469,7 @@ private final class StoreWriter: @unchecked Sendable {
         let opened = try TimelineStore(path: settings.path, defaultCountry: settings.defaultCountry, durability: durability,
                                        walLimitBytes: settings.walLimit)
         store = opened
+        openedAt = .now
         current.withLock { $0 = opened }
         companions = (FileIdentity(path: settings.path + "-wal"), FileIdentity(path: settings.path + "-shm"))
     }
@@ -556,7 +574,7 @@ private final class StoreWriter: @unchecked Sendable {
         if let spill, !spill.isEmpty {
             log.warning("writes wait in the spill file for the next start", ("writes", spill.count), ("file", spill.path))
         }
-        log.log(.info, { "store writes at stop" }, counters.snapshot.fields)
+        if !quietly.load(ordering: .relaxed) { log.log(.info, { "store writes at stop" }, counters.snapshot.fields) }
         stopped.signal()
     }
 }

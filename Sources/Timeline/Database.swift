@@ -48,6 +48,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The message, and the SQL that failed when there is one (bound values never appear).
     public var description: String { sql.map { "\(message) [SQL: \($0)]" } ?? message }
 
+    /// True when another connection holds a lock the write needs (SQLITE_BUSY, SQLITE_LOCKED).
+    public var isLocked: Bool {
+        if case .sqlite(let code) = kind { return code & 0xff == 5 || code & 0xff == 6 }
+        return false
+    }
+
     /// True when the write may succeed later unchanged: the file is locked, full, read-only, failing
     /// or gone (SQLITE_BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL,
     /// NOTADB), or the store is closed. False for a value the store refuses, which no retry changes.
