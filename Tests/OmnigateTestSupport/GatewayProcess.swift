@@ -27,7 +27,7 @@ public struct GatewayProcess {
     /// dialplan (Dialplans/extensions.conf) to a fresh directory, starts the
     /// service there and waits until it is ready.
     public static func start(config: String = "", dialplan: String = answeringPlan, files: [String: String] = [:],
-                             arguments: [String] = []) async throws -> GatewayProcess {
+                             arguments: [String] = [], environment: [String: String]? = nil) async throws -> GatewayProcess {
         let directory = try TestPaths.temporaryDirectory("gateway")
         var text = config
         if !text.contains("[sip]") { text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\n" }
@@ -41,7 +41,7 @@ public struct GatewayProcess {
             try content.write(toFile: path, atomically: true, encoding: .utf8)
         }
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/omnigate.conf"] + arguments,
-                                      directory: directory)
+                                      environment: environment, directory: directory)
         let ready = try await process.waitForLine(containing: " ready ", timeout: .seconds(20))
         return GatewayProcess(process: process, directory: directory,
                               udpPort: port(in: ready, transport: "udp"), tcpPort: port(in: ready, transport: "tcp"))
