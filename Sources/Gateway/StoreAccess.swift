@@ -154,6 +154,13 @@ private final class StoreWriter: @unchecked Sendable {
         self.settings = settings
         self.identity = identity
         self.durability = durability
+        // The store first: a file that is not ours is refused before anything is created beside it.
+        var unavailable: StoreError?
+        do {
+            try open()
+        } catch let error as StoreError where error.isTransient {
+            unavailable = error
+        }
         if settings.spillEnabled {
             let file = SpillFile(path: settings.spillPath, capacity: settings.spillSize)
             spill = file
@@ -161,11 +168,7 @@ private final class StoreWriter: @unchecked Sendable {
             if !file.isEmpty { log.warning("writes wait in the spill file from an earlier run", ("writes", file.count), ("file", file.path)) }
             counters.inSpill.store(file.count, ordering: .relaxed)
         }
-        do {
-            try open()
-        } catch let error as StoreError where error.isTransient {
-            fail(error, what: "opening the store")
-        }
+        if let unavailable { fail(unavailable, what: "opening the store") }
         backlog.append(Pending(write: .runStarted(identity.run), done: nil))
         let thread = Thread { [self] in loop() }
         thread.name = "omnigate-store"

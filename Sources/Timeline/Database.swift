@@ -160,14 +160,22 @@ final class Connection {
     /// - Parameters:
     ///   - synchronous: `PRAGMA synchronous` for a writer (`FULL` or `NORMAL`).
     ///   - journalSizeLimit: bytes the WAL is truncated to after a checkpoint (`PRAGMA journal_size_limit`).
+    ///   - immutable: read the file as it is, creating nothing beside it (no `-wal`, no `-shm`) and
+    ///     taking no locks: for checking a file nobody is writing (https://sqlite.org/uri.html#uriimmutable).
     init(path: String, create: Bool, readOnly: Bool = false, busyTimeout: Int32 = 5000, synchronous: String = "FULL",
-         journalSizeLimit: Int64 = -1) throws {
+         journalSizeLimit: Int64 = -1, immutable: Bool = false) throws {
         self.path = path
-        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
-        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        var flags = readOnly || immutable ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create && !readOnly && !immutable { flags |= SQLITE_OPEN_CREATE }
         // NOMUTEX: SQLite's own locking is off for this handle; its owner serialises use.
         flags |= SQLITE_OPEN_NOMUTEX
-        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        var name = path
+        if immutable {
+            flags |= SQLITE_OPEN_URI
+            let plain = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/-._~"))
+            name = "file:" + (path.addingPercentEncoding(withAllowedCharacters: plain) ?? path) + "?immutable=1"
+        }
+        let status = sqlite3_open_v2(name, &handle, flags, nil)
         guard status == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             // "Whether or not an error occurs when it is opened, resources associated with the
@@ -183,7 +191,7 @@ final class Connection {
             // Reading the schema is the first touch of the file: a non-database or
             // damaged file fails here, with SQLITE_NOTADB or SQLITE_CORRUPT.
             _ = try scalar("SELECT count(*) FROM sqlite_master")
-            if !readOnly {
+            if !readOnly && !immutable {
                 try execute("PRAGMA journal_mode = WAL")
                 // See docs/timeline.md, "Durability": FULL syncs the WAL at every commit, so a
                 // committed call record survives a kill, a crash of the process and a power cut.

@@ -170,7 +170,10 @@ enum Schema {
             throw StoreError(.notADatabase, "\(path) is not an Omnigate store: it is not an SQLite database, or it is damaged "
                              + "(its first bytes are not an SQLite header)")
         }
-        let db = try Connection(path: path, create: false, readOnly: true)
+        // With no WAL beside it nobody is writing the file: read it immutable, so SQLite creates no
+        // -wal or -shm next to a file that may not be ours. With a WAL, read it as any reader does.
+        let inUse = FileManager.default.fileExists(atPath: path + "-wal")
+        let db = try Connection(path: path, create: false, readOnly: true, immutable: !inUse)
         defer { db.close() }
         try check(db)
         let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
