@@ -435,18 +435,12 @@ public final class TimelineStore: @unchecked Sendable {
                 byContact = false
                 value = .text(identities.first?.value ?? query)
             }
-            // Every read below is a bounded slice of an index, so a caller with a million events pops as
-            // fast as one with ten: the newest N, the newest open items, one row of two partial indexes,
-            // and the counts the triggers of schema version 4 keep per contact and address.
-            // Two spellings of each query, so each uses its own index (the column name is ours, not input).
-            let scope = byContact ? "contact_id = ?" : "address = ?"
-            pop.recent = try db.rows("SELECT \(Self.popColumns) FROM events WHERE \(scope) ORDER BY occurred_at DESC, id DESC LIMIT ?",
-                                     [value, .int(limit)]).map(TimelineEvent.init(row:))
-            pop.openItems = try db.rows("""
-                SELECT \(Self.popColumns) FROM events WHERE \(scope) AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT ?
-                """, [value, .int(Int64(Limits.popOpenItems))]).map(TimelineEvent.init(row:))
-            for row in try db.rows("SELECT channel, events, open FROM timeline_counts WHERE scope = ? AND key = ? AND events > 0",
-                                   [.text(byContact ? "contact" : "address"), value]) {
+            // Every read is a bounded slice of an index (see `PopStatements`), so a caller with a
+            // million events pops as fast as one with ten.
+            let sql = PopStatements(byContact: byContact)
+            pop.recent = try db.rows(sql.recent, [value, .int(limit)]).map(TimelineEvent.init(row:))
+            pop.openItems = try db.rows(sql.openItems, [value, .int(Int64(Limits.popOpenItems))]).map(TimelineEvent.init(row:))
+            for row in try db.rows(sql.counts, [.text(byContact ? "contact" : "address"), value]) {
                 pop.summary.interactions[row.text("channel") ?? ""] = Int(row.int("events") ?? 0)
                 pop.summary.openItems += Int(row.int("open") ?? 0)
             }
@@ -455,11 +449,7 @@ public final class TimelineStore: @unchecked Sendable {
                 pop.summary.lastContact = last.time
                 pop.summary.lastChannel = last.channel.rawValue
                 pop.summary.lastSubject = last.subject ?? last.summary
-            } else if pop.recent.count == Int(limit),
-                      let row = try db.rows("""
-                          SELECT occurred_at, channel, coalesce(subject, summary) AS subject FROM events
-                          WHERE \(scope) AND channel != 'note' ORDER BY occurred_at DESC LIMIT 1
-                          """, [value]).first {
+            } else if pop.recent.count == Int(limit), let row = try db.rows(sql.lastSpoken, [value]).first {
                 pop.summary.lastContact = row.int("occurred_at").map(Date.init(milliseconds:))
                 pop.summary.lastChannel = row.text("channel")
                 pop.summary.lastSubject = row.text("subject")
@@ -467,13 +457,36 @@ public final class TimelineStore: @unchecked Sendable {
             if let agent = pop.recent.first(where: { $0.agent != nil })?.agent {
                 pop.summary.lastAgent = agent
             } else if pop.recent.count == Int(limit) {
-                pop.summary.lastAgent = try db.scalar("""
-                    SELECT agent FROM events WHERE \(scope) AND agent IS NOT NULL ORDER BY occurred_at DESC LIMIT 1
-                    """, [value])?.string
+                pop.summary.lastAgent = try db.scalar(sql.lastAgent, [value])?.string
             }
             return pop
         }
     }
+}
+
+/// The statements a screen pop runs, for a contact (`contact_id = ?`) or an unknown caller's
+/// address (`address = ?`). Each reads a bounded slice of an index: the newest N events, the
+/// newest open items (partial index), one row of the partial indexes of spoken (not note) events
+/// and of events with an agent, and the per-channel counts the triggers of schema version 4
+/// keep. A test checks each plan with `EXPLAIN QUERY PLAN`.
+struct PopStatements {
+    let recent, openItems, counts, lastSpoken, lastAgent: String
+
+    init(byContact: Bool) {
+        // Two spellings of each query, so each uses its own index (the column name is ours, not input).
+        let scope = byContact ? "contact_id = ?" : "address = ?"
+        let columns = TimelineStore.popColumns
+        recent = "SELECT \(columns) FROM events WHERE \(scope) ORDER BY occurred_at DESC, id DESC LIMIT ?"
+        openItems = "SELECT \(columns) FROM events WHERE \(scope) AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT ?"
+        counts = "SELECT channel, events, open FROM timeline_counts WHERE scope = ? AND key = ? AND events > 0"
+        lastSpoken = """
+            SELECT occurred_at, channel, coalesce(subject, summary) AS subject FROM events
+            WHERE \(scope) AND channel != 'note' ORDER BY occurred_at DESC LIMIT 1
+            """
+        lastAgent = "SELECT agent FROM events WHERE \(scope) AND agent IS NOT NULL ORDER BY occurred_at DESC LIMIT 1"
+    }
+
+    var all: [String] { [recent, openItems, counts, lastSpoken, lastAgent] }
 }
 
 extension StoreError {
