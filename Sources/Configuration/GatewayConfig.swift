@@ -197,9 +197,9 @@ extension GatewayConfig.General {
         reader.read("log_format", into: &logFormat, expected: "text or json") {
             ["text", "json"].contains($0.lowercased()) ? $0.lowercased() : nil
         }
-        reader.read("system_name", into: &systemName, expected: "letters, digits, '.', '-' or '_', at most 32") { text in
+        reader.read("system_name", into: &systemName, expected: "letters, digits, '.', '-' or '_', at most 32") { text -> String?? in
             text.count <= 32 && !text.isEmpty && text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
-                ? text : nil
+                ? .some(text) : .none
         }
     }
 }
@@ -225,7 +225,7 @@ extension GatewayConfig.Store {
         }
         reader.int("backlog", into: &backlog, range: 100...10_000_000)
         var spillSetting: String? = spill
-        reader.read("spill", into: &spillSetting, expected: "a directory, or off") { $0.isEmpty ? nil : $0 }
+        reader.read("spill", into: &spillSetting, expected: "a directory, or off") { text -> String?? in text.isEmpty ? .none : .some(text) }
         if spillSetting?.lowercased() == "off" {
             spillEnabled = false
         } else {
