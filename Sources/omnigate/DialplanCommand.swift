@@ -10,7 +10,8 @@ enum DialplanCommand: Command {
            omnigate dialplan simulate --context C --exten E [options] [PATH…]
            omnigate dialplan graph [--context C] [--format mermaid|dot] [PATH…]
 
-    PATH is a dialplan file or a directory of .conf files (default Dialplans/).
+    PATH is a dialplan file or a directory of .conf files (default: [dialplan] path of the
+    configuration an installed omnigate reads, else Dialplans/).
     --asterisk (any command) reads an Asterisk dialplan as it is: see check.
 
     check     Prints every problem as file:line:column: error|warning: message.
@@ -64,7 +65,7 @@ enum DialplanCommand: Command {
 
     private static func paths(_ arguments: inout Arguments) -> [String] {
         let given = arguments.positionals()
-        return given.isEmpty ? ["Dialplans"] : given
+        return given.isEmpty ? [Layout.defaultDialplanPath] : given
     }
 
     private static func check(_ arguments: inout Arguments) throws -> Int32 {

@@ -42,7 +42,10 @@ public struct GatewayProcess {
         }
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/omnigate.conf"] + arguments,
                                       environment: environment, directory: directory)
-        let ready = try await process.waitForLine(containing: " ready ", timeout: .seconds(20))
+        // The gateway's own line, in either log format (PJSIP's debug lines also say "ready").
+        let json = arguments.contains("json") || config.contains("log_format = json")
+        let ready = try await process.waitForLine(containing: json ? "\"subsystem\":\"omnigate\",\"message\":\"ready\"" : "omnigate: ready ",
+                                                  timeout: .seconds(20))
         return GatewayProcess(process: process, directory: directory,
                               udpPort: port(in: ready, transport: "udp"), tcpPort: port(in: ready, transport: "tcp"))
     }
