@@ -80,15 +80,17 @@ class Gateway:
         self.log = open(os.path.join(self.work, "stderr.log"), "w")
         self.proc = subprocess.Popen([self.binary, "run", "--config", conf], stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, cwd=self.work)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with open(self.log.name) as f:
-                if " ready " in f.read():
-                    return
+        # Ready when a call goes through (the log is at warning level: no "ready" line).
+        for _ in range(200):
             if self.proc.poll() is not None:
                 sys.exit(f"{self.binary} exited at start; see {self.log.name}")
-            time.sleep(0.1)
-        sys.exit(f"{self.binary} was not ready within 60 s")
+            probe = subprocess.run(["sipp", "-sn", "uac", f"127.0.0.1:{PORT}", "-i", "127.0.0.1", "-p", str(SIPP_PORT), "-m", "1",
+                                    "-d", "10", "-nostdin", "-timeout", "2s", "-timeout_error"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.work)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.2)
+        sys.exit(f"{self.binary} did not answer a call within 40 s")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

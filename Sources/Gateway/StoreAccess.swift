@@ -104,8 +104,9 @@ struct StoreCounters: Sendable, CustomStringConvertible {
 /// watch on the file, checkpoints, the run's heartbeat.
 ///
 /// `@unchecked Sendable`: everything but `inbox`, `wake`, `current`,
-/// `refusing`, `counters` and `stopRequested` is only touched on the writer's
-/// own thread; those are a mutex, a semaphore and atomics.
+/// `refusing`, `counters`, `stopRequested` and `finished` is only touched on
+/// the writer's own thread; those are a mutex, a semaphore and atomics, and
+/// `finished` is only read and written under `inbox`'s lock.
 private final class StoreWriter: @unchecked Sendable {
     struct Pending {
         let write: StoreWrite
@@ -123,6 +124,8 @@ private final class StoreWriter: @unchecked Sendable {
     let refusing = Atomic<Bool>(false)
     let counters = SharedCounters()
     private let inbox = Mutex<[Pending]>([])
+    /// Set (under `inbox`'s lock) once the writer has stopped.
+    nonisolated(unsafe) private var finished = false
     private let wake = DispatchSemaphore(value: 0)
     private let stopRequested = Atomic<Bool>(false)
     private let quietly = Atomic<Bool>(false)
@@ -178,7 +181,18 @@ private final class StoreWriter: @unchecked Sendable {
     // MARK: - Other threads
 
     func enqueue(_ write: StoreWrite, done: (@Sendable () -> Void)?) {
-        inbox.withLock { $0.append(Pending(write: write, done: done)) }
+        let taken = inbox.withLock { inbox -> Bool in
+            guard !finished else { return false }
+            inbox.append(Pending(write: write, done: done))
+            return true
+        }
+        guard taken else {
+            // After the stop nothing writes any more: say so rather than wait forever.
+            counters.lost.add(1, ordering: .relaxed)
+            log.error("call records lost (the store was already closed at stop)", ("calls", write.subject ?? "-"))
+            done?()
+            return
+        }
         wake.signal()
     }
 
@@ -513,6 +527,8 @@ private final class StoreWriter: @unchecked Sendable {
         guard settings.reopenWhenChanged else {
             fileRefused = true
             close(store, reason: "[store] when_file_changes = refuse")
+            fail(StoreError(.unavailable, "the store file was \(what); nothing is written to it until a restart"),
+                 what: "watching the store file")
             return false
         }
         if main == nil || main == store.file {
@@ -555,6 +571,7 @@ private final class StoreWriter: @unchecked Sendable {
     // MARK: - Stop
 
     private func finish() {
+        inbox.withLock { _ in finished = true }
         takeInbox()
         let deadline = ContinuousClock.now + .seconds(5)
         while !backlog.isEmpty, ContinuousClock.now < deadline {

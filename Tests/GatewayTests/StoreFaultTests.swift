@@ -145,6 +145,32 @@ struct StoreFaultTests {
         #expect(try await Self.records(store).count == result.successful)
     }
 
+    @Test("with when_file_changes = refuse, a deleted store stops new calls (503); its records wait in the spill file for the next start")
+    func refusesWhenDeleted() async throws {
+        let directory = try TestPaths.temporaryDirectory("refuse")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = directory + "/store.sqlite"
+        let config = Self.config(store: store, extra: "when_file_changes = refuse\n")
+        let gateway = try await GatewayProcess.start(config: config, dialplan: Self.plan)
+        let (live, liveDirectory) = try SIPp.start("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                                   arguments: ["-m", "1", "-d", "3000", "-s", "100"])
+        try await gateway.process.waitForLine(containing: "call in ")
+        for suffix in ["", "-wal", "-shm"] { try FileManager.default.removeItem(atPath: store + suffix) }
+        try await gateway.process.waitForLine(containing: "refusing new calls (503): their records could not be kept", timeout: .seconds(30))
+        let refused = try await SIPp.run("uac-refused-503.xml", target: gateway.udpTarget, port: Ports.free(), arguments: ["-m", "1", "-s", "100"])
+        #expect(refused.successful == 1, "a new call gets 503: \(refused.summary)")
+        let call = try await SIPp.finish(live, directory: liveDirectory)
+        #expect(call.successful == 1, "the call taken before goes on to its end: \(call.summary)")
+        #expect(try await gateway.stop() == 0)
+        try await gateway.process.waitForLine(containing: "writes wait in the spill file for the next start")
+        #expect(!FileManager.default.fileExists(atPath: store), "nothing reopened or recreated the store")
+        // The next start creates a store and replays the spill file into it.
+        let next = try await GatewayProcess.start(config: Self.config(store: store), dialplan: Self.plan)
+        try await next.process.waitForLine(containing: "spill file replayed into the store")
+        try await Self.stopLosingNothing(next)
+        #expect(try await Self.records(store).count == 1)
+    }
+
     @Test("when the backlog and the spill file are full, new calls get 503 (when_full = refuse) and every call taken is recorded",
           .enabled(if: Facilities.canSetLimits, "prlimit is missing or the tests do not run as root"))
     func refusesWhenFull() async throws {
