@@ -96,7 +96,7 @@ def main():
                                  "-inf", os.path.join(work, "callers.csv"), "-r", str(args.rate), "-m", str(calls),
                                  "-l", str(args.rate * 5), "-d", str(args.hold), "-nostdin", "-trace_stat",
                                  "-stf", os.path.join(sipp_dir, "stat.csv"), "-fd", "10"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=sipp_dir)
+                                stdout=open(os.path.join(work, "sipp.out"), "w"), stderr=subprocess.STDOUT, cwd=sipp_dir)
         start = time.time()
         samples = []  # (seconds since start, RSS MB, CPU %)
         last_cpu, last_t = cpu_ticks(proc.pid), start
@@ -108,6 +108,10 @@ def main():
             samples.append(sample)
             print(f"{sample[0] / 60:>7.2f} {sample[1]:>8.1f} {sample[2]:>6.1f}", flush=True)
         load_end = time.time()
+        if load_end - start < args.minutes * 60 - 30:
+            with open(os.path.join(work, "sipp.out"), errors="replace") as f:
+                tail = f.read()[-3000:]
+            print(f"SIPp stopped after {(load_end - start) / 60:.1f} min (exit {sipp.returncode}); its last output:\n{tail}", flush=True)
         idle_samples = []
         while time.time() - load_end < args.idle:
             time.sleep(10)

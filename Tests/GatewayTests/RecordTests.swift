@@ -33,7 +33,7 @@ struct RecordTests {
         let gateway = try await GatewayProcess.start(config: Self.config(store: store), dialplan: Self.plan)
         let display = "Caller\tName " + String(repeating: "x", count: 238)
         let user = String(repeating: "7", count: 213)
-        let prefix = String(repeating: "c", count: 240)
+        let prefix = String(repeating: "c", count: 245)  // with SIPp's "-N-PID@127.0.0.1", at least 258
         #expect(display.count == 250)
         let result = try await SIPp.run("uac-caller-as-given.xml", target: gateway.udpTarget, port: Ports.free(),
                                         arguments: ["-m", "3", "-d", "200", "-s", "100", "-key", "display", display,
