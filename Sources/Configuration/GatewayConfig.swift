@@ -7,7 +7,8 @@ public struct GatewayConfig: Sendable, Equatable {
     /// `[general]`: process-wide settings.
     public struct General: Sendable, Equatable {
         public var logLevel = "info"
-        public var userAgent = "Omnigate/0.1"
+        /// The User-Agent of every request and response Omnigate sends; empty for none.
+        public var userAgent = "Omnigate"
         /// Calls (all legs) the gateway holds at once; more are refused with 503.
         public var maxCalls = 1000
         /// On SIGTERM: how long live calls may go on before they are hung up.
@@ -22,6 +23,16 @@ public struct GatewayConfig: Sendable, Equatable {
         public var rtpPortStart = 10000
         /// Number of ports RTP may use from `rtpPortStart`.
         public var rtpPortRange = 10000
+        /// Requests per second one source no trunk matches may send; more are dropped unanswered.
+        public var requestsPerSecond = 50
+        /// Requests such a source may send at once before the rate applies.
+        public var requestBurst = 200
+        /// TCP and TLS connections one source no trunk matches may hold open.
+        public var connectionsPerSource = 32
+        /// TCP and TLS connections from all sources together.
+        public var maxConnections = 2000
+        /// A TCP or TLS connection with no call, transaction or complete message for this long is closed.
+        public var idleTimeout: Duration = .seconds(60)
     }
 
     /// `[store]`: the shared customer store (SQLite file).
@@ -159,8 +170,8 @@ extension GatewayConfig.General {
         reader.read("log_level", into: &logLevel, expected: "debug, info, warning or error") {
             ["debug", "info", "warning", "error"].contains($0.lowercased()) ? $0.lowercased() : nil
         }
-        reader.read("user_agent", into: &userAgent, expected: "printable text") { text in
-            text.isEmpty || text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? nil : text
+        reader.read("user_agent", into: &userAgent, expected: "printable text, or nothing for no User-Agent header") { text in
+            text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? nil : text
         }
         reader.int("max_calls", into: &maxCalls, range: 1...4000)
         reader.duration("drain_time", into: &drainTime)
@@ -176,6 +187,11 @@ extension GatewayConfig.SIP {
         reader.read("tcp", into: &tcp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
         reader.int("rtp_port_start", into: &rtpPortStart, range: 1024...65000)
         reader.int("rtp_port_range", into: &rtpPortRange, range: 2...64000)
+        reader.int("requests_per_second", into: &requestsPerSecond, range: 1...100_000)
+        reader.int("request_burst", into: &requestBurst, range: 1...1_000_000)
+        reader.int("connections_per_source", into: &connectionsPerSource, range: 1...16_000)
+        reader.int("max_connections", into: &maxConnections, range: 1...16_000)
+        reader.duration("idle_timeout", into: &idleTimeout)
     }
 }
 

@@ -9,7 +9,8 @@ public struct Trunk: Sendable, Equatable {
         b.location = a.location
         return a.name == b.name && a.match == b.match && a.context == b.context && a.messageContext == b.messageContext
             && a.host == b.host && a.username == b.username && a.password == b.password && a.realm == b.realm
-            && a.register == b.register && a.fromUser == b.fromUser
+            && a.register == b.register && a.fromUser == b.fromUser && a.transfer == b.transfer
+            && a.transferContext == b.transferContext
     }
 
     public var name: String
@@ -29,6 +30,10 @@ public struct Trunk: Sendable, Equatable {
     public var register = false
     /// The user part calls go out as (`sip:USER@host`).
     public var fromUser = "omnigate"
+    /// Whether parties on this trunk may transfer calls by REFER (refused with 403 when not).
+    public var transfer = false
+    /// The context a transfer's target is looked up in; the trunk's `context` when nil.
+    public var transferContext: String?
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
@@ -122,6 +127,10 @@ public struct Agent: Sendable, Equatable {
     public var contact = ""
     /// The queues the agent serves, in order.
     public var queues: [String] = []
+    /// The dialplan context of the agent's own requests: a transfer's target is looked up here.
+    public var context = "from-agents"
+    /// Whether the agent may transfer calls by REFER.
+    public var transfer = true
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
@@ -197,6 +206,8 @@ extension Trunk {
         reader.read("from_user", into: &fromUser, expected: "a SIP user part") { text in
             text.isEmpty || text.contains(where: { " @:;<>\"".contains($0) }) ? nil : text
         }
+        reader.bool("transfer", into: &transfer)
+        reader.read("transfer_context", into: &transferContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
     }
 }
 
@@ -208,6 +219,8 @@ extension Agent {
             let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             return names.allSatisfy(isName) ? names : nil
         }
+        reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.bool("transfer", into: &transfer)
     }
 }
 

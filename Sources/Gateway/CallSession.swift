@@ -25,13 +25,13 @@ final class CallSession: Sendable {
     }
     private let state = Mutex(State())
 
-    init(engine: SIPEngine, call: IncomingCall, router: CallRouter, prompts: String) {
+    init(engine: SIPEngine, call: IncomingCall, trunk: String, router: CallRouter, prompts: String) {
         self.engine = engine
         self.call = call
         self.mailbox = Mailbox(inbound: call.id)
         self.router = router
         self.prompts = prompts
-        router.register(call.id, mailbox)
+        router.register(call.id, mailbox, role: .caller(trunk: trunk))
     }
 
     /// Lets go of the inbound leg and every leg placed (they are over).
@@ -233,8 +233,8 @@ final class CallSession: Sendable {
     }
 
     /// Registers a new outbound leg with this call's mailbox.
-    func adopt(_ leg: CallID) {
+    func adopt(_ leg: CallID, role: LegRole) {
         state.withLock { _ = $0.legs.insert(leg) }
-        router.register(leg, mailbox)
+        router.register(leg, mailbox, role: role)
     }
 }

@@ -57,12 +57,17 @@ public final class Service: Sendable {
         engineConfig.rtpPortStart = config.sip.rtpPortStart
         engineConfig.rtpPortRange = config.sip.rtpPortRange
         engineConfig.accounts = directory.accounts
+        engineConfig.limits = SourceLimits(config.sip)
         let refusals = RefusalLog()
         engineConfig.admit = { request in
             guard directory.trunk(source: request.source) == nil else { return nil }
             refusals.note(request)
             return 403
         }
+        engineConfig.isTrustedSource = { host in directory.trusts(host: host) }
+        let roster = AgentRoster(agents: config.agents, queues: config.queues)
+        let transfers = TransferPolicy(router: router, plans: plans, roster: roster, trunks: config.trunks)
+        engineConfig.transferPolicy = { transfers.decide($0) }
         let engine = try SIPEngine.start(engineConfig) { event in
             switch event {
             case .incomingCall(let call): box.service.withLock { $0 }?.incoming(call)
@@ -74,7 +79,7 @@ public final class Service: Sendable {
             }
         }
         let services = Services(engine: engine, router: router, access: StoreAccess(store: store),
-                                roster: AgentRoster(agents: config.agents, queues: config.queues), bus: ScreenPopBus(),
+                                roster: roster, bus: ScreenPopBus(),
                                 popFile: popFile, config: config)
         let service = Service(services: services, plans: plans, directory: directory, configPath: configPath)
         box.service.withLock { $0 = service }
@@ -102,7 +107,8 @@ public final class Service: Sendable {
             return
         }
         live.add(1, ordering: .relaxed)
-        let session = CallSession(engine: services.engine, call: call, router: services.router, prompts: services.config.media.prompts)
+        let session = CallSession(engine: services.engine, call: call, trunk: trunk.name, router: services.router,
+                                  prompts: services.config.media.prompts)
         let (plan, globals) = plans.current
         Task {
             await CallHandler(services: services, session: session, trunk: trunk).run(plan: plan, globals: globals)
@@ -178,6 +184,17 @@ public final class Service: Sendable {
     }
 }
 
+extension SourceLimits {
+    init(_ sip: GatewayConfig.SIP) {
+        self.init()
+        requestsPerSecond = Double(sip.requestsPerSecond)
+        requestBurst = sip.requestBurst
+        connectionsPerSource = sip.connectionsPerSource
+        connections = sip.maxConnections
+        idleTimeout = sip.idleTimeout
+    }
+}
+
 /// Lets engine callbacks reach the service, which exists only once the engine runs.
 private final class ServiceBox: Sendable {
     let service = Mutex<Service?>(nil)
@@ -186,18 +203,11 @@ private final class ServiceBox: Sendable {
 /// Logs refused requests without letting a scanner flood the log: the 1st,
 /// 10th, 100th, … refusal from each source address.
 final class RefusalLog: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    private let throttle = LogThrottle(capacity: 1024)
     private let log = Logger("gateway")
 
     func note(_ request: AdmissionRequest) {
-        let count = counts.withLock { counts -> Int in
-            if counts.count > 10_000 { counts.removeAll() }
-            counts[request.source.host, default: 0] += 1
-            return counts[request.source.host]!
-        }
-        var n = count
-        while n >= 10 && n % 10 == 0 { n /= 10 }
-        guard n == 1 else { return }
+        guard let count = throttle.admit(request.source.host) else { return }
         log.warning("refused: no trunk matches the source", ("method", request.method), ("source", request.source),
                     ("from", request.from.uri), ("to", request.requestURI), ("refusals", count))
     }

@@ -73,18 +73,21 @@ final class GatewayChannel: Channel, Sendable {
     let session: CallSession
     let services: Services
     let trunk: Trunk
-    let uniqueID: String
+    let book: CallRecordBook
     let lookup: CallerLookup
     let facts = Mutex(CallFacts())
     private let legCounter = Atomic<Int>(0)
 
-    init(session: CallSession, services: Services, trunk: Trunk, uniqueID: String, lookup: CallerLookup) {
+    init(session: CallSession, services: Services, trunk: Trunk, book: CallRecordBook, lookup: CallerLookup) {
         self.session = session
         self.services = services
         self.trunk = trunk
-        self.uniqueID = uniqueID
+        self.book = book
         self.lookup = lookup
     }
+
+    /// The uniqueid of the call's running part (a transfer starts a new one).
+    var uniqueID: String { book.uniqueID }
 
     var isHungUp: Bool { !session.isUp }
 
@@ -149,7 +152,27 @@ final class GatewayChannel: Channel, Sendable {
         }
         let outcome = await session.dial(legs, timeout: request.timeout ?? .seconds(3600))
         withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : outcome.status.rawValue)
-        return record(outcome, started: started, queue: nil)
+        var result = record(outcome, started: started, queue: nil)
+        if let target = outcome.transfer {
+            await transferred(to: target, by: outcome.answered)
+            result.transfer = target
+        }
+        return result
+    }
+
+    /// The answering party transferred the caller: the record of the call so
+    /// far is closed (lastapp Transfer) and the next part's is opened; the
+    /// dialplan goes on at the target.
+    private func transferred(to target: TransferTarget, by leg: LegRequest?) async {
+        let facts = self.facts.withLock { facts -> CallFacts in
+            defer { facts = CallFacts() }
+            return facts
+        }
+        let (closed, opened) = book.transfer(to: target, facts: facts, newID: CallHandler.uniqueID(Date()))
+        await services.access.writeAndWait("call record transferred") { try $0.finalizeCallRecord(closed) }
+        services.access.write("call record open") { try $0.openCallRecord(opened) }
+        services.log.info("call transferred", ("call.uniqueid", closed.uniqueid), ("next.uniqueid", opened.uniqueid),
+                          ("by", leg?.agent ?? leg?.trunk ?? "-"), ("exten", target.exten), ("context", target.context))
     }
 
     /// Notes a Dial's outcome in the call's facts and turns it into a DialResult.
@@ -212,7 +235,7 @@ final class GatewayChannel: Channel, Sendable {
             let usesAccount = trunk.register || !trunk.username.isEmpty
             return LegRequest(destination: "sip:\(number)@\(hostPart)",
                               from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
-                              headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil,
+                              headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil, trunk: trunk.name,
                               channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")
         }
         if resource.lowercased().hasPrefix("sip:") || resource.lowercased().hasPrefix("sips:") {
@@ -297,7 +320,8 @@ final class GatewayChannel: Channel, Sendable {
             withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : "not answered")
             if outcome.status == .answer {
                 _ = record(outcome, started: entered, queue: queue.name)
-                return QueueResult(status: nil, agent: outcome.answered?.agent)
+                if let target = outcome.transfer { await transferred(to: target, by: outcome.answered) }
+                return QueueResult(status: nil, agent: outcome.answered?.agent, transfer: outcome.transfer)
             }
             if outcome.status == .cancel || !session.isUp { break }
             facts.withLock { $0.agentSIPStatus = outcome.sipStatuses.last ?? $0.agentSIPStatus }
@@ -359,6 +383,6 @@ final class GatewayChannel: Channel, Sendable {
     // MARK: - Messages
 
     func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {
-        await MessageSender(services: services).send(message, trunk: trunk, fallbackFrom: session.call.to)
+        await MessageSender(services: services).send(message, trunk: trunk, replyTo: session.call.source, fallbackFrom: session.call.to)
     }
 }

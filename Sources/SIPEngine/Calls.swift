@@ -43,6 +43,8 @@ extension EngineCore {
         }
         installMessageCallbacks(&cb)
         installAccountCallbacks(&cb)
+        installTransferCallbacks(&cb)
+        installConnectionTracking(&cb)
     }
 
     /// The entry for a pjsua call id, found through the call's user data.
@@ -64,13 +66,20 @@ extension EngineCore {
         let entry = CallEntry(id: id, pjsuaID: callID)
         calls[id] = entry
         _ = pjsua_call_set_user_data(callID, userData(id))
+        // A call keeps its TCP/TLS connection: the BYE and re-INVITEs of a client
+        // behind NAT can only come back over it, however long the call is quiet.
+        if let transport = rdata.pointee.tp_info.transport,
+           (transport.pointee.flag & UInt32(PJSIP_TRANSPORT_RELIABLE.rawValue)) != 0 {
+            _ = pjsip_transport_add_ref(transport)
+            entry.heldTransport = transport
+        }
 
         let call = IncomingCall(
             id: id,
             from: address(rdata.pointee.msg_info.from.map { UnsafeRawPointer($0.pointee.uri) }),
             to: address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) }),
             sipCallID: rdata.pointee.msg_info.cid.map { String(pj: $0.pointee.id) } ?? "",
-            requestURI: printURI(UnsafeRawPointer(msg.pointee.line.req.uri), context: PJSIP_URI_IN_REQ_URI),
+            requestURI: cleanURI(pjsip_uri_get_uri(msg.pointee.line.req.uri).map { UnsafeRawPointer($0) }),
             headers: capturedHeaders(msg),
             source: source(rdata),
             account: accountNames[accountID])
@@ -92,6 +101,10 @@ extension EngineCore {
             emit(.callState(entry.id, .confirmed))
         case PJSIP_INV_STATE_DISCONNECTED:
             releaseMedia(of: entry)
+            if let transport = entry.heldTransport {
+                entry.heldTransport = nil
+                _ = pjsip_transport_dec_ref(transport)
+            }
             calls[entry.id] = nil
             _ = pjsua_call_set_user_data(callID, nil)
             let status = Int(info.last_status.rawValue)
@@ -148,12 +161,14 @@ extension EngineCore {
                 stopRecording(of: try live(id))
             case .message(let id, let to, let from, let contentType, let body, let headers):
                 sendMessage(id, to: to, from: from, contentType: contentType, body: body, headers: headers)
+            case .transferOutcome(let id, let status, let reason):
+                notifyTransfer(try live(id), status: status, reason: reason, final: status >= 200)
             }
         } catch {
             let callID: CallID? = switch command {
             case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
                  .call(let id, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
-                 .stopPlayback(let id), .record(let id, _), .stopRecording(let id): id
+                 .stopPlayback(let id), .record(let id, _), .stopRecording(let id), .transferOutcome(let id, _, _): id
             case .message: nil
             }
             log.debug("command failed", ("command", command.name), ("error", String(describing: error)))
@@ -239,7 +254,7 @@ extension EngineCore {
 
     // MARK: - Reading requests
 
-    /// The name-addr of a From or To header.
+    /// The name-addr of a From or To header, its URI cleaned (see `cleanURI`).
     func address(_ uri: UnsafeRawPointer?) -> SIPAddress {
         guard let uri else { return SIPAddress(uri: "") }
         let inner = pjsip_uri_get_uri(uri)
@@ -248,7 +263,32 @@ extension EngineCore {
             // From/To values are parsed as name-addr; the inner URI differs only then.
             display = String(pj: uri.assumingMemoryBound(to: pjsip_name_addr.self).pointee.display)
         }
-        return SIPAddress(displayName: display, uri: printURI(inner.map { UnsafeRawPointer($0) }, context: PJSIP_URI_IN_OTHER))
+        return SIPAddress(displayName: display, uri: cleanURI(inner.map { UnsafeRawPointer($0) }))
+    }
+
+    /// A received URI as `scheme:user@host:port` (`tel:number`), without its
+    /// parameters or `?headers`: nothing a remote party puts there (`Route`,
+    /// `maddr`, `transport`, …) can reach a request Omnigate sends. The user part
+    /// is printed escaped, as pjsip prints it. Other schemes give "".
+    func cleanURI(_ uri: UnsafeRawPointer?) -> String {
+        guard let uri else { return "" }
+        let scheme = pjsip_uri_get_scheme(uri).map { String(pj: $0.pointee) }?.lowercased() ?? ""
+        switch scheme {
+        case "sip", "sips":
+            let original = uri.assumingMemoryBound(to: pjsip_sip_uri.self)
+            let scratch = pjsua_pool_create("uri", 256, 256)
+            defer { pj_pool_release(scratch) }
+            guard let clean = pjsip_sip_uri_create(scratch, scheme == "sips" ? 1 : 0) else { return "" }
+            clean.pointee.user = original.pointee.user
+            clean.pointee.host = original.pointee.host
+            clean.pointee.port = original.pointee.port
+            return printURI(UnsafeRawPointer(clean), context: PJSIP_URI_IN_OTHER)
+        case "tel":
+            let number = String(pj: uri.assumingMemoryBound(to: pjsip_tel_uri.self).pointee.number)
+            return "tel:" + String(number.unicodeScalars.filter { ("0"..."9").contains($0) || "+-.()*#ABCDabcd".unicodeScalars.contains($0) })
+        default:
+            return ""
+        }
     }
 
     func source(_ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> SourceAddress {
@@ -313,6 +353,7 @@ extension SIPCommand {
         case .record: "record"
         case .stopRecording: "stop-recording"
         case .message: "message"
+        case .transferOutcome: "transfer-outcome"
         }
     }
 }

@@ -28,4 +28,7 @@ public enum SIPCommand: Sendable {
     /// Sends a MESSAGE outside any dialog; `.messageStatus` follows.
     case message(MessageID, to: String, from: SIPAddress?, contentType: String, body: String,
                  headers: [(name: String, value: String)] = [])
+    /// Tells the party whose REFER was accepted how its transfer went (a NOTIFY
+    /// with a sipfrag status line): 1xx while it runs, a final status when done.
+    case transferOutcome(CallID, status: Int, reason: String)
 }

@@ -66,7 +66,17 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
         return String(rest)
     }
 
-    public var description: String { displayName.isEmpty ? "<\(uri)>" : "\"\(displayName)\" <\(uri)>" }
+    /// The name-addr as it goes into a header: the display name quoted with `"`
+    /// and `\\` escaped and control characters left out (RFC 3261 quoted-string).
+    public var description: String {
+        guard !displayName.isEmpty else { return "<\(uri)>" }
+        var quoted = ""
+        for scalar in displayName.unicodeScalars where scalar.value >= 0x20 && scalar.value != 0x7F {
+            if scalar == "\"" || scalar == "\\" { quoted += "\\" }
+            quoted.unicodeScalars.append(scalar)
+        }
+        return "\"\(quoted)\" <\(uri)>"
+    }
 }
 
 /// A new inbound INVITE, already answered with 100 Trying.
@@ -132,6 +142,9 @@ public enum SIPEvent: Sendable {
     case registration(account: String, status: Int, reason: String, expires: Int)
     /// A command could not be carried out; the call (if any) is unchanged.
     case commandFailed(CallID?, command: String, error: String)
+    /// A REFER the transfer policy accepted (answered 202): carry it out and
+    /// report with `.transferOutcome`.
+    case transferRequested(TransferRequest)
 }
 
 /// Hands out identifiers that are unique for the life of the process.
