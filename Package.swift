@@ -34,6 +34,7 @@ let package = Package(
 
         // Tests.
         .target(name: "OmnigateTestSupport", path: "Tests/OmnigateTestSupport"),
+        .testTarget(name: "LogTests", dependencies: ["Log"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "SIPEngineTests", dependencies: ["SIPEngine", "OmnigateTestSupport"]),
         .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),

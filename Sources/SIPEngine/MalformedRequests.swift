@@ -239,12 +239,12 @@ extension EngineCore {
     }
 
     /// Logs a malformed message: one line per source, the 1st, 10th, 100th, …
-    /// time, with at most 120 bytes of it (escaped by the logger).
+    /// time, with at most 200 bytes of it (escaped by the logger).
     private func noteMalformed(transport: UnsafeMutablePointer<pjsip_transport>, bytes: UnsafeRawPointer, length: Int,
                                rdata: UnsafeMutablePointer<pjsip_rx_data>?) {
         let host = rdata.map { stringFromTuple($0.pointee.pkt_info.src_name) } ?? String(pj: transport.pointee.remote_name.host)
         guard let count = throttle.admit("malformed:" + host) else { return }
-        let excerpt = String(decoding: UnsafeRawBufferPointer(start: bytes, count: min(max(length, 0), 120)), as: UTF8.self)
+        let excerpt = String(decoding: UnsafeRawBufferPointer(start: bytes, count: min(max(length, 0), 200)), as: UTF8.self)
         log.warning("malformed SIP dropped", ("source", host), ("bytes", length), ("excerpt", excerpt), ("malformed", count))
     }
 

@@ -105,6 +105,21 @@ public final class SIPSocket: @unchecked Sendable {  // one test thread uses it 
         return false
     }
 
+    /// How many of `sockets` the peer closes within `timeout` (all are watched at once).
+    public static func closedByPeer(_ sockets: [SIPSocket], within timeout: Duration) -> Int {
+        var closed = Set<Int>()
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline && closed.count < sockets.count {
+            for (index, socket) in sockets.enumerated() where !closed.contains(index) {
+                let n = recv(socket.fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if n == 0 || (n < 0 && errno == ECONNRESET) { closed.insert(index) }
+            }
+            usleep(10_000)  // polling interval while watching many sockets, not a wait for a result
+        }
+        return closed.count
+    }
+
     private func takeMessage() -> String? {
         guard let end = pending.range(of: Data("\r\n\r\n".utf8)) else { return nil }
         let head = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
