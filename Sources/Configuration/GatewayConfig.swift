@@ -19,6 +19,16 @@ public struct GatewayConfig: Sendable, Equatable {
     public struct SIP: Sendable, Equatable {
         public var udp: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 5060)
         public var tcp: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 5060)
+        /// SIP over TLS (off unless set): with a certificate and its private key, PEM files.
+        public var tls: ListenAddress?
+        public var tlsCertificate: String?
+        public var tlsPrivateKey: String?
+        /// CAs peers' certificates are checked against (PEM); nil for the system's.
+        public var tlsCA: String?
+        /// Ask TLS clients for a certificate and refuse those without a valid one.
+        public var tlsVerifyClient = false
+        /// Check the certificates of TLS servers Omnigate connects to.
+        public var tlsVerifyServer = true
         /// First RTP port; each call leg takes the next free even port.
         public var rtpPortStart = 10000
         /// Number of ports RTP may use from `rtpPortStart`.
@@ -62,6 +72,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var lookupBudget: Duration = .milliseconds(50)
         /// A file every pop is appended to as a JSON line, before the agent's INVITE goes out; nil for none.
         public var log: String?
+        /// Put the caller's context (name, summary, Call-Info) on an agent's INVITE
+        /// only when that leg goes over TLS; otherwise the agent sees the number alone.
+        public var requireTLS = false
     }
 
     public var general = General()
@@ -145,10 +158,11 @@ public struct GatewayConfig: Sendable, Equatable {
             diagnostics += reader.finish()
         }
         diagnostics += config.checkReferences(file: file)
-        if config.sip.udp == nil && config.sip.tcp == nil {
+        if config.sip.udp == nil && config.sip.tcp == nil && config.sip.tls == nil {
             let location = seen["sip"] ?? .init(file: file, line: 0)
-            diagnostics.append(.init(location: location, message: "both SIP transports are off; turn on udp or tcp in [sip]"))
+            diagnostics.append(.init(location: location, message: "every SIP transport is off; turn on udp, tcp or tls in [sip]"))
         }
+        diagnostics += config.checkTLS(file: file, location: seen["sip"] ?? .init(file: file, line: 0))
         guard diagnostics.isEmpty else {
             throw ConfigError(diagnostics: diagnostics.sorted { $0.location.line < $1.location.line })
         }
@@ -185,6 +199,12 @@ extension GatewayConfig.SIP {
         }
         reader.read("udp", into: &udp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
         reader.read("tcp", into: &tcp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
+        reader.read("tls", into: &tls, expected: "host:port (such as 0.0.0.0:5061) or off", transport)
+        reader.read("tls_certificate", into: &tlsCertificate, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.read("tls_private_key", into: &tlsPrivateKey, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.read("tls_ca", into: &tlsCA, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.bool("tls_verify_client", into: &tlsVerifyClient)
+        reader.bool("tls_verify_server", into: &tlsVerifyServer)
         reader.int("rtp_port_start", into: &rtpPortStart, range: 1024...65000)
         reader.int("rtp_port_range", into: &rtpPortRange, range: 2...64000)
         reader.int("requests_per_second", into: &requestsPerSecond, range: 1...100_000)
@@ -212,6 +232,7 @@ extension GatewayConfig.ScreenPop {
         }
         reader.duration("lookup_budget", into: &lookupBudget)
         reader.read("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
+        reader.bool("require_tls", into: &requireTLS)
     }
 }
 
@@ -253,6 +274,47 @@ extension GatewayConfig {
         }
         return diagnostics
     }
+}
+
+extension GatewayConfig {
+    /// TLS needs its certificate and key, readable; trunks and agents that
+    /// require TLS need somewhere to use it.
+    func checkTLS(file: String, location: ConfigLocation) -> [ConfigDiagnostic] {
+        var diagnostics: [ConfigDiagnostic] = []
+        if sip.tls != nil {
+            for (key, path) in [("tls_certificate", sip.tlsCertificate), ("tls_private_key", sip.tlsPrivateKey), ("tls_ca", sip.tlsCA)] {
+                guard let path else {
+                    if key != "tls_ca" { diagnostics.append(.init(location: location, message: "[sip] tls is on, so it needs '\(key)'")) }
+                    continue
+                }
+                if !FileManager.default.isReadableFile(atPath: path) {
+                    diagnostics.append(.init(location: location, message: "[sip] \(key): cannot read \(path)"))
+                }
+            }
+        }
+        let tlsOn = sip.tls != nil
+        for trunk in trunks where trunk.requireTLS {
+            if !tlsOn { diagnostics.append(.init(location: trunk.location, message: "[trunk \(trunk.name)] requires TLS, but [sip] tls is off")) }
+            if let host = trunk.host, !isTLSURI(host) {
+                diagnostics.append(.init(location: trunk.location,
+                                         message: "[trunk \(trunk.name)] requires TLS, so its host must be sips: or have ;transport=tls"))
+            }
+        }
+        for agent in agents where agent.requireTLS {
+            if !tlsOn { diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] requires TLS, but [sip] tls is off")) }
+            if !agent.contact.isEmpty && !isTLSURI(agent.contact) {
+                diagnostics.append(.init(location: agent.location,
+                                         message: "[agent \(agent.name)] requires TLS, so its contact must be sips: or have ;transport=tls"))
+            }
+        }
+        return diagnostics
+    }
+}
+
+/// A SIP URI that is reached over TLS.
+public func isTLSURI(_ uri: String) -> Bool {
+    let lower = uri.lowercased()
+    return lower.hasPrefix("sips:") || lower.contains(";transport=tls")
 }
 
 extension GatewayConfig.DialplanSettings {

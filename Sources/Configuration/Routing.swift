@@ -10,7 +10,7 @@ public struct Trunk: Sendable, Equatable {
         return a.name == b.name && a.match == b.match && a.context == b.context && a.messageContext == b.messageContext
             && a.host == b.host && a.username == b.username && a.password == b.password && a.realm == b.realm
             && a.register == b.register && a.fromUser == b.fromUser && a.transfer == b.transfer
-            && a.transferContext == b.transferContext
+            && a.transferContext == b.transferContext && a.media == b.media && a.requireTLS == b.requireTLS
     }
 
     public var name: String
@@ -34,6 +34,10 @@ public struct Trunk: Sendable, Equatable {
     public var transfer = false
     /// The context a transfer's target is looked up in; the trunk's `context` when nil.
     public var transferContext: String?
+    /// Media encryption of its calls, both ways.
+    public var media = MediaEncryption()
+    /// Its calls must arrive over TLS (others get 403), and go out over TLS.
+    public var requireTLS = false
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
@@ -131,12 +135,36 @@ public struct Agent: Sendable, Equatable {
     public var context = "from-agents"
     /// Whether the agent may transfer calls by REFER.
     public var transfer = true
+    /// Media encryption of calls to the agent.
+    public var media = MediaEncryption()
+    /// The agent is rung over TLS only.
+    public var requireTLS = false
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
         self.name = name
         self.displayName = name
         self.location = location
+    }
+}
+
+/// `media_encryption` and `media_encryption_optimistic`, as in Asterisk's pjsip.conf.
+public struct MediaEncryption: Sendable, Equatable {
+    /// SRTP keyed by SDES (RFC 4568).
+    public var sdes = false
+    /// With SDES: plain RTP when the other side does not do SRTP, instead of no call.
+    public var optimistic = false
+    public init() {}
+
+    mutating func read(_ reader: inout SectionReader) {
+        reader.read("media_encryption", into: &sdes, expected: "no or sdes") { text in
+            switch text.lowercased() {
+            case "no": false
+            case "sdes": true
+            default: nil
+            }
+        }
+        reader.bool("media_encryption_optimistic", into: &optimistic)
     }
 }
 
@@ -208,6 +236,8 @@ extension Trunk {
         }
         reader.bool("transfer", into: &transfer)
         reader.read("transfer_context", into: &transferContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        media.read(&reader)
+        reader.bool("require_tls", into: &requireTLS)
     }
 }
 
@@ -221,6 +251,8 @@ extension Agent {
         }
         reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
         reader.bool("transfer", into: &transfer)
+        media.read(&reader)
+        reader.bool("require_tls", into: &requireTLS)
     }
 }
 

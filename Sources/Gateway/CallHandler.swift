@@ -81,7 +81,9 @@ struct CallHandler {
         log.info("call ended", ("call.uniqueid", record.uniqueid), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
                  ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count),
                  ("caller.rtp", callerRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),
-                 ("agent.rtp", agentRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"))
+                 ("caller.media", callerRTP.map { $0.encrypted ? "srtp" : "rtp" } ?? "-"),
+                 ("agent.rtp", agentRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),
+                 ("agent.media", agentRTP.map { $0.encrypted ? "srtp" : "rtp" } ?? "-"))
         session.close()
     }
 

@@ -223,11 +223,11 @@ final class CallSession: Sendable {
         }
     }
 
-    /// RTP packets (sent, received) per leg, from the engine's last reports.
-    func mediaStats() -> [CallID: (sent: Int, received: Int)] {
-        var result: [CallID: (sent: Int, received: Int)] = [:]
+    /// RTP packets (sent, received) per leg, and whether they were SRTP, from the engine's last reports.
+    func mediaStats() -> [CallID: (sent: Int, received: Int, encrypted: Bool)] {
+        var result: [CallID: (sent: Int, received: Int, encrypted: Bool)] = [:]
         for event in mailbox.drain({ if case .mediaStats = $0 { true } else { false } }) {
-            if case .mediaStats(let id, let sent, let received) = event { result[id] = (sent, received) }
+            if case .mediaStats(let id, let sent, let received, let encrypted) = event { result[id] = (sent, received, encrypted) }
         }
         return result
     }

@@ -14,6 +14,8 @@ struct LegRequest: Sendable {
     var agent: String?
     /// The trunk the leg goes out through, when it calls a number on one.
     var trunk: String?
+    /// The media security to offer.
+    var srtp: SRTPUse = .disabled
     /// A name for call records, Asterisk style (`PJSIP/alice`).
     var channelName: String
 
@@ -67,7 +69,7 @@ extension CallSession {
             let id = CallID.make()
             adopt(id, role: leg.role)
             pending[id] = leg
-            engine.post(.call(id, to: leg.destination, from: leg.from, headers: leg.headers, account: leg.account))
+            engine.post(.call(id, to: leg.destination, from: leg.from, headers: leg.headers, account: leg.account, srtp: leg.srtp))
         }
         var outcome = DialOutcome(status: .noAnswer)
         var sentRinging = false

@@ -52,6 +52,13 @@ public final class Service: Sendable {
         var engineConfig = EngineConfig()
         engineConfig.udp = config.sip.udp.map { ($0.host, Int($0.port)) }
         engineConfig.tcp = config.sip.tcp.map { ($0.host, Int($0.port)) }
+        if let tls = config.sip.tls, let certificate = config.sip.tlsCertificate, let key = config.sip.tlsPrivateKey {
+            var settings = TLSSettings(host: tls.host, port: Int(tls.port), certificate: certificate, privateKey: key)
+            settings.caFile = config.sip.tlsCA
+            settings.verifyClient = config.sip.tlsVerifyClient
+            settings.verifyServer = config.sip.tlsVerifyServer
+            engineConfig.tls = settings
+        }
         engineConfig.maxCalls = config.general.maxCalls
         engineConfig.userAgent = config.general.userAgent
         engineConfig.rtpPortStart = config.sip.rtpPortStart
@@ -60,9 +67,15 @@ public final class Service: Sendable {
         engineConfig.limits = SourceLimits(config.sip)
         let refusals = RefusalLog()
         engineConfig.admit = { request in
-            guard directory.trunk(source: request.source) == nil else { return nil }
-            refusals.note(request)
-            return 403
+            guard let trunk = directory.trunk(source: request.source) else {
+                refusals.note(request, reason: "no trunk matches the source")
+                return 403
+            }
+            if trunk.requireTLS && request.source.transport.uppercased() != "TLS" {
+                refusals.note(request, reason: "the trunk requires TLS")
+                return 403
+            }
+            return nil
         }
         engineConfig.isTrustedSource = { host in directory.trusts(host: host) }
         let roster = AgentRoster(agents: config.agents, queues: config.queues)
@@ -104,6 +117,11 @@ public final class Service: Sendable {
     private func incoming(_ call: IncomingCall) {
         guard let trunk = directory.trunk(source: call.source, account: call.account) else {
             services.engine.post(.reject(call.id, status: 403))
+            return
+        }
+        if trunk.media.sdes && !trunk.media.optimistic && !call.offersSRTP {
+            log.warning("refused: the trunk requires SRTP and the offer has none", ("trunk", trunk.name), ("source", call.source))
+            services.engine.post(.reject(call.id, status: 488, reason: "SRTP required"))
             return
         }
         live.add(1, ordering: .relaxed)
@@ -184,6 +202,11 @@ public final class Service: Sendable {
     }
 }
 
+extension MediaEncryption {
+    /// The engine's SRTP use for this setting.
+    var srtp: SRTPUse { !sdes ? .disabled : optimistic ? .optional : .mandatory }
+}
+
 extension SourceLimits {
     init(_ sip: GatewayConfig.SIP) {
         self.init()
@@ -206,9 +229,9 @@ final class RefusalLog: Sendable {
     private let throttle = LogThrottle(capacity: 1024)
     private let log = Logger("gateway")
 
-    func note(_ request: AdmissionRequest) {
-        guard let count = throttle.admit(request.source.host) else { return }
-        log.warning("refused: no trunk matches the source", ("method", request.method), ("source", request.source),
+    func note(_ request: AdmissionRequest, reason: String) {
+        guard let count = throttle.admit(request.source.host + " " + reason) else { return }
+        log.warning("refused: \(reason)", ("method", request.method), ("source", request.source),
                     ("from", request.from.uri), ("to", request.requestURI), ("refusals", count))
     }
 }

@@ -222,10 +222,11 @@ final class GatewayChannel: Channel, Sendable {
         }
         let n = legCounter.add(1, ordering: .relaxed).newValue
         if let agent = services.roster.agent(named: resource) {
-            let (headers, display) = await popFor(agent: agent.name, queue: queue, callerNumber: callerNumber, callerName: callerName)
+            let (headers, display) = await popFor(agent: agent.name, queue: queue, callerNumber: callerNumber, callerName: callerName,
+                                                  overTLS: isTLSURI(agent.contact))
             return LegRequest(destination: agent.contact,
                               from: SIPAddress(displayName: display, uri: "sip:\(callerNumber.isEmpty ? "anonymous" : callerNumber)@\(services.localHost)"),
-                              headers: headers + inherited, account: nil, agent: agent.name,
+                              headers: headers + inherited, account: nil, agent: agent.name, srtp: agent.media.srtp,
                               channelName: "PJSIP/\(agent.name)-\(String(format: "%08x", n))")
         }
         if let at = resource.lastIndex(of: "@"), !resource.lowercased().hasPrefix("sip:"),
@@ -236,7 +237,7 @@ final class GatewayChannel: Channel, Sendable {
             return LegRequest(destination: "sip:\(number)@\(hostPart)",
                               from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
                               headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil, trunk: trunk.name,
-                              channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")
+                              srtp: trunk.media.srtp, channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")
         }
         if resource.lowercased().hasPrefix("sip:") || resource.lowercased().hasPrefix("sips:") {
             return LegRequest(destination: resource,
@@ -247,8 +248,11 @@ final class GatewayChannel: Channel, Sendable {
     }
 
     /// Looks the caller up (within the budget), publishes the pop for one agent,
-    /// and returns the headers and display name for the agent's INVITE.
-    private func popFor(agent: String, queue: String?, callerNumber: String, callerName: String) async -> ([(name: String, value: String)], String) {
+    /// and returns the headers and display name for the agent's INVITE. With
+    /// `[screenpop] require_tls`, a leg not over TLS carries the number alone:
+    /// customer data never crosses the network in cleartext SIP.
+    private func popFor(agent: String, queue: String?, callerNumber: String, callerName: String,
+                        overTLS: Bool) async -> ([(name: String, value: String)], String) {
         let config = services.config
         var missing: [String] = []
         var context: CallerContext?
@@ -265,6 +269,10 @@ final class GatewayChannel: Channel, Sendable {
                                              context: context, missing: missing))
         services.log.info("screen pop", ("call.uniqueid", uniqueID), ("agent", agent), ("pop", pop.sequence),
                           ("known", context?.known ?? false), ("missing", missing.isEmpty ? "-" : missing.joined(separator: "; ")))
+        if config.screenPop.requireTLS && !overTLS {
+            services.log.info("screen pop kept off the agent's INVITE: the leg is not over TLS", ("call.uniqueid", uniqueID), ("agent", agent))
+            return ([("X-Omnigate-Pop", String(pop.sequence))], callerNumber)
+        }
         var headers: [(name: String, value: String)] = [("Call-Info", "<\(url)>;purpose=info")]
         let summary = context?.summaryHeader ?? "name=\"\(callerName.isEmpty ? callerNumber : callerName)\"; missing=\"\(missing.joined(separator: "; "))\""
         headers.append(("X-Omnigate-Summary", summary))

@@ -56,7 +56,7 @@ final class CallRouter: Sendable {
     func deliver(_ event: SIPEvent) -> Bool {
         let target: Mailbox?
         switch event {
-        case .callState(let id, _), .mediaStats(let id, _, _), .dtmf(let id, _, _), .playbackFinished(let id, _, _), .recordingFinished(let id, _, _):
+        case .callState(let id, _), .mediaStats(let id, _, _, _), .dtmf(let id, _, _), .playbackFinished(let id, _, _), .recordingFinished(let id, _, _):
             target = mailboxes.withLock { $0[id]?.mailbox }
         case .commandFailed(let id?, _, _):
             target = mailboxes.withLock { $0[id]?.mailbox }

@@ -38,6 +38,7 @@ struct TrunkDirectory: Sendable {
             account.password = trunk.password
             account.realm = trunk.realm
             account.proxy = "<\(host);lr>"
+            account.srtp = trunk.media.srtp
             return account
         }
     }

@@ -39,7 +39,7 @@ extension EngineCore {
             guard let core = EngineCore.current, let stream, let entry = core.entry(forPJSUA: callID) else { return }
             var stat = pjmedia_rtcp_stat()
             guard pjmedia_stream_get_stat(stream, &stat) == PJ_SUCCESS.rawValue else { return }
-            core.emit(.mediaStats(entry.id, sentPackets: Int(stat.tx.pkt), receivedPackets: Int(stat.rx.pkt)))
+            core.emit(.mediaStats(entry.id, sentPackets: Int(stat.tx.pkt), receivedPackets: Int(stat.rx.pkt), encrypted: entry.encrypted))
         }
         installMessageCallbacks(&cb)
         installAccountCallbacks(&cb)
@@ -82,7 +82,8 @@ extension EngineCore {
             requestURI: cleanURI(pjsip_uri_get_uri(msg.pointee.line.req.uri).map { UnsafeRawPointer($0) }),
             headers: capturedHeaders(msg),
             source: source(rdata),
-            account: accountNames[accountID])
+            account: accountNames[accountID],
+            offersSRTP: offersSRTP(msg))
         if log.isEnabled(.debug) {
             log.debug("incoming call", ("call.id", id), ("from", call.from.uri), ("to", call.to.uri), ("source", call.source))
         }
@@ -145,8 +146,8 @@ extension EngineCore {
                 let call = try live(id)
                 call.hungUpByUs = true
                 try check(pjsua_call_hangup(call.pjsuaID, UInt32(status ?? 0), nil, nil), "pjsua_call_hangup")
-            case .call(let id, let to, let from, let headers, let account):
-                try placeCall(id, to: to, from: from, headers: headers, account: account)
+            case .call(let id, let to, let from, let headers, let account, let srtp):
+                try placeCall(id, to: to, from: from, headers: headers, account: account, srtp: srtp)
             case .bridge(let a, let b):
                 try bridge(try live(a), try live(b))
             case .unbridge(let a, let b):
@@ -167,7 +168,7 @@ extension EngineCore {
         } catch {
             let callID: CallID? = switch command {
             case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
-                 .call(let id, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
+                 .call(let id, _, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
                  .stopPlayback(let id), .record(let id, _), .stopRecording(let id), .transferOutcome(let id, _, _): id
             case .message: nil
             }
@@ -183,13 +184,13 @@ extension EngineCore {
     }
 
     private func placeCall(_ id: CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)],
-                           account: String?) throws {
+                           account: String?, srtp: SRTPUse) throws {
         let accountID: pjsua_acc_id
         if let account {
             guard let id = providerAccounts[account] else { throw UnknownAccount(name: account) }
             accountID = id
         } else {
-            accountID = self.account(for: to)
+            accountID = self.account(for: to, srtp: srtp)
         }
         let strings = CStrings()
         var destination = strings.pj(to)
@@ -295,6 +296,32 @@ extension EngineCore {
         let host = stringFromTuple(rdata.pointee.pkt_info.src_name)
         let type = rdata.pointee.tp_info.transport.flatMap { $0.pointee.type_name.map { String(cString: $0) } } ?? "?"
         return SourceAddress(host: host, port: Int(rdata.pointee.pkt_info.src_port), transport: type)
+    }
+
+    /// Whether an INVITE's SDP offers SRTP (RFC 4568 SDES): an audio stream
+    /// on RTP/SAVP, or on RTP/AVP with crypto attributes (best-effort SRTP).
+    /// Parsed by pjmedia's SDP parser.
+    func offersSRTP(_ msg: UnsafeMutablePointer<pjsip_msg>) -> Bool {
+        guard let body = msg.pointee.body, body.pointee.len > 0, let data = body.pointee.data,
+              let scratch = pjsua_pool_create("sdp", 1024, 1024) else { return false }
+        defer { pj_pool_release(scratch) }
+        // The parser wants its own NUL-terminated copy.
+        guard let copy = pj_pool_alloc(scratch, pj_size_t(body.pointee.len) + 1)?.assumingMemoryBound(to: CChar.self) else { return false }
+        copy.update(from: data.assumingMemoryBound(to: CChar.self), count: Int(body.pointee.len))
+        copy[Int(body.pointee.len)] = 0
+        var sdp: UnsafeMutablePointer<pjmedia_sdp_session>?
+        guard pjmedia_sdp_parse(scratch, copy, pj_size_t(body.pointee.len), &sdp) == PJ_SUCCESS.rawValue, let sdp else { return false }
+        return withUnsafeBytes(of: sdp.pointee.media) { raw in
+            let media = raw.bindMemory(to: UnsafeMutablePointer<pjmedia_sdp_media>?.self)
+            return (0..<Int(sdp.pointee.media_count)).contains { index in
+                guard let m = media[index], String(pj: m.pointee.desc.media).lowercased() == "audio", m.pointee.desc.port != 0 else { return false }
+                let transport = String(pj: m.pointee.desc.transport).uppercased()
+                if transport.contains("SAVP") { return true }
+                let strings = CStrings()
+                var crypto = strings.pj("crypto")
+                return pjmedia_sdp_media_find_attr(m, &crypto, nil) != nil
+            }
+        }
     }
 
     func capturedHeaders(_ msg: UnsafeMutablePointer<pjsip_msg>) -> [(name: String, value: String)] {

@@ -11,8 +11,10 @@ public enum SIPCommand: Sendable {
     /// Ends a call: BYE when answered, CANCEL when ringing out, a final error when ringing in.
     case hangup(CallID, status: Int? = nil)
     /// Places an outbound call. `from` overrides the From header; `headers` are added
-    /// to the INVITE; `account` names a provider account (its proxy and credentials).
-    case call(CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)] = [], account: String? = nil)
+    /// to the INVITE; `account` names a provider account (its proxy and credentials);
+    /// `srtp` is the media security to offer (a provider account has its own).
+    case call(CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)] = [], account: String? = nil,
+              srtp: SRTPUse = .disabled)
     /// Connects two calls' audio both ways (the B2BUA bridge).
     case bridge(CallID, CallID)
     /// Disconnects the audio between two calls.

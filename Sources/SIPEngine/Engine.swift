@@ -27,6 +27,8 @@ public struct EngineConfig: Sendable {
     public var udp: (host: String, port: Int)?
     /// Where to listen for SIP over TCP; nil to not listen on TCP.
     public var tcp: (host: String, port: Int)?
+    /// The TLS listener and its certificates; nil to not listen on TLS.
+    public var tls: TLSSettings?
     /// Calls held at once; further INVITEs get 503 Service Unavailable.
     public var maxCalls = 1000
     public var userAgent = "Omnigate"
@@ -119,6 +121,8 @@ final class CallEntry {
     var recorder: RecorderEntry?
     /// Calls whose audio is connected to this one.
     var bridgedTo: Set<CallID> = []
+    /// The call's audio runs over SRTP.
+    var encrypted = false
     /// The implicit subscription of an accepted REFER, until its final NOTIFY.
     var transfer: OpaquePointer?
     /// The TCP/TLS connection an inbound call arrived on, referenced while the call lives.
@@ -183,7 +187,8 @@ final class EngineCore: @unchecked Sendable {
     var calls: [CallID: CallEntry] = [:]
     var playbacks: [PlaybackID: CallID] = [:]
     var closingRecordings: [ClosingRecording] = []
-    var accounts: [String: pjsua_acc_id] = [:]
+    /// Per transport ("UDP", "TCP", "TLS"), a local account for each SRTP use.
+    var localAccounts: [String: [SRTPUse: pjsua_acc_id]] = [:]
     var providerAccounts: [String: pjsua_acc_id] = [:]
     var accountNames: [pjsua_acc_id: String] = [:]
     var defaultAccount: pjsua_acc_id = pjsua_acc_id(PJSUA_INVALID_ID.rawValue)

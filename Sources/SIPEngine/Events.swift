@@ -92,6 +92,8 @@ public struct IncomingCall: Sendable {
     public var source: SourceAddress
     /// The provider account the INVITE was addressed to, when it matched one.
     public var account: String?
+    /// Whether the offer asks for SRTP; the call's media is then encrypted.
+    public var offersSRTP = false
 }
 
 /// A call leg's progress.
@@ -136,8 +138,8 @@ public enum SIPEvent: Sendable {
     /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).
     case messageStatus(MessageID, status: Int, reason: String)
     /// RTP packets a call leg sent and received, just before its `.disconnected`
-    /// (one-way or no audio shows here).
-    case mediaStats(CallID, sentPackets: Int, receivedPackets: Int)
+    /// (one-way or no audio shows here), and whether they were SRTP.
+    case mediaStats(CallID, sentPackets: Int, receivedPackets: Int, encrypted: Bool)
     /// A provider registration changed: 2xx means registered for `expires` seconds.
     case registration(account: String, status: Int, reason: String, expires: Int)
     /// A command could not be carried out; the call (if any) is unchanged.

@@ -119,10 +119,90 @@ struct ConfigurationTests {
         #expect(found.map { $0.prefix(16) } == ["omnigate.conf:2:", "omnigate.conf:3:", "omnigate.conf:5:"])
     }
 
-    @Test("turning off both transports is an error")
+    @Test("turning off every transport is an error")
     func noTransports() {
         #expect(errors("[sip]\nudp = off\ntcp = off\n") == [
-            "omnigate.conf:1: error: both SIP transports are off; turn on udp or tcp in [sip]",
+            "omnigate.conf:1: error: every SIP transport is off; turn on udp, tcp or tls in [sip]",
+        ])
+    }
+
+    @Test("limits, transfers, TLS and media encryption are read; an empty user_agent means none")
+    func securitySettings() throws {
+        let directory = NSTemporaryDirectory() + "config-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for file in ["cert.pem", "key.pem"] { FileManager.default.createFile(atPath: directory + "/" + file, contents: Data("x".utf8)) }
+        let config = try GatewayConfig.parse("""
+        [general]
+        user_agent =
+        [sip]
+        tls = 0.0.0.0:5061
+        tls_certificate = \(directory)/cert.pem
+        tls_private_key = \(directory)/key.pem
+        tls_verify_client = yes
+        requests_per_second = 5
+        request_burst = 10
+        connections_per_source = 3
+        max_connections = 100
+        idle_timeout = 20s
+        [screenpop]
+        require_tls = yes
+        [trunk carrier]
+        match = 192.0.2.1
+        context = from-carrier
+        host = sips:192.0.2.1:5061
+        transfer = yes
+        transfer_context = carrier-transfers
+        media_encryption = sdes
+        media_encryption_optimistic = yes
+        require_tls = yes
+        [agent alice]
+        contact = sips:alice@192.0.2.20:5061
+        context = alice-plan
+        transfer = no
+        media_encryption = sdes
+        require_tls = yes
+        """, file: "t.conf")
+        #expect(config.general.userAgent == "")
+        #expect(config.sip.tls == ListenAddress(host: "0.0.0.0", port: 5061) && config.sip.tlsVerifyClient && config.sip.tlsVerifyServer)
+        #expect(config.sip.requestsPerSecond == 5 && config.sip.requestBurst == 10 && config.sip.connectionsPerSource == 3)
+        #expect(config.sip.maxConnections == 100 && config.sip.idleTimeout == .seconds(20))
+        #expect(config.screenPop.requireTLS)
+        let trunk = try #require(config.trunks.first)
+        #expect(trunk.transfer && trunk.transferContext == "carrier-transfers" && trunk.requireTLS)
+        #expect(trunk.media.sdes && trunk.media.optimistic)
+        let alice = try #require(config.agents.first)
+        #expect(alice.context == "alice-plan" && !alice.transfer && alice.media.sdes && !alice.media.optimistic && alice.requireTLS)
+        #expect(GatewayConfig().agents.isEmpty && Agent(name: "x", location: .init(file: "", line: 0)).transfer)
+        #expect(!GatewayConfig().trunks[0].transfer)
+    }
+
+    @Test("TLS without its files, and TLS required where there is none, are errors")
+    func tlsErrors() {
+        #expect(errors("[sip]\ntls = 127.0.0.1:5061\n") == [
+            "omnigate.conf:1: error: [sip] tls is on, so it needs 'tls_certificate'",
+            "omnigate.conf:1: error: [sip] tls is on, so it needs 'tls_private_key'",
+        ])
+        #expect(errors("[sip]\ntls = 127.0.0.1:5061\ntls_certificate = /nonexistent/c.pem\ntls_private_key = /nonexistent/k.pem\n") == [
+            "omnigate.conf:1: error: [sip] tls_certificate: cannot read /nonexistent/c.pem",
+            "omnigate.conf:1: error: [sip] tls_private_key: cannot read /nonexistent/k.pem",
+        ])
+        #expect(errors("""
+        [trunk carrier]
+        match = 192.0.2.1
+        context = c
+        host = sip:192.0.2.1
+        require_tls = yes
+        media_encryption = zrtp
+        [agent alice]
+        contact = sip:alice@192.0.2.20
+        require_tls = yes
+        """) == [
+            "omnigate.conf:1: error: [trunk carrier] requires TLS, but [sip] tls is off",
+            "omnigate.conf:1: error: [trunk carrier] requires TLS, so its host must be sips: or have ;transport=tls",
+            "omnigate.conf:6: error: bad value 'zrtp' for 'media_encryption' in [trunk carrier]: expected no or sdes",
+            "omnigate.conf:7: error: [agent alice] requires TLS, but [sip] tls is off",
+            "omnigate.conf:7: error: [agent alice] requires TLS, so its contact must be sips: or have ;transport=tls",
         ])
     }
 
