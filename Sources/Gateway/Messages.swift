@@ -49,6 +49,11 @@ struct MessageSender {
     func resolve(_ destination: String, trunk: Trunk?, replyTo: SourceAddress?) -> String? {
         var target = destination.trimmingCharacters(in: .whitespaces)
         for prefix in ["pjsip:", "PJSIP/", "sip:" + "sip:"] where target.hasPrefix(prefix) { target = String(target.dropFirst(prefix.count)) }
+        // A name-addr (`"Ada" <sip:+1202…@host>`, as MESSAGE(from) gives it): its URI.
+        if let open = target.lastIndex(of: "<"), let close = target.lastIndex(of: ">"), open < close {
+            target = String(target[target.index(after: open)..<close])
+        }
+        if target.hasPrefix("pjsip:") { target = String(target.dropFirst("pj".count)) }
         let config = services.config
         if let agent = services.roster.agent(named: target) { return agent.contact }
         let user: String
@@ -122,7 +127,9 @@ struct InboundMessageHandler {
         var start = CallStart(context: context, exten: message.to.user.isEmpty ? "s" : message.to.user,
                               callerIDNumber: message.from.user, callerIDName: message.from.displayName,
                               uniqueID: "sms-" + message.sipCallID)
-        start.message = (message.body, message.from.uri, message.to.uri)
+        start.message = (message.body, MessageAddresses.from(displayName: message.from.displayName, scheme: message.from.scheme,
+                                                             user: message.from.user, host: message.from.host),
+                         MessageAddresses.to(user: message.to.user, host: message.to.host))
         let outcome = await Interpreter(plan: plan, channel: channel, globals: globals, start: start).runMessage()
         for warning in outcome.warnings { services.log.warning("message dialplan", ("context", context), ("warning", warning)) }
     }

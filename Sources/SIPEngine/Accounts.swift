@@ -56,6 +56,7 @@ extension EngineCore {
                 cfg.proxy.0 = strings.pj(proxy)
             }
             applyMedia(&cfg, srtp: account.srtp, strings: strings)
+            cfg.auto_repond_sip_message = 0  // MESSAGE is answered 202 in on_pager2 (Messages.swift)
             cfg.user_data = UnsafeMutableRawPointer(bitPattern: providerAccounts.count + 1)
             var id = pjsua_acc_id()
             do {

@@ -341,6 +341,8 @@ final class EngineCore: @unchecked Sendable {
         engineThread = pthread_self()
         try check(pjsua_create(), "pjsua_create")
         EngineCore.current = self
+        // RFC 3261 §8.2.6.2: a response's From and To are the request's, port included.
+        pjsip_cfg().pointee.endpt.allow_port_in_fromto_hdr = 1
         pool = pjsua_pool_create("omnigate", 4000, 4000)
 
         var cfg = pjsua_config()

@@ -54,6 +54,21 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
         self.uri = uri
     }
 
+    /// The scheme (`sip`, `sips`, `tel`), lower case.
+    public var scheme: String {
+        uri.firstIndex(of: ":").map { uri[..<$0].lowercased() } ?? ""
+    }
+
+    /// The host of a sip/sips URI, without its port (`trunk.example.com`, `192.0.2.1`, `[2001:db8::1]`).
+    public var host: String {
+        guard let at = uri.firstIndex(of: "@") ?? uri.firstIndex(of: ":") else { return "" }
+        var rest = uri[uri.index(after: at)...]
+        if let end = rest.firstIndex(where: { $0 == ";" || $0 == "?" || $0 == ">" }) { rest = rest[..<end] }
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") { return String(rest[...close]) }
+        if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+        return String(rest)
+    }
+
     /// The user part of a sip/sips/tel URI (`+15551234567`), or empty.
     public var user: String {
         var rest = Substring(uri)

@@ -48,7 +48,6 @@ extension EngineCore {
     /// an SRTP offer is accepted, a plain one too.
     func openTransports() throws -> [BoundTransport] {
         var bound: [BoundTransport] = []
-        var contacts: [pjsua_acc_id: String] = [:]
         let v6 = { (host: String?) in host?.contains(":") == true }
         let wanted: [(String, (host: String, port: Int)?, pjsip_transport_type_e)] = [
             ("UDP", config.udp, v6(config.udp?.host) ? PJSIP_TRANSPORT_UDP6 : PJSIP_TRANSPORT_UDP),
@@ -74,23 +73,14 @@ extension EngineCore {
             let port = Int(info.local_name.port)
             bound.append(BoundTransport(type: name, host: address.host, port: port))
 
+            let published = String(pj: info.local_name.host)
+            let local = published.contains(":") ? "[\(published)]:\(port)" : "\(published):\(port)"
             for use in [SRTPUse.optional, .disabled, .mandatory] {
-                var account = pjsua_acc_id()
-                try check(pjsua_acc_add_local(transportID, localAccounts.isEmpty ? 1 : 0, &account), "pjsua_acc_add_local")
-                localAccounts[name, default: [:]][use] = account
-                if localAccounts.count == 1 && use == .optional { defaultAccount = account }
-                if name != "UDP" {
-                    // Over TCP and TLS, pjsua would work out each call's Contact by opening
-                    // a connection to the caller's Contact address: a connection to any
-                    // host a caller names. The listener's own address is the right Contact.
-                    let host = String(pj: info.local_name.host)
-                    let address = host.contains(":") ? "[\(host)]" : host
-                    contacts[account] = "<sip:\(address):\(port);transport=\(name.lowercased())>"
-                }
+                localAccounts[name, default: [:]][use] = try addLocalAccount(transportID, name: name, address: local, srtp: use)
+                if localAccounts.count == 1 && use == .optional { defaultAccount = localAccounts[name]![use]! }
             }
             log.info("listening", ("transport", name.lowercased()), ("address", "\(address.host):\(port)"))
         }
-        try configureLocalAccounts(contacts: contacts)
         return bound
     }
 
@@ -119,23 +109,26 @@ extension EngineCore {
         return defaultAccount
     }
 
-    /// Every local account: RTP ports from the configured range, and its SRTP use
-    /// (SDES keying only; SRTP is accepted over any transport: whether a trunk or
-    /// agent must use TLS is the configuration's decision, not pjsua's).
-    private func configureLocalAccounts(contacts: [pjsua_acc_id: String]) throws {
-        for (_, byUse) in localAccounts {
-            for (use, account) in byUse {
-                var cfg = pjsua_acc_config()
-                let pool = pjsua_pool_create("acc", 1000, 1000)
-                defer { pj_pool_release(pool) }
-                try check(pjsua_acc_get_config(account, pool, &cfg), "pjsua_acc_get_config")
-                let strings = CStrings()  // alive until pjsua_acc_modify has copied them
-                applyMedia(&cfg, srtp: use, strings: strings)
-                if let contact = contacts[account] { cfg.force_contact = strings.pj(contact) }
-                try check(pjsua_acc_modify(account, &cfg), "pjsua_acc_modify")
-                withExtendedLifetime(strings) {}
-            }
-        }
+    /// An account for any user at this host over one transport (what
+    /// `pjsua_acc_add_local` makes), with the media security given, MESSAGE
+    /// answered by Omnigate (Messages.swift), and over TCP and TLS the
+    /// listener's own address as Contact: left to itself, pjsua works out each
+    /// call's Contact and Via by opening a connection to the caller's Contact,
+    /// a connection to any host a caller names.
+    private func addLocalAccount(_ transport: pjsua_transport_id, name: String, address: String, srtp: SRTPUse) throws -> pjsua_acc_id {
+        let strings = CStrings()
+        var cfg = pjsua_acc_config()
+        pjsua_acc_config_default(&cfg)
+        cfg.priority -= 1  // below provider accounts, as pjsua's own local accounts
+        let parameter = name == "UDP" ? "" : ";transport=\(name.lowercased())"
+        cfg.id = strings.pj("<sip:\(address)\(parameter)>")
+        cfg.transport_id = transport
+        if name != "UDP" { cfg.force_contact = strings.pj("<sip:\(address)\(parameter)>") }
+        cfg.auto_repond_sip_message = 0
+        applyMedia(&cfg, srtp: srtp, strings: strings)
+        var account = pjsua_acc_id()
+        try check(pjsua_acc_add(&cfg, localAccounts.isEmpty ? 1 : 0, &account), "pjsua_acc_add(local \(name))")
+        return account
     }
 
     /// RTP ports, media address family and SRTP use of an account.
