@@ -31,6 +31,7 @@ let package = Package(
         .executableTarget(name: "pjsua-autoanswer", dependencies: ["CPJSIP"], path: "Benchmarks/pjsua-autoanswer"),
         .executableTarget(name: "dialplan-bench", dependencies: ["Dialplan"], path: "Benchmarks/DialplanBench"),
         .executableTarget(name: "timeline-bench", dependencies: ["Timeline", "CSQLite"], path: "Benchmarks/TimelineBench"),
+        .executableTarget(name: "call-load", dependencies: ["SIPEngine"], path: "Benchmarks/CallLoad"),
 
         // Tests.
         .target(name: "OmnigateTestSupport", path: "Tests/OmnigateTestSupport"),
