@@ -36,7 +36,7 @@ guard let target = options["target"], let rate = options["rate"].flatMap(Double.
       let total = options["calls"].flatMap(Int.init), total > 0 else { usage() }
 let hold = options["hold"].flatMap(Int.init) ?? 1000
 
-func milliseconds(_ duration: Duration) -> Double {
+@Sendable func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
 }
 
