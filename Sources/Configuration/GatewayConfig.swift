@@ -29,6 +29,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var tlsVerifyClient = false
         /// Check the certificates of TLS servers Omnigate connects to.
         public var tlsVerifyServer = true
+        /// The digest realm agents' phones log in to.
+        public var realm = "omnigate"
         /// First RTP port; each call leg takes the next free even port.
         public var rtpPortStart = 10000
         /// Number of ports RTP may use from `rtpPortStart`.
@@ -200,11 +202,14 @@ extension GatewayConfig.SIP {
         reader.read("udp", into: &udp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
         reader.read("tcp", into: &tcp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
         reader.read("tls", into: &tls, expected: "host:port (such as 0.0.0.0:5061) or off", transport)
-        reader.read("tls_certificate", into: &tlsCertificate, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
-        reader.read("tls_private_key", into: &tlsPrivateKey, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
-        reader.read("tls_ca", into: &tlsCA, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("tls_certificate", into: &tlsCertificate, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("tls_private_key", into: &tlsPrivateKey, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("tls_ca", into: &tlsCA, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
         reader.bool("tls_verify_client", into: &tlsVerifyClient)
         reader.bool("tls_verify_server", into: &tlsVerifyServer)
+        reader.read("realm", into: &realm, expected: "a realm name (letters, digits, '.', '-')") { text in
+            !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) } ? text : nil
+        }
         reader.int("rtp_port_start", into: &rtpPortStart, range: 1024...65000)
         reader.int("rtp_port_range", into: &rtpPortRange, range: 2...64000)
         reader.int("requests_per_second", into: &requestsPerSecond, range: 1...100_000)
@@ -231,7 +236,7 @@ extension GatewayConfig.ScreenPop {
             (text.hasPrefix("http://") || text.hasPrefix("https://")) && !text.contains(" ") && !text.contains(">") ? text : nil
         }
         reader.duration("lookup_budget", into: &lookupBudget)
-        reader.read("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
         reader.bool("require_tls", into: &requireTLS)
     }
 }
@@ -253,11 +258,23 @@ extension GatewayConfig {
                                          message: "[trunk \(trunk.name)] registers, so it needs 'host' and 'username'"))
             }
         }
+        var usernames: [String: String] = [:]
+        for agent in agents where agent.registers {
+            if let other = usernames[agent.username] {
+                diagnostics.append(.init(location: agent.location,
+                                         message: "[agent \(agent.name)] has username '\(agent.username)', which [agent \(other)] has too"))
+            }
+            usernames[agent.username] = agent.name
+        }
         let queueNames = Set(queues.map(\.name))
         let agentNames = Set(agents.map(\.name))
         for agent in agents {
-            if agent.contact.isEmpty {
-                diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] needs 'contact', the SIP URI of the agent's phone"))
+            if agent.contact.isEmpty && !agent.registers {
+                diagnostics.append(.init(location: agent.location,
+                                         message: "[agent \(agent.name)] needs 'contact' (where its phone is) or 'password' (so its phones can register)"))
+            }
+            if agent.password != nil && agent.passwordHash != nil {
+                diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] has both 'password' and 'password_hash'; keep one"))
             }
             for queue in agent.queues where !queueNames.contains(queue) {
                 diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] serves queue '\(queue)', which is not defined"))

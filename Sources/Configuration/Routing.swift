@@ -127,8 +127,17 @@ public struct Agent: Sendable, Equatable {
     public var name: String
     /// The name shown to callers and in call records; defaults to the section name.
     public var displayName: String
-    /// Where the agent's phone is: `sip:alice@192.0.2.20:5060`.
+    /// Where the agent's phone is, when it does not register: `sip:alice@192.0.2.20:5060`.
     public var contact = ""
+    /// The digest username the agent's phones register (and call) with; the agent's name by default.
+    public var username: String
+    /// The password, or its hash MD5(username:realm:password) in hex; neither: the agent cannot register.
+    public var password: String?
+    public var passwordHash: String?
+    /// Phones the agent may have registered at once; past it, the oldest registration goes.
+    public var maxContacts = 3
+    /// How often each registered phone is sent OPTIONS (Asterisk's qualify_frequency); nil for never.
+    public var qualifyFrequency: Duration? = .seconds(60)
     /// The queues the agent serves, in order.
     public var queues: [String] = []
     /// The dialplan context of the agent's own requests: a transfer's target is looked up here.
@@ -144,8 +153,12 @@ public struct Agent: Sendable, Equatable {
     public init(name: String, location: ConfigLocation) {
         self.name = name
         self.displayName = name
+        self.username = name
         self.location = location
     }
+
+    /// Whether the agent's phones log in (it has a password or its hash).
+    public var registers: Bool { password != nil || passwordHash != nil }
 }
 
 /// `media_encryption` and `media_encryption_optimistic`, as in Asterisk's pjsip.conf.
@@ -225,8 +238,8 @@ extension Trunk {
             return parsed.count == parts.count && !parsed.isEmpty ? parsed : nil
         }
         reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
-        reader.read("message_context", into: &messageContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
-        reader.read("host", into: &host, expected: "a SIP URI such as sip:203.0.113.5:5060") { isSIPURI($0) ? $0 : nil }
+        reader.optional("message_context", into: &messageContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.optional("host", into: &host, expected: "a SIP URI such as sip:203.0.113.5:5060") { isSIPURI($0) ? $0 : nil }
         reader.string("username", into: &username)
         reader.string("password", into: &password)
         reader.string("realm", into: &realm)
@@ -235,7 +248,7 @@ extension Trunk {
             text.isEmpty || text.contains(where: { " @:;<>\"".contains($0) }) ? nil : text
         }
         reader.bool("transfer", into: &transfer)
-        reader.read("transfer_context", into: &transferContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.optional("transfer_context", into: &transferContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
         media.read(&reader)
         reader.bool("require_tls", into: &requireTLS)
     }
@@ -245,6 +258,17 @@ extension Agent {
     mutating func read(_ reader: inout SectionReader) {
         reader.string("name", into: &displayName)
         reader.read("contact", into: &contact, expected: "a SIP URI such as sip:alice@192.0.2.20:5060") { isSIPURI($0) ? $0 : nil }
+        reader.read("username", into: &username, expected: "a SIP user part") { text in
+            text.isEmpty || text.contains(where: { " @:;<>\"?".contains($0) || $0.isWhitespace }) ? nil : text
+        }
+        reader.optional("password", into: &password, expected: "a password") { $0.isEmpty ? nil : $0 }
+        reader.optional("password_hash", into: &passwordHash, expected: "32 hex digits: MD5 of username:realm:password") { text in
+            text.count == 32 && text.allSatisfy(\.isHexDigit) ? text.lowercased() : nil
+        }
+        reader.int("max_contacts", into: &maxContacts, range: 1...100)
+        reader.read("qualify_frequency", into: &qualifyFrequency, expected: "a duration such as 60s, or 0 for never") { text in
+            SectionReader.parseDuration(text).map { $0 == .zero ? nil : $0 }
+        }
         reader.read("queues", into: &queues, expected: "queue names separated by commas") { text in
             let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             return names.allSatisfy(isName) ? names : nil

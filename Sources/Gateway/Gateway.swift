@@ -24,6 +24,7 @@ public final class Service: Sendable {
     private let services: Services
     private let plans: LivePlan
     private let directory: TrunkDirectory
+    private let logins: AgentLogins
     private let configPath: String?
     private let live = Atomic<Int>(0)
     private let log = Logger("gateway")
@@ -79,6 +80,11 @@ public final class Service: Sendable {
         }
         engineConfig.isTrustedSource = { host in directory.trusts(host: host) }
         let roster = AgentRoster(agents: config.agents, queues: config.queues)
+        let logins = AgentLogins(config.agents)
+        var registrar = RegistrarSettings { logins.credential(user: $0) }
+        registrar.realm = config.sip.realm
+        registrar.isOpen = { logins.any }
+        engineConfig.registrar = registrar
         let transfers = TransferPolicy(router: router, plans: plans, roster: roster, trunks: config.trunks)
         engineConfig.transferPolicy = { transfers.decide($0) }
         let engine = try SIPEngine.start(engineConfig) { event in
@@ -87,6 +93,8 @@ public final class Service: Sendable {
             case .incomingMessage(let message): box.service.withLock { $0 }?.incoming(message)
             case .registration(let account, let status, let reason, _):
                 if status / 100 != 2 { log.warning("trunk registration failed", ("trunk", account), ("sip.status", status), ("reason", reason)) }
+            case .registrations(let agent, let bindings):
+                roster.updateBindings(agent: agent, bindings: bindings)
             default:
                 router.deliver(event)
             }
@@ -94,16 +102,17 @@ public final class Service: Sendable {
         let services = Services(engine: engine, router: router, access: StoreAccess(store: store),
                                 roster: roster, bus: ScreenPopBus(),
                                 popFile: popFile, config: config)
-        let service = Service(services: services, plans: plans, directory: directory, configPath: configPath)
+        let service = Service(services: services, plans: plans, directory: directory, logins: logins, configPath: configPath)
         box.service.withLock { $0 = service }
         service.watchDialplans()
         return service
     }
 
-    private init(services: Services, plans: LivePlan, directory: TrunkDirectory, configPath: String?) {
+    private init(services: Services, plans: LivePlan, directory: TrunkDirectory, logins: AgentLogins, configPath: String?) {
         self.services = services
         self.plans = plans
         self.directory = directory
+        self.logins = logins
         self.configPath = configPath
     }
 
@@ -150,6 +159,7 @@ public final class Service: Sendable {
         do {
             let config = try GatewayConfig.load(path: configPath)
             services.roster.reload(agents: config.agents, queues: config.queues)
+            logins.reload(config.agents)
             var current = services.config
             current.agents = config.agents
             current.queues = config.queues
@@ -199,6 +209,33 @@ public final class Service: Sendable {
         let settle = ContinuousClock.now + .seconds(3)
         while liveCalls > 0 && ContinuousClock.now < settle { Thread.sleep(forTimeInterval: 0.02) }
         services.access.flush()
+    }
+}
+
+/// Agents' digest credentials by username, for the registrar (asked on the engine thread).
+final class AgentLogins: Sendable {
+    private let byUser: Mutex<[String: SIPCredential]>
+
+    init(_ agents: [Agent]) { byUser = Mutex(Self.index(agents)) }
+
+    func reload(_ agents: [Agent]) { byUser.withLock { $0 = Self.index(agents) } }
+
+    func credential(user: String) -> SIPCredential? { byUser.withLock { $0[user] } }
+
+    /// Whether any agent can register (has a password).
+    var any: Bool { byUser.withLock { !$0.isEmpty } }
+
+    private static func index(_ agents: [Agent]) -> [String: SIPCredential] {
+        var index: [String: SIPCredential] = [:]
+        for agent in agents {
+            let secret: SIPCredential.Secret
+            if let password = agent.password { secret = .password(password) } else if let hash = agent.passwordHash { secret = .ha1(hash) } else { continue }
+            var credential = SIPCredential(user: agent.username, agent: agent.name, secret: secret)
+            credential.maxContacts = agent.maxContacts
+            credential.qualifyEvery = agent.qualifyFrequency
+            index[agent.username] = credential
+        }
+        return index
     }
 }
 

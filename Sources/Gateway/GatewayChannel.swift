@@ -140,11 +140,12 @@ final class GatewayChannel: Channel, Sendable {
         let started = Date()
         var legs: [LegRequest] = []
         for target in request.targets {
-            guard let leg = await leg(for: target, request: request, queue: nil) else {
-                services.log.warning("dial target unavailable", ("call.uniqueid", uniqueID), ("target", target))
-                continue
+            let found = await self.legs(for: target, request: request, queue: nil)
+            if found.isEmpty {
+                services.log.warning("dial target unavailable", ("call.uniqueid", uniqueID), ("target", target),
+                                     ("reason", services.roster.unavailability(of: Self.resource(target)) ?? "not a known target"))
             }
-            legs.append(leg)
+            legs += found
         }
         guard !legs.isEmpty else {
             facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
@@ -204,13 +205,21 @@ final class GatewayChannel: Channel, Sendable {
                           answeredSeconds: answeredSeconds, dialedSeconds: Int(Date().timeIntervalSince(started)))
     }
 
-    /// Resolves `PJSIP/alice` (an agent), `PJSIP/+15551234567@provider` (a trunk),
-    /// `PJSIP/sip:bob@192.0.2.1` or `sip:…` (a URI) to a leg; agent legs get their screen pop first.
-    func leg(for target: String, request: DialRequest?, queue: String?) async -> LegRequest? {
+    /// A Dial target without its technology: `PJSIP/alice` → `alice`.
+    static func resource(_ target: String) -> String {
         var resource = target
         for tech in ["PJSIP/", "SIP/"] where resource.uppercased().hasPrefix(tech) {
             resource = String(resource.dropFirst(tech.count))
         }
+        return resource
+    }
+
+    /// Resolves `PJSIP/alice` (an agent: a leg to each of its phones),
+    /// `PJSIP/+15551234567@provider` (a trunk), `PJSIP/sip:bob@192.0.2.1` or
+    /// `sip:…` (a URI) to legs; agent legs get their screen pop first. Empty:
+    /// nothing to ring.
+    func legs(for target: String, request: DialRequest?, queue: String?) async -> [LegRequest] {
+        let resource = Self.resource(target)
         let config = services.config
         let callerNumber = request?.callerIDNumber ?? session.call.from.user
         let callerName = request?.callerIDName ?? session.call.from.displayName
@@ -222,29 +231,33 @@ final class GatewayChannel: Channel, Sendable {
         }
         let n = legCounter.add(1, ordering: .relaxed).newValue
         if let agent = services.roster.agent(named: resource) {
+            let destinations = services.roster.destinations(of: agent.name)
+            guard !destinations.isEmpty else { return [] }
             let (headers, display) = await popFor(agent: agent.name, queue: queue, callerNumber: callerNumber, callerName: callerName,
-                                                  overTLS: isTLSURI(agent.contact))
-            return LegRequest(destination: agent.contact,
-                              from: SIPAddress(displayName: display, uri: "sip:\(callerNumber.isEmpty ? "anonymous" : callerNumber)@\(services.localHost)"),
-                              headers: headers + inherited, account: nil, agent: agent.name, srtp: agent.media.srtp,
-                              channelName: "PJSIP/\(agent.name)-\(String(format: "%08x", n))")
+                                                  overTLS: destinations.allSatisfy(isTLSURI))
+            return destinations.map { destination in
+                LegRequest(destination: destination,
+                           from: SIPAddress(displayName: display, uri: "sip:\(callerNumber.isEmpty ? "anonymous" : callerNumber)@\(services.localHost)"),
+                           headers: headers + inherited, account: nil, agent: agent.name, srtp: agent.media.srtp,
+                           channelName: "PJSIP/\(agent.name)-\(String(format: "%08x", n))")
+            }
         }
         if let at = resource.lastIndex(of: "@"), !resource.lowercased().hasPrefix("sip:"),
            let trunk = config.trunks.first(where: { $0.name == String(resource[resource.index(after: at)...]) }), let host = trunk.host {
             let number = String(resource[..<at])
             let hostPart = TrunkDirectory.hostPart(of: host)
             let usesAccount = trunk.register || !trunk.username.isEmpty
-            return LegRequest(destination: "sip:\(number)@\(hostPart)",
-                              from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
-                              headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil, trunk: trunk.name,
-                              srtp: trunk.media.srtp, channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")
+            return [LegRequest(destination: "sip:\(number)@\(hostPart)",
+                               from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                               headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil, trunk: trunk.name,
+                               srtp: trunk.media.srtp, channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")]
         }
         if resource.lowercased().hasPrefix("sip:") || resource.lowercased().hasPrefix("sips:") {
-            return LegRequest(destination: resource,
-                              from: SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
-                              headers: inherited, account: nil, agent: nil, channelName: "PJSIP/\(resource)-\(String(format: "%08x", n))")
+            return [LegRequest(destination: resource,
+                               from: SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                               headers: inherited, account: nil, agent: nil, channelName: "PJSIP/\(resource)-\(String(format: "%08x", n))")]
         }
-        return nil
+        return []
     }
 
     /// Looks the caller up (within the budget), publishes the pop for one agent,
@@ -311,16 +324,25 @@ final class GatewayChannel: Channel, Sendable {
         if queue.strategy == .sticky, case .success(let pop) = await lookup.value(within: services.config.screenPop.lookupBudget) {
             lastAgent = pop.summary.lastAgent
         }
+        var saidWhy = false
         while session.isUp && ContinuousClock.now < deadline {
             let picked = roster.pick(queue: queue.name, lastAgent: lastAgent)
             guard !picked.isEmpty else {
+                if !saidWhy {
+                    saidWhy = true
+                    let reasons = queue.members.map { "\($0): \(roster.unavailability(of: $0) ?? "free")" }.joined(separator: "; ")
+                    services.log.info("queue: no agent can take the call yet", ("call.uniqueid", uniqueID), ("queue", queue.name),
+                                      ("agents", reasons))
+                }
                 // Nobody free: wait a little and look again.
                 if !(await session.pause(min(.milliseconds(500), deadline - .now))) { break }
                 continue
             }
             var legs: [LegRequest] = []
             for agent in picked {
-                if let leg = await leg(for: agent.name, request: nil, queue: queue.name) { legs.append(leg) } else { roster.release(agent.name) }
+                let found = await self.legs(for: agent.name, request: nil, queue: queue.name)
+                if found.isEmpty { roster.release(agent.name) }
+                legs += found
             }
             let ring = min(queue.ringTimeout, deadline - .now)
             let outcome = await session.dial(legs, timeout: ring)

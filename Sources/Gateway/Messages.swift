@@ -55,7 +55,7 @@ struct MessageSender {
         }
         if target.hasPrefix("pjsip:") { target = String(target.dropFirst("pj".count)) }
         let config = services.config
-        if let agent = services.roster.agent(named: target) { return agent.contact }
+        if services.roster.agent(named: target) != nil { return services.roster.destinations(of: target).first }
         let user: String
         let lower = target.lowercased()
         if lower.hasPrefix("sip:") || lower.hasPrefix("sips:") || lower.hasPrefix("tel:") {

@@ -164,13 +164,15 @@ extension EngineCore {
                 sendMessage(id, to: to, from: from, contentType: contentType, body: body, headers: headers)
             case .transferOutcome(let id, let status, let reason):
                 notifyTransfer(try live(id), status: status, reason: reason, final: status >= 200)
+            case .restoreRegistrations(let agent, let bindings):
+                restoreBindings(agent, bindings)
             }
         } catch {
             let callID: CallID? = switch command {
             case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
                  .call(let id, _, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
                  .stopPlayback(let id), .record(let id, _), .stopRecording(let id), .transferOutcome(let id, _, _): id
-            case .message: nil
+            case .message, .restoreRegistrations: nil
             }
             log.debug("command failed", ("command", command.name), ("error", String(describing: error)))
             emit(.commandFailed(callID, command: command.name, error: String(describing: error)))
@@ -381,6 +383,7 @@ extension SIPCommand {
         case .stopRecording: "stop-recording"
         case .message: "message"
         case .transferOutcome: "transfer-outcome"
+        case .restoreRegistrations: "restore-registrations"
         }
     }
 }

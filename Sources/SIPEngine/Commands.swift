@@ -33,4 +33,6 @@ public enum SIPCommand: Sendable {
     /// Tells the party whose REFER was accepted how its transfer went (a NOTIFY
     /// with a sipfrag status line): 1xx while it runs, a final status when done.
     case transferOutcome(CallID, status: Int, reason: String)
+    /// Puts back an agent's bindings remembered from before a restart.
+    case restoreRegistrations(agent: String, bindings: [Binding])
 }

@@ -54,6 +54,8 @@ public struct EngineConfig: Sendable {
     public var isTrustedSource: (@Sendable (String) -> Bool)?
     /// Per-source request rates and connection limits.
     public var limits = SourceLimits()
+    /// The registrar for agents' phones; nil: REGISTER gets 405 (403 from a stranger).
+    public var registrar: RegistrarSettings?
 
     public init() {}
 }
@@ -197,6 +199,7 @@ final class EngineCore: @unchecked Sendable {
     var wakeOpKey = pj_ioqueue_op_key_t()
     var pool: UnsafeMutablePointer<pj_pool_t>?
     var requestRates = RequestRates()
+    var registrar = RegistrarState()
     var connections = Connections()
     private var lastSweep = ContinuousClock.now
     let counters = SecurityCounterStore()
@@ -274,6 +277,7 @@ final class EngineCore: @unchecked Sendable {
             if ContinuousClock.now - lastSweep >= .seconds(1) {
                 lastSweep = .now
                 closeIdleConnections()
+                sweepRegistrations()
             }
         }
         hangUpEverything()

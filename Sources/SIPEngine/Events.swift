@@ -162,6 +162,9 @@ public enum SIPEvent: Sendable {
     /// A REFER the transfer policy accepted (answered 202): carry it out and
     /// report with `.transferOutcome`.
     case transferRequested(TransferRequest)
+    /// An agent's registered phones changed (registered, refreshed elsewhere,
+    /// unregistered, expired, reachable or not): all of them, as they are now.
+    case registrations(agent: String, bindings: [Binding])
 }
 
 /// Hands out identifiers that are unique for the life of the process.

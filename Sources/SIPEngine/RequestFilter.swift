@@ -62,6 +62,11 @@ extension EngineCore {
             return false
         }
         if dialogMethods.contains(name) { return false }
+        // Agents' phones register from anywhere: the registrar's credentials decide, not the source.
+        if name == "REGISTER", let registrar = config.registrar, registrar.isOpen() {
+            handleRegister(rdata, settings: registrar)
+            return true
+        }
 
         let isInvite = method.id == PJSIP_INVITE_METHOD
         guard let admit = config.admit else {

@@ -177,6 +177,48 @@ struct ConfigurationTests {
         #expect(!GatewayConfig().trunks[0].transfer)
     }
 
+    @Test("an agent logs in with a username and a password or its hash; contact is then optional")
+    func agentLogins() throws {
+        let config = try GatewayConfig.parse("""
+        [sip]
+        realm = example.com
+        [agent alice]
+        password = s3cret
+        max_contacts = 2
+        qualify_frequency = 0
+        [agent bob]
+        username = 1002
+        password_hash = 0123456789ABCDEF0123456789abcdef
+        """, file: "t.conf")
+        #expect(config.sip.realm == "example.com")
+        let alice = try #require(config.agents.first)
+        #expect(alice.username == "alice" && alice.password == "s3cret" && alice.registers && alice.contact.isEmpty)
+        #expect(alice.maxContacts == 2 && alice.qualifyFrequency == nil)
+        let bob = try #require(config.agents.last)
+        #expect(bob.username == "1002" && bob.passwordHash == "0123456789abcdef0123456789abcdef" && bob.qualifyFrequency == .seconds(60))
+        #expect(errors("""
+        [agent a]
+        password = x
+        password_hash = nothex
+        [agent b]
+        username = a
+        password = y
+        password_hash = 0123456789abcdef0123456789abcdef
+        """) == [
+            "omnigate.conf:3: error: bad value 'nothex' for 'password_hash' in [agent a]: expected 32 hex digits: MD5 of username:realm:password",
+            "omnigate.conf:4: error: [agent b] has username 'a', which [agent a] has too",
+            "omnigate.conf:4: error: [agent b] has both 'password' and 'password_hash'; keep one",
+        ])
+    }
+
+    @Test("a bad value for an optional setting is an error, not the setting left unset")
+    func badOptionalValues() {
+        #expect(errors("[trunk t]\nmatch = 192.0.2.1\ncontext = c\nmessage_context = bad name\nhost = http://x\n") == [
+            "omnigate.conf:4: error: bad value 'bad name' for 'message_context' in [trunk t]: expected a dialplan context name",
+            "omnigate.conf:5: error: bad value 'http://x' for 'host' in [trunk t]: expected a SIP URI such as sip:203.0.113.5:5060",
+        ])
+    }
+
     @Test("TLS without its files, and TLS required where there is none, are errors")
     func tlsErrors() {
         #expect(errors("[sip]\ntls = 127.0.0.1:5061\n") == [
@@ -278,7 +320,7 @@ struct ConfigurationTests {
             "omnigate.conf:2: error: bad value '192.0.2.300' for 'match' in [trunk a]: expected IP addresses or networks, "
                 + "such as 192.0.2.10, 192.0.2.0/24 or 127.0.0.1:5070",
             "omnigate.conf:3: error: [trunk b] needs 'match' (sources it accepts), 'register = yes' or 'host'",
-            "omnigate.conf:5: error: [agent alice] needs 'contact', the SIP URI of the agent's phone",
+            "omnigate.conf:5: error: [agent alice] needs 'contact' (where its phone is) or 'password' (so its phones can register)",
             "omnigate.conf:5: error: [agent alice] serves queue 'nowhere', which is not defined",
             "omnigate.conf:7: error: [queue q] lists member 'carol', which is not an [agent]",
             "omnigate.conf:8: error: bad value 'fastest' for 'strategy' in [queue q]: expected one of ringall, roundrobin, "
