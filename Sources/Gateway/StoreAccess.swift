@@ -450,9 +450,8 @@ private final class StoreWriter: @unchecked Sendable {
             interruptedSwept = true
             lastSweep = .now
             if !closed.isEmpty {
-                for chunk in closed.chunks(50) {
-                    log.warning("closed call records a run that is over left open", ("records", closed.count),
-                                ("calls", chunk.joined(separator: ",")))
+                for chunk in closed.joinedInPieces(within: Logger.fieldLimit) {
+                    log.warning("closed call records a run that is over left open", ("records", closed.count), ("calls", chunk.text))
                 }
             }
         } catch {
@@ -466,7 +465,7 @@ private final class StoreWriter: @unchecked Sendable {
         for (what, named) in named.sorted(by: { $0.key < $1.key }) {
             var seen = Set<String>()
             let ids = named.filter { seen.insert($0).inserted }  // a call's writes name it once
-            for chunk in ids.chunks(50) {
+            for chunk in ids.joinedInPieces(within: Logger.fieldLimit) {
                 let line: String = switch what {
                 case "late": "call records held: the store cannot be written"
                 case "spilled": "call records spilled to the spill file"
@@ -474,7 +473,7 @@ private final class StoreWriter: @unchecked Sendable {
                 default: "call records \(what)"
                 }
                 log.log(what.hasPrefix("lost") ? .error : what == "replayed" ? .info : .warning, { line },
-                        [("calls", chunk.joined(separator: ",")), ("count", chunk.count)] + counters.snapshot.fields)
+                        [("calls", chunk.text), ("count", chunk.count)] + counters.snapshot.fields)
             }
         }
         named.removeAll()
@@ -644,6 +643,25 @@ extension Array {
     /// The array in consecutive pieces of at most `size`.
     func chunks(_ size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min(count, $0 + size)] }
+    }
+}
+
+extension Array<String> {
+    /// The strings joined with commas, in pieces of at most `limit` characters, so a log line's
+    /// field cap never cuts one off: every id is named whole in some line.
+    func joinedInPieces(within limit: Int) -> [(text: String, count: Int)] {
+        var pieces: [(text: String, count: Int)] = []
+        var text = "", count = 0
+        for item in self {
+            if count > 0 && text.count + 1 + item.count > limit {
+                pieces.append((text, count))
+                (text, count) = ("", 0)
+            }
+            text += (count > 0 ? "," : "") + item
+            count += 1
+        }
+        if count > 0 { pieces.append((text, count)) }
+        return pieces
     }
 }
 

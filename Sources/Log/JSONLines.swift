@@ -18,12 +18,13 @@ extension Logger {
 
     /// One line as a JSON object: `time`, `level`, `subsystem`, `message`, then the fields in
     /// order. Integers, doubles and booleans stay numbers and booleans; anything else is a
-    /// string, escaped by Foundation's JSON writer (so control characters cannot break the line).
+    /// string, cut and escaped as in text lines (`escaped(_:limit:)`), then written by
+    /// Foundation's JSON writer.
     static func jsonLine(time: String, level: LogLevel, subsystem: String, message: String, fields: [LogField]) -> String {
         var line = "{\"time\":" + jsonString(time) + ",\"level\":" + jsonString(level.description)
-        line += ",\"subsystem\":" + jsonString(subsystem) + ",\"message\":" + jsonString(message)
+        line += ",\"subsystem\":" + jsonString(subsystem) + ",\"message\":" + jsonString(escaped(message, limit: messageLimit))
         for field in fields {
-            line += "," + jsonString(field.key) + ":"
+            line += "," + jsonString(escaped(field.key, limit: 64)) + ":"
             switch field.value {
             case let value as Int: line += String(value)
             case let value as Int32: line += String(value)
@@ -31,7 +32,7 @@ extension Logger {
             case let value as UInt64: line += String(value)
             case let value as Double where value.isFinite: line += String(value)
             case let value as Bool: line += value ? "true" : "false"
-            default: line += jsonString(String(describing: field.value))
+            default: line += jsonString(escaped(String(describing: field.value), limit: fieldLimit))
             }
         }
         return line + "}\n"

@@ -75,7 +75,8 @@ struct CommandTests {
 
         let message = try run(["dialplan", "simulate", "--context", "sms-in", "--exten", "18005550100", "--callerid", "+12015550100",
                                "--message", "hello", "--time", "2026-11-24T10:00"])
-        #expect(message.out.contains("-- call: message(+12015550100: Thanks for your message. An agent will reply shortly.)"))
+        #expect(message.out.contains("-- call: message(<sip:+12015550100@127.0.0.1>: Thanks for your message. An agent will reply shortly.)"),
+                "MESSAGE(from) reads as Asterisk gives it")
     }
 
     @Test("graph prints mermaid or dot")
