@@ -534,6 +534,11 @@ private final class StoreWriter: @unchecked Sendable {
             restore(store)
         } else {
             close(store, reason: "the path now holds another file; opening it")
+            // The -wal and -shm at the path are still the old file's (the ones opened with it): beside the
+            // new file SQLite would read them as its own. Those, and only those, go.
+            for (suffix, opened) in [("-wal", companions.wal), ("-shm", companions.shm)] {
+                if let opened, FileIdentity(path: store.path + suffix) == opened { unlink(store.path + suffix) }
+            }
         }
         nextAttempt = .now
         return false

@@ -145,6 +145,31 @@ struct StoreFaultTests {
         #expect(try await Self.records(store).count == result.successful)
     }
 
+    @Test("a store file replaced under load is noticed and the new file opened: every call after it is recorded there")
+    func replacedUnderLoad() async throws {
+        let directory = try TestPaths.temporaryDirectory("replaced")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = directory + "/store.sqlite"
+        let gateway = try await GatewayProcess.start(config: Self.config(store: store), dialplan: Self.plan)
+        let before = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "10", "-r", "10", "-d", "100", "-s", "100"])
+        try await gateway.process.waitForLine(containing: "call ended", occurrence: 10)
+        // An operator puts another Omnigate store in its place (a restore from a backup, say).
+        let other = directory + "/other.sqlite"
+        try await CallFlow.fillStore(other, contacts: "id,name,phone\nc1,Ada,+12025550142\n")
+        #expect(rename(other, store) == 0)
+        try await gateway.process.waitForLine(containing: "the store file was replaced", timeout: .seconds(30))
+        try await gateway.process.waitForLine(containing: "store opened", timeout: .seconds(30))
+        let after = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                       arguments: ["-m", "20", "-r", "10", "-d", "100", "-s", "100"])
+        #expect(before.successful == 10 && after.successful == 20, "\(before.summary)\n\(after.summary)")
+        try await Self.stopLosingNothing(gateway)
+        // The replaced file had the first ten; the new one has every call since, and its own contact.
+        let records = try await Self.records(store)
+        #expect(records.count == after.successful, "\(records.map { $0["uniqueid"] ?? "-" })")
+        #expect(try TimelineStore(path: store, mode: .readOnly).contact(id: "c1")?.name == "Ada")
+    }
+
     @Test("with when_file_changes = refuse, a deleted store stops new calls (503); its records wait in the spill file for the next start")
     func refusesWhenDeleted() async throws {
         let directory = try TestPaths.temporaryDirectory("refuse")
