@@ -91,7 +91,7 @@ final class SpillFile {
         }
         used += Int64(bytes.count)
         count += taken
-        problem = nil
+        problem = taken < writes.count ? "the spill file \(path) is full (\(room) bytes)" : nil
         return taken
     }
 
