@@ -14,6 +14,7 @@ private func openStore(_ arguments: inout Arguments, mode: StoreAccessMode = .re
 
 private let storeOptions = """
       --config PATH   read [store] (path, default_country) from this configuration file
+                      (default: $OMNIGATE_CONFIG, or /etc/omnigate/omnigate.conf when installed)
       --store PATH    the store file (overrides the configuration; default var/omnigate.sqlite)
     """
 
@@ -80,8 +81,12 @@ enum CallsCommand: Command {
     Prints ended call records, oldest first: Asterisk's CDR fields (clid, src,
     dst, dcontext, channel, dstchannel, lastapp, lastdata, start, answer, end,
     duration, billsec, disposition, uniqueid, userfield) and contact, agent,
-    queue, wait, SIP statuses, hangup side, dialplan path, recording, trunk and
-    whether a restart interrupted it.
+    queue, wait, SIP statuses, hangup side, dialplan path, recording, trunk,
+    whether a restart interrupted it, and which fields were cut to fit (truncated).
+    The store is only read: a missing file is an error naming it, never created.
+    In CSV a cell beginning with =, +, -, @, a tab or a CR gets a leading ' so a
+    spreadsheet shows it as text (OWASP): +12025550142 exports as '+12025550142.
+    JSON Lines keep every value exact.
 
     Options:
       --since TIME    only calls that started at or after TIME (ISO 8601, such as 2026-11-24T00:00:00Z,
@@ -121,7 +126,8 @@ enum LookupCommand: Command {
 
     Looks the caller up as the gateway does before an agent's phone rings: the
     contact and identities, the latest events on every channel, open items and a
-    summary. An unknown number shows its own history.
+    summary. An unknown number shows its own history. The store is only read: a
+    missing file is an error naming it, never created.
 
     Options:
       --format F      text (default) or json
