@@ -32,7 +32,11 @@ public struct GatewayProcess {
                              arguments: [String] = [], environment: [String: String]? = nil) async throws -> GatewayProcess {
         let directory = try TestPaths.temporaryDirectory("gateway")
         var text = config
-        if !text.contains("[sip]") { text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\n" }
+        // Each gateway its own RTP ports too: test gateways running side by side (in this process or
+        // another) would otherwise all start at 10000 and take each other's.
+        if !text.contains("[sip]") {
+            text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\nrtp_port_start = \(Ports.free(count: 64))\nrtp_port_range = 64\n"
+        }
         try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
         var files = files
         if files["Dialplans/extensions.conf"] == nil { files["Dialplans/extensions.conf"] = dialplan }
