@@ -283,6 +283,8 @@ public struct Priority: Sendable {
     let app: Application?
     /// The arguments, compiled for expansion.
     let template: Template
+    /// The arguments in the shape the application reads them (branches, the application Exec runs).
+    let shape: Shape
 }
 
 /// `include => name[,times,weekdays,mdays,months[,timezone]]`.

@@ -71,7 +71,7 @@ enum DialplanCommand: Command {
         let compatibility = arguments.flag("asterisk")
         let paths = paths(&arguments)
         try arguments.finish()
-        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
+        let load = DialplanLoader.load(paths: paths, mode: compatibility ? .asterisk : .strict)
         for diagnostic in load.diagnostics { print(diagnostic) }
         let errors = load.errors.count, warnings = load.diagnostics.count - errors
         if let plan = load.plan {
@@ -133,7 +133,7 @@ enum DialplanCommand: Command {
         let paths = paths(&arguments)
         try arguments.finish()
 
-        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
+        let load = DialplanLoader.load(paths: paths, mode: compatibility ? .asterisk : .strict)
         guard let plan = load.plan else {
             for diagnostic in load.diagnostics.errors { writeError(diagnostic.description) }
             writeError("the plan has errors; fix them first (omnigate dialplan check)")
@@ -181,7 +181,7 @@ enum DialplanCommand: Command {
         guard let format = DialplanGraph.Format(rawValue: formatText) else { throw UsageError("--format takes mermaid or dot") }
         let paths = paths(&arguments)
         try arguments.finish()
-        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
+        let load = DialplanLoader.load(paths: paths, mode: compatibility ? .asterisk : .strict)
         guard let plan = load.plan else {
             for diagnostic in load.diagnostics.errors { writeError(diagnostic.description) }
             writeError("the plan has errors; fix them first (omnigate dialplan check)")

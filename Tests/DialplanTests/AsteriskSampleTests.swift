@@ -7,7 +7,7 @@ private let samplePath = "/var/cache/omnigate/asterisk/extensions.conf.sample"
 private let sampleIsThere = FileManager.default.fileExists(atPath: samplePath)
 
 /// Asterisk's own `configs/samples/extensions.conf.sample`, read as Omnigate
-/// reads an Asterisk dialplan brought in as it is (compatibility mode).
+/// reads an Asterisk dialplan brought in as it is (Asterisk mode).
 @Suite("Asterisk's sample dialplan")
 struct AsteriskSampleTests {
     /// The sample's lines with comments removed, numbered from 1.
@@ -23,7 +23,7 @@ struct AsteriskSampleTests {
     @Test("it loads with no errors, and every context it defines is there",
           .enabled(if: sampleIsThere, "Asterisk's extensions.conf.sample is missing (scripts/setup.sh extracts it): the sample was not checked"))
     func loads() throws {
-        let load = DialplanLoader.load(paths: [samplePath], compatibility: true)
+        let load = DialplanLoader.load(paths: [samplePath], mode: .asterisk)
         #expect(load.errors.isEmpty, "\(load.errors)")
         let plan = try #require(load.plan)
         let headers = try lines.compactMap { line -> String? in
@@ -40,16 +40,16 @@ struct AsteriskSampleTests {
     @Test("each application and function outside Omnigate's subset is a warning on the very line that uses it",
           .enabled(if: sampleIsThere, "Asterisk's extensions.conf.sample is missing (scripts/setup.sh extracts it): the sample was not checked"))
     func outsideTheSubset() throws {
-        let load = DialplanLoader.load(paths: [samplePath], compatibility: true)
+        let load = DialplanLoader.load(paths: [samplePath], mode: .asterisk)
         let warned = Set(load.diagnostics.map { "\($0.location.line) \($0.message)" })
         var checked = 0
         for line in try lines {
-            for app in Catalog.asteriskApplications where line.text.contains(",\(app)(") {
+            for app in Catalog.unsupportedApplications where line.text.contains(",\(app)(") {
                 checked += 1
                 #expect(warned.contains("\(line.number) application '\(app)' is not supported by Omnigate; this step will be skipped"),
                         "line \(line.number): \(app)")
             }
-            for function in Catalog.asteriskFunctions where line.text.contains("${\(function)(") || line.text.contains(",Set(\(function)(") {
+            for function in Catalog.unsupportedFunctions where line.text.contains("${\(function)(") || line.text.contains(",Set(\(function)(") {
                 checked += 1
                 #expect(warned.contains("\(line.number) function '\(function)' is not supported by Omnigate; it reads as empty"),
                         "line \(line.number): \(function)")
@@ -63,7 +63,7 @@ struct AsteriskSampleTests {
     @Test("its demo menu runs: a digit during the greeting plays more information and goes back to the instructions",
           .enabled(if: sampleIsThere, "Asterisk's extensions.conf.sample is missing (scripts/setup.sh extracts it): the sample was not checked"))
     func demoRuns() async throws {
-        let plan = try #require(DialplanLoader.load(paths: [samplePath], compatibility: true).plan)
+        let plan = try #require(DialplanLoader.load(paths: [samplePath], mode: .asterisk).plan)
         let (outcome, channel) = await simulate(plan, context: "demo", exten: "s", script: script("2") { $0.patience = 1 })
         #expect(channel.commands.prefix(5) == ["wait(1)", "answer", "play(demo-congrats)", "play(demo-moreinfo)", "play(demo-instruct)"])
         #expect(outcome.steps.map(\.description).contains("demo,2,2: Goto(s,instruct)"))
