@@ -267,13 +267,7 @@ extension Interpreter {
             case .reference(let reference):
                 out += await value(of: reference)
             case .expression(let inner, _):
-                let text = await expand(inner)
-                switch evaluateExpression(text) {
-                case .success(let result): out += result
-                case .failure(let error):
-                    warnings.append("expression $[\(text)]: \(error.message)")
-                    out += "0"
-                }
+                out += evaluateExpression(await expand(inner))
             }
             if out.utf8.count > Interpreter.maxExpansion {
                 warnings.append("expansion longer than \(Interpreter.maxExpansion) bytes was cut")
