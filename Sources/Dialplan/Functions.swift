@@ -25,7 +25,7 @@ enum FunctionName: String, CaseIterable, Sendable {
     case fieldQty = "FIELDQTY", fieldNum = "FIELDNUM", listFilter = "LISTFILTER", shift = "SHIFT", pop = "POP",
          push = "PUSH", unshift = "UNSHIFT"
     // The plan
-    case dialplanExists = "DIALPLAN_EXISTS", validExten = "VALID_EXTEN"
+    case dialplanExists = "DIALPLAN_EXISTS", validExten = "VALID_EXTEN", evalExten = "EVAL_EXTEN"
 
     private static let byName: [String: FunctionName] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0) })
 
@@ -37,6 +37,7 @@ enum FunctionName: String, CaseIterable, Sendable {
 extension Interpreter {
     /// Reads a function; `CONTACT` asks the channel, the others are answered here.
     func call(_ name: String, _ arguments: String) async -> String {
+        if name.uppercased() == "EVAL_EXTEN" { return await evalExten(arguments) }
         guard name.uppercased() == "CONTACT" else {
             guard let value = callSync(name, arguments) else {
                 if FunctionName.named(name) == nil { warnings.append("\(located)function \(name.uppercased()) is not supported by Omnigate; it reads as empty") }
@@ -58,6 +59,9 @@ extension Interpreter {
         var args: [String] { Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) } }
         switch function {
         case .contact: return nil
+        case .evalExten:
+            warnings.append("\(located)EVAL_EXTEN reads only as ${EVAL_EXTEN(…)}, not inside $[…] on its own")
+            return ""
         case .if:
             let parts = Self.split(arguments, at: "?", nested: true)
             guard parts.count == 2 else { return "" }
@@ -267,6 +271,27 @@ extension Interpreter {
             return false
         }
         return true
+    }
+
+    /// `EVAL_EXTEN([[context,]exten,]priority)`: the arguments a priority of the plan
+    /// was written with (a `Return(…)`, usually), substituted as if the call were
+    /// there (`${EXTEN}` is that extension). The text is the plan's own.
+    func evalExten(_ arguments: String) async -> String {
+        guard evalDepth < 32 else {
+            warnings.append("\(located)EVAL_EXTEN nested deeper than 32 levels")
+            return ""
+        }
+        guard case .success(let place) = target(arguments), let (_, priority) = lookup(place) else {
+            warnings.append("\(located)EVAL_EXTEN(\(arguments)): no such priority")
+            return ""
+        }
+        let saved = position
+        evalDepth += 1
+        position = place
+        let value = await expand(priority.template)
+        position = saved
+        evalDepth -= 1
+        return value
     }
 
     /// `INC(var)`, `DEC(var)`: the variable must hold a whole number; it is changed, and read as its new value.

@@ -119,6 +119,8 @@ public final class Interpreter {
     /// When each `HASH()` key was last set, so HASHKEYS lists the latest first, as Asterisk does.
     var hashStamps: [String: Int] = [:]
     var hashClock = 0
+    /// How deep EVAL_EXTEN is evaluating.
+    var evalDepth = 0
     /// The last exception raised: reason, context, exten, priority.
     var exception: [String: String] = [:]
     /// Regular expressions compiled for `:` and `=~`, kept for the call.

@@ -51,6 +51,7 @@ struct CallHandler {
         let interpreter = Interpreter(plan: plan, channel: channel, globals: globals, start: start) { step in
             if log.isEnabled(.debug) { log.debug("step", ("call.uniqueid", uniqueID), ("step", step.description)) }
         }
+        DialplanLog.attach(interpreter, id: ("call.uniqueid", uniqueID))
         let outcome = await interpreter.run()
         for warning in outcome.warnings { log.warning("dialplan", ("call.uniqueid", uniqueID), ("warning", warning)) }
 

@@ -72,7 +72,9 @@ struct InboundMessageHandler {
                               callerIDNumber: message.from.user, callerIDName: message.from.displayName,
                               uniqueID: "sms-" + message.sipCallID)
         start.message = (message.body, message.from.uri, message.to.uri)
-        let outcome = await Interpreter(plan: plan, channel: channel, globals: globals, start: start).runMessage()
+        let interpreter = Interpreter(plan: plan, channel: channel, globals: globals, start: start)
+        DialplanLog.attach(interpreter, id: ("message.uniqueid", start.uniqueID))
+        let outcome = await interpreter.runMessage()
         for warning in outcome.warnings { services.log.warning("message dialplan", ("context", context), ("warning", warning)) }
     }
 }
