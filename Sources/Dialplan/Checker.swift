@@ -247,10 +247,11 @@ struct Checker {
                 case .text(let value): return value
                 case .expression(let inner, _): return "$[" + text(inner) + "]"
                 case .reference(let reference):
+                    let substring = reference.substring.map { ":" + text($0) } ?? ""
                     switch reference.name {
-                    case .variable(let name): return "${" + name + "}"
-                    case .function(let name, let arguments): return "${" + name + "(" + text(arguments) + ")}"
-                    case .dynamic(let inner): return "${" + text(inner) + "}"
+                    case .variable(let name): return "${" + name + substring + "}"
+                    case .function(let name, let arguments): return "${" + name + "(" + text(arguments) + ")" + substring + "}"
+                    case .dynamic(let inner): return "${" + text(inner) + substring + "}"
                     }
                 }
             }.joined()

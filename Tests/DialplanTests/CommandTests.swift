@@ -56,7 +56,7 @@ struct CommandTests {
 
     @Test("simulate prints each step and the outcome, or the same as JSON")
     func simulate() throws {
-        let text = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T10:00",
+        let text = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T10:00", "--timezone", "America/New_York",
                             "--digits", "3", "--callerid", "2025550142"])
         #expect(text.status == 0)
         let lines = text.out.split(separator: "\n").map(String.init)
@@ -64,7 +64,7 @@ struct CommandTests {
         #expect(lines.contains("menu,3,1: Goto(voicemail,s,1)"))
         #expect(lines.contains("-- ended: hangup (cause 16)"))
 
-        let json = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T22:00",
+        let json = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T22:00", "--timezone", "America/New_York",
                             "--format", "json"])
         #expect(json.status == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
@@ -74,7 +74,7 @@ struct CommandTests {
         #expect((document["outcome"] as? [String: Any])?["reason"] as? String == "hangup")
 
         let message = try run(["dialplan", "simulate", "--context", "sms-in", "--exten", "18005550100", "--callerid", "+12015550100",
-                               "--message", "hello", "--time", "2026-11-24T10:00"])
+                               "--message", "hello", "--time", "2026-11-24T10:00", "--timezone", "America/New_York"])
         #expect(message.out.contains("-- call: message(+12015550100: Thanks for your message. An agent will reply shortly.)"))
     }
 
