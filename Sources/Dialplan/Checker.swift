@@ -159,7 +159,14 @@ struct Checker {
         }
         for (expression, offset) in template.expressions {
             if let error = Expression.syntaxError(expression) {
-                diagnostics.append(Diagnostic(.error, at(priority, offset), "bad expression $[\(expression)]: \(error.message)"))
+                // Asterisk loads such a plan and evaluates the expression as far as it parses (see
+                // Expression.evaluateAtRunTime): an error in an Omnigate plan, a warning in Asterisk mode.
+                if mode == .asterisk {
+                    diagnostics.append(Diagnostic(.warning, at(priority, offset),
+                                                  "bad expression $[\(expression)]: \(error.message); Asterisk reads it as far as it parses, and so does Omnigate"))
+                } else {
+                    diagnostics.append(Diagnostic(.error, at(priority, offset), "bad expression $[\(expression)]: \(error.message)"))
+                }
             }
         }
     }
@@ -323,6 +330,9 @@ struct Checker {
                 for (i, number) in numbers.enumerated() {
                     let priority = extensionEntry.priorities[number]!
                     if priority.label != nil || targets.contains("\(name)|\(extensionEntry.name)|\(number)") { continue }
+                    // If and While jump to an ElseIf, past an Else, an EndIf or an EndWhile.
+                    if priority.app == .elseIf { continue }
+                    if let previous = extensionEntry.priorities[number - 1]?.app, [.else, .endIf, .endWhile].contains(previous) { continue }
                     if number == 1 { continue }
                     if i > 0, numbers[i - 1] == number - 1 {
                         let previous = extensionEntry.priorities[number - 1]!

@@ -344,9 +344,14 @@ struct Parser {
             error(location, "priority \(number) of extension '\(extensionName)' in [\(contextName)] is already defined at \(other.location)")
             return
         }
-        if let label, let other = existing.labels[label] {
-            error(location, "label '\(label)' is already used by priority \(other) of extension '\(extensionName)'")
-            return
+        if let name = label, let other = existing.labels[name] {
+            // Asterisk keeps the step and warns; a jump to the label goes to the first.
+            guard mode == .asterisk else {
+                error(location, "label '\(name)' is already used by priority \(other) of extension '\(extensionName)'")
+                return
+            }
+            warning(location, "label '\(name)' is already used by priority \(other) of extension '\(extensionName)'; as in Asterisk, jumps to it go there")
+            label = nil
         }
         let known = Application.named(app)
         let template = Template(arguments)

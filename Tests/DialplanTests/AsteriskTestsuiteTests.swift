@@ -256,3 +256,355 @@ struct TestsuitePBXDialplan {
         ])
     }
 }
+
+/// Ported from tests/apps/if/if_comprehensive: If, ElseIf, Else, EndIf and ExitIf,
+/// nested, in every order; nine `IfSuccess Result: Pass` events and no Fail.
+/// The test writes the label `after` twice in one extension, which Asterisk
+/// accepts (a jump goes to the first): it runs in Asterisk mode, as it would be brought in.
+@Suite("Asterisk testsuite: tests/apps/if")
+struct TestsuiteIf {
+    static let comprehensive = """
+        [default]
+        exten => s,1,Answer()
+         same => n,If(1)
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,EndIf()
+         same => n,If(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,NoOp()
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,ExitIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,Else()
+         same => n,Goto(after)
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n(after),NoOp()
+         same => n,If(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,ElseIf(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,ElseIf(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,Goto(after)
+         same => n,ElseIf(1)
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n(after),NoOp()
+         same => n,If(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,ElseIf(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,ElseIf(0)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,ElseIf(1)
+         same => n,Goto(after2)
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n(after2),NoOp()
+         same => n,If(1)
+         same => n,If(1)
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,ExitIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,ExitIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,If(1)
+         same => n,If(1)
+         same => n,If(0)
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,ExitIf()
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,ExitIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,ExitIf()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,NoOp()
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,NoOp()
+         same => n,ExitIf()
+         same => n,ElseIf(1)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,NoOp()
+         same => n,ExitIf()
+         same => n,ElseIf(1)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(0)
+         same => n,NoOp()
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,NoOp()
+         same => n,Else()
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,If(0)
+         same => n,NoOp()
+         same => n,EndIf()
+         same => n,If(1)
+         same => n,NoOp()
+         same => n,ExitIf()
+         same => n,ElseIf(1)
+         same => n,UserEvent(IfSuccess,Result: Fail)
+         same => n,EndIf()
+         same => n,UserEvent(IfSuccess,Result: Pass)
+         same => n,Hangup()
+        """
+
+    @Test("if_comprehensive: nine Pass events and no Fail, as in Asterisk")
+    func comprehensive() async throws {
+        let load = DialplanLoader.parse(Self.comprehensive + "\n", file: "if.conf", mode: .asterisk)
+        let plan = try #require(load.plan, "\(load.errors)")
+        #expect(load.diagnostics.map(\.description) == [
+            "if.conf:22:12: warning: priority 21 of 's' in [default] can never run: Goto at priority 20 never continues to it",
+            "if.conf:37:10: warning: label 'after' is already used by priority 23 of extension 's'; as in Asterisk, jumps to it go there",
+            "if.conf:46:12: warning: priority 45 of 's' in [default] can never run: Goto at priority 44 never continues to it",
+        ])
+        let (sent, outcome) = await events(plan, context: "default", exten: "s")
+        #expect(sent.map { $0["Result"] } == Array(repeating: "Pass", count: 9))
+        #expect(outcome.reason == "hangup" && outcome.warnings.isEmpty)
+    }
+
+    /// Ported from tests/apps/if/if_endif: EndIf goes on to the next priority, and
+    /// an ExitIf leaves only the innermost If (issue #341 of Asterisk).
+    @Test("if_endif: two Pass events and no Fail, as in Asterisk")
+    func endIf() async throws {
+        let plan = try #require(DialplanLoader.parse("""
+            [default]
+            exten => s,1,Answer()
+             same => n,If(0)
+             same => n,NoOp()
+             same => n,EndIf()
+             same => n,If(0)
+             same => n,Hangup()
+             same => n,EndIf()
+             same => n,If(1)
+             same => n,NoOp()
+             same => n,EndIf()
+             same => n,Goto(start)
+             same => n,Hangup()
+             same => n(start),If(1)
+             same => n,NoOp(inside main if)
+             same => n,If(0)
+             same => n,NoOp()
+             same => n,EndIf()
+             same => n,NoOp(after nested false if)
+             same => n,If(1)
+             same => n,NoOp(inside true nested if)
+             same => n,EndIf()
+             same => n,NoOp(after nested true if)
+             same => n,UserEvent(IfSuccess,Result: Pass)
+             same => n,If(1)
+             same => n,NoOp(inside true nested if)
+             same => n,ExitIf()
+             same => n,EndIf()
+             same => n,UserEvent(IfSuccess,Result: Pass)
+             same => n,Hangup()
+             same => n,EndIf()
+             same => n,UserEvent(IfSuccess,Result: Fail)
+             same => n,NoOp(after main if)
+             same => n,Hangup()
+            """ + "\n", file: "if_endif.conf").plan)
+        let (sent, outcome) = await events(plan, context: "default", exten: "s")
+        #expect(sent.map { $0["Result"] } == ["Pass", "Pass"])
+        #expect(outcome.reason == "hangup")
+    }
+}
+
+/// Ported from tests/funcs/func_push: PUSH appends and UNSHIFT prepends, to plain
+/// and to inherited (`__`) variables, and a dialled leg inherits the result. Asterisk
+/// dials a Local channel; here the leg's variables are what the Dial request hands
+/// over (as the gateway puts them on the agent's INVITE), and the leg's own
+/// extension runs with them. The test compares `$[${INHERIT_PUSH} = yes,please]`,
+/// which Asterisk's parser reads only up to the comma (a syntax error it logs):
+/// `yes,please = …` gives `yes`, true. The plan loads in Asterisk mode, as brought in.
+@Suite("Asterisk testsuite: tests/funcs/func_push")
+struct TestsuitePush {
+    static let text = """
+        [default]
+        exten => s,1,Answer()
+         same => n,Set(__TESTVAR=poop)
+         same => n,Set(PUSH(REGULAR_PUSH)=yes)
+         same => n,Set(PUSH(REGULAR_PUSH)=please)
+         same => n,Set(PUSH(__INHERIT_PUSH)=yes)
+         same => n,Set(PUSH(__INHERIT_PUSH)=please)
+         same => n,Set(UNSHIFT(REGULAR_UNSHIFT)=please)
+         same => n,Set(UNSHIFT(REGULAR_UNSHIFT)=yes)
+         same => n,Set(UNSHIFT(__INHERIT_UNSHIFT)=please)
+         same => n,Set(UNSHIFT(__INHERIT_UNSHIFT)=yes)
+         same => n,Dial(Local/dest@default)
+        exten => dest,1,Answer()
+         same => n,UserEvent(PushInheritance,result: ${IF($[${INHERIT_PUSH} = yes,please]?pass:fail)})
+         same => n,UserEvent(UnshiftInheritance,result: ${IF($[${INHERIT_UNSHIFT} = yes,please]?pass:fail)})
+         same => n,Wait(1)
+         same => n,Hangup()
+        """
+
+    @Test("the lists build in order, the leg inherits both, and its checks pass")
+    func push() async throws {
+        let load = DialplanLoader.parse(Self.text + "\n", file: "func_push.conf", mode: .asterisk)
+        let plan = try #require(load.plan)
+        #expect(load.diagnostics.map(\.description) == [
+            "func_push.conf:14:51: warning: bad expression $[0 = yes,please]: unexpected ',' in expression; Asterisk reads it as far as it parses, and so does Omnigate",
+            "func_push.conf:15:54: warning: bad expression $[0 = yes,please]: unexpected ',' in expression; Asterisk reads it as far as it parses, and so does Omnigate",
+        ])
+        let caller = RecordingChannel()
+        let (_, outcome) = await events(plan, context: "default", exten: "s", channel: caller)
+        #expect(outcome.variables["REGULAR_PUSH"] == "yes,please" && outcome.variables["REGULAR_UNSHIFT"] == "yes,please")
+        let dial = try #require(caller.requests.withLock { $0.dials.first })
+        #expect(dial.inherited == ["__TESTVAR": "poop", "__INHERIT_PUSH": "yes,please", "__INHERIT_UNSHIFT": "yes,please"])
+        // The leg: the inherited variables, as the dialled side sees them (underscores kept, as Asterisk keeps them).
+        let (sent, _) = await events(plan, context: "default", exten: "dest", variables: dial.inherited)
+        #expect(sent == [UserEvent(name: "PushInheritance", fields: [.init("result", "pass")]),
+                         UserEvent(name: "UnshiftInheritance", fields: [.init("result", "pass")])])
+    }
+}
+
+/// Ported from tests/pbx/callerid_match: a call reaches the extension whose
+/// caller-ID condition matches, an empty condition (`agi3/`) only a call with no
+/// caller ID, and the exact length counts. Asterisk's test starts each call from
+/// a call file and passes when the call reaches its AGI step; here that step is a
+/// UserEvent naming the sample.
+@Suite("Asterisk testsuite: tests/pbx/callerid_match")
+struct TestsuiteCallerIDMatch {
+    static let text = """
+        [test]
+        exten => agi1/2565550101,1,UserEvent(Reached,sample: 1)
+        exten => agi1,1,Hangup
+        exten => agi2/2565550299,1,Hangup
+        exten => agi2,1,UserEvent(Reached,sample: 2)
+        exten => agi3/,1,UserEvent(Reached,sample: 3)
+        exten => agi3,1,Hangup
+        exten => agi4,1,UserEvent(Reached,sample: 4)
+        exten => agi4/,1,Hangup
+        exten => agi5,1,Hangup
+        exten => agi5/,1,UserEvent(Reached,sample: 5)
+        exten => agi6,1,Hangup
+        exten => agi6/,1,Hangup
+        exten => agi6/2565550606,1,UserEvent(Reached,sample: 6)
+        exten => agi7,1,Hangup
+        exten => agi7/,1,Hangup
+        exten => agi7/1,1,Hangup
+        exten => agi7/12,1,UserEvent(Reached,sample: 7)
+        exten => agi7/123,1,Hangup
+        """
+
+    /// The samples' call files: the extension called and the caller ID.
+    static let samples: [(exten: String, callerID: String)] = [
+        ("agi1", "2565550101"), ("agi2", "2565550202"), ("agi3", ""), ("agi4", "2565550404"), ("agi5", ""), ("agi6", "2565550606"), ("agi7", "12"),
+    ]
+
+    @Test("each sample reaches its step", arguments: 1...7)
+    func sample(_ n: Int) async throws {
+        let plan = try #require(DialplanLoader.parse(Self.text + "\n", file: "callerid_match.conf").plan)
+        let sample = Self.samples[n - 1]
+        let (sent, _) = await events(plan, context: "test", exten: sample.exten, callerID: sample.callerID)
+        #expect(sent == [UserEvent(name: "Reached", fields: [.init("sample", String(n))])], "sample \(n)")
+    }
+}
+
+/// Ported from tests/pbx/dialplan_reload: a plan with hints and an extension whose
+/// caller-ID condition is empty (`60./`) loads, and reloads, without trouble.
+@Suite("Asterisk testsuite: tests/pbx/dialplan_reload")
+struct TestsuiteDialplanReload {
+    @Test("the plan loads with its hints ignored, and reloads")
+    func reloads() throws {
+        let dir = try temporaryDirectory("reload")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = "[incoming_1]\n\nexten => _60.,hint,Local/${EXTEN}@incoming_1\nexten => 60,hint,Local/60@incoming_1\nexten =>  60./,1,NoOp()\nexten =>  60.,1,NoOp()\n"
+        try text.write(toFile: dir + "/extensions.conf", atomically: true, encoding: .utf8)
+        let live = try LivePlan(paths: [dir], mode: .asterisk)
+        #expect(live.warnings.map(\.message) == ["hint for '_60.' is ignored: Omnigate has no device state",
+                                                 "hint for '60' is ignored: Omnigate has no device state"])
+        #expect(live.current.plan.contexts["incoming_1"]?.extensions.map(\.name) == ["60.", "60."])
+        #expect(live.reload().applied)
+    }
+}
+
+/// Ported from tests/funcs/func_evalexten: EVAL_EXTEN reads the arguments another
+/// priority was written with, substituted as if the call were there; eleven
+/// calls, each `EvalExtenSuccess Result: Pass`.
+@Suite("Asterisk testsuite: tests/funcs/func_evalexten")
+struct TestsuiteEvalExten {
+    static let text = """
+        [evalexten]
+        exten => success,1,Answer()
+         same => n,UserEvent(EvalExtenSuccess,Result: Pass)
+         same => n,Hangup()
+        exten => fail,1,Answer()
+         same => n,UserEvent(EvalExtenFailure,Result: Fail,Reason: ${digits})
+         same => n,Hangup()
+        exten => 1,1,GotoIf($["${EVAL_EXTEN(ee-context-1,${EPOCH},1)}"="4545"]?success,1:fail,1)
+        exten => 2,1,GotoIf($["${EVAL_EXTEN(ee-context-2,${EPOCH},1)}"=""]?success,1:fail,1)
+        exten => 3,1,GotoIf($[${EVAL_EXTEN(ee-context-3,${EXTEN},1)}>${EPOCH}]?success,1:fail,1)
+        exten => 4,1,GotoIf($[${EVAL_EXTEN(ee-context-4,212,1)}=200]?success,1:fail,1)
+        exten => 5,1,GotoIf($[${EVAL_EXTEN(ee-context-4,312,1)}=300]?success,1:fail,1)
+        exten => 6,1,GotoIf($[${EVAL_EXTEN(ee-context-4,332,1)}=330]?success,1:fail,1)
+        exten => 7,1,GotoIf($["${EVAL_EXTEN(ee-context-4,332,2)}"="isreallycool"]?success,1:fail,1)
+        exten => 8,1,GotoIf($[${EVAL_EXTEN(100,1)}=50]?success,1:fail,1)
+        exten => 9,1,GotoIf($[${EVAL_EXTEN(2)}=60]?success,1:fail,1)
+         same => n,Return(60)
+        exten => 10,1,GotoIf($["${EVAL_EXTEN(ee-context-5,353,1)}"="353"]?success,1:fail,1)
+        exten => 11,1,GotoIf($["${EVAL_EXTEN(ee-context-5,354,1)}"="1"]?success,1:fail,1)
+        exten => 100,1,Return(50)
+
+        [ee-context-1]
+        exten => 1,1,Return(0)
+        exten => _X!,1,Return(4545)
+
+        [ee-context-2]
+        exten => 0,1,Return(4545)
+
+        [ee-context-3]
+        exten => 1,1,Return(${EPOCH})
+        exten => 2,1,Return($[${EPOCH}+1])
+        exten => 3,1,Return($[${EPOCH}+2])
+
+        [ee-context-4]
+        exten => _2XX,1,Return(200)
+        exten => _3XX,1,Return(300)
+        exten => _33X,1,Return(330)
+         same => n,Return(${evalexten})
+
+        [ee-context-5]
+        exten => 353,1,Return(${EXTEN})
+        exten => 354,1,Return($["${EXTEN}"="354"])
+        """
+
+    @Test("each of the eleven calls passes", arguments: 1...11)
+    func call(_ n: Int) async throws {
+        let plan = try #require(DialplanLoader.parse(Self.text + "\n", file: "func_evalexten.conf").plan)
+        // Asterisk's test sets this global first, from the extension that starts the calls.
+        let (sent, _) = await events(plan, context: "evalexten", exten: String(n), variables: ["evalexten": "isreallycool"])
+        #expect(sent == [UserEvent(name: "EvalExtenSuccess", fields: [.init("Result", "Pass")])], "call \(n)")
+    }
+}
