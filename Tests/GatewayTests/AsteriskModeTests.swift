@@ -143,3 +143,32 @@ struct CallerIDMatchOverSIPTests {
         #expect(try await gateway.stop() == 0)
     }
 }
+
+/// What a plan tells the log — Verbose(), Log(), UserEvent() — reaches the
+/// gateway's log from message contexts as from calls, each line naming its step.
+@Suite("Verbose, Log and UserEvent in the gateway's log")
+struct DialplanLogTests {
+    @Test("from a message context: a line each, at their level, with the message's id and the step's file:line")
+    func fromMessages() async throws {
+        let plan = """
+            [from-trunk]
+            exten => s,1,Hangup()
+            [sms-in]
+            exten => _X.,1,Verbose(1,SMS from ${MESSAGE(from)}: ${MESSAGE(body)})
+             same => n,Log(WARNING,looks urgent)
+             same => n,UserEvent(SMS,To: ${EXTEN},From: ${CALLERID(num)})
+            """
+        let gateway = try await GatewayProcess.start(config: GatewayProcess.loopbackTrunk(messageContext: "sms-in"), dialplan: plan)
+        defer { try? FileManager.default.removeItem(atPath: gateway.directory) }
+        let sent = try await SIPp.run("uac-message.xml", target: gateway.udpTarget, port: Ports.free(), arguments: ["-m", "1", "-s", "18005550100"])
+        #expect(sent.successful == 1, "\(sent.summary)")
+        let event = try await gateway.process.waitForLine(containing: "user event")
+        #expect(event.contains(" info    dialplan: user event event=SMS message.uniqueid=sms-") && event.contains("at=Dialplans/extensions.conf:6:12")
+                && event.hasSuffix("event.To=18005550100 event.From=+15551230000"), "\(event)")
+        let log = gateway.process.stderr
+        #expect(log.contains(" info    dialplan: Verbose text=\"SMS from sip:+15551230000@127.0.0.1:"), "\(log)")
+        #expect(log.contains(": Watson, come here.\\r\\n\" at=Dialplans/extensions.conf:4:16 message.uniqueid=sms-"))
+        #expect(log.contains(" warning dialplan: Log WARNING text=\"looks urgent\" at=Dialplans/extensions.conf:5:12 message.uniqueid=sms-"))
+        #expect(try await gateway.stop() == 0)
+    }
+}
