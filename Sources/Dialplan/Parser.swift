@@ -384,6 +384,9 @@ struct Parser {
             switch Pattern.compile(name) {
             case .success(let compiled):
                 pattern = compiled
+                if warn, compiled.hasEmptySet {
+                    warning(location, "pattern '\(name)' has an empty set '[]', which matches nothing; Asterisk skips it, and so does Omnigate")
+                }
                 if warn, let tail = compiled.ignoredTail {
                     let stop = name.utf8.count - tail.utf8.count
                     warning(location, "pattern '\(name)' matches as '\(name.prefix(stop))': Asterisk ignores '\(tail)' after the first '.' or '!'")

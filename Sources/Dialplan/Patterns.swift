@@ -26,6 +26,8 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
     public let text: String
     /// What follows the first `.` or `!` (Asterisk ignores it when matching); nil when nothing does.
     public let ignoredTail: String?
+    /// Whether the pattern has an empty set `[]` (Asterisk skips it).
+    public var hasEmptySet = false
 
     /// Compiles `text` (with its leading `_`), or explains what is wrong with it.
     public static func compile(_ text: String) -> Result<Pattern, PatternError> {
@@ -34,6 +36,7 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
         var elements: [Element] = []
         var stop: Int?          // elements.count at the first '.' or '!'
         var tailStart: Int?     // the byte where the ignored tail starts
+        var emptySet = false
         var index = 1
         // Each pass consumes at least one byte.
         while index < bytes.count {
@@ -68,8 +71,8 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
                     }
                 }
                 index = close + 1
-                // An empty set matches nothing and is skipped, as Asterisk skips it.
-                if !set.isEmpty { elements.append(.set(set)) }
+                // An empty set is skipped, as Asterisk skips it.
+                if set.isEmpty { emptySet = true } else { elements.append(.set(set)) }
             default:
                 elements.append(.set(ByteSet(c)))
             }
@@ -80,8 +83,9 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
         }
         guard !elements.isEmpty else { return .failure(PatternError(message: "an empty pattern")) }
         let tail = tailStart.map { String(decoding: bytes[$0...], as: UTF8.self) }.flatMap { $0.allSatisfy { $0 == "-" } ? nil : $0 }
-        return .success(Pattern(elements: Array(elements.prefix(stop ?? elements.count)), order: elements, text: text,
-                                ignoredTail: tail))
+        var pattern = Pattern(elements: Array(elements.prefix(stop ?? elements.count)), order: elements, text: text, ignoredTail: tail)
+        pattern.hasEmptySet = emptySet
+        return .success(pattern)
     }
 
     public var description: String { text }
