@@ -245,6 +245,18 @@ struct ErrorTests {
         ])
     }
 
+    @Test("in Asterisk mode, what Asterisk 22 loads with a warning of its own is a warning: a label used twice, an expression that does not parse")
+    func asteriskModeWarnings() {
+        let text = "[default]\nexten => 1,1(a),NoOp()\nsame => n(a),NoOp($[${X} = a,b])\n"
+        #expect(diagnostics(text) == [
+            "t.conf:3:9: error: label 'a' is already used by priority 1 of extension '1'",
+        ])
+        #expect(diagnostics(text, mode: .asterisk) == [
+            "t.conf:3:9: warning: label 'a' is already used by priority 1 of extension '1'; as in Asterisk, jumps to it go there",
+            "t.conf:3:19: warning: bad expression $[0 = a,b]: unexpected ',' in expression; Asterisk reads it as far as it parses, and so does Omnigate",
+        ])
+    }
+
     @Test("what Asterisk 21 removed is unknown, saying so; in Asterisk mode a warning, since Asterisk 22 loads it and fails at that step")
     func removedInAsterisk21() {
         let text = "[default]\nexten => 1,1,Macro(menu)\nsame => n,SIPAddHeader(X-A: 1)\nsame => n,NoOp(${SIP_HEADER(To)})\n"
