@@ -88,6 +88,14 @@ struct Checker {
 
     /// The applications Exec, TryExec, ExecIf and ExecIfTime run, where the plan names them.
     private mutating func checkCalls(_ priority: Priority) {
+        guard case .branches = priority.shape else {
+            guard case .call = priority.shape else { return }
+            return checkCallsIn(priority)
+        }
+        checkCallsIn(priority)
+    }
+
+    private mutating func checkCallsIn(_ priority: Priority) {
         func visit(_ shape: Shape, in caller: Application?) {
             switch shape {
             case .plain, .computedCall: break
@@ -209,6 +217,9 @@ struct Checker {
     /// run by Exec, TryExec, ExecIf and ExecIfTime, with their branches found as the
     /// interpreter finds them (see `Shape`).
     static func jumps(_ priority: Priority) -> [Jump] {
+        guard let app = priority.app, [.goto, .gotoIf, .gotoIfTime, .gosub, .gosubIf, .execIf, .execIfTime, .exec, .tryExec].contains(app) else {
+            return []
+        }
         var found: [Jump] = []
         func target(_ template: Template, gosub: Bool, condition: String?, otherwise: Bool) {
             guard let text = template.literal else {
@@ -270,9 +281,9 @@ struct Checker {
     private mutating func checkJump(_ jump: Jump, from context: Context, _ extensionEntry: Extension,
                                     _ priority: Priority) -> String? {
         guard jump.literal else { return nil }  // computed at run time
-        let place = jump.text.trimmingCharacters(in: .whitespaces)
+        let place = Parser.trimmedBlanks(jump.text)
         let location = at(priority, jump.offset)
-        var parts = Parser.splitTopLevel(place).map { $0.trimmingCharacters(in: .whitespaces) }
+        var parts = Parser.splitTopLevel(place).map { Parser.trimmedBlanks($0) }
         let app = jump.gosub ? "Gosub" : "Goto"
         guard (1...3).contains(parts.count), !parts.contains(where: \.isEmpty) else {
             diagnostics.append(Diagnostic(.error, location, "\(app) target '\(place)' is not [[context,]extension,]priority"))

@@ -112,8 +112,8 @@ public final class Interpreter {
     /// Open If and While blocks (see Blocks.swift).
     var ifBlocks = Blocks()
     var whileBlocks = Blocks()
-    /// The step running, for warnings that name its file:line.
-    var current: Priority?
+    /// Where the step running was written, for warnings and events that name its file:line.
+    var currentLocation: SourceLocation?
     /// The step whose jump led to the current position, until a priority is found there.
     var jumpedFrom: (priority: Priority, text: String)?
     /// When each `HASH()` key was last set, so HASHKEYS lists the latest first, as Asterisk does.
@@ -352,8 +352,13 @@ public final class Interpreter {
     }
 
     private func execute(_ priority: Priority) async -> Flow {
-        current = priority
-        let expanded = await expand(priority.shape)
+        currentLocation = priority.location
+        let expanded: Arguments
+        if case .plain(let template) = priority.shape {
+            expanded = .text(await expand(template))  // most steps: one text, no nested shape to walk
+        } else {
+            expanded = await expand(priority.shape)
+        }
         let arguments = expanded.text
         let name = priority.app?.rawValue ?? priority.application
         let step = Step(context: position.context, exten: position.exten, priority: position.priority, application: name,
@@ -412,7 +417,7 @@ public final class Interpreter {
     func target(_ text: String) -> Result<Position, RuntimeProblem> {
         // Asterisk reads at most three fields.
         var parts = Array(text.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false).prefix(3))
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { Parser.trimmedBlanks(String($0)) }
         var context = position.context, exten = position.exten
         if parts.count == 3 { context = parts.removeFirst() }
         if parts.count == 2 { exten = parts.removeFirst() }

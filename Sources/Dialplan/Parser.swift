@@ -339,12 +339,13 @@ struct Parser {
         argumentsLocation.column += argumentRange.lowerBound - application.startIndex
         let arguments = String(decoding: application[argumentRange], as: UTF8.self)
 
-        let existing = plan.contexts[contextName]!.extensions[extensionIndex]
-        if let other = existing.priorities[number] {
+        // Read without keeping a copy of the extension: a copy alive across the insert below
+        // would make the priorities' storage copy itself on every line.
+        if let other = plan.contexts[contextName]!.extensions[extensionIndex].priorities[number] {
             error(location, "priority \(number) of extension '\(extensionName)' in [\(contextName)] is already defined at \(other.location)")
             return
         }
-        if let name = label, let other = existing.labels[name] {
+        if let name = label, let other = plan.contexts[contextName]!.extensions[extensionIndex].labels[name] {
             // Asterisk keeps the step and warns; a jump to the label goes to the first.
             guard mode == .asterisk else {
                 error(location, "label '\(name)' is already used by priority \(other) of extension '\(extensionName)'")
@@ -357,7 +358,7 @@ struct Parser {
         let template = Template(arguments)
         let priority = Priority(number: number, label: label, application: app, arguments: arguments,
                                 location: appLocation, argumentsLocation: argumentsLocation,
-                                app: known, template: template, shape: Shape.of(known, template))
+                                app: known, compiled: CompiledArguments(template: template, shape: Shape.of(known, template)))
         plan.contexts[contextName]!.extensions[extensionIndex].priorities[number] = priority
         if let label { plan.contexts[contextName]!.extensions[extensionIndex].labels[label] = number }
         added = true
@@ -454,6 +455,14 @@ struct Parser {
     }
 
     static func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+
+    /// Text without leading and trailing blanks; much cheaper than Foundation's trimming, for hot paths.
+    static func trimmedBlanks(_ text: String) -> String {
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !isBlank($0) })!
+        return String(text[first...last])
+    }
 
     static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         var start = bytes.startIndex, end = bytes.endIndex

@@ -20,14 +20,39 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
 
     /// What is matched: the elements up to and including the first `.` or `!`.
     let elements: [Element]
+    public let text: String
+    /// What follows the first `.` or `!`, kept apart (most patterns have none).
+    private let tail: Tail?
+    /// Whether the pattern has an empty set `[]` (Asterisk skips it).
+    public private(set) var hasEmptySet = false
+
+    /// Elements after the first `.` or `!`: they match nothing more, as Asterisk ignores them,
+    /// but still place the pattern in match order and set it apart from `_X.`.
+    final class Tail: Sendable {
+        let order: [Element]
+        let text: String
+        init(order: [Element], text: String) {
+            self.order = order
+            self.text = text
+        }
+    }
+
     /// Every element as written, for Asterisk's match order and for telling
     /// two patterns apart (`_X._X.` is not `_X.`, though it matches the same).
-    let order: [Element]
-    public let text: String
-    /// What follows the first `.` or `!` (Asterisk ignores it when matching); nil when nothing does.
-    public let ignoredTail: String?
-    /// Whether the pattern has an empty set `[]` (Asterisk skips it).
-    public var hasEmptySet = false
+    var order: [Element] { tail?.order ?? elements }
+
+    /// What follows the first `.` or `!` as written; nil when nothing does.
+    public var ignoredTail: String? { tail?.text }
+
+    init(elements: [Element], order: [Element], text: String, ignoredTail: String?) {
+        self.elements = elements
+        self.text = text
+        tail = order.count > elements.count ? Tail(order: order, text: ignoredTail ?? "") : nil
+    }
+
+    /// Patterns are the same when written the same.
+    public static func == (a: Pattern, b: Pattern) -> Bool { a.text == b.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(text) }
 
     /// Compiles `text` (with its leading `_`), or explains what is wrong with it.
     public static func compile(_ text: String) -> Result<Pattern, PatternError> {

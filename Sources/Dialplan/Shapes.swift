@@ -97,11 +97,12 @@ indirect enum Shape: Sendable {
     }
 }
 
-/// Arguments after substitution, in the shape the application reads.
-indirect enum Arguments: Sendable {
+/// Arguments after substitution, in the shape the application reads. Only the
+/// nested cases are boxed: most steps are plain text, and take no allocation.
+enum Arguments: Sendable {
     case text(String)
-    case branches(condition: String, yes: Arguments?, no: Arguments?, colon: Bool)
-    case call(name: String, app: Application?, prefix: String, arguments: Arguments, suffix: String)
+    indirect case branches(condition: String, yes: Arguments?, no: Arguments?, colon: Bool)
+    indirect case call(name: String, app: Application?, prefix: String, arguments: Arguments, suffix: String)
 
     /// The arguments as one text, as the step shows them (`GotoIf(1?vip,s,1)`).
     var text: String {

@@ -43,7 +43,8 @@ extension Interpreter {
             return .next
         }
         let text = arguments.text
-        let args = text.isEmpty ? [] : Self.arguments(text)
+        // Split at commas only for the applications that read separate arguments.
+        var args: [String] { text.isEmpty ? [] : Self.arguments(text) }
         switch app {
         case .noOp: return .next
         case .verbose: return verbose(text)

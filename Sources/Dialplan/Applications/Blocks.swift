@@ -121,5 +121,5 @@ extension Interpreter {
     }
 
     /// `file:line:column: ` of the step running, for warnings about it.
-    var located: String { current.map { "\($0.location): " } ?? "" }
+    var located: String { currentLocation.map { "\($0): " } ?? "" }
 }

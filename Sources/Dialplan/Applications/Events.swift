@@ -67,7 +67,7 @@ extension Interpreter {
 
     private func report(level: String, _ text: String) {
         messages.append("\(level): \(text)")
-        onEvent(.log(level: level, text: text, at: current?.location ?? SourceLocation(file: "", line: 0)))
+        onEvent(.log(level: level, text: text, at: currentLocation ?? SourceLocation(file: "", line: 0)))
     }
 
     /// `UserEvent(name[,Key: value[,…]])`: an argument without a ':' is left out, as Asterisk leaves it.
@@ -84,7 +84,7 @@ extension Interpreter {
         }
         let event = UserEvent(name: name, fields: fields)
         userEvents.append(event)
-        onEvent(.user(event, at: current?.location ?? SourceLocation(file: "", line: 0)))
+        onEvent(.user(event, at: currentLocation ?? SourceLocation(file: "", line: 0)))
         return .next
     }
 }
