@@ -31,9 +31,11 @@ let package = Package(
         .executableTarget(name: "pjsua-autoanswer", dependencies: ["CPJSIP"], path: "Benchmarks/pjsua-autoanswer"),
         .executableTarget(name: "dialplan-bench", dependencies: ["Dialplan"], path: "Benchmarks/DialplanBench"),
         .executableTarget(name: "timeline-bench", dependencies: ["Timeline", "CSQLite"], path: "Benchmarks/TimelineBench"),
+        .executableTarget(name: "call-load", dependencies: ["SIPEngine"], path: "Benchmarks/CallLoad"),
 
         // Tests.
         .target(name: "OmnigateTestSupport", path: "Tests/OmnigateTestSupport"),
+        .testTarget(name: "LogTests", dependencies: ["Log"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "SIPEngineTests", dependencies: ["SIPEngine", "OmnigateTestSupport"]),
         .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),

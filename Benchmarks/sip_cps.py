@@ -19,8 +19,11 @@ Targets:
   asterisk   Asterisk built from Debian's source by ../shared/peers/asterisk/build.sh
              (Answer + Wait, no CDR: the peer's `nocdr` configuration)
 
+  before     an earlier omnigate binary (--before PATH, its libpjproject in --before-libs DIR), on
+             the same job as omnigate: to measure a change against what it changed, in the same run
+
 Usage: Benchmarks/sip_cps.py [--rates "100 300 600 900 1200"] [--targets "omnigate pjsua asterisk"]
-                             [--concurrent 1000] [--skip-build] [--help]
+                             [--concurrent 1000] [--skip-build] [--before PATH [--before-libs DIR]] [--help]
 Needs root for nothing; the Asterisk build (about 3 minutes, once) installs its
 build dependencies with apt-get.
 """
@@ -67,11 +70,13 @@ class Target:
     def __init__(self, name, work):
         self.name, self.work, self.proc = name, work, None
 
+    env = None
+
     def start(self):
         d = tempfile.mkdtemp(prefix=f"{self.name}-", dir=self.work)
         self.log = open(os.path.join(d, "stderr.log"), "w")
         self.proc = subprocess.Popen(self.command(d), stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, cwd=d)
+                                     stderr=subprocess.STDOUT, cwd=d, env=self.env)
         self.wait_ready()
         return self.proc.pid
 
@@ -100,6 +105,7 @@ class Target:
 
 class Omnigate(Target):
     """The whole gateway on the same job as Asterisk's: a trunk, Answer() and Wait(), a call record per call."""
+    binary = os.path.join(ROOT, ".build/release/omnigate")
 
     def command(self, d):
         with open(os.path.join(d, "bench.conf"), "w") as f:
@@ -109,7 +115,11 @@ class Omnigate(Target):
             f.write(f"[general]\nlog_level = warning\nmax_calls = 4000\n[sip]\nudp = 127.0.0.1:{PORT}\ntcp = off\n"
                     f"[store]\npath = {d}/store.sqlite\n[dialplan]\npath = {d}/bench.conf\n"
                     f"[trunk bench]\nmatch = 127.0.0.1\ncontext = bench\n")
-        return [os.path.join(ROOT, ".build/release/omnigate"), "run", "--config", conf]
+        return [self.binary, "run", "--config", conf]
+
+
+class Before(Omnigate):
+    """An earlier build of the gateway, on the same job."""
 
 
 class Pjsua(Target):
@@ -226,7 +236,13 @@ def main():
     ap.add_argument("--targets", default="omnigate pjsua asterisk")
     ap.add_argument("--concurrent", type=int, default=1000)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--before", help="an earlier omnigate binary, measured as target 'before'")
+    ap.add_argument("--before-libs", help="the directory of that binary's libpjproject")
     a = ap.parse_args()
+    if a.before:
+        Before.binary = os.path.abspath(a.before)
+        if a.before_libs:
+            Before.env = dict(os.environ, LD_LIBRARY_PATH=os.path.abspath(a.before_libs))
     rates = [int(r) for r in a.rates.split()]
     names = a.targets.split()
     work = tempfile.mkdtemp(prefix="sip-bench-")
@@ -245,7 +261,7 @@ def main():
             say("building Asterisk from Debian's source (about 3 minutes, once)")
             env = dict(os.environ, WORK=os.path.dirname(Asterisk.prefix))
             subprocess.run(["bash", build], env=env, check=True, stdout=subprocess.DEVNULL)
-    classes = {"omnigate": Omnigate, "pjsua": Pjsua, "asterisk": Asterisk}
+    classes = {"omnigate": Omnigate, "before": Before, "pjsua": Pjsua, "asterisk": Asterisk}
     rows, memory = [], []
     for name in names:
         target = classes[name](name, work)

@@ -17,3 +17,13 @@
 static inline size_t omnigate_rdata_packet_offset(void) {
     return offsetof(pjsip_rx_data, pkt_info.packet);
 }
+
+// PJSIP_ERXOVERFLOW is a macro expression Swift cannot import.
+static inline pj_status_t omnigate_status_rx_overflow(void) {
+    return PJSIP_ERXOVERFLOW;
+}
+
+// PJSIP_EAUTHACCNOTFOUND is a macro expression Swift cannot import.
+static inline pj_status_t omnigate_status_auth_account_not_found(void) {
+    return PJSIP_EAUTHACCNOTFOUND;
+}

@@ -7,7 +7,8 @@ public struct GatewayConfig: Sendable, Equatable {
     /// `[general]`: process-wide settings.
     public struct General: Sendable, Equatable {
         public var logLevel = "info"
-        public var userAgent = "Omnigate/0.1"
+        /// The User-Agent of every request and response Omnigate sends; empty for none.
+        public var userAgent = "Omnigate"
         /// Calls (all legs) the gateway holds at once; more are refused with 503.
         public var maxCalls = 1000
         /// On SIGTERM: how long live calls may go on before they are hung up.
@@ -18,10 +19,32 @@ public struct GatewayConfig: Sendable, Equatable {
     public struct SIP: Sendable, Equatable {
         public var udp: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 5060)
         public var tcp: ListenAddress? = ListenAddress(host: "0.0.0.0", port: 5060)
+        /// SIP over TLS (off unless set): with a certificate and its private key, PEM files.
+        public var tls: ListenAddress?
+        public var tlsCertificate: String?
+        public var tlsPrivateKey: String?
+        /// CAs peers' certificates are checked against (PEM); nil for the system's.
+        public var tlsCA: String?
+        /// Ask TLS clients for a certificate and refuse those without a valid one.
+        public var tlsVerifyClient = false
+        /// Check the certificates of TLS servers Omnigate connects to.
+        public var tlsVerifyServer = true
+        /// The digest realm agents' phones log in to.
+        public var realm = "omnigate"
         /// First RTP port; each call leg takes the next free even port.
         public var rtpPortStart = 10000
         /// Number of ports RTP may use from `rtpPortStart`.
         public var rtpPortRange = 10000
+        /// Requests per second one source no trunk matches may send; more are dropped unanswered.
+        public var requestsPerSecond = 50
+        /// Requests such a source may send at once before the rate applies.
+        public var requestBurst = 200
+        /// TCP and TLS connections one source no trunk matches may hold open.
+        public var connectionsPerSource = 32
+        /// TCP and TLS connections from all sources together.
+        public var maxConnections = 2000
+        /// A TCP or TLS connection with no call, transaction or complete message for this long is closed.
+        public var idleTimeout: Duration = .seconds(60)
     }
 
     /// `[store]`: the shared customer store (SQLite file).
@@ -54,6 +77,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var lookupBudget: Duration = .milliseconds(50)
         /// A file every pop is appended to as a JSON line, before the agent's INVITE goes out; nil for none.
         public var log: String?
+        /// Put the caller's context (name, summary, Call-Info) on an agent's INVITE
+        /// only when that leg goes over TLS; otherwise the agent sees the number alone.
+        public var requireTLS = false
     }
 
     public var general = General()
@@ -140,10 +166,11 @@ public struct GatewayConfig: Sendable, Equatable {
             diagnostics += reader.finish()
         }
         diagnostics += config.checkReferences(file: file)
-        if config.sip.udp == nil && config.sip.tcp == nil {
+        if config.sip.udp == nil && config.sip.tcp == nil && config.sip.tls == nil {
             let location = seen["sip"] ?? .init(file: file, line: 0)
-            diagnostics.append(.init(location: location, message: "both SIP transports are off; turn on udp or tcp in [sip]"))
+            diagnostics.append(.init(location: location, message: "every SIP transport is off; turn on udp, tcp or tls in [sip]"))
         }
+        diagnostics += config.checkTLS(file: file, location: seen["sip"] ?? .init(file: file, line: 0))
         guard diagnostics.isEmpty else {
             throw ConfigError(diagnostics: diagnostics.sorted { $0.location.line < $1.location.line })
         }
@@ -165,8 +192,8 @@ extension GatewayConfig.General {
         reader.read("log_level", into: &logLevel, expected: "debug, info, warning or error") {
             ["debug", "info", "warning", "error"].contains($0.lowercased()) ? $0.lowercased() : nil
         }
-        reader.read("user_agent", into: &userAgent, expected: "printable text") { text in
-            text.isEmpty || text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? nil : text
+        reader.read("user_agent", into: &userAgent, expected: "printable text, or nothing for no User-Agent header") { text in
+            text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f } ? nil : text
         }
         reader.int("max_calls", into: &maxCalls, range: 1...4000)
         reader.duration("drain_time", into: &drainTime)
@@ -180,8 +207,22 @@ extension GatewayConfig.SIP {
         }
         reader.read("udp", into: &udp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
         reader.read("tcp", into: &tcp, expected: "host:port (such as 0.0.0.0:5060) or off", transport)
+        reader.read("tls", into: &tls, expected: "host:port (such as 0.0.0.0:5061) or off", transport)
+        reader.optional("tls_certificate", into: &tlsCertificate, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("tls_private_key", into: &tlsPrivateKey, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("tls_ca", into: &tlsCA, expected: "a PEM file path") { $0.isEmpty ? nil : $0 }
+        reader.bool("tls_verify_client", into: &tlsVerifyClient)
+        reader.bool("tls_verify_server", into: &tlsVerifyServer)
+        reader.read("realm", into: &realm, expected: "a realm name (letters, digits, '.', '-')") { text in
+            !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) } ? text : nil
+        }
         reader.int("rtp_port_start", into: &rtpPortStart, range: 1024...65000)
         reader.int("rtp_port_range", into: &rtpPortRange, range: 2...64000)
+        reader.int("requests_per_second", into: &requestsPerSecond, range: 1...100_000)
+        reader.int("request_burst", into: &requestBurst, range: 1...1_000_000)
+        reader.int("connections_per_source", into: &connectionsPerSource, range: 1...16_000)
+        reader.int("max_connections", into: &maxConnections, range: 1...16_000)
+        reader.duration("idle_timeout", into: &idleTimeout)
     }
 }
 
@@ -201,7 +242,8 @@ extension GatewayConfig.ScreenPop {
             (text.hasPrefix("http://") || text.hasPrefix("https://")) && !text.contains(" ") && !text.contains(">") ? text : nil
         }
         reader.duration("lookup_budget", into: &lookupBudget)
-        reader.read("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
+        reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
+        reader.bool("require_tls", into: &requireTLS)
     }
 }
 
@@ -222,11 +264,23 @@ extension GatewayConfig {
                                          message: "[trunk \(trunk.name)] registers, so it needs 'host' and 'username'"))
             }
         }
+        var usernames: [String: String] = [:]
+        for agent in agents where agent.registers {
+            if let other = usernames[agent.username] {
+                diagnostics.append(.init(location: agent.location,
+                                         message: "[agent \(agent.name)] has username '\(agent.username)', which [agent \(other)] has too"))
+            }
+            usernames[agent.username] = agent.name
+        }
         let queueNames = Set(queues.map(\.name))
         let agentNames = Set(agents.map(\.name))
         for agent in agents {
-            if agent.contact.isEmpty {
-                diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] needs 'contact', the SIP URI of the agent's phone"))
+            if agent.contact.isEmpty && !agent.registers {
+                diagnostics.append(.init(location: agent.location,
+                                         message: "[agent \(agent.name)] needs 'contact' (where its phone is) or 'password' (so its phones can register)"))
+            }
+            if agent.password != nil && agent.passwordHash != nil {
+                diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] has both 'password' and 'password_hash'; keep one"))
             }
             for queue in agent.queues where !queueNames.contains(queue) {
                 diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] serves queue '\(queue)', which is not defined"))
@@ -243,6 +297,47 @@ extension GatewayConfig {
         }
         return diagnostics
     }
+}
+
+extension GatewayConfig {
+    /// TLS needs its certificate and key, readable; trunks and agents that
+    /// require TLS need somewhere to use it.
+    func checkTLS(file: String, location: ConfigLocation) -> [ConfigDiagnostic] {
+        var diagnostics: [ConfigDiagnostic] = []
+        if sip.tls != nil {
+            for (key, path) in [("tls_certificate", sip.tlsCertificate), ("tls_private_key", sip.tlsPrivateKey), ("tls_ca", sip.tlsCA)] {
+                guard let path else {
+                    if key != "tls_ca" { diagnostics.append(.init(location: location, message: "[sip] tls is on, so it needs '\(key)'")) }
+                    continue
+                }
+                if !FileManager.default.isReadableFile(atPath: path) {
+                    diagnostics.append(.init(location: location, message: "[sip] \(key): cannot read \(path)"))
+                }
+            }
+        }
+        let tlsOn = sip.tls != nil
+        for trunk in trunks where trunk.requireTLS {
+            if !tlsOn { diagnostics.append(.init(location: trunk.location, message: "[trunk \(trunk.name)] requires TLS, but [sip] tls is off")) }
+            if let host = trunk.host, !isTLSURI(host) {
+                diagnostics.append(.init(location: trunk.location,
+                                         message: "[trunk \(trunk.name)] requires TLS, so its host must be sips: or have ;transport=tls"))
+            }
+        }
+        for agent in agents where agent.requireTLS {
+            if !tlsOn { diagnostics.append(.init(location: agent.location, message: "[agent \(agent.name)] requires TLS, but [sip] tls is off")) }
+            if !agent.contact.isEmpty && !isTLSURI(agent.contact) {
+                diagnostics.append(.init(location: agent.location,
+                                         message: "[agent \(agent.name)] requires TLS, so its contact must be sips: or have ;transport=tls"))
+            }
+        }
+        return diagnostics
+    }
+}
+
+/// A SIP URI that is reached over TLS.
+public func isTLSURI(_ uri: String) -> Bool {
+    let lower = uri.lowercased()
+    return lower.hasPrefix("sips:") || lower.contains(";transport=tls")
 }
 
 extension GatewayConfig.DialplanSettings {

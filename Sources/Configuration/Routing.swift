@@ -9,7 +9,8 @@ public struct Trunk: Sendable, Equatable {
         b.location = a.location
         return a.name == b.name && a.match == b.match && a.context == b.context && a.messageContext == b.messageContext
             && a.host == b.host && a.username == b.username && a.password == b.password && a.realm == b.realm
-            && a.register == b.register && a.fromUser == b.fromUser
+            && a.register == b.register && a.fromUser == b.fromUser && a.transfer == b.transfer
+            && a.transferContext == b.transferContext && a.media == b.media && a.requireTLS == b.requireTLS
     }
 
     public var name: String
@@ -29,6 +30,14 @@ public struct Trunk: Sendable, Equatable {
     public var register = false
     /// The user part calls go out as (`sip:USER@host`).
     public var fromUser = "omnigate"
+    /// Whether parties on this trunk may transfer calls by REFER (refused with 403 when not).
+    public var transfer = false
+    /// The context a transfer's target is looked up in; the trunk's `context` when nil.
+    public var transferContext: String?
+    /// Media encryption of its calls, both ways.
+    public var media = MediaEncryption()
+    /// Its calls must arrive over TLS (others get 403), and go out over TLS.
+    public var requireTLS = false
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
@@ -118,16 +127,57 @@ public struct Agent: Sendable, Equatable {
     public var name: String
     /// The name shown to callers and in call records; defaults to the section name.
     public var displayName: String
-    /// Where the agent's phone is: `sip:alice@192.0.2.20:5060`.
+    /// Where the agent's phone is, when it does not register: `sip:alice@192.0.2.20:5060`.
     public var contact = ""
+    /// The digest username the agent's phones register (and call) with; the agent's name by default.
+    public var username: String
+    /// The password, or its hash MD5(username:realm:password) in hex; neither: the agent cannot register.
+    public var password: String?
+    public var passwordHash: String?
+    /// Phones the agent may have registered at once; past it, the oldest registration goes.
+    public var maxContacts = 3
+    /// How often each registered phone is sent OPTIONS (Asterisk's qualify_frequency); nil for never.
+    public var qualifyFrequency: Duration? = .seconds(60)
     /// The queues the agent serves, in order.
     public var queues: [String] = []
+    /// The dialplan context of the agent's own requests: a transfer's target is looked up here.
+    public var context = "from-agents"
+    /// Whether the agent may transfer calls by REFER.
+    public var transfer = true
+    /// Media encryption of calls to the agent.
+    public var media = MediaEncryption()
+    /// The agent is rung over TLS only.
+    public var requireTLS = false
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
         self.name = name
         self.displayName = name
+        self.username = name
         self.location = location
+    }
+
+    /// Whether the agent's phones log in (it has a password or its hash).
+    public var registers: Bool { password != nil || passwordHash != nil }
+}
+
+/// `media_encryption` and `media_encryption_optimistic`, as in Asterisk's pjsip.conf.
+public struct MediaEncryption: Sendable, Equatable {
+    /// SRTP keyed by SDES (RFC 4568).
+    public var sdes = false
+    /// With SDES: plain RTP when the other side does not do SRTP, instead of no call.
+    public var optimistic = false
+    public init() {}
+
+    mutating func read(_ reader: inout SectionReader) {
+        reader.read("media_encryption", into: &sdes, expected: "no or sdes") { text in
+            switch text.lowercased() {
+            case "no": false
+            case "sdes": true
+            default: nil
+            }
+        }
+        reader.bool("media_encryption_optimistic", into: &optimistic)
     }
 }
 
@@ -201,8 +251,8 @@ extension Trunk {
             return parsed.count == parts.count && !parsed.isEmpty ? parsed : nil
         }
         reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
-        reader.read("message_context", into: &messageContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
-        reader.read("host", into: &host, expected: "a SIP URI such as sip:203.0.113.5:5060") { isSIPURI($0) ? $0 : nil }
+        reader.optional("message_context", into: &messageContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.optional("host", into: &host, expected: "a SIP URI such as sip:203.0.113.5:5060") { isSIPURI($0) ? $0 : nil }
         reader.string("username", into: &username)
         reader.string("password", into: &password)
         reader.string("realm", into: &realm)
@@ -210,6 +260,10 @@ extension Trunk {
         reader.read("from_user", into: &fromUser, expected: "a SIP user part") { text in
             text.isEmpty || text.contains(where: { " @:;<>\"".contains($0) }) ? nil : text
         }
+        reader.bool("transfer", into: &transfer)
+        reader.optional("transfer_context", into: &transferContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        media.read(&reader)
+        reader.bool("require_tls", into: &requireTLS)
     }
 }
 
@@ -217,10 +271,25 @@ extension Agent {
     mutating func read(_ reader: inout SectionReader) {
         reader.string("name", into: &displayName)
         reader.read("contact", into: &contact, expected: "a SIP URI such as sip:alice@192.0.2.20:5060") { isSIPURI($0) ? $0 : nil }
+        reader.read("username", into: &username, expected: "a SIP user part") { text in
+            text.isEmpty || text.contains(where: { " @:;<>\"?".contains($0) || $0.isWhitespace }) ? nil : text
+        }
+        reader.optional("password", into: &password, expected: "a password") { $0.isEmpty ? nil : $0 }
+        reader.optional("password_hash", into: &passwordHash, expected: "32 hex digits: MD5 of username:realm:password") { text in
+            text.count == 32 && text.allSatisfy(\.isHexDigit) ? text.lowercased() : nil
+        }
+        reader.int("max_contacts", into: &maxContacts, range: 1...100)
+        reader.read("qualify_frequency", into: &qualifyFrequency, expected: "a duration such as 60s, or 0 for never") { text in
+            SectionReader.parseDuration(text).map { $0 == .zero ? nil : $0 }
+        }
         reader.read("queues", into: &queues, expected: "queue names separated by commas") { text in
             let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             return names.allSatisfy(isName) ? names : nil
         }
+        reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.bool("transfer", into: &transfer)
+        media.read(&reader)
+        reader.bool("require_tls", into: &requireTLS)
     }
 }
 

@@ -39,6 +39,15 @@ struct SectionReader {
         }
     }
 
+    /// Reads an optional setting: when `key` is set, `parse` must take its value
+    /// (nil is an error, not "unset": a plain `read` into an optional would
+    /// take a nil from `parse` as a value).
+    mutating func optional<T>(_ key: String, into value: inout T?, expected: String, _ parse: (String) -> T?) {
+        var parsed: T?? = .some(value)
+        read(key, into: &parsed, expected: expected) { text in parse(text).map { .some($0) } }
+        value = parsed ?? value
+    }
+
     /// The location of `key` in the file, when it is set.
     func location(of key: String) -> ConfigLocation? {
         section.entries.first(where: { $0.key == key })?.location

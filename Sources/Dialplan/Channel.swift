@@ -64,11 +64,26 @@ public struct DialResult: Sendable, Equatable {
     public var answeredTarget: String?
     public var answeredSeconds: Int
     public var dialedSeconds: Int
-    public init(status: String, answeredTarget: String? = nil, answeredSeconds: Int = 0, dialedSeconds: Int = 0) {
+    /// The answering party transferred the caller: the call goes on there.
+    public var transfer: TransferTarget?
+    public init(status: String, answeredTarget: String? = nil, answeredSeconds: Int = 0, dialedSeconds: Int = 0,
+                transfer: TransferTarget? = nil) {
         self.status = status
         self.answeredTarget = answeredTarget
         self.answeredSeconds = answeredSeconds
         self.dialedSeconds = dialedSeconds
+        self.transfer = transfer
+    }
+}
+
+/// Where a blind transfer sends the caller: the extension in the transferring
+/// party's context (Asterisk's TRANSFER_CONTEXT), run from priority 1.
+public struct TransferTarget: Sendable, Equatable {
+    public var context: String
+    public var exten: String
+    public init(context: String, exten: String) {
+        self.context = context
+        self.exten = exten
     }
 }
 
@@ -85,9 +100,12 @@ public struct QueueRequest: Sendable, Equatable {
 public struct QueueResult: Sendable, Equatable {
     public var status: String?
     public var agent: String?
-    public init(status: String?, agent: String? = nil) {
+    /// The agent transferred the caller: the call goes on there.
+    public var transfer: TransferTarget?
+    public init(status: String?, agent: String? = nil, transfer: TransferTarget? = nil) {
         self.status = status
         self.agent = agent
+        self.transfer = transfer
     }
 }
 

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import SIPEngine
 import Synchronization
 
 /// Who can take a call right now, and which agents a queue rings next.
@@ -23,6 +24,8 @@ public final class AgentRoster: Sendable {
         var queues: [String: Queue] = [:]
         /// Per queue: the member who took its last call (for roundrobin).
         var lastAnswered: [String: String] = [:]
+        /// Per agent: the phones registered now.
+        var bindings: [String: [Binding]] = [:]
     }
 
     private let state = Mutex(State())
@@ -47,6 +50,37 @@ public final class AgentRoster: Sendable {
 
     public func queue(named name: String) -> Queue? { state.withLock { $0.queues[name] } }
 
+    /// An agent's registered phones, as the registrar reports them.
+    public func updateBindings(agent: String, bindings: [Binding]) {
+        state.withLock { $0.bindings[agent] = bindings.isEmpty ? nil : bindings }
+    }
+
+    /// Where to ring an agent: its configured contact, and every registered
+    /// phone not known to be unreachable. Empty: the agent cannot be offered calls.
+    public func destinations(of name: String) -> [String] {
+        state.withLock { state in Self.destinations(of: name, in: state) }
+    }
+
+    /// Why an agent cannot be offered a call right now, or nil when it can.
+    public func unavailability(of name: String, now: ContinuousClock.Instant = .now) -> String? {
+        state.withLock { state in
+            guard let agent = state.agents[name] else { return "not an agent" }
+            if agent.engaged { return "ringing or on a call" }
+            if let until = agent.wrapUpUntil, until > now { return "in wrap-up" }
+            if Self.destinations(of: name, in: state).isEmpty {
+                let bindings = state.bindings[name] ?? []
+                return bindings.isEmpty ? "no phone registered" : "no registered phone answers OPTIONS"
+            }
+            return nil
+        }
+    }
+
+    private static func destinations(of name: String, in state: State) -> [String] {
+        guard let agent = state.agents[name]?.agent else { return [] }
+        let registered = (state.bindings[name] ?? []).filter { $0.reachable != false }.map(\.target)
+        return (agent.contact.isEmpty ? [] : [agent.contact]) + registered
+    }
+
     public func agent(named name: String) -> Agent? { state.withLock { $0.agents[name]?.agent } }
 
     public func snapshot(_ name: String) -> AgentState? { state.withLock { $0.agents[name] } }
@@ -66,7 +100,7 @@ public final class AgentRoster: Sendable {
         state.withLock { state in
             guard let queue = state.queues[name] else { return [] }
             let free = queue.members.filter { member in
-                guard let agent = state.agents[member], !agent.engaged else { return false }
+                guard let agent = state.agents[member], !agent.engaged, !Self.destinations(of: member, in: state).isEmpty else { return false }
                 return agent.wrapUpUntil.map { $0 <= now } ?? true
             }
             guard !free.isEmpty else { return [] }

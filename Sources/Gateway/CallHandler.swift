@@ -41,19 +41,21 @@ struct CallHandler {
         log.info("call in", ("call.uniqueid", uniqueID), ("from", call.from.uri), ("exten", exten), ("trunk", trunk.name),
                  ("context", trunk.context))
 
+        let book = CallRecordBook(record)
         let lookup = CallerLookup(access: services.access, caller: call.from.uri)
-        let channel = GatewayChannel(session: session, services: services, trunk: trunk, uniqueID: uniqueID, lookup: lookup)
+        let channel = GatewayChannel(session: session, services: services, trunk: trunk, book: book, lookup: lookup)
         var start = CallStart(context: trunk.context, exten: exten, callerIDNumber: callerNumber, callerIDName: call.from.displayName,
                               uniqueID: uniqueID)
         for (name, value) in call.headers where name.lowercased().hasPrefix("x-") {
             start.variables["SIP_HEADER_" + name.dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")] = value
         }
         let interpreter = Interpreter(plan: plan, channel: channel, globals: globals, start: start) { step in
-            if log.isEnabled(.debug) { log.debug("step", ("call.uniqueid", uniqueID), ("step", step.description)) }
+            book.step(step.description)
+            if log.isEnabled(.debug) { log.debug("step", ("call.uniqueid", book.uniqueID), ("step", step.description)) }
         }
         DialplanLog.attach(interpreter, id: ("call.uniqueid", uniqueID))
         let outcome = await interpreter.run()
-        for warning in outcome.warnings { log.warning("dialplan", ("call.uniqueid", uniqueID), ("warning", warning)) }
+        for warning in outcome.warnings { log.warning("dialplan", ("call.uniqueid", book.uniqueID), ("warning", warning)) }
 
         // The dialplan is done; make sure the call is too, and learn how it ended.
         if session.isUp { session.hangup(status: 480) }
@@ -65,27 +67,24 @@ struct CallHandler {
         let rtp = session.mediaStats()
         let callerRTP = rtp[id], agentRTP = facts.agentLeg.flatMap { rtp[$0] }
 
+        record = book.current
         record.end = Date()
-        record.answer = facts.answeredAt
-        record.agent = facts.agent
-        record.queue = facts.queue
-        record.dstchannel = facts.dstchannel
-        record.waitMilliseconds = facts.waitMilliseconds
-        record.agentSIPStatus = facts.agentSIPStatus
-        record.recording = facts.recording
+        record.apply(facts)
         record.lastapp = outcome.lastApplication
         record.lastdata = String(outcome.lastData.prefix(500))
         record.sipStatus = ending?.status
-        record.dialplanPath = outcome.steps.prefix(1000).map { String($0.description.prefix(500)) }
+        record.dialplanPath = book.steps
         record.disposition = Self.disposition(facts: facts, cause: outcome.hangupCause, reason: outcome.reason)
         record.hangupSide = facts.agent != nil && facts.agentHungUp ? "agent" : (ending?.byUs ?? true) ? "gateway" : "caller"
         let final = record
         // The call counts as done once its record is committed.
         await services.access.writeAndWait("call record final") { try $0.finalizeCallRecord(final) }
-        log.info("call ended", ("call.uniqueid", uniqueID), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
+        log.info("call ended", ("call.uniqueid", record.uniqueid), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
                  ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count),
                  ("caller.rtp", callerRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),
-                 ("agent.rtp", agentRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"))
+                 ("caller.media", callerRTP.map { $0.encrypted ? "srtp" : "rtp" } ?? "-"),
+                 ("agent.rtp", agentRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),
+                 ("agent.media", agentRTP.map { $0.encrypted ? "srtp" : "rtp" } ?? "-"))
         session.close()
     }
 
@@ -106,5 +105,70 @@ struct CallHandler {
         case 1?: return "FAILED"
         default: return reason == "no-extension" ? "FAILED" : "NO ANSWER"
         }
+    }
+}
+
+/// The record of the part of an inbound call that is running now. A blind
+/// transfer closes it and opens the next (Asterisk starts a new CDR for a
+/// transferred channel the same way): each part has its own uniqueid,
+/// disposition, agent and timeline event, and every part carries the
+/// caller's SIP Call-ID, which ties them together.
+final class CallRecordBook: Sendable {
+    private struct State {
+        var record: CallRecord
+        var steps: [String] = []
+    }
+    private let state: Mutex<State>
+
+    init(_ record: CallRecord) { state = Mutex(State(record: record)) }
+
+    /// The record of the running part, as opened.
+    var current: CallRecord { state.withLock { $0.record } }
+    var uniqueID: String { state.withLock { $0.record.uniqueid } }
+    /// The dialplan steps of the running part (at most 1,000, each at most 500 characters).
+    var steps: [String] { state.withLock { $0.steps } }
+
+    func step(_ description: String) {
+        state.withLock { if $0.steps.count < 1000 { $0.steps.append(String(description.prefix(500))) } }
+    }
+
+    /// Ends the running part, transferred to `target` with `facts` as they were,
+    /// and starts the next; returns both records (the closed one to finalise,
+    /// the new one to open).
+    func transfer(to target: TransferTarget, facts: CallFacts, newID: String, at now: Date = Date()) -> (closed: CallRecord, opened: CallRecord) {
+        state.withLock { state in
+            var closed = state.record
+            closed.end = now
+            closed.apply(facts)
+            closed.lastapp = "Transfer"
+            closed.lastdata = "\(target.exten)@\(target.context)"
+            closed.dialplanPath = state.steps
+            closed.disposition = CallHandler.disposition(facts: facts, cause: nil, reason: "transfer")
+            closed.hangupSide = "agent"
+            var opened = CallRecord(uniqueid: newID, start: now)
+            opened.clid = closed.clid
+            opened.src = closed.src
+            opened.dst = target.exten
+            opened.dcontext = target.context
+            opened.channel = closed.channel
+            opened.sipCallID = closed.sipCallID
+            opened.trunk = closed.trunk
+            state.record = opened
+            state.steps = []
+            return (closed, opened)
+        }
+    }
+}
+
+extension CallRecord {
+    /// Fills in what the call's facts say: answer, agent, queue, legs, waits.
+    mutating func apply(_ facts: CallFacts) {
+        answer = facts.answeredAt
+        agent = facts.agent
+        queue = facts.queue
+        dstchannel = facts.dstchannel
+        waitMilliseconds = facts.waitMilliseconds
+        agentSIPStatus = facts.agentSIPStatus
+        recording = facts.recording
     }
 }

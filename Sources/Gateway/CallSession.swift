@@ -25,13 +25,13 @@ final class CallSession: Sendable {
     }
     private let state = Mutex(State())
 
-    init(engine: SIPEngine, call: IncomingCall, router: CallRouter, prompts: String) {
+    init(engine: SIPEngine, call: IncomingCall, trunk: String, router: CallRouter, prompts: String) {
         self.engine = engine
         self.call = call
         self.mailbox = Mailbox(inbound: call.id)
         self.router = router
         self.prompts = prompts
-        router.register(call.id, mailbox)
+        router.register(call.id, mailbox, role: .caller(trunk: trunk))
     }
 
     /// Lets go of the inbound leg and every leg placed (they are over).
@@ -223,18 +223,18 @@ final class CallSession: Sendable {
         }
     }
 
-    /// RTP packets (sent, received) per leg, from the engine's last reports.
-    func mediaStats() -> [CallID: (sent: Int, received: Int)] {
-        var result: [CallID: (sent: Int, received: Int)] = [:]
+    /// RTP packets (sent, received) per leg, and whether they were SRTP, from the engine's last reports.
+    func mediaStats() -> [CallID: (sent: Int, received: Int, encrypted: Bool)] {
+        var result: [CallID: (sent: Int, received: Int, encrypted: Bool)] = [:]
         for event in mailbox.drain({ if case .mediaStats = $0 { true } else { false } }) {
-            if case .mediaStats(let id, let sent, let received) = event { result[id] = (sent, received) }
+            if case .mediaStats(let id, let sent, let received, let encrypted) = event { result[id] = (sent, received, encrypted) }
         }
         return result
     }
 
     /// Registers a new outbound leg with this call's mailbox.
-    func adopt(_ leg: CallID) {
+    func adopt(_ leg: CallID, role: LegRole) {
         state.withLock { _ = $0.legs.insert(leg) }
-        router.register(leg, mailbox)
+        router.register(leg, mailbox, role: role)
     }
 }

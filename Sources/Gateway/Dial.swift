@@ -1,3 +1,4 @@
+import Dialplan
 import Foundation
 import SIPEngine
 
@@ -11,8 +12,18 @@ struct LegRequest: Sendable {
     var account: String?
     /// The agent rung, when the leg rings an agent.
     var agent: String?
+    /// The trunk the leg goes out through, when it calls a number on one.
+    var trunk: String?
+    /// The media security to offer.
+    var srtp: SRTPUse = .disabled
     /// A name for call records, Asterisk style (`PJSIP/alice`).
     var channelName: String
+
+    var role: LegRole {
+        if let agent { return .agent(agent) }
+        if let trunk { return .trunk(trunk) }
+        return .other
+    }
 }
 
 /// How a Dial ended, in Asterisk's DIALSTATUS words.
@@ -43,6 +54,8 @@ struct DialOutcome: Sendable {
     var callerHungUp = false
     /// Final SIP statuses of the legs that failed.
     var sipStatuses: [Int] = []
+    /// The answering party transferred the caller here (a REFER the policy accepted).
+    var transfer: TransferTarget?
 }
 
 extension CallSession {
@@ -54,9 +67,9 @@ extension CallSession {
         var pending: [CallID: LegRequest] = [:]
         for leg in legs {
             let id = CallID.make()
-            adopt(id)
+            adopt(id, role: leg.role)
             pending[id] = leg
-            engine.post(.call(id, to: leg.destination, from: leg.from, headers: leg.headers, account: leg.account))
+            engine.post(.call(id, to: leg.destination, from: leg.from, headers: leg.headers, account: leg.account, srtp: leg.srtp))
         }
         var outcome = DialOutcome(status: .noAnswer)
         var sentRinging = false
@@ -126,15 +139,27 @@ extension CallSession {
             return outcome
         }
         engine.post(.bridge(call.id, leg))
+        router.setBridged(leg, true)
+        defer { router.setBridged(leg, false) }
         let callerID = call.id
         let event = await mailbox.wait { event in
-            if case .callState(leg, .disconnected) = event { return true }
-            if case .callState(callerID, .disconnected) = event { return true }
-            return false
+            switch event {
+            case .callState(leg, .disconnected), .callState(callerID, .disconnected): true
+            case .transferRequested(let request): request.call == leg
+            default: false
+            }
         }
         outcome.endedAt = Date()
         if case .callState(callerID, .disconnected)? = event {
             outcome.callerHungUp = true
+            engine.post(.hangup(leg))
+        }
+        if case .transferRequested? = event, let target = router.leg(leg)?.transfer {
+            // A blind transfer: the caller goes on in the dialplan at the target;
+            // the transferring party hears it worked and is let go.
+            outcome.transfer = target
+            engine.post(.unbridge(callerID, leg))
+            engine.post(.transferOutcome(leg, status: 200, reason: "OK"))
             engine.post(.hangup(leg))
         }
         return outcome

@@ -24,6 +24,7 @@ public final class Service: Sendable {
     private let services: Services
     private let plans: LivePlan
     private let directory: TrunkDirectory
+    private let logins: AgentLogins
     private let configPath: String?
     private let live = Atomic<Int>(0)
     private let log = Logger("gateway")
@@ -53,40 +54,66 @@ public final class Service: Sendable {
         var engineConfig = EngineConfig()
         engineConfig.udp = config.sip.udp.map { ($0.host, Int($0.port)) }
         engineConfig.tcp = config.sip.tcp.map { ($0.host, Int($0.port)) }
+        if let tls = config.sip.tls, let certificate = config.sip.tlsCertificate, let key = config.sip.tlsPrivateKey {
+            var settings = TLSSettings(host: tls.host, port: Int(tls.port), certificate: certificate, privateKey: key)
+            settings.caFile = config.sip.tlsCA
+            settings.verifyClient = config.sip.tlsVerifyClient
+            settings.verifyServer = config.sip.tlsVerifyServer
+            engineConfig.tls = settings
+        }
         engineConfig.maxCalls = config.general.maxCalls
         engineConfig.userAgent = config.general.userAgent
         engineConfig.rtpPortStart = config.sip.rtpPortStart
         engineConfig.rtpPortRange = config.sip.rtpPortRange
         engineConfig.accounts = directory.accounts
+        engineConfig.limits = SourceLimits(config.sip)
         let refusals = RefusalLog()
         engineConfig.admit = { request in
-            guard directory.trunk(source: request.source) == nil else { return nil }
-            refusals.note(request)
-            return 403
+            guard let trunk = directory.trunk(source: request.source) else {
+                refusals.note(request, reason: "no trunk matches the source")
+                return 403
+            }
+            if trunk.requireTLS && request.source.transport.uppercased() != "TLS" {
+                refusals.note(request, reason: "the trunk requires TLS")
+                return 403
+            }
+            return nil
         }
+        engineConfig.isTrustedSource = { host in directory.trusts(host: host) }
+        let roster = AgentRoster(agents: config.agents, queues: config.queues)
+        let logins = AgentLogins(config.agents)
+        var registrar = RegistrarSettings { logins.credential(user: $0) }
+        registrar.realm = config.sip.realm
+        registrar.isOpen = { logins.any }
+        engineConfig.registrar = registrar
+        let transfers = TransferPolicy(router: router, plans: plans, roster: roster, trunks: config.trunks)
+        engineConfig.transferPolicy = { transfers.decide($0) }
         let engine = try SIPEngine.start(engineConfig) { event in
             switch event {
             case .incomingCall(let call): box.service.withLock { $0 }?.incoming(call)
             case .incomingMessage(let message): box.service.withLock { $0 }?.incoming(message)
             case .registration(let account, let status, let reason, _):
                 if status / 100 != 2 { log.warning("trunk registration failed", ("trunk", account), ("sip.status", status), ("reason", reason)) }
+            case .registrations(let agent, let bindings):
+                roster.updateBindings(agent: agent, bindings: bindings)
             default:
                 router.deliver(event)
             }
         }
         let services = Services(engine: engine, router: router, access: StoreAccess(store: store),
-                                roster: AgentRoster(agents: config.agents, queues: config.queues), bus: ScreenPopBus(),
+                                roster: roster, bus: ScreenPopBus(),
                                 popFile: popFile, config: config)
-        let service = Service(services: services, plans: plans, directory: directory, configPath: configPath)
+        let service = Service(services: services, plans: plans, directory: directory, logins: logins, configPath: configPath)
         box.service.withLock { $0 = service }
         service.watchDialplans()
         return service
     }
 
-    private init(services: Services, plans: LivePlan, directory: TrunkDirectory, configPath: String?) {
+    private init(services: Services, plans: LivePlan, directory: TrunkDirectory, logins: AgentLogins, configPath: String?) {
         self.services = services
         self.plans = plans
         self.directory = directory
+        self.logins = logins
         self.configPath = configPath
     }
 
@@ -102,8 +129,14 @@ public final class Service: Sendable {
             services.engine.post(.reject(call.id, status: 403))
             return
         }
+        if trunk.media.sdes && !trunk.media.optimistic && !call.offersSRTP {
+            log.warning("refused: the trunk requires SRTP and the offer has none", ("trunk", trunk.name), ("source", call.source))
+            services.engine.post(.reject(call.id, status: 488, reason: "SRTP required"))
+            return
+        }
         live.add(1, ordering: .relaxed)
-        let session = CallSession(engine: services.engine, call: call, router: services.router, prompts: services.config.media.prompts)
+        let session = CallSession(engine: services.engine, call: call, trunk: trunk.name, router: services.router,
+                                  prompts: services.config.media.prompts)
         let (plan, globals) = plans.current
         Task {
             await CallHandler(services: services, session: session, trunk: trunk).run(plan: plan, globals: globals)
@@ -127,6 +160,7 @@ public final class Service: Sendable {
         do {
             let config = try GatewayConfig.load(path: configPath)
             services.roster.reload(agents: config.agents, queues: config.queues)
+            logins.reload(config.agents)
             var current = services.config
             current.agents = config.agents
             current.queues = config.queues
@@ -180,6 +214,49 @@ public final class Service: Sendable {
     }
 }
 
+/// Agents' digest credentials by username, for the registrar (asked on the engine thread).
+final class AgentLogins: Sendable {
+    private let byUser: Mutex<[String: SIPCredential]>
+
+    init(_ agents: [Agent]) { byUser = Mutex(Self.index(agents)) }
+
+    func reload(_ agents: [Agent]) { byUser.withLock { $0 = Self.index(agents) } }
+
+    func credential(user: String) -> SIPCredential? { byUser.withLock { $0[user] } }
+
+    /// Whether any agent can register (has a password).
+    var any: Bool { byUser.withLock { !$0.isEmpty } }
+
+    private static func index(_ agents: [Agent]) -> [String: SIPCredential] {
+        var index: [String: SIPCredential] = [:]
+        for agent in agents {
+            let secret: SIPCredential.Secret
+            if let password = agent.password { secret = .password(password) } else if let hash = agent.passwordHash { secret = .ha1(hash) } else { continue }
+            var credential = SIPCredential(user: agent.username, agent: agent.name, secret: secret)
+            credential.maxContacts = agent.maxContacts
+            credential.qualifyEvery = agent.qualifyFrequency
+            index[agent.username] = credential
+        }
+        return index
+    }
+}
+
+extension MediaEncryption {
+    /// The engine's SRTP use for this setting.
+    var srtp: SRTPUse { !sdes ? .disabled : optimistic ? .optional : .mandatory }
+}
+
+extension SourceLimits {
+    init(_ sip: GatewayConfig.SIP) {
+        self.init()
+        requestsPerSecond = Double(sip.requestsPerSecond)
+        requestBurst = sip.requestBurst
+        connectionsPerSource = sip.connectionsPerSource
+        connections = sip.maxConnections
+        idleTimeout = sip.idleTimeout
+    }
+}
+
 /// Lets engine callbacks reach the service, which exists only once the engine runs.
 private final class ServiceBox: Sendable {
     let service = Mutex<Service?>(nil)
@@ -188,19 +265,12 @@ private final class ServiceBox: Sendable {
 /// Logs refused requests without letting a scanner flood the log: the 1st,
 /// 10th, 100th, … refusal from each source address.
 final class RefusalLog: Sendable {
-    private let counts = Mutex<[String: Int]>([:])
+    private let throttle = LogThrottle(capacity: 1024)
     private let log = Logger("gateway")
 
-    func note(_ request: AdmissionRequest) {
-        let count = counts.withLock { counts -> Int in
-            if counts.count > 10_000 { counts.removeAll() }
-            counts[request.source.host, default: 0] += 1
-            return counts[request.source.host]!
-        }
-        var n = count
-        while n >= 10 && n % 10 == 0 { n /= 10 }
-        guard n == 1 else { return }
-        log.warning("refused: no trunk matches the source", ("method", request.method), ("source", request.source),
+    func note(_ request: AdmissionRequest, reason: String) {
+        guard let count = throttle.admit(request.source.host + " " + reason) else { return }
+        log.warning("refused: \(reason)", ("method", request.method), ("source", request.source),
                     ("from", request.from.uri), ("to", request.requestURI), ("refusals", count))
     }
 }

@@ -73,18 +73,21 @@ final class GatewayChannel: Channel, Sendable {
     let session: CallSession
     let services: Services
     let trunk: Trunk
-    let uniqueID: String
+    let book: CallRecordBook
     let lookup: CallerLookup
     let facts = Mutex(CallFacts())
     private let legCounter = Atomic<Int>(0)
 
-    init(session: CallSession, services: Services, trunk: Trunk, uniqueID: String, lookup: CallerLookup) {
+    init(session: CallSession, services: Services, trunk: Trunk, book: CallRecordBook, lookup: CallerLookup) {
         self.session = session
         self.services = services
         self.trunk = trunk
-        self.uniqueID = uniqueID
+        self.book = book
         self.lookup = lookup
     }
+
+    /// The uniqueid of the call's running part (a transfer starts a new one).
+    var uniqueID: String { book.uniqueID }
 
     var isHungUp: Bool { !session.isUp }
 
@@ -137,11 +140,12 @@ final class GatewayChannel: Channel, Sendable {
         let started = Date()
         var legs: [LegRequest] = []
         for target in request.targets {
-            guard let leg = await leg(for: target, request: request, queue: nil) else {
-                services.log.warning("dial target unavailable", ("call.uniqueid", uniqueID), ("target", target))
-                continue
+            let found = await self.legs(for: target, request: request, queue: nil)
+            if found.isEmpty {
+                services.log.warning("dial target unavailable", ("call.uniqueid", uniqueID), ("target", target),
+                                     ("reason", services.roster.unavailability(of: Self.resource(target)) ?? "not a known target"))
             }
-            legs.append(leg)
+            legs += found
         }
         guard !legs.isEmpty else {
             facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
@@ -149,7 +153,27 @@ final class GatewayChannel: Channel, Sendable {
         }
         let outcome = await session.dial(legs, timeout: request.timeout ?? .seconds(3600))
         withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : outcome.status.rawValue)
-        return record(outcome, started: started, queue: nil)
+        var result = record(outcome, started: started, queue: nil)
+        if let target = outcome.transfer {
+            await transferred(to: target, by: outcome.answered)
+            result.transfer = target
+        }
+        return result
+    }
+
+    /// The answering party transferred the caller: the record of the call so
+    /// far is closed (lastapp Transfer) and the next part's is opened; the
+    /// dialplan goes on at the target.
+    private func transferred(to target: TransferTarget, by leg: LegRequest?) async {
+        let facts = self.facts.withLock { facts -> CallFacts in
+            defer { facts = CallFacts() }
+            return facts
+        }
+        let (closed, opened) = book.transfer(to: target, facts: facts, newID: CallHandler.uniqueID(Date()))
+        await services.access.writeAndWait("call record transferred") { try $0.finalizeCallRecord(closed) }
+        services.access.write("call record open") { try $0.openCallRecord(opened) }
+        services.log.info("call transferred", ("call.uniqueid", closed.uniqueid), ("next.uniqueid", opened.uniqueid),
+                          ("by", leg?.agent ?? leg?.trunk ?? "-"), ("exten", target.exten), ("context", target.context))
     }
 
     /// Notes a Dial's outcome in the call's facts and turns it into a DialResult.
@@ -181,13 +205,21 @@ final class GatewayChannel: Channel, Sendable {
                           answeredSeconds: answeredSeconds, dialedSeconds: Int(Date().timeIntervalSince(started)))
     }
 
-    /// Resolves `PJSIP/alice` (an agent), `PJSIP/+15551234567@provider` (a trunk),
-    /// `PJSIP/sip:bob@192.0.2.1` or `sip:…` (a URI) to a leg; agent legs get their screen pop first.
-    func leg(for target: String, request: DialRequest?, queue: String?) async -> LegRequest? {
+    /// A Dial target without its technology: `PJSIP/alice` → `alice`.
+    static func resource(_ target: String) -> String {
         var resource = target
         for tech in ["PJSIP/", "SIP/"] where resource.uppercased().hasPrefix(tech) {
             resource = String(resource.dropFirst(tech.count))
         }
+        return resource
+    }
+
+    /// Resolves `PJSIP/alice` (an agent: a leg to each of its phones),
+    /// `PJSIP/+15551234567@provider` (a trunk), `PJSIP/sip:bob@192.0.2.1` or
+    /// `sip:…` (a URI) to legs; agent legs get their screen pop first. Empty:
+    /// nothing to ring.
+    func legs(for target: String, request: DialRequest?, queue: String?) async -> [LegRequest] {
+        let resource = Self.resource(target)
         let config = services.config
         let callerNumber = request?.callerIDNumber ?? session.call.from.user
         let callerName = request?.callerIDName ?? session.call.from.displayName
@@ -199,33 +231,41 @@ final class GatewayChannel: Channel, Sendable {
         }
         let n = legCounter.add(1, ordering: .relaxed).newValue
         if let agent = services.roster.agent(named: resource) {
-            let (headers, display) = await popFor(agent: agent.name, queue: queue, callerNumber: callerNumber, callerName: callerName)
-            return LegRequest(destination: agent.contact,
-                              from: SIPAddress(displayName: display, uri: "sip:\(callerNumber.isEmpty ? "anonymous" : callerNumber)@\(services.localHost)"),
-                              headers: headers + inherited, account: nil, agent: agent.name,
-                              channelName: "PJSIP/\(agent.name)-\(String(format: "%08x", n))")
+            let destinations = services.roster.destinations(of: agent.name)
+            guard !destinations.isEmpty else { return [] }
+            let (headers, display) = await popFor(agent: agent.name, queue: queue, callerNumber: callerNumber, callerName: callerName,
+                                                  overTLS: destinations.allSatisfy(isTLSURI))
+            return destinations.map { destination in
+                LegRequest(destination: destination,
+                           from: SIPAddress(displayName: display, uri: "sip:\(callerNumber.isEmpty ? "anonymous" : callerNumber)@\(services.localHost)"),
+                           headers: headers + inherited, account: nil, agent: agent.name, srtp: agent.media.srtp,
+                           channelName: "PJSIP/\(agent.name)-\(String(format: "%08x", n))")
+            }
         }
         if let at = resource.lastIndex(of: "@"), !resource.lowercased().hasPrefix("sip:"),
            let trunk = config.trunks.first(where: { $0.name == String(resource[resource.index(after: at)...]) }), let host = trunk.host {
             let number = String(resource[..<at])
             let hostPart = TrunkDirectory.hostPart(of: host)
             let usesAccount = trunk.register || !trunk.username.isEmpty
-            return LegRequest(destination: "sip:\(number)@\(hostPart)",
-                              from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
-                              headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil,
-                              channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")
+            return [LegRequest(destination: "sip:\(number)@\(hostPart)",
+                               from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                               headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil, trunk: trunk.name,
+                               srtp: trunk.media.srtp, channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")]
         }
         if resource.lowercased().hasPrefix("sip:") || resource.lowercased().hasPrefix("sips:") {
-            return LegRequest(destination: resource,
-                              from: SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
-                              headers: inherited, account: nil, agent: nil, channelName: "PJSIP/\(resource)-\(String(format: "%08x", n))")
+            return [LegRequest(destination: resource,
+                               from: SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                               headers: inherited, account: nil, agent: nil, channelName: "PJSIP/\(resource)-\(String(format: "%08x", n))")]
         }
-        return nil
+        return []
     }
 
     /// Looks the caller up (within the budget), publishes the pop for one agent,
-    /// and returns the headers and display name for the agent's INVITE.
-    private func popFor(agent: String, queue: String?, callerNumber: String, callerName: String) async -> ([(name: String, value: String)], String) {
+    /// and returns the headers and display name for the agent's INVITE. With
+    /// `[screenpop] require_tls`, a leg not over TLS carries the number alone:
+    /// customer data never crosses the network in cleartext SIP.
+    private func popFor(agent: String, queue: String?, callerNumber: String, callerName: String,
+                        overTLS: Bool) async -> ([(name: String, value: String)], String) {
         let config = services.config
         var missing: [String] = []
         var context: CallerContext?
@@ -242,6 +282,10 @@ final class GatewayChannel: Channel, Sendable {
                                              context: context, missing: missing))
         services.log.info("screen pop", ("call.uniqueid", uniqueID), ("agent", agent), ("pop", pop.sequence),
                           ("known", context?.known ?? false), ("missing", missing.isEmpty ? "-" : missing.joined(separator: "; ")))
+        if config.screenPop.requireTLS && !overTLS {
+            services.log.info("screen pop kept off the agent's INVITE: the leg is not over TLS", ("call.uniqueid", uniqueID), ("agent", agent))
+            return ([("X-Omnigate-Pop", String(pop.sequence))], callerNumber)
+        }
         var headers: [(name: String, value: String)] = [("Call-Info", "<\(url)>;purpose=info")]
         let summary = context?.summaryHeader ?? "name=\"\(callerName.isEmpty ? callerNumber : callerName)\"; missing=\"\(missing.joined(separator: "; "))\""
         headers.append(("X-Omnigate-Summary", summary))
@@ -280,16 +324,25 @@ final class GatewayChannel: Channel, Sendable {
         if queue.strategy == .sticky, case .success(let pop) = await lookup.value(within: services.config.screenPop.lookupBudget) {
             lastAgent = pop.summary.lastAgent
         }
+        var saidWhy = false
         while session.isUp && ContinuousClock.now < deadline {
             let picked = roster.pick(queue: queue.name, lastAgent: lastAgent)
             guard !picked.isEmpty else {
+                if !saidWhy {
+                    saidWhy = true
+                    let reasons = queue.members.map { "\($0): \(roster.unavailability(of: $0) ?? "free")" }.joined(separator: "; ")
+                    services.log.info("queue: no agent can take the call yet", ("call.uniqueid", uniqueID), ("queue", queue.name),
+                                      ("agents", reasons))
+                }
                 // Nobody free: wait a little and look again.
                 if !(await session.pause(min(.milliseconds(500), deadline - .now))) { break }
                 continue
             }
             var legs: [LegRequest] = []
             for agent in picked {
-                if let leg = await leg(for: agent.name, request: nil, queue: queue.name) { legs.append(leg) } else { roster.release(agent.name) }
+                let found = await self.legs(for: agent.name, request: nil, queue: queue.name)
+                if found.isEmpty { roster.release(agent.name) }
+                legs += found
             }
             let ring = min(queue.ringTimeout, deadline - .now)
             let outcome = await session.dial(legs, timeout: ring)
@@ -297,7 +350,8 @@ final class GatewayChannel: Channel, Sendable {
             withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : "not answered")
             if outcome.status == .answer {
                 _ = record(outcome, started: entered, queue: queue.name)
-                return QueueResult(status: nil, agent: outcome.answered?.agent)
+                if let target = outcome.transfer { await transferred(to: target, by: outcome.answered) }
+                return QueueResult(status: nil, agent: outcome.answered?.agent, transfer: outcome.transfer)
             }
             if outcome.status == .cancel || !session.isUp { break }
             facts.withLock { $0.agentSIPStatus = outcome.sipStatuses.last ?? $0.agentSIPStatus }
@@ -359,6 +413,6 @@ final class GatewayChannel: Channel, Sendable {
     // MARK: - Messages
 
     func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {
-        await MessageSender(services: services).send(message, trunk: trunk, fallbackFrom: session.call.to)
+        await MessageSender(services: services).send(message, trunk: trunk, replyTo: session.call.source, fallbackFrom: session.call.to)
     }
 }

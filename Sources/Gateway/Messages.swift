@@ -11,14 +11,16 @@ struct MessageSender {
     let services: Services
 
     /// Sends `message`; `MESSAGE_SEND_STATUS` is SUCCESS when the next hop accepted it.
-    func send(_ message: OutboundMessage, trunk: Trunk?, fallbackFrom: SIPAddress?) async -> MessageSendResult {
-        guard let destination = resolve(message.destination, trunk: trunk) else {
+    /// `replyTo` is where the message or call being handled came from: a number
+    /// goes back there when its trunk has no `host`.
+    func send(_ message: OutboundMessage, trunk: Trunk?, replyTo: SourceAddress?, fallbackFrom: SIPAddress?) async -> MessageSendResult {
+        guard let destination = resolve(message.destination, trunk: trunk, replyTo: replyTo) else {
             return MessageSendResult(status: "INVALID_URI", detail: "cannot route '\(message.destination)'")
         }
-        let from = message.from.map { SIPAddress(uri: $0.hasPrefix("sip:") ? $0 : "sip:\($0)@\(services.localHost)") }
-            ?? fallbackFrom.map { SIPAddress(uri: "sip:\($0.user.isEmpty ? "omnigate" : $0.user)@\(services.localHost)") }
+        let fromUser = message.from.map { SIPAddress(uri: $0.contains(":") ? $0 : "sip:\($0)@x").user } ?? fallbackFrom?.user ?? ""
+        let from = SIPAddress(uri: "sip:\(Self.escapedUser(fromUser.isEmpty ? "omnigate" : fromUser))@\(services.localHost)")
         let reference = "out-" + UUID().uuidString
-        let sender = from?.uri ?? "sip:omnigate@\(services.localHost)"
+        let sender = from.uri
         services.access.write("sms out") { try $0.recordOutgoingSMS(to: destination, from: sender, body: message.body, reference: reference) }
 
         let id = MessageID.make()
@@ -34,22 +36,76 @@ struct MessageSender {
         return MessageSendResult(status: accepted ? "SUCCESS" : "FAILURE", detail: "\(status) \(reason)")
     }
 
-    /// `sip:…` as it is; `pjsip:…` without its prefix; `number@trunk` to the trunk's host;
-    /// a bare number to the trunk the message came in on.
-    func resolve(_ destination: String, trunk: Trunk?) -> String? {
+    /// Where a MessageSend destination goes. A message only ever leaves for a
+    /// host the configuration names, never for one a sender wrote into a
+    /// header: `pjsip:`/`PJSIP/` prefixes are dropped, then
+    /// - an agent's name goes to the agent's contact;
+    /// - `number@trunk` (a trunk's name) goes to that trunk's host;
+    /// - a `sip:`/`sips:` URI whose host is a trunk's host goes to that trunk;
+    /// - any other URI, or a bare number, keeps only its user part and goes
+    ///   through the trunk being handled: to its `host`, or (a trunk without
+    ///   one) back to the address the message or call came from.
+    /// The URI is built anew from the user part: no parameters, no `?headers`.
+    func resolve(_ destination: String, trunk: Trunk?, replyTo: SourceAddress?) -> String? {
         var target = destination.trimmingCharacters(in: .whitespaces)
         for prefix in ["pjsip:", "PJSIP/", "sip:" + "sip:"] where target.hasPrefix(prefix) { target = String(target.dropFirst(prefix.count)) }
-        if target.lowercased().hasPrefix("sip:") || target.lowercased().hasPrefix("sips:") { return target }
-        let config = services.config
-        if let at = target.lastIndex(of: "@") {
-            let name = String(target[target.index(after: at)...])
-            if let named = config.trunks.first(where: { $0.name == name }), let host = named.host {
-                return "sip:\(target[..<at])@\(TrunkDirectory.hostPart(of: host))"
-            }
-            return "sip:" + target
+        // A name-addr (`"Ada" <sip:+1202…@host>`, as MESSAGE(from) gives it): its URI.
+        if let open = target.lastIndex(of: "<"), let close = target.lastIndex(of: ">"), open < close {
+            target = String(target[target.index(after: open)..<close])
         }
-        if let host = trunk?.host { return "sip:\(target)@\(TrunkDirectory.hostPart(of: host))" }
-        return nil
+        if target.hasPrefix("pjsip:") { target = String(target.dropFirst("pj".count)) }
+        let config = services.config
+        if services.roster.agent(named: target) != nil { return services.roster.destinations(of: target).first }
+        let user: String
+        let lower = target.lowercased()
+        if lower.hasPrefix("sip:") || lower.hasPrefix("sips:") || lower.hasPrefix("tel:") {
+            let uri = SIPAddress(uri: target)
+            user = uri.user
+            let host = TrunkDirectory.hostPart(of: target).split(separator: "?").first.map(String.init) ?? ""
+            if let named = config.trunks.first(where: { trunk in
+                trunk.host.map { TrunkDirectory.hostPart(of: $0).lowercased() == host.lowercased() } == true
+            }), let trunkHost = named.host {
+                return "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: trunkHost))"
+            }
+        } else if let at = target.lastIndex(of: "@") {
+            let name = String(target[target.index(after: at)...])
+            user = String(target[..<at])
+            if let named = config.trunks.first(where: { $0.name == name }) {
+                guard let host = named.host, !user.isEmpty else { return nil }
+                return "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: host))"
+            }
+        } else {
+            user = target
+        }
+        guard !user.isEmpty else { return nil }
+        if let host = trunk?.host { return "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: host))" }
+        guard let replyTo else { return nil }
+        let address = replyTo.host.contains(":") ? "[\(replyTo.host)]:\(replyTo.port)" : "\(replyTo.host):\(replyTo.port)"
+        let transport = ["TCP", "TLS"].contains(replyTo.transport.uppercased()) ? ";transport=\(replyTo.transport.lowercased())" : ""
+        return "sip:\(Self.escapedUser(user))@\(address)\(transport)"
+    }
+
+    /// A SIP user part with everything but unreserved characters and existing
+    /// `%XX` escapes percent-encoded (RFC 3261 §25.1), so no value can add a
+    /// host, a parameter or a header to the URI it goes into.
+    static func escapedUser(_ user: String) -> String {
+        let bytes = Array(user.utf8)
+        var out = ""
+        var i = 0
+        let hex = Array("0123456789ABCDEF")
+        func isHex(_ b: UInt8) -> Bool { (48...57).contains(b) || (65...70).contains(b) || (97...102).contains(b) }
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 37, i + 2 < bytes.count, isHex(bytes[i + 1]), isHex(bytes[i + 2]) {
+                out += String(decoding: bytes[i...i + 2], as: UTF8.self)
+                i += 3
+                continue
+            }
+            let unreserved = (48...57).contains(b) || (65...90).contains(b) || (97...122).contains(b) || "-_.!~*'()+".utf8.contains(b)
+            if unreserved { out.unicodeScalars.append(UnicodeScalar(b)) } else { out += "%" + String(hex[Int(b >> 4)]) + String(hex[Int(b & 15)]) }
+            i += 1
+        }
+        return out
     }
 }
 
@@ -71,7 +127,9 @@ struct InboundMessageHandler {
         var start = CallStart(context: context, exten: message.to.user.isEmpty ? "s" : message.to.user,
                               callerIDNumber: message.from.user, callerIDName: message.from.displayName,
                               uniqueID: "sms-" + message.sipCallID)
-        start.message = (message.body, message.from.uri, message.to.uri)
+        start.message = (message.body, MessageAddresses.from(displayName: message.from.displayName, scheme: message.from.scheme,
+                                                             user: message.from.user, host: message.from.host),
+                         MessageAddresses.to(user: message.to.user, host: message.to.host))
         let interpreter = Interpreter(plan: plan, channel: channel, globals: globals, start: start)
         DialplanLog.attach(interpreter, id: ("message.uniqueid", start.uniqueID))
         let outcome = await interpreter.runMessage()
@@ -108,7 +166,7 @@ final class MessageChannel: Channel, Sendable {
     func record(_ request: RecordRequest) async -> RecordResult { RecordResult(status: "ERROR") }
 
     func sendMessage(_ outbound: OutboundMessage) async -> MessageSendResult {
-        await MessageSender(services: services).send(outbound, trunk: trunk, fallbackFrom: message.to)
+        await MessageSender(services: services).send(outbound, trunk: trunk, replyTo: message.source, fallbackFrom: message.to)
     }
 
     func contact(field: String) async -> String? {

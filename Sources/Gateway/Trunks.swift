@@ -15,6 +15,18 @@ struct TrunkDirectory: Sendable {
         }
     }
 
+    /// Whether any trunk accepts traffic from `host` (on some port): such
+    /// sources are exempt from the per-source request and connection limits.
+    func trusts(host: String) -> Bool {
+        trunks.contains { trunk in
+            trunk.match.contains { match in
+                var anyPort = match
+                anyPort.port = nil
+                return anyPort.contains(host: host, port: 0)
+            } || trunk.hostMatch.map { $0.contains(host: host, port: 0) } == true
+        }
+    }
+
     /// Engine accounts for trunks that authenticate or register.
     var accounts: [AccountConfig] {
         trunks.compactMap { trunk in
@@ -26,6 +38,7 @@ struct TrunkDirectory: Sendable {
             account.password = trunk.password
             account.realm = trunk.realm
             account.proxy = "<\(host);lr>"
+            account.srtp = trunk.media.srtp
             return account
         }
     }

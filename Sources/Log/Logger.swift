@@ -7,6 +7,12 @@
 //
 // Writing is thread-safe and never blocks on anything but stderr itself. The
 // level is process-wide and can change while running (config reload).
+//
+// A line is always one line, whatever it carries: the message and every field
+// value are escaped (control characters, DEL, C1 controls and Unicode line
+// separators become `\n`, `\x1b`, `\u{2028}`, …) and cut to a length limit,
+// because much of what is logged comes from remote parties (SIP headers, URIs,
+// packet excerpts). Repeated lines from a flood go through `LogThrottle`.
 
 import Foundation
 import Synchronization
@@ -58,13 +64,19 @@ public struct Logger: Sendable {
         guard isEnabled(level) else { return }
         var line = Logger.timestamp()
         line += " " + level.description.padding(toLength: 8, withPad: " ", startingAt: 0)
-        line += subsystem + ": " + message()
+        line += subsystem + ": " + Logger.escaped(message(), limit: Logger.messageLimit)
         for field in fields {
-            line += " " + field.key + "=" + Logger.quoted(String(describing: field.value))
+            line += " " + Logger.escaped(field.key, limit: 64) + "="
+                + Logger.quoted(Logger.escaped(String(describing: field.value), limit: Logger.fieldLimit))
         }
         line += "\n"
         Logger.write(line)
     }
+
+    /// Characters of a message kept; the rest is replaced by a marker saying how much was cut.
+    public static let messageLimit = 400
+    /// Characters of one field value kept.
+    public static let fieldLimit = 400
 
     // MARK: - Output
 
@@ -85,24 +97,38 @@ public struct Logger: Sendable {
         }
     }
 
-    /// Quotes a field value when it would not read back as one token.
+    /// Quotes an escaped field value when it would not read back as one token.
     static func quoted(_ value: String) -> String {
         if value.isEmpty { return "\"\"" }
-        let needsQuotes = value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0.value < 0x20 }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\x%02x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        guard value.unicodeScalars.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// `text` as it may appear in a log line: at most `limit` characters, with
+    /// nothing that could end the line or steer a terminal. A backslash is
+    /// doubled, so every escape reads back unambiguously.
+    public static func escaped(_ text: String, limit: Int) -> String {
+        // Most of what is logged is short printable ASCII: pass it through untouched.
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return text }
+        var out = ""
+        var kept = 0
+        var cut = 0
+        for scalar in text.unicodeScalars {
+            if kept >= limit { cut += 1; continue }
+            kept += 1
+            switch scalar.value {
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x5C: out += "\\\\"
+            case 0x00..<0x20, 0x7F, 0x80..<0xA0: out += String(format: "\\x%02x", scalar.value)
+            case 0x2028, 0x2029, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+                out += String(format: "\\u{%04x}", scalar.value)  // line separators and bidirectional overrides
+            default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        if cut > 0 { out += "…(\(cut) more)" }
+        return out
     }
 
     private static func timestamp() -> String {

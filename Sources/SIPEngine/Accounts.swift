@@ -19,6 +19,8 @@ public struct AccountConfig: Sendable, Equatable {
     public var proxy: String?
     /// Seconds a registration lasts before it is refreshed.
     public var registrationSeconds: Int = 300
+    /// Media security of calls through this account.
+    public var srtp: SRTPUse = .disabled
 
     public init(name: String, uri: String) {
         self.name = name
@@ -53,12 +55,9 @@ extension EngineCore {
                 cfg.proxy_cnt = 1
                 cfg.proxy.0 = strings.pj(proxy)
             }
-            cfg.ipv6_media_use = EngineCore.mediaIPVersion(config.udp?.host ?? config.tcp?.host ?? "0.0.0.0")
-            let host = config.udp?.host ?? config.tcp?.host ?? "0.0.0.0"
-            if host != "0.0.0.0" && host != "::" { cfg.rtp_cfg.bound_addr = strings.pj(host) }
-            cfg.rtp_cfg.port = UInt32(config.rtpPortStart)
-            cfg.rtp_cfg.port_range = UInt32(config.rtpPortRange)
-            cfg.user_data = UnsafeMutableRawPointer(bitPattern: accounts.count + 1)
+            applyMedia(&cfg, srtp: account.srtp, strings: strings)
+            cfg.auto_repond_sip_message = 0  // MESSAGE is answered 202 in on_pager2 (Messages.swift)
+            cfg.user_data = UnsafeMutableRawPointer(bitPattern: providerAccounts.count + 1)
             var id = pjsua_acc_id()
             do {
                 try check(pjsua_acc_add(&cfg, 0, &id), "pjsua_acc_add(\(account.name))")

@@ -39,10 +39,12 @@ extension EngineCore {
             guard let core = EngineCore.current, let stream, let entry = core.entry(forPJSUA: callID) else { return }
             var stat = pjmedia_rtcp_stat()
             guard pjmedia_stream_get_stat(stream, &stat) == PJ_SUCCESS.rawValue else { return }
-            core.emit(.mediaStats(entry.id, sentPackets: Int(stat.tx.pkt), receivedPackets: Int(stat.rx.pkt)))
+            core.emit(.mediaStats(entry.id, sentPackets: Int(stat.tx.pkt), receivedPackets: Int(stat.rx.pkt), encrypted: entry.encrypted))
         }
         installMessageCallbacks(&cb)
         installAccountCallbacks(&cb)
+        installTransferCallbacks(&cb)
+        installConnectionTracking(&cb)
     }
 
     /// The entry for a pjsua call id, found through the call's user data.
@@ -64,16 +66,24 @@ extension EngineCore {
         let entry = CallEntry(id: id, pjsuaID: callID)
         calls[id] = entry
         _ = pjsua_call_set_user_data(callID, userData(id))
+        // A call keeps its TCP/TLS connection: the BYE and re-INVITEs of a client
+        // behind NAT can only come back over it, however long the call is quiet.
+        if let transport = rdata.pointee.tp_info.transport,
+           (transport.pointee.flag & UInt32(PJSIP_TRANSPORT_RELIABLE.rawValue)) != 0 {
+            _ = pjsip_transport_add_ref(transport)
+            entry.heldTransport = transport
+        }
 
         let call = IncomingCall(
             id: id,
             from: address(rdata.pointee.msg_info.from.map { UnsafeRawPointer($0.pointee.uri) }),
             to: address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) }),
             sipCallID: rdata.pointee.msg_info.cid.map { String(pj: $0.pointee.id) } ?? "",
-            requestURI: printURI(UnsafeRawPointer(msg.pointee.line.req.uri), context: PJSIP_URI_IN_REQ_URI),
+            requestURI: cleanURI(pjsip_uri_get_uri(msg.pointee.line.req.uri).map { UnsafeRawPointer($0) }),
             headers: capturedHeaders(msg),
             source: source(rdata),
-            account: accountNames[accountID])
+            account: accountNames[accountID],
+            offersSRTP: offersSRTP(msg))
         if log.isEnabled(.debug) {
             log.debug("incoming call", ("call.id", id), ("from", call.from.uri), ("to", call.to.uri), ("source", call.source))
         }
@@ -92,6 +102,10 @@ extension EngineCore {
             emit(.callState(entry.id, .confirmed))
         case PJSIP_INV_STATE_DISCONNECTED:
             releaseMedia(of: entry)
+            if let transport = entry.heldTransport {
+                entry.heldTransport = nil
+                _ = pjsip_transport_dec_ref(transport)
+            }
             calls[entry.id] = nil
             _ = pjsua_call_set_user_data(callID, nil)
             let status = Int(info.last_status.rawValue)
@@ -132,8 +146,8 @@ extension EngineCore {
                 let call = try live(id)
                 call.hungUpByUs = true
                 try check(pjsua_call_hangup(call.pjsuaID, UInt32(status ?? 0), nil, nil), "pjsua_call_hangup")
-            case .call(let id, let to, let from, let headers, let account):
-                try placeCall(id, to: to, from: from, headers: headers, account: account)
+            case .call(let id, let to, let from, let headers, let account, let srtp):
+                try placeCall(id, to: to, from: from, headers: headers, account: account, srtp: srtp)
             case .bridge(let a, let b):
                 try bridge(try live(a), try live(b))
             case .unbridge(let a, let b):
@@ -148,13 +162,17 @@ extension EngineCore {
                 stopRecording(of: try live(id))
             case .message(let id, let to, let from, let contentType, let body, let headers):
                 sendMessage(id, to: to, from: from, contentType: contentType, body: body, headers: headers)
+            case .transferOutcome(let id, let status, let reason):
+                notifyTransfer(try live(id), status: status, reason: reason, final: status >= 200)
+            case .restoreRegistrations(let agent, let bindings):
+                restoreBindings(agent, bindings)
             }
         } catch {
             let callID: CallID? = switch command {
             case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
-                 .call(let id, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
-                 .stopPlayback(let id), .record(let id, _), .stopRecording(let id): id
-            case .message: nil
+                 .call(let id, _, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
+                 .stopPlayback(let id), .record(let id, _), .stopRecording(let id), .transferOutcome(let id, _, _): id
+            case .message, .restoreRegistrations: nil
             }
             log.debug("command failed", ("command", command.name), ("error", String(describing: error)))
             emit(.commandFailed(callID, command: command.name, error: String(describing: error)))
@@ -168,13 +186,13 @@ extension EngineCore {
     }
 
     private func placeCall(_ id: CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)],
-                           account: String?) throws {
+                           account: String?, srtp: SRTPUse) throws {
         let accountID: pjsua_acc_id
         if let account {
             guard let id = providerAccounts[account] else { throw UnknownAccount(name: account) }
             accountID = id
         } else {
-            accountID = self.account(for: to)
+            accountID = self.account(for: to, srtp: srtp)
         }
         let strings = CStrings()
         var destination = strings.pj(to)
@@ -239,7 +257,7 @@ extension EngineCore {
 
     // MARK: - Reading requests
 
-    /// The name-addr of a From or To header.
+    /// The name-addr of a From or To header, its URI cleaned (see `cleanURI`).
     func address(_ uri: UnsafeRawPointer?) -> SIPAddress {
         guard let uri else { return SIPAddress(uri: "") }
         let inner = pjsip_uri_get_uri(uri)
@@ -248,13 +266,64 @@ extension EngineCore {
             // From/To values are parsed as name-addr; the inner URI differs only then.
             display = String(pj: uri.assumingMemoryBound(to: pjsip_name_addr.self).pointee.display)
         }
-        return SIPAddress(displayName: display, uri: printURI(inner.map { UnsafeRawPointer($0) }, context: PJSIP_URI_IN_OTHER))
+        return SIPAddress(displayName: display, uri: cleanURI(inner.map { UnsafeRawPointer($0) }))
+    }
+
+    /// A received URI as `scheme:user@host:port` (`tel:number`), without its
+    /// parameters or `?headers`: nothing a remote party puts there (`Route`,
+    /// `maddr`, `transport`, …) can reach a request Omnigate sends. The user part
+    /// is printed escaped, as pjsip prints it. Other schemes give "".
+    func cleanURI(_ uri: UnsafeRawPointer?) -> String {
+        guard let uri else { return "" }
+        let scheme = pjsip_uri_get_scheme(uri).map { String(pj: $0.pointee) }?.lowercased() ?? ""
+        switch scheme {
+        case "sip", "sips":
+            let original = uri.assumingMemoryBound(to: pjsip_sip_uri.self)
+            let scratch = pjsua_pool_create("uri", 256, 256)
+            defer { pj_pool_release(scratch) }
+            guard let clean = pjsip_sip_uri_create(scratch, scheme == "sips" ? 1 : 0) else { return "" }
+            clean.pointee.user = original.pointee.user
+            clean.pointee.host = original.pointee.host
+            clean.pointee.port = original.pointee.port
+            return printURI(UnsafeRawPointer(clean), context: PJSIP_URI_IN_OTHER)
+        case "tel":
+            let number = String(pj: uri.assumingMemoryBound(to: pjsip_tel_uri.self).pointee.number)
+            return "tel:" + String(number.unicodeScalars.filter { ("0"..."9").contains($0) || "+-.()*#ABCDabcd".unicodeScalars.contains($0) })
+        default:
+            return ""
+        }
     }
 
     func source(_ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> SourceAddress {
         let host = stringFromTuple(rdata.pointee.pkt_info.src_name)
         let type = rdata.pointee.tp_info.transport.flatMap { $0.pointee.type_name.map { String(cString: $0) } } ?? "?"
         return SourceAddress(host: host, port: Int(rdata.pointee.pkt_info.src_port), transport: type)
+    }
+
+    /// Whether an INVITE's SDP offers SRTP (RFC 4568 SDES): an audio stream
+    /// on RTP/SAVP, or on RTP/AVP with crypto attributes (best-effort SRTP).
+    /// Parsed by pjmedia's SDP parser.
+    func offersSRTP(_ msg: UnsafeMutablePointer<pjsip_msg>) -> Bool {
+        guard let body = msg.pointee.body, body.pointee.len > 0, let data = body.pointee.data,
+              let scratch = pjsua_pool_create("sdp", 1024, 1024) else { return false }
+        defer { pj_pool_release(scratch) }
+        // The parser wants its own NUL-terminated copy.
+        guard let copy = pj_pool_alloc(scratch, pj_size_t(body.pointee.len) + 1)?.assumingMemoryBound(to: CChar.self) else { return false }
+        copy.update(from: data.assumingMemoryBound(to: CChar.self), count: Int(body.pointee.len))
+        copy[Int(body.pointee.len)] = 0
+        var sdp: UnsafeMutablePointer<pjmedia_sdp_session>?
+        guard pjmedia_sdp_parse(scratch, copy, pj_size_t(body.pointee.len), &sdp) == PJ_SUCCESS.rawValue, let sdp else { return false }
+        return withUnsafeBytes(of: sdp.pointee.media) { raw in
+            let media = raw.bindMemory(to: UnsafeMutablePointer<pjmedia_sdp_media>?.self)
+            return (0..<Int(sdp.pointee.media_count)).contains { index in
+                guard let m = media[index], String(pj: m.pointee.desc.media).lowercased() == "audio", m.pointee.desc.port != 0 else { return false }
+                let transport = String(pj: m.pointee.desc.transport).uppercased()
+                if transport.contains("SAVP") { return true }
+                let strings = CStrings()
+                var crypto = strings.pj("crypto")
+                return pjmedia_sdp_media_find_attr(m, &crypto, nil) != nil
+            }
+        }
     }
 
     func capturedHeaders(_ msg: UnsafeMutablePointer<pjsip_msg>) -> [(name: String, value: String)] {
@@ -313,6 +382,8 @@ extension SIPCommand {
         case .record: "record"
         case .stopRecording: "stop-recording"
         case .message: "message"
+        case .transferOutcome: "transfer-outcome"
+        case .restoreRegistrations: "restore-registrations"
         }
     }
 }

@@ -11,8 +11,10 @@ public enum SIPCommand: Sendable {
     /// Ends a call: BYE when answered, CANCEL when ringing out, a final error when ringing in.
     case hangup(CallID, status: Int? = nil)
     /// Places an outbound call. `from` overrides the From header; `headers` are added
-    /// to the INVITE; `account` names a provider account (its proxy and credentials).
-    case call(CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)] = [], account: String? = nil)
+    /// to the INVITE; `account` names a provider account (its proxy and credentials);
+    /// `srtp` is the media security to offer (a provider account has its own).
+    case call(CallID, to: String, from: SIPAddress?, headers: [(name: String, value: String)] = [], account: String? = nil,
+              srtp: SRTPUse = .disabled)
     /// Connects two calls' audio both ways (the B2BUA bridge).
     case bridge(CallID, CallID)
     /// Disconnects the audio between two calls.
@@ -28,4 +30,9 @@ public enum SIPCommand: Sendable {
     /// Sends a MESSAGE outside any dialog; `.messageStatus` follows.
     case message(MessageID, to: String, from: SIPAddress?, contentType: String, body: String,
                  headers: [(name: String, value: String)] = [])
+    /// Tells the party whose REFER was accepted how its transfer went (a NOTIFY
+    /// with a sipfrag status line): 1xx while it runs, a final status when done.
+    case transferOutcome(CallID, status: Int, reason: String)
+    /// Puts back an agent's bindings remembered from before a restart.
+    case restoreRegistrations(agent: String, bindings: [Binding])
 }

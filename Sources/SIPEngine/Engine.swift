@@ -27,6 +27,8 @@ public struct EngineConfig: Sendable {
     public var udp: (host: String, port: Int)?
     /// Where to listen for SIP over TCP; nil to not listen on TCP.
     public var tcp: (host: String, port: Int)?
+    /// The TLS listener and its certificates; nil to not listen on TLS.
+    public var tls: TLSSettings?
     /// Calls held at once; further INVITEs get 503 Service Unavailable.
     public var maxCalls = 1000
     public var userAgent = "Omnigate"
@@ -40,9 +42,20 @@ public struct EngineConfig: Sendable {
     /// Seconds `stop()` waits for BYEs to be answered before closing transports.
     public var hangupGrace: Double = 2
     /// Decides, on the engine thread and before any transaction exists, whether
-    /// a new INVITE or MESSAGE is admitted: nil admits it, a status code (403,
-    /// …) refuses it statelessly. It must be quick and must not block.
+    /// a request outside a dialog (INVITE, MESSAGE, OPTIONS, SUBSCRIBE, …) is
+    /// admitted: nil admits it, a status code (403, …) refuses it statelessly.
+    /// It must be quick and must not block. Without it, everything is refused.
     public var admit: (@Sendable (AdmissionRequest) -> Int?)?
+    /// Decides, on the engine thread, what to do with a REFER in a call.
+    /// Without it every transfer is refused with 403.
+    public var transferPolicy: (@Sendable (TransferRequest) -> TransferDecision)?
+    /// Sources exempt from the per-source request rate and connection limits
+    /// (trunks), by IP address. Asked once per source; must be quick.
+    public var isTrustedSource: (@Sendable (String) -> Bool)?
+    /// Per-source request rates and connection limits.
+    public var limits = SourceLimits()
+    /// The registrar for agents' phones; nil: REGISTER gets 405 (403 from a stranger).
+    public var registrar: RegistrarSettings?
 
     public init() {}
 }
@@ -89,6 +102,9 @@ public final class SIPEngine: Sendable {
     /// Calls still up (any state), as seen by the engine thread at its last loop.
     public var liveCalls: Int { core.liveCallCount.load(ordering: .relaxed) }
 
+    /// What the per-source limits and the malformed-message handling did since start.
+    public var securityCounters: SecurityCounters { core.counters.snapshot }
+
     /// Hangs up every live call with BYE (or CANCEL, or a final error), waits
     /// up to `hangupGrace` for them to end, closes the transports and stops
     /// the engine thread. Safe to call more than once, from any thread.
@@ -107,6 +123,12 @@ final class CallEntry {
     var recorder: RecorderEntry?
     /// Calls whose audio is connected to this one.
     var bridgedTo: Set<CallID> = []
+    /// The call's audio runs over SRTP.
+    var encrypted = false
+    /// The implicit subscription of an accepted REFER, until its final NOTIFY.
+    var transfer: OpaquePointer?
+    /// The TCP/TLS connection an inbound call arrived on, referenced while the call lives.
+    var heldTransport: UnsafeMutablePointer<pjsip_transport>?
 
     init(id: CallID, pjsuaID: pjsua_call_id) {
         self.id = id
@@ -167,7 +189,8 @@ final class EngineCore: @unchecked Sendable {
     var calls: [CallID: CallEntry] = [:]
     var playbacks: [PlaybackID: CallID] = [:]
     var closingRecordings: [ClosingRecording] = []
-    var accounts: [String: pjsua_acc_id] = [:]
+    /// Per transport ("UDP", "TCP", "TLS"), a local account for each SRTP use.
+    var localAccounts: [String: [SRTPUse: pjsua_acc_id]] = [:]
     var providerAccounts: [String: pjsua_acc_id] = [:]
     var accountNames: [pjsua_acc_id: String] = [:]
     var defaultAccount: pjsua_acc_id = pjsua_acc_id(PJSUA_INVALID_ID.rawValue)
@@ -175,6 +198,15 @@ final class EngineCore: @unchecked Sendable {
     var wakeReadBuffer = [UInt8](repeating: 0, count: 64)
     var wakeOpKey = pj_ioqueue_op_key_t()
     var pool: UnsafeMutablePointer<pj_pool_t>?
+    var requestRates = RequestRates()
+    var registrar = RegistrarState()
+    var connections = Connections()
+    private var lastSweep = ContinuousClock.now
+    let counters = SecurityCounterStore()
+    /// Repeated warnings (floods of malformed packets, limits biting) are logged 1st, 10th, 100th, …
+    let throttle = LogThrottle(capacity: 256)
+    /// Repeated pjsip warnings, by their text with numbers taken out.
+    static let pjsipThrottle = LogThrottle(capacity: 64)
 
     init(config: EngineConfig, onEvent: @escaping @Sendable (SIPEvent) -> Void) {
         self.config = config
@@ -242,6 +274,11 @@ final class EngineCore: @unchecked Sendable {
             _ = pjsua_handle_events(closingRecordings.isEmpty ? 100 : 10)
             drainPending()
             if !closingRecordings.isEmpty { reportClosedRecordings() }
+            if ContinuousClock.now - lastSweep >= .seconds(1) {
+                lastSweep = .now
+                closeIdleConnections()
+                sweepRegistrations()
+            }
         }
         hangUpEverything()
         destroyPJSUA()
@@ -308,6 +345,8 @@ final class EngineCore: @unchecked Sendable {
         engineThread = pthread_self()
         try check(pjsua_create(), "pjsua_create")
         EngineCore.current = self
+        // RFC 3261 §8.2.6.2: a response's From and To are the request's, port included.
+        pjsip_cfg().pointee.endpt.allow_port_in_fromto_hdr = 1
         pool = pjsua_pool_create("omnigate", 4000, 4000)
 
         var cfg = pjsua_config()
@@ -315,7 +354,8 @@ final class EngineCore: @unchecked Sendable {
         cfg.thread_cnt = 0  // this thread polls: see the rules at the top of this file
         cfg.max_calls = UInt32(min(max(config.maxCalls, 1), Int(PJSUA_MAX_CALLS)))
         let strings = CStrings()
-        cfg.user_agent = strings.pj(config.userAgent)
+        cfg.user_agent = strings.pj(config.userAgent)  // empty: no User-Agent or Server header at all
+        cfg.enable_unsolicited_mwi = 0  // no NOTIFY is served outside a subscription
         installCallbacks(&cfg.cb)
 
         var logCfg = pjsua_logging_config()
@@ -330,7 +370,18 @@ final class EngineCore: @unchecked Sendable {
             let line = text.split(separator: " ", omittingEmptySubsequences: true).dropFirst().joined(separator: " ")
             // While starting, failures come back as typed errors with one clear message; pjsip's own lines are detail.
             let starting = EngineCore.starting.load(ordering: .relaxed)
-            Logger("pjsip").log(starting || level > 2 ? .debug : level <= 1 ? .error : .warning, { line }, [])
+            // pjsip's own lines about a dropped packet (with the whole packet) repeat what the
+            // drop handler logs once per source with a short excerpt: detail, for debug.
+            let dropped = line.hasPrefix("sip_transport.c Dropping ") || line.hasPrefix("sip_endpoint.c Error processing packet")
+            let ours: LogLevel = starting || dropped || level > 2 ? .debug : level <= 1 ? .error : .warning
+            guard ours >= Logger.level else { return }
+            // Warnings can repeat once per packet a remote party sends: a flood costs a bounded number of lines.
+            var fields: [LogField] = []
+            if ours >= .warning {
+                guard let count = EngineCore.pjsipThrottle.admit(EngineCore.throttleKey(line)) else { return }
+                if count > 1 { fields.append(("repeats", count)) }
+            }
+            Logger("pjsip").log(ours, { line }, fields)
         }
 
         var mediaCfg = pjsua_media_config()
@@ -392,6 +443,13 @@ final class EngineCore: @unchecked Sendable {
             // PJ_SUCCESS means data was read at once: drain again and re-post.
             if status != PJ_SUCCESS.rawValue { break }
         }
+    }
+
+    /// What makes two pjsip lines "the same" for throttling: the text with its
+    /// numbers taken out (packet sizes, ports, addresses), cut short.
+    static func throttleKey(_ line: String) -> String {
+        let firstLine = line.unicodeScalars.prefix { $0 != "\n" && $0 != "\r" }.prefix(120)
+        return String(String.UnicodeScalarView(firstLine.map { ("0"..."9").contains($0) ? "#" : $0 }))
     }
 
     private func configureCodecs() throws {

@@ -54,6 +54,21 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
         self.uri = uri
     }
 
+    /// The scheme (`sip`, `sips`, `tel`), lower case.
+    public var scheme: String {
+        uri.firstIndex(of: ":").map { uri[..<$0].lowercased() } ?? ""
+    }
+
+    /// The host of a sip/sips URI, without its port (`trunk.example.com`, `192.0.2.1`, `[2001:db8::1]`).
+    public var host: String {
+        guard let at = uri.firstIndex(of: "@") ?? uri.firstIndex(of: ":") else { return "" }
+        var rest = uri[uri.index(after: at)...]
+        if let end = rest.firstIndex(where: { $0 == ";" || $0 == "?" || $0 == ">" }) { rest = rest[..<end] }
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") { return String(rest[...close]) }
+        if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
+        return String(rest)
+    }
+
     /// The user part of a sip/sips/tel URI (`+15551234567`), or empty; `sip:192.0.2.1:5060` has none.
     public var user: String {
         var rest = Substring(uri)
@@ -68,7 +83,17 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
         return String(rest)
     }
 
-    public var description: String { displayName.isEmpty ? "<\(uri)>" : "\"\(displayName)\" <\(uri)>" }
+    /// The name-addr as it goes into a header: the display name quoted with `"`
+    /// and `\\` escaped and control characters left out (RFC 3261 quoted-string).
+    public var description: String {
+        guard !displayName.isEmpty else { return "<\(uri)>" }
+        var quoted = ""
+        for scalar in displayName.unicodeScalars where scalar.value >= 0x20 && scalar.value != 0x7F {
+            if scalar == "\"" || scalar == "\\" { quoted += "\\" }
+            quoted.unicodeScalars.append(scalar)
+        }
+        return "\"\(quoted)\" <\(uri)>"
+    }
 }
 
 /// A new inbound INVITE, already answered with 100 Trying.
@@ -84,6 +109,8 @@ public struct IncomingCall: Sendable {
     public var source: SourceAddress
     /// The provider account the INVITE was addressed to, when it matched one.
     public var account: String?
+    /// Whether the offer asks for SRTP; the call's media is then encrypted.
+    public var offersSRTP = false
 }
 
 /// A call leg's progress.
@@ -128,12 +155,18 @@ public enum SIPEvent: Sendable {
     /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).
     case messageStatus(MessageID, status: Int, reason: String)
     /// RTP packets a call leg sent and received, just before its `.disconnected`
-    /// (one-way or no audio shows here).
-    case mediaStats(CallID, sentPackets: Int, receivedPackets: Int)
+    /// (one-way or no audio shows here), and whether they were SRTP.
+    case mediaStats(CallID, sentPackets: Int, receivedPackets: Int, encrypted: Bool)
     /// A provider registration changed: 2xx means registered for `expires` seconds.
     case registration(account: String, status: Int, reason: String, expires: Int)
     /// A command could not be carried out; the call (if any) is unchanged.
     case commandFailed(CallID?, command: String, error: String)
+    /// A REFER the transfer policy accepted (answered 202): carry it out and
+    /// report with `.transferOutcome`.
+    case transferRequested(TransferRequest)
+    /// An agent's registered phones changed (registered, refreshed elsewhere,
+    /// unregistered, expired, reachable or not): all of them, as they are now.
+    case registrations(agent: String, bindings: [Binding])
 }
 
 /// Hands out identifiers that are unique for the life of the process.

@@ -12,15 +12,26 @@ import CPJSIP
 //   a response needs (Via, From, To, Call-ID, CSeq); otherwise it is dropped.
 // - A request no module handled gets 405 (a method we know but do not serve
 //   here, like REGISTER) or 501 (a method we do not know), with Allow.
+// - A TCP/TLS message larger than the largest accepted (PJSIP_MAX_PKT_LEN,
+//   64 KB) gets 513 when its headers can be read, and its connection is closed.
+// - Malformed messages are counted and logged as one line per source, the
+//   1st, 10th, 100th, … time, with a short escaped excerpt.
 //
 // The parsing is pjsip's; these checks only read what it parsed.
 
 extension EngineCore {
     func installRequestChecks() throws {
-        try registerModule("mod-omnigate-checks", priority: Int32(PJSIP_MOD_PRIORITY_TRANSPORT_LAYER.rawValue) + 1) { rdata in
+        try registerModule("mod-omnigate-checks", priority: Int32(PJSIP_MOD_PRIORITY_TRANSPORT_LAYER.rawValue) + 1, { rdata in
             guard let rdata, let core = EngineCore.current else { return 0 }
+            core.noteMessage(on: rdata.pointee.tp_info.transport)
+            // Past its rate, a source's requests are dropped unanswered (SourceLimits.swift).
+            guard core.admitByRate(rdata) else { return 1 }
             return core.checkRequest(rdata) ? 1 : 0
-        }
+        }, onResponse: { rdata in
+            guard let rdata, let core = EngineCore.current else { return 0 }
+            core.noteMessage(on: rdata.pointee.tp_info.transport)
+            return 0
+        })
         try registerModule("mod-omnigate-unhandled", priority: Int32(PJSIP_MOD_PRIORITY_APPLICATION.rawValue) + 32) { rdata in
             guard let rdata, let core = EngineCore.current else { return 0 }
             return core.answerUnhandled(rdata) ? 1 : 0
@@ -32,9 +43,10 @@ extension EngineCore {
         }, "pjsip_tpmgr_set_drop_data_cb")
     }
 
-    /// Registers a module whose `on_rx_request` returns true when it answered.
+    /// Registers a module whose `on_rx_request` (and `on_rx_response`) returns true when it answered.
     func registerModule(_ name: String, priority: Int32,
-                        _ handler: @escaping @convention(c) (UnsafeMutablePointer<pjsip_rx_data>?) -> pj_bool_t) throws {
+                        _ handler: @escaping @convention(c) (UnsafeMutablePointer<pjsip_rx_data>?) -> pj_bool_t,
+                        onResponse: (@convention(c) (UnsafeMutablePointer<pjsip_rx_data>?) -> pj_bool_t)? = nil) throws {
         // The module lives as long as the process: pjsip keeps the pointer.
         let module = UnsafeMutablePointer<pjsip_module>.allocate(capacity: 1)
         module.initialize(to: pjsip_module())
@@ -42,6 +54,7 @@ extension EngineCore {
         module.pointee.id = -1
         module.pointee.priority = priority
         module.pointee.on_rx_request = handler
+        module.pointee.on_rx_response = onResponse
         try check(pjsip_endpt_register_module(pjsua_get_pjsip_endpt(), module), "pjsip_endpt_register_module(\(name))")
     }
 
@@ -140,31 +153,99 @@ extension EngineCore {
     // MARK: - Unparsable requests
 
     /// pjsip drops what its parser rejects and hands us the bytes and the
-    /// transport, not the packet's source. For a datagram, the bytes are the
-    /// start of the receive buffer inside the transport's `pjsip_rx_data`, so
-    /// that record (and its source address) is recovered from the buffer's
-    /// position, and only used after checking it really is that record.
+    /// transport, not the packet's source. For a datagram (and for a stream
+    /// whose receive buffer overflowed, which pjsip reports from the buffer's
+    /// start), the bytes are the start of the receive buffer inside the
+    /// transport's `pjsip_rx_data`, so that record (and its source address) is
+    /// recovered from the buffer's position, and only used after checking it
+    /// really is that record.
     func answerUnparsable(_ dropped: UnsafeMutablePointer<pjsip_tp_dropped_data>) {
         guard let data = dropped.pointee.data, let transport = dropped.pointee.tp else { return }
+        // The rest of a message whose connection is already closing is not news.
+        guard transport.pointee.is_shutdown == 0 else { return }
+        let datagram = (pjsip_transport_get_flag_from_type(pjsip_transport_type_e(UInt32(transport.pointee.key.type)))
+                        & UInt32(PJSIP_TRANSPORT_DATAGRAM.rawValue)) != 0
+        let overflow = dropped.pointee.status == omnigate_status_rx_overflow()
+        if overflow {
+            counters.oversizedMessages.add(1, ordering: .relaxed)
+        } else {
+            counters.malformedMessages.add(1, ordering: .relaxed)
+        }
+        guard datagram || overflow else {
+            noteMalformed(transport: transport, bytes: data, length: Int(dropped.pointee.len), rdata: nil)
+            return
+        }
         let offset = omnigate_rdata_packet_offset()
         let rdata = (UnsafeMutableRawPointer(mutating: data) - offset).assumingMemoryBound(to: pjsip_rx_data.self)
-        guard rdata.pointee.tp_info.transport == transport,
-              (pjsip_transport_get_flag_from_type(pjsip_transport_type_e(UInt32(transport.pointee.key.type))) & UInt32(PJSIP_TRANSPORT_DATAGRAM.rawValue)) != 0,
-              let msg = rdata.pointee.msg_info.msg, msg.pointee.type == PJSIP_REQUEST_MSG,
+        guard rdata.pointee.tp_info.transport == transport else { return }
+        if overflow {
+            answerOversized(rdata, transport: transport)
+            return
+        }
+        noteMalformed(transport: transport, bytes: data, length: Int(dropped.pointee.len), rdata: rdata)
+        guard let msg = rdata.pointee.msg_info.msg, msg.pointee.type == PJSIP_REQUEST_MSG,
               msg.pointee.line.req.method.id != PJSIP_ACK_METHOD,
               let via = rdata.pointee.msg_info.via, rdata.pointee.msg_info.cseq != nil,
               let cid = rdata.pointee.msg_info.cid, cid.pointee.id.slen > 0,
               rdata.pointee.msg_info.from != nil, rdata.pointee.msg_info.to != nil
-        else {
-            log.debug("dropped an unparsable message", ("bytes", dropped.pointee.len))
-            return
-        }
+        else { return }
+        answerFromSource(rdata, via: via)
+        respond(rdata, status: 400, reason: "Malformed Request")
+    }
+
+    /// Points the response at the packet's source, as pjsip does for a request it
+    /// parses itself (received, rport), and never at a Via's maddr.
+    private func answerFromSource(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, via: UnsafeMutablePointer<pjsip_via_hdr>) {
         via.pointee.rport_param = rdata.pointee.pkt_info.src_port
         via.pointee.maddr_param.slen = 0
         withUnsafeBytes(of: rdata.pointee.pkt_info.src_name) { raw in
             pj_strdup2(rdata.pointee.tp_info.pool, &via.pointee.recvd_param, raw.baseAddress!.assumingMemoryBound(to: CChar.self))
         }
-        respond(rdata, status: 400, reason: "Malformed Request")
+    }
+
+    /// A message too large for the receive buffer: 513 Message Too Large when its
+    /// headers are all in the buffer and name everything a response needs; in
+    /// any case the connection is closed (the rest of the message would be read
+    /// as garbage).
+    private func answerOversized(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, transport: UnsafeMutablePointer<pjsip_transport>) {
+        let start = UnsafeRawPointer(rdata) + omnigate_rdata_packet_offset()
+        let length = min(Int(rdata.pointee.pkt_info.len), Int(PJSIP_MAX_PKT_LEN))
+        let bytes = UnsafeRawBufferPointer(start: start, count: length)
+        var end: Int?
+        var i = 0
+        while i + 3 < length {
+            if bytes[i] == 13 && bytes[i + 1] == 10 && bytes[i + 2] == 13 && bytes[i + 3] == 10 { end = i + 4; break }
+            i += 1
+        }
+        if let end, let pool = rdata.pointee.tp_info.pool,
+           let copy = pj_pool_alloc(pool, pj_size_t(end + 1))?.assumingMemoryBound(to: CChar.self) {
+            // The headers alone, NUL-terminated as pjsip's parser needs, in memory the response may point into.
+            copy.update(from: start.assumingMemoryBound(to: CChar.self), count: end)
+            copy[end] = 0
+            if let msg = pjsip_parse_rdata(copy, pj_size_t(end), rdata), msg.pointee.type == PJSIP_REQUEST_MSG,
+               msg.pointee.line.req.method.id != PJSIP_ACK_METHOD,
+               let via = rdata.pointee.msg_info.via, rdata.pointee.msg_info.cseq != nil, rdata.pointee.msg_info.cid != nil,
+               rdata.pointee.msg_info.from != nil, rdata.pointee.msg_info.to != nil {
+                answerFromSource(rdata, via: via)
+                respond(rdata, status: 513, reason: "Message Too Large")
+            }
+        }
+        let description = "\(stringFromTuple(rdata.pointee.pkt_info.src_name)):\(rdata.pointee.pkt_info.src_port)"
+        if let count = throttle.admit("oversized:" + stringFromTuple(rdata.pointee.pkt_info.src_name)) {
+            log.warning("message larger than 64 KB: connection closed", ("source", description), ("oversized", count))
+        }
+        connections.closed(transport)
+        _ = pjsip_transport_shutdown(transport)
+    }
+
+    /// Logs a malformed message: one line per source, the 1st, 10th, 100th, …
+    /// time, with at most 200 bytes of it (escaped by the logger).
+    private func noteMalformed(transport: UnsafeMutablePointer<pjsip_transport>, bytes: UnsafeRawPointer, length: Int,
+                               rdata: UnsafeMutablePointer<pjsip_rx_data>?) {
+        let host = rdata.map { stringFromTuple($0.pointee.pkt_info.src_name) } ?? String(pj: transport.pointee.remote_name.host)
+        guard let count = throttle.admit("malformed:" + host) else { return }
+        let excerpt = String(decoding: UnsafeRawBufferPointer(start: bytes, count: min(max(length, 0), 200)), as: UTF8.self)
+        log.warning("malformed SIP dropped", ("source", host), ("bytes", length), ("excerpt", excerpt), ("malformed", count))
     }
 
     // MARK: - Helpers

@@ -14,6 +14,7 @@ extension EngineCore {
         var info = pjsua_call_info()
         guard pjsua_call_get_info(callID, &info) == PJ_SUCCESS.rawValue else { return }
         guard info.media_status == PJSUA_CALL_MEDIA_ACTIVE else { return }
+        entry.encrypted = isSRTPActive(callID)
         let slot = info.conf_slot
         guard slot != entry.confSlot else { return }
         entry.confSlot = slot
@@ -26,6 +27,15 @@ extension EngineCore {
         if let playback = entry.playback { _ = pjsua_conf_connect(pjsua_player_get_conf_port(playback.player), slot) }
         if let recorder = entry.recorder { _ = pjsua_conf_connect(slot, pjsua_recorder_get_conf_port(recorder.recorder)) }
         updateTransmit(entry)
+    }
+
+    /// Whether the call's audio runs over SRTP (its SRTP transport is active).
+    func isSRTPActive(_ callID: pjsua_call_id) -> Bool {
+        var info = pjmedia_transport_info()
+        pjmedia_transport_info_init(&info)
+        guard pjsua_call_get_med_transport_info(callID, 0, &info) == PJ_SUCCESS.rawValue,
+              let srtp = pjmedia_transport_info_get_spc_info(&info, PJMEDIA_TRANSPORT_TYPE_SRTP) else { return false }
+        return srtp.assumingMemoryBound(to: pjmedia_srtp_info.self).pointee.active != 0
     }
 
     /// Turns a call's transmit path on only while something feeds it.

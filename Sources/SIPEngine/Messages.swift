@@ -1,16 +1,22 @@
 import CPJSIP
 
-// SIP MESSAGE (RFC 3428), the SMS path. pjsua answers an inbound MESSAGE
-// with 200 before the callback runs (its default `auto_repond_sip_message`),
-// so a slow consumer never makes the sender retransmit. Requests the gateway
-// refuses (an unknown source) are stopped earlier, by the request filter.
+// SIP MESSAGE (RFC 3428), the SMS path. An inbound MESSAGE outside a call is
+// answered 202 Accepted (as Asterisk answers: taken, not yet delivered) in the
+// callback itself, before it is handed on, so a slow consumer never makes the
+// sender retransmit (accounts are set with `auto_repond_sip_message` off, so
+// the answer is ours). Requests the gateway refuses (an unknown source) are
+// stopped earlier, by the request filter. The body is what Content-Length
+// says, never more (RFC 3261 §18.3).
 
 extension EngineCore {
     func installMessageCallbacks(_ cb: inout pjsua_callback) {
-        cb.on_pager2 = { _, _, _, _, mimeType, body, rdata, _ in
+        cb.on_pager2 = { callID, _, _, _, mimeType, body, rdata, accountID in
             guard let core = EngineCore.current, let rdata else { return }
+            if callID == PJSUA_INVALID_ID.rawValue, let tsx = pjsip_rdata_get_tsx(rdata) {
+                _ = pjsua_acc_send_response(accountID, rdata, tsx, 202, nil, nil)
+            }
             core.incomingMessage(rdata, contentType: mimeType.map { String(pj: $0.pointee) } ?? "",
-                                 body: body.map { String(pj: $0.pointee) } ?? "")
+                                 body: body.map { core.declaredBody($0.pointee, rdata) } ?? "")
         }
         cb.on_pager_status2 = { _, _, _, user, status, reason, _, _, _ in
             guard let core = EngineCore.current else { return }
@@ -31,6 +37,15 @@ extension EngineCore {
             source: source(rdata))
         log.debug("incoming message", ("from", message.from.uri), ("bytes", body.utf8.count))
         emit(.incomingMessage(message))
+    }
+
+    /// A message body cut to its Content-Length: on UDP, bytes after it belong to nothing.
+    func declaredBody(_ body: pj_str_t, _ rdata: UnsafeMutablePointer<pjsip_rx_data>) -> String {
+        var body = body
+        if let length = rdata.pointee.msg_info.clen, length.pointee.len >= 0, Int(length.pointee.len) < Int(body.slen) {
+            body.slen = pj_ssize_t(length.pointee.len)
+        }
+        return String(pj: body)
     }
 
     /// Sends a MESSAGE outside any dialog (wraps `pjsua_im_send`).

@@ -188,7 +188,11 @@ enum DialplanCommand: Command {
         let moment = when
         start.now = { moment }
         start.timeZone = zone
-        if let message { start.message = (message, callerID, exten) }
+        // The addresses a message from the caller to the extension has in the service, at this machine's trunk.
+        if let message {
+            start.message = (message, MessageAddresses.from(displayName: callerName, user: callerID, host: "127.0.0.1"),
+                             MessageAddresses.to(user: exten, host: "127.0.0.1"))
+        }
         let callStart = start
         let outcome = runBlocking {
             let interpreter = Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: callStart)

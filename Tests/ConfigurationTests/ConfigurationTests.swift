@@ -119,10 +119,132 @@ struct ConfigurationTests {
         #expect(found.map { $0.prefix(16) } == ["omnigate.conf:2:", "omnigate.conf:3:", "omnigate.conf:5:"])
     }
 
-    @Test("turning off both transports is an error")
+    @Test("turning off every transport is an error")
     func noTransports() {
         #expect(errors("[sip]\nudp = off\ntcp = off\n") == [
-            "omnigate.conf:1: error: both SIP transports are off; turn on udp or tcp in [sip]",
+            "omnigate.conf:1: error: every SIP transport is off; turn on udp, tcp or tls in [sip]",
+        ])
+    }
+
+    @Test("limits, transfers, TLS and media encryption are read; an empty user_agent means none")
+    func securitySettings() throws {
+        let directory = NSTemporaryDirectory() + "config-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for file in ["cert.pem", "key.pem"] { FileManager.default.createFile(atPath: directory + "/" + file, contents: Data("x".utf8)) }
+        let config = try GatewayConfig.parse("""
+        [general]
+        user_agent =
+        [sip]
+        tls = 0.0.0.0:5061
+        tls_certificate = \(directory)/cert.pem
+        tls_private_key = \(directory)/key.pem
+        tls_verify_client = yes
+        requests_per_second = 5
+        request_burst = 10
+        connections_per_source = 3
+        max_connections = 100
+        idle_timeout = 20s
+        [screenpop]
+        require_tls = yes
+        [trunk carrier]
+        match = 192.0.2.1
+        context = from-carrier
+        host = sips:192.0.2.1:5061
+        transfer = yes
+        transfer_context = carrier-transfers
+        media_encryption = sdes
+        media_encryption_optimistic = yes
+        require_tls = yes
+        [agent alice]
+        contact = sips:alice@192.0.2.20:5061
+        context = alice-plan
+        transfer = no
+        media_encryption = sdes
+        require_tls = yes
+        """, file: "t.conf")
+        #expect(config.general.userAgent == "")
+        #expect(config.sip.tls == ListenAddress(host: "0.0.0.0", port: 5061) && config.sip.tlsVerifyClient && config.sip.tlsVerifyServer)
+        #expect(config.sip.requestsPerSecond == 5 && config.sip.requestBurst == 10 && config.sip.connectionsPerSource == 3)
+        #expect(config.sip.maxConnections == 100 && config.sip.idleTimeout == .seconds(20))
+        #expect(config.screenPop.requireTLS)
+        let trunk = try #require(config.trunks.first)
+        #expect(trunk.transfer && trunk.transferContext == "carrier-transfers" && trunk.requireTLS)
+        #expect(trunk.media.sdes && trunk.media.optimistic)
+        let alice = try #require(config.agents.first)
+        #expect(alice.context == "alice-plan" && !alice.transfer && alice.media.sdes && !alice.media.optimistic && alice.requireTLS)
+        #expect(GatewayConfig().agents.isEmpty && Agent(name: "x", location: .init(file: "", line: 0)).transfer)
+        #expect(!GatewayConfig().trunks[0].transfer)
+    }
+
+    @Test("an agent logs in with a username and a password or its hash; contact is then optional")
+    func agentLogins() throws {
+        let config = try GatewayConfig.parse("""
+        [sip]
+        realm = example.com
+        [agent alice]
+        password = s3cret
+        max_contacts = 2
+        qualify_frequency = 0
+        [agent bob]
+        username = 1002
+        password_hash = 0123456789ABCDEF0123456789abcdef
+        """, file: "t.conf")
+        #expect(config.sip.realm == "example.com")
+        let alice = try #require(config.agents.first)
+        #expect(alice.username == "alice" && alice.password == "s3cret" && alice.registers && alice.contact.isEmpty)
+        #expect(alice.maxContacts == 2 && alice.qualifyFrequency == nil)
+        let bob = try #require(config.agents.last)
+        #expect(bob.username == "1002" && bob.passwordHash == "0123456789abcdef0123456789abcdef" && bob.qualifyFrequency == .seconds(60))
+        #expect(errors("""
+        [agent a]
+        password = x
+        password_hash = nothex
+        [agent b]
+        username = a
+        password = y
+        password_hash = 0123456789abcdef0123456789abcdef
+        """) == [
+            "omnigate.conf:3: error: bad value 'nothex' for 'password_hash' in [agent a]: expected 32 hex digits: MD5 of username:realm:password",
+            "omnigate.conf:4: error: [agent b] has username 'a', which [agent a] has too",
+            "omnigate.conf:4: error: [agent b] has both 'password' and 'password_hash'; keep one",
+        ])
+    }
+
+    @Test("a bad value for an optional setting is an error, not the setting left unset")
+    func badOptionalValues() {
+        #expect(errors("[trunk t]\nmatch = 192.0.2.1\ncontext = c\nmessage_context = bad name\nhost = http://x\n") == [
+            "omnigate.conf:4: error: bad value 'bad name' for 'message_context' in [trunk t]: expected a dialplan context name",
+            "omnigate.conf:5: error: bad value 'http://x' for 'host' in [trunk t]: expected a SIP URI such as sip:203.0.113.5:5060",
+        ])
+    }
+
+    @Test("TLS without its files, and TLS required where there is none, are errors")
+    func tlsErrors() {
+        #expect(errors("[sip]\ntls = 127.0.0.1:5061\n") == [
+            "omnigate.conf:1: error: [sip] tls is on, so it needs 'tls_certificate'",
+            "omnigate.conf:1: error: [sip] tls is on, so it needs 'tls_private_key'",
+        ])
+        #expect(errors("[sip]\ntls = 127.0.0.1:5061\ntls_certificate = /nonexistent/c.pem\ntls_private_key = /nonexistent/k.pem\n") == [
+            "omnigate.conf:1: error: [sip] tls_certificate: cannot read /nonexistent/c.pem",
+            "omnigate.conf:1: error: [sip] tls_private_key: cannot read /nonexistent/k.pem",
+        ])
+        #expect(errors("""
+        [trunk carrier]
+        match = 192.0.2.1
+        context = c
+        host = sip:192.0.2.1
+        require_tls = yes
+        media_encryption = zrtp
+        [agent alice]
+        contact = sip:alice@192.0.2.20
+        require_tls = yes
+        """) == [
+            "omnigate.conf:1: error: [trunk carrier] requires TLS, but [sip] tls is off",
+            "omnigate.conf:1: error: [trunk carrier] requires TLS, so its host must be sips: or have ;transport=tls",
+            "omnigate.conf:6: error: bad value 'zrtp' for 'media_encryption' in [trunk carrier]: expected no or sdes",
+            "omnigate.conf:7: error: [agent alice] requires TLS, but [sip] tls is off",
+            "omnigate.conf:7: error: [agent alice] requires TLS, so its contact must be sips: or have ;transport=tls",
         ])
     }
 
@@ -198,7 +320,7 @@ struct ConfigurationTests {
             "omnigate.conf:2: error: bad value '192.0.2.300' for 'match' in [trunk a]: expected IP addresses or networks, "
                 + "such as 192.0.2.10, 192.0.2.0/24 or 127.0.0.1:5070",
             "omnigate.conf:3: error: [trunk b] needs 'match' (sources it accepts), 'register = yes' or 'host'",
-            "omnigate.conf:5: error: [agent alice] needs 'contact', the SIP URI of the agent's phone",
+            "omnigate.conf:5: error: [agent alice] needs 'contact' (where its phone is) or 'password' (so its phones can register)",
             "omnigate.conf:5: error: [agent alice] serves queue 'nowhere', which is not defined",
             "omnigate.conf:7: error: [queue q] lists member 'carol', which is not an [agent]",
             "omnigate.conf:8: error: bad value 'fastest' for 'strategy' in [queue q]: expected one of ringall, roundrobin, "

@@ -114,7 +114,8 @@ struct CommandTests {
 
         let message = try run(["dialplan", "simulate", "--context", "sms-in", "--exten", "18005550100", "--callerid", "+12015550100",
                                "--message", "hello", "--time", "2026-11-24T10:00", "--timezone", "America/New_York"])
-        #expect(message.out.contains("-- call: message(+12015550100: Thanks for your message. An agent will reply shortly.)"))
+        #expect(message.out.contains("-- call: message(<sip:+12015550100@127.0.0.1>: Thanks for your message. An agent will reply shortly.)"),
+                "MESSAGE(from) reads as Asterisk gives it")
 
         let dir = try temporaryDirectory("events")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -251,10 +251,12 @@ struct CallFlowTests {
         let directory = try TestPaths.temporaryDirectory("sms")
         let store = directory + "/store.sqlite"
         try await CallFlow.fillStore(store, contacts: Self.ada)
+        // Replies leave through the trunk's host (never the host in the sender's From).
         let gateway = try await GatewayProcess.start(
-            config: GatewayProcess.loopbackTrunk(messageContext: "sms-in") + "[store]\npath = \(store)\n", dialplan: plan)
+            config: GatewayProcess.loopbackTrunk(messageContext: "sms-in") + "host = sip:127.0.0.1:\(replyPort)\n"
+                + "[store]\npath = \(store)\n", dialplan: plan)
         let injection = directory + "/from.csv"
-        try "SEQUENTIAL\n127.0.0.1:\(replyPort);\n".write(toFile: injection, atomically: true, encoding: .utf8)
+        try "SEQUENTIAL\nsms.example.net;\n".write(toFile: injection, atomically: true, encoding: .utf8)
         let sent = try await SIPp.run("uac-sms-auto-reply.xml", target: gateway.udpTarget, port: Ports.free(),
                                       arguments: ["-m", "1", "-s", "18005550100", "-inf", injection])
         #expect(sent.successful == 1, "\(sent.summary)")

@@ -7,6 +7,8 @@ public struct GatewayProcess {
     public let directory: String
     public let udpPort: Int
     public let tcpPort: Int
+    /// 0 when TLS is off.
+    public let tlsPort: Int
 
     public var udpTarget: String { "127.0.0.1:\(udpPort)" }
 
@@ -43,8 +45,8 @@ public struct GatewayProcess {
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/omnigate.conf"] + arguments,
                                       directory: directory)
         let ready = try await process.waitForLine(containing: " ready ", timeout: .seconds(20))
-        return GatewayProcess(process: process, directory: directory,
-                              udpPort: port(in: ready, transport: "udp"), tcpPort: port(in: ready, transport: "tcp"))
+        return GatewayProcess(process: process, directory: directory, udpPort: port(in: ready, transport: "udp"),
+                              tcpPort: port(in: ready, transport: "tcp"), tlsPort: port(in: ready, transport: "tls"))
     }
 
     /// Stops the service with SIGTERM and returns its exit status.

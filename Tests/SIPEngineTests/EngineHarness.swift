@@ -46,6 +46,9 @@ struct EngineHarness {
         config.rtpPortRange = 4000
         config.userAgent = "Omnigate-test"
         config.accounts = accounts
+        // Every source is welcome and trusted here: these tests are about the engine, not the policy.
+        config.admit = { _ in nil }
+        config.isTrustedSource = { _ in true }
         let engine = try SIPEngine.start(config) { event in
             events.append(event)
             if let engine = box.withLock({ $0 }) { react(event, engine) }

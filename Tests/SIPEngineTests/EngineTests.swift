@@ -83,7 +83,7 @@ struct EngineTests {
         #expect(failed == id && status >= 400)
     }
 
-    @Test("an inbound MESSAGE gets 200 without Contact and is handed on exactly once")
+    @Test("an inbound MESSAGE gets 202 without Contact and is handed on exactly once")
     func messageIn() async throws {
         let harness = try EngineHarness.start()
         defer { harness.engine.stop() }

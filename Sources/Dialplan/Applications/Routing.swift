@@ -22,6 +22,7 @@ extension Interpreter {
         if let answered = result.answeredTarget { setVariable("DIALEDPEERNUMBER", answered) }
         // CANCEL: the caller hung up while the targets rang.
         if channel.isHungUp || result.status == "CANCEL" { return .hangup(cause: nil, reason: "caller-hangup") }
+        if let transfer = result.transfer { return .jump(Position(context: transfer.context, exten: transfer.exten, priority: 1)) }
         if result.status == "ANSWER" && !Self.optionLetters(options).contains(where: { $0.letter == "g" }) { return .hangup(cause: 16, reason: "dial-ended") }
         return .next
     }
@@ -42,6 +43,7 @@ extension Interpreter {
         if let status = result.status { setVariable("QUEUESTATUS", status) }
         if let agent = result.agent { setVariable("QUEUEAGENT", agent) }
         if channel.isHungUp { return .hangup(cause: nil, reason: "caller-hangup") }
+        if let transfer = result.transfer { return .jump(Position(context: transfer.context, exten: transfer.exten, priority: 1)) }
         if result.status == nil && !Self.optionLetters(options).contains(where: { $0.letter == "c" }) { return .hangup(cause: 16, reason: "dial-ended") }
         return .next
     }
