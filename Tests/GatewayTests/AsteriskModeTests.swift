@@ -166,7 +166,7 @@ struct DialplanLogTests {
         #expect(event.contains(" info    dialplan: user event event=SMS message.uniqueid=sms-") && event.contains("at=Dialplans/extensions.conf:6:12")
                 && event.hasSuffix("event.To=18005550100 event.From=+15551230000"), "\(event)")
         let log = gateway.process.stderr
-        #expect(log.contains(" info    dialplan: Verbose text=\"SMS from sip:+15551230000@127.0.0.1:"), "\(log)")
+        #expect(log.contains(" info    dialplan: Verbose text=\"SMS from <sip:+15551230000@127.0.0.1>"), "\(log)")
         #expect(log.contains(": Watson, come here.\\r\\n\" at=Dialplans/extensions.conf:4:16 message.uniqueid=sms-"))
         #expect(log.contains(" warning dialplan: Log WARNING text=\"looks urgent\" at=Dialplans/extensions.conf:5:12 message.uniqueid=sms-"))
         #expect(try await gateway.stop() == 0)
