@@ -21,8 +21,12 @@ indirect enum Shape: Sendable {
     /// An application named at run time (`Exec(${APP})`): the value is run as it is, never substituted again.
     case computedCall(Template)
 
+    /// Exec inside Exec inside …: deeper than this is read as plain text, so no file or value can exhaust the stack.
+    static let maxNesting = 8
+
     /// The shape `app`'s arguments have.
-    static func of(_ app: Application?, _ template: Template) -> Shape {
+    static func of(_ app: Application?, _ template: Template, depth: Int = 0) -> Shape {
+        guard depth < maxNesting else { return .plain(template) }
         switch app {
         case .gotoIf?, .gotoIfTime?:
             // Asterisk: strsep at the first '?', then at the first ':'.
@@ -31,15 +35,15 @@ indirect enum Shape: Sendable {
             // Asterisk: raw arguments split at '?' then ':', outside parentheses and quotes.
             return branches(template, nested: true) { .plain($0) }
         case .execIf?:
-            return branches(template, nested: true) { call($0) }
+            return branches(template, nested: true) { call($0, depth: depth + 1) }
         case .execIfTime?:
             // Asterisk: strsep at the first '?'; there is no false branch.
             guard let (spec, rest) = template.split(at: UInt8(ascii: "?"), nested: false) else {
                 return .branches(condition: template, yes: nil, no: nil, colon: false)
             }
-            return .branches(condition: spec, yes: call(rest), no: nil, colon: false)
+            return .branches(condition: spec, yes: call(rest, depth: depth + 1), no: nil, colon: false)
         case .exec?, .tryExec?:
-            return call(template)
+            return call(template, depth: depth + 1)
         default:
             return .plain(template)
         }
@@ -56,7 +60,7 @@ indirect enum Shape: Sendable {
     }
 
     /// `App(args)` when the application's name is written out; a computed call otherwise.
-    static func call(_ template: Template) -> Shape {
+    static func call(_ template: Template, depth: Int) -> Shape {
         guard let first = template.pieces.first, case .text(let head) = first else { return .computedCall(template) }
         let bytes = Array(head.utf8)
         guard let open = bytes.firstIndex(of: openParen) else {
@@ -86,7 +90,7 @@ indirect enum Shape: Sendable {
         for (i, piece) in pieces.enumerated().reversed() { if case .text(let t) = piece, t.isEmpty { pieces.remove(at: i); offsets.remove(at: i) } }
         let app = Application.named(name)
         let arguments = Template(pieces: pieces, offsets: offsets)
-        return .call(name: name, app: app, prefix: String(decoding: bytes[...open], as: UTF8.self), arguments: of(app, arguments),
+        return .call(name: name, app: app, prefix: String(decoding: bytes[...open], as: UTF8.self), arguments: of(app, arguments, depth: depth),
                      suffix: suffix, offset: template.offsets[0])
     }
 
@@ -126,7 +130,7 @@ enum Arguments: Sendable {
     }
 
     /// `App(args)` from run-time text.
-    static func call(_ text: String) -> Arguments? {
+    static func call(_ text: String, depth: Int = 0) -> Arguments? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let open = trimmed.firstIndex(of: "(") else {
             guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return nil }
@@ -142,19 +146,20 @@ enum Arguments: Sendable {
         }
         let app = Application.named(name)
         let arguments: Arguments
-        switch app {
+        switch depth < Shape.maxNesting ? app : nil {
         case .gotoIf?, .gotoIfTime?: arguments = branches(String(inner), nested: false)
         case .gosubIf?: arguments = branches(String(inner), nested: true)
         case .execIfTime?:
             let parts = Interpreter.split(String(inner), at: "?", nested: false)
-            arguments = .branches(condition: parts[0], yes: parts.count == 2 ? call(parts[1]) : nil, no: nil, colon: false)
+            arguments = .branches(condition: parts[0], yes: parts.count == 2 ? call(parts[1], depth: depth + 1) : nil, no: nil, colon: false)
         case .execIf?:
             if case .branches(let c, let y, let n, let colon) = branches(String(inner), nested: true) {
-                arguments = .branches(condition: c, yes: y.flatMap { call($0.text) }, no: n.flatMap { call($0.text) }, colon: colon)
+                arguments = .branches(condition: c, yes: y.flatMap { call($0.text, depth: depth + 1) }, no: n.flatMap { call($0.text, depth: depth + 1) },
+                                      colon: colon)
             } else {
                 arguments = .text(String(inner))
             }
-        case .exec?, .tryExec?: arguments = call(String(inner)) ?? .text(String(inner))
+        case .exec?, .tryExec?: arguments = call(String(inner), depth: depth + 1) ?? .text(String(inner))
         default: arguments = .text(String(inner))
         }
         return .call(name: name, app: app, prefix: name + "(", arguments: arguments, suffix: suffix)

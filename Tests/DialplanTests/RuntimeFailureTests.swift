@@ -62,6 +62,18 @@ struct RuntimeFailureTests {
         }
     }
 
+    @Test("Exec within Exec, thousands deep, in the plan or in a value, is cut at 8 levels and never exhausts the stack")
+    func deepNesting() async throws {
+        let deep = String(repeating: "Exec(", count: 5000) + "NoOp(x)" + String(repeating: ")", count: 5000)
+        let load = DialplanLoader.parse("[default]\nexten => 1,1,\(deep)\nexten => 2,1,Exec(${APP})\n", file: "t.conf")
+        let plan = try #require(load.plan)
+        for exten in ["1", "2"] {
+            let (outcome, _) = await simulate(plan, exten: exten, variables: ["APP": deep])
+            #expect(outcome.reason == "exec")
+            #expect(outcome.warnings.last?.hasSuffix("Exec: applications nested deeper than 8; the call ends") == true, "\(outcome.warnings)")
+        }
+    }
+
     @Test("warnings that let the call go on, each naming the step")
     func warningsOnly() async throws {
         let (outcome, _) = try await run("""

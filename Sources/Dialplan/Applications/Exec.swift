@@ -13,6 +13,9 @@ extension Interpreter {
         guard !what.trimmingCharacters(in: .whitespaces).isEmpty else { return .next }
         guard case .call(let name, let app, _, let inner, _) = arguments, let app else {
             let name = Self.callName(arguments)
+            if case .text = arguments, Application.named(name) != nil {
+                return fail("exec", "Exec: applications nested deeper than \(Shape.maxNesting); the call ends")
+            }
             if trying {
                 if Catalog.isAsteriskApplication(name) {
                     warnings.append("\(located)TryExec: application \(name) is not supported by Omnigate; TRYSTATUS is NOAPP")
