@@ -63,7 +63,7 @@ config.maxCalls = 4000
 config.rtpPortStart = options["rtp-port"].flatMap(Int.init) ?? 40000
 config.rtpPortRange = 8000
 config.userAgent = "call-load"
-config.admit = { _ in 403 }  // this program only calls out
+config.admit = { _ in .refuse(403) }  // this program only calls out
 
 let engine = try SIPEngine.start(config) { event in
     switch event {

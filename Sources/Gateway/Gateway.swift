@@ -68,20 +68,21 @@ public final class Service: Sendable {
         engineConfig.accounts = directory.accounts
         engineConfig.limits = SourceLimits(config.sip)
         let refusals = RefusalLog()
+        let logins = AgentLogins(config.agents)
         engineConfig.admit = { request in
-            guard let trunk = directory.trunk(source: request.source) else {
-                refusals.note(request, reason: "no trunk matches the source")
-                return 403
+            // A trunk by its source (Asterisk's identify by IP).
+            if let trunk = directory.trunk(source: request.source) {
+                if trunk.requireTLS && request.source.transport.uppercased() != "TLS" {
+                    refusals.note(request, reason: "the trunk requires TLS")
+                    return .refuse(403)
+                }
+                return .admit
             }
-            if trunk.requireTLS && request.source.transport.uppercased() != "TLS" {
-                refusals.note(request, reason: "the trunk requires TLS")
-                return 403
-            }
-            return nil
+            refusals.note(request, reason: "no trunk matches the source")
+            return .refuse(403)
         }
         engineConfig.isTrustedSource = { host in directory.trusts(host: host) }
         let roster = AgentRoster(agents: config.agents, queues: config.queues)
-        let logins = AgentLogins(config.agents)
         var registrar = RegistrarSettings { logins.credential(user: $0) }
         registrar.realm = config.sip.realm
         registrar.isOpen = { logins.any }

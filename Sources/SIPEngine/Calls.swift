@@ -83,7 +83,8 @@ extension EngineCore {
             headers: capturedHeaders(msg),
             source: source(rdata),
             account: accountNames[accountID],
-            offersSRTP: offersSRTP(msg))
+            offersSRTP: offersSRTP(msg),
+            agent: agent(of: rdata))
         if log.isEnabled(.debug) {
             log.debug("incoming call", ("call.id", id), ("from", call.from.uri), ("to", call.to.uri), ("source", call.source))
         }
@@ -298,6 +299,13 @@ extension EngineCore {
         let host = stringFromTuple(rdata.pointee.pkt_info.src_name)
         let type = rdata.pointee.tp_info.transport.flatMap { $0.pointee.type_name.map { String(cString: $0) } } ?? "?"
         return SourceAddress(host: host, port: Int(rdata.pointee.pkt_info.src_port), transport: type)
+    }
+
+    /// The agent a request was authenticated as (by the filter, moments ago), if any.
+    func agent(of rdata: UnsafeMutablePointer<pjsip_rx_data>) -> String? {
+        guard let authenticated = authenticatedRequest, authenticated.rdata == rdata else { return nil }
+        authenticatedRequest = nil
+        return authenticated.agent
     }
 
     /// Whether an INVITE's SDP offers SRTP (RFC 4568 SDES): an audio stream

@@ -45,7 +45,7 @@ public struct EngineConfig: Sendable {
     /// a request outside a dialog (INVITE, MESSAGE, OPTIONS, SUBSCRIBE, …) is
     /// admitted: nil admits it, a status code (403, …) refuses it statelessly.
     /// It must be quick and must not block. Without it, everything is refused.
-    public var admit: (@Sendable (AdmissionRequest) -> Int?)?
+    public var admit: (@Sendable (AdmissionRequest) -> Admission)?
     /// Decides, on the engine thread, what to do with a REFER in a call.
     /// Without it every transfer is refused with 403.
     public var transferPolicy: (@Sendable (TransferRequest) -> TransferDecision)?
@@ -200,6 +200,8 @@ final class EngineCore: @unchecked Sendable {
     var pool: UnsafeMutablePointer<pj_pool_t>?
     var requestRates = RequestRates()
     var registrar = RegistrarState()
+    /// The request being handled right now whose digest credentials named an agent.
+    var authenticatedRequest: (rdata: UnsafeMutablePointer<pjsip_rx_data>, agent: String)?
     var connections = Connections()
     private var lastSweep = ContinuousClock.now
     let counters = SecurityCounterStore()

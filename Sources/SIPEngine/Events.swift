@@ -111,6 +111,8 @@ public struct IncomingCall: Sendable {
     public var account: String?
     /// Whether the offer asks for SRTP; the call's media is then encrypted.
     public var offersSRTP = false
+    /// The agent whose phone placed this call, authenticated by digest; nil for a trunk's call.
+    public var agent: String?
 }
 
 /// A call leg's progress.
@@ -138,11 +140,15 @@ public struct IncomingMessage: Sendable {
     public var body: String
     public var sipCallID: String
     public var source: SourceAddress
+    /// The agent whose phone sent it, authenticated by digest; nil for a trunk's message.
+    public var agent: String?
 }
 
 /// Everything the engine reports. Delivered in order, on the engine thread.
 public enum SIPEvent: Sendable {
-    case incomingCall(IncomingCall)
+    // The large payloads are boxed: events are copied into mailboxes, and a
+    // small enum keeps those copies cheap.
+    indirect case incomingCall(IncomingCall)
     case callState(CallID, CallState)
     case dtmf(CallID, digit: Character, method: DTMFMethod)
     /// A playback ended: the file played to the end (`interrupted == false`),
@@ -151,7 +157,7 @@ public enum SIPEvent: Sendable {
     /// A recording's WAV file is complete and closed; `seconds` is the audio in it.
     /// It may arrive just after the call's `.disconnected`.
     case recordingFinished(CallID, path: String, seconds: Double)
-    case incomingMessage(IncomingMessage)
+    indirect case incomingMessage(IncomingMessage)
     /// The next hop's final answer to a MESSAGE we sent (202/200 means accepted, not delivered).
     case messageStatus(MessageID, status: Int, reason: String)
     /// RTP packets a call leg sent and received, just before its `.disconnected`
@@ -163,7 +169,7 @@ public enum SIPEvent: Sendable {
     case commandFailed(CallID?, command: String, error: String)
     /// A REFER the transfer policy accepted (answered 202): carry it out and
     /// report with `.transferOutcome`.
-    case transferRequested(TransferRequest)
+    indirect case transferRequested(TransferRequest)
     /// An agent's registered phones changed (registered, refreshed elsewhere,
     /// unregistered, expired, reachable or not): all of them, as they are now.
     case registrations(agent: String, bindings: [Binding])

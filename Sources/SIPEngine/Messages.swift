@@ -34,7 +34,8 @@ extension EngineCore {
             contentType: contentType,
             body: body,
             sipCallID: info.cid.map { String(pj: $0.pointee.id) } ?? "",
-            source: source(rdata))
+            source: source(rdata),
+            agent: agent(of: rdata))
         log.debug("incoming message", ("from", message.from.uri), ("bytes", body.utf8.count))
         emit(.incomingMessage(message))
     }

@@ -130,6 +130,20 @@ extension EngineCore {
     /// Answers a REGISTER (the filter hands every one here when there is a registrar).
     func handleRegister(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, settings: RegistrarSettings) {
         preconditionOnEngineThread()
+        guard let credential = authenticate(rdata, settings: settings) else { return }
+        let aor = address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) })
+        guard aor.user == credential.user else {
+            refuseLogin(rdata, user: credential.user, source: source(rdata), settings: settings, reason: "the To user is not the digest user")
+            return
+        }
+        updateBindings(rdata, credential: credential, settings: settings, source: source(rdata))
+    }
+
+    /// Digest authentication of a request from an agent's phone (REGISTER, and
+    /// the phone's own INVITE or MESSAGE): the agent's credentials when it
+    /// passes; otherwise nil, and the request has been answered (401 with a
+    /// challenge, or 403).
+    func authenticate(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, settings: RegistrarSettings) -> SIPCredential? {
         let source = source(rdata)
         let now = ContinuousClock.now
         if let failures = registrar.failures[source.host] {
@@ -137,28 +151,30 @@ extension EngineCore {
                 registrar.failures[source.host] = nil
             } else if failures.count >= settings.failuresAllowed {
                 respond(rdata, status: 403, reason: "Too many failed attempts")
-                return
+                return nil
             }
         }
         guard let authorization = authorizationParts(rdata) else {
             challenge(rdata, settings: settings, stale: false)
-            return
+            return nil
         }
         guard isOurNonce(authorization.nonce, source: source.host, lifetime: settings.nonceLifetime) else {
             challenge(rdata, settings: settings, stale: true)
-            return
+            return nil
         }
         guard let credential = settings.credentials(authorization.user), verify(rdata, settings: settings) else {
             refuseLogin(rdata, user: authorization.user, source: source, settings: settings)
-            return
-        }
-        let aor = address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) })
-        guard aor.user == credential.user else {
-            refuseLogin(rdata, user: authorization.user, source: source, settings: settings, reason: "the To user is not the digest user")
-            return
+            return nil
         }
         registrar.failures[source.host] = nil
-        updateBindings(rdata, credential: credential, settings: settings, source: source)
+        return credential
+    }
+
+    /// Whether a request comes from where an agent's phone registered from (its keep-alive OPTIONS).
+    func isRegisteredSource(_ source: SourceAddress) -> Bool {
+        registrar.bindings.values.contains { entries in
+            entries.contains { $0.binding.source.host == source.host && $0.binding.source.port == source.port }
+        }
     }
 
     private func refuseLogin(_ rdata: UnsafeMutablePointer<pjsip_rx_data>, user: String, source: SourceAddress, settings: RegistrarSettings,

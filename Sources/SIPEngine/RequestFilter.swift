@@ -1,5 +1,15 @@
 import CPJSIP
 
+/// What the admission hook says of a new request outside any dialog.
+public enum Admission: Sendable, Equatable {
+    case admit
+    /// Refused statelessly with this status (403, …).
+    case refuse(Int)
+    /// Only with an agent's digest credentials (a phone of an agent): 401 until
+    /// they come, 403 when they are wrong; the request then carries the agent.
+    case authenticate
+}
+
 /// What the admission hook sees of a new request outside any dialog.
 public struct AdmissionRequest: Sendable {
     /// The request's method: "INVITE", "MESSAGE", "OPTIONS", "SUBSCRIBE", …
@@ -73,15 +83,28 @@ extension EngineCore {
             respond(rdata, status: 403)
             return true
         }
+        // A registered phone's keep-alive.
+        if name == "OPTIONS", config.registrar != nil, isRegisteredSource(source(rdata)) { return false }
         let request = AdmissionRequest(
             method: name,
             source: source(rdata),
             requestURI: cleanURI(UnsafeRawPointer(msg.pointee.line.req.uri).flatMap { pjsip_uri_get_uri($0).map { UnsafeRawPointer($0) } }),
             from: address(rdata.pointee.msg_info.from.map { UnsafeRawPointer($0.pointee.uri) }),
             to: address(rdata.pointee.msg_info.to.map { UnsafeRawPointer($0.pointee.uri) }))
-        if let status = admit(request) {
+        switch admit(request) {
+        case .admit:
+            break
+        case .refuse(let status):
             respond(rdata, status: status)
             return true
+        case .authenticate:
+            guard ["INVITE", "MESSAGE"].contains(name), let registrar = config.registrar else {
+                respond(rdata, status: 403)
+                return true
+            }
+            guard let credential = authenticate(rdata, settings: registrar) else { return true }
+            // Read by on_incoming_call / on_pager2, which pjsua calls while this request is handled.
+            authenticatedRequest = (rdata, credential.agent)
         }
         if isInvite && (refusingNewCalls.load(ordering: .relaxed) || calls.count >= config.maxCalls) {
             respond(rdata, status: 503, headers: [("Retry-After", "5")])

@@ -47,7 +47,7 @@ struct EngineHarness {
         config.userAgent = "Omnigate-test"
         config.accounts = accounts
         // Every source is welcome and trusted here: these tests are about the engine, not the policy.
-        config.admit = { _ in nil }
+        config.admit = { _ in .admit }
         config.isTrustedSource = { _ in true }
         let engine = try SIPEngine.start(config) { event in
             events.append(event)
