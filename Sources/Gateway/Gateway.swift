@@ -44,7 +44,8 @@ public final class Service: Sendable {
         let store = try TimelineStore(path: config.store.path, defaultCountry: config.store.defaultCountry)
         let closed = try store.closeInterruptedCallRecords()
         if closed > 0 { log.warning("closed call records a previous run left open", ("records", closed)) }
-        let plans = try LivePlan(paths: [config.dialplan.path])
+        let plans = try LivePlan(paths: [config.dialplan.path], mode: DialplanMode(rawValue: config.dialplan.mode) ?? .strict)
+        DialplanLog.warnings(plans.warnings, cause: "load")
         let popFile = try config.screenPop.log.map { try ScreenPopFile(path: $0) }
         let directory = TrunkDirectory(trunks: config.trunks)
         let router = CallRouter()
@@ -189,6 +190,7 @@ public final class Service: Sendable {
     private func report(_ result: LivePlan.Reload, cause: String) {
         if result.applied {
             log.info("dialplan reloaded", ("cause", cause), ("warnings", result.diagnostics.warnings.count))
+            DialplanLog.warnings(result.diagnostics, cause: cause)
         } else {
             log.error("dialplan not reloaded: the running plan stays", ("cause", cause), ("errors", result.diagnostics.errors.count))
             for diagnostic in result.diagnostics.errors { log.error("dialplan error", ("at", diagnostic.location), ("problem", diagnostic.message)) }
