@@ -135,16 +135,36 @@ else
     say "libpjproject $PJVER installed"
 fi
 
-# ---------------------------------------------------------------- 3. Asterisk's sample dialplan
-# Not committed (it is Asterisk's file): the dialplan tests read it from here when present.
-SAMPLE="$CACHE/asterisk/extensions.conf.sample"
-if [ ! -s "$SAMPLE" ]; then
+# ---------------------------------------------------------------- 3. Asterisk's own dialplans and names
+# Not committed (they are Asterisk's files): the dialplan tests read them from here
+# when present, and skip, saying so, when not. From Debian's asterisk source tarball:
+# the sample and basic-pbx dialplans, and the lists of every dialplan application
+# and function Asterisk documents or registers, which Omnigate's catalogue is held to.
+ASTERISK_DIR="$CACHE/asterisk"
+SAMPLE="$ASTERISK_DIR/extensions.conf.sample"
+BASIC_PBX="$ASTERISK_DIR/basic-pbx/extensions.conf"
+NAMES="$ASTERISK_DIR/names.txt"
+if [ ! -s "$SAMPLE" ] || [ ! -s "$BASIC_PBX" ] || [ ! -s "$NAMES" ]; then
     fetch_asterisk_source
     ORIG=$(ls "$DL"/asterisk_*orig.tar.xz | sort -V | tail -1)
-    $SUDO mkdir -p "$(dirname "$SAMPLE")"
+    $SUDO mkdir -p "$ASTERISK_DIR/basic-pbx"
     tar -xJOf "$ORIG" --wildcards '*/configs/samples/extensions.conf.sample' | $SUDO tee "$SAMPLE" >/dev/null \
         || fail "cannot extract extensions.conf.sample from $ORIG" "delete $DL and run again"
-    say "Asterisk sample dialplan: $SAMPLE"
+    tar -xJOf "$ORIG" --wildcards '*/configs/basic-pbx/extensions.conf' | $SUDO tee "$BASIC_PBX" >/dev/null \
+        || fail "cannot extract basic-pbx/extensions.conf from $ORIG" "delete $DL and run again"
+    # Applications: every <application name="…"> of the documentation, and those registered
+    # with ast_register_application(app_x, …) from a variable; functions: every <function
+    # name="…">, and the .name of every struct ast_custom_function.
+    tar -xJOf "$ORIG" --wildcards '*.c' '*.xml' | awk '
+        function quoted(text,   s) { s = text; sub(/^[^"]*"/, "", s); sub(/".*$/, "", s); return s }
+        match($0, /<application name="[^"]+"/) { print "application " quoted(substr($0, RSTART, RLENGTH)) }
+        match($0, /<function name="[^"]+"/) { print "function " quoted(substr($0, RSTART, RLENGTH)) }
+        match($0, /char \*app_[a-z0-9_]+ = "[^"]+"/) { s = substr($0, RSTART, RLENGTH); v = s; sub(/^char \*/, "", v); sub(/ .*$/, "", v); names[v] = quoted(s) }
+        match($0, /ast_register_application\(app_[a-z0-9_]+,/) { v = substr($0, RSTART + 25, RLENGTH - 26); if (v in names) print "application " names[v] }
+        /struct ast_custom_function [a-z_0-9]+ = \{/ { pending = 4; next }
+        pending > 0 { pending--; if (match($0, /\.name = "[^"]+"/)) { print "function " quoted(substr($0, RSTART, RLENGTH)); pending = 0 } }
+    ' | sort -u | $SUDO tee "$NAMES" >/dev/null || fail "cannot list Asterisk's applications and functions from $ORIG" "delete $DL and run again"
+    say "Asterisk's dialplans and names: $ASTERISK_DIR"
 fi
 
 # ---------------------------------------------------------------- 4. voice prompts

@@ -84,9 +84,12 @@ public struct GatewayConfig: Sendable, Equatable {
         }
     }
 
-    /// `[dialplan]`: where admins' dialplans live.
+    /// `[dialplan]`: where admins' dialplans live, and how strictly they are read.
     public struct DialplanSettings: Sendable, Equatable {
         public var path = "Dialplans"
+        /// `strict` refuses a plan with any error; `asterisk` loads a plan whose only
+        /// errors are references Asterisk resolves at run time, as warnings.
+        public var mode = "strict"
     }
 
     /// `[media]`: prompts played to callers and recordings made of them.
@@ -119,7 +122,9 @@ public struct GatewayConfig: Sendable, Equatable {
     /// the shipped dialplan. A configuration file with any [trunk] replaces it.
     public var trunks: [Trunk] = [Trunk.loopback]
     public var agents: [Agent] = []
-    public var queues: [Queue] = []
+    /// By default the three queues the shipped dialplan uses, with no members
+    /// (agents name the queues they serve). A file with any [queue] replaces them.
+    public var queues: [Queue] = Queue.builtIn
 
     public init() {}
 
@@ -176,6 +181,7 @@ public struct GatewayConfig: Sendable, Equatable {
                     agent.read(&reader)
                     config.agents.append(agent)
                 default:
+                    if !seen.keys.contains(where: { $0 != name && $0.hasPrefix("queue ") }) { config.queues.removeAll() }
                     var queue = Queue(name: words[1], location: section.location)
                     queue.read(&reader)
                     config.queues.append(queue)
@@ -391,6 +397,7 @@ public func isTLSURI(_ uri: String) -> Bool {
 extension GatewayConfig.DialplanSettings {
     mutating func read(_ reader: inout SectionReader) {
         reader.string("path", into: &path)
+        reader.read("mode", into: &mode, expected: "strict or asterisk") { ["strict", "asterisk"].contains($0.lowercased()) ? $0.lowercased() : nil }
     }
 }
 

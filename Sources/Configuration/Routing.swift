@@ -201,6 +201,14 @@ public enum QueueStrategy: String, Sendable, CaseIterable {
 
 /// `[queue NAME]`: callers wait here for the next free agent.
 public struct Queue: Sendable, Equatable {
+    /// Equal when the settings are; where they were written does not matter.
+    public static func == (a: Queue, b: Queue) -> Bool {
+        var b = b
+        b.location = a.location
+        return a.name == b.name && a.strategy == b.strategy && a.fallback == b.fallback && a.members == b.members
+            && a.ringTimeout == b.ringTimeout && a.maxWait == b.maxWait && a.wrapUp == b.wrapUp
+    }
+
     public var name: String
     public var strategy: QueueStrategy = .ringall
     /// For `sticky`: how to pick when the caller's last agent is not free.
@@ -219,6 +227,11 @@ public struct Queue: Sendable, Equatable {
         self.name = name
         self.location = location
     }
+}
+
+extension Queue {
+    /// The built-in queues: those the shipped dialplan names, with no members.
+    public static let builtIn: [Queue] = ["vip", "sales", "support"].map { Queue(name: $0, location: ConfigLocation(file: "built-in", line: 0)) }
 }
 
 extension Trunk {

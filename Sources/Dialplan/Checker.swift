@@ -4,20 +4,23 @@ import Foundation
 /// and labels, priorities that can never run, includes of undefined contexts,
 /// include cycles.
 ///
-/// In compatibility mode (for Asterisk dialplans brought in as they are),
-/// problems Asterisk itself only meets at run time — a jump to nowhere, an
-/// include of a context nobody defines — are warnings instead of errors.
+/// In Asterisk mode (for Asterisk dialplans brought in as they are), problems
+/// Asterisk itself only meets at run time — a jump to nowhere, an include of a
+/// context nobody defines, a queue or agent the configuration lacks — are
+/// warnings instead of errors.
 struct Checker {
     let plan: Dialplan
-    let compatibility: Bool
-    private(set) var diagnostics: [Diagnostic] = []
+    let mode: DialplanMode
+    let names: ConfigurationNames?
+    var diagnostics: [Diagnostic] = []
 
-    init(plan: Dialplan, compatibility: Bool) {
+    init(plan: Dialplan, mode: DialplanMode, names: ConfigurationNames? = nil) {
         self.plan = plan
-        self.compatibility = compatibility
+        self.mode = mode
+        self.names = names
     }
 
-    private var runtimeSeverity: Diagnostic.Severity { compatibility ? .warning : .error }
+    var runtimeSeverity: Diagnostic.Severity { mode == .asterisk ? .warning : .error }
 
     mutating func check() {
         var targets: Set<String> = []  // "context|exten|priority" reached by a static jump
@@ -27,10 +30,12 @@ struct Checker {
                 for number in extensionEntry.numbers {
                     let priority = extensionEntry.priorities[number]!
                     checkApplication(priority)
+                    checkCalls(priority)
                     checkArguments(priority)
                     checkOptions(priority)
-                    for (text, isGosub) in jumpTexts(priority) {
-                        if let target = checkJump(text, gosub: isGosub, from: context, extensionEntry, priority) {
+                    checkConfiguration(priority)
+                    for jump in Self.jumps(priority) {
+                        if let target = checkJump(jump, from: context, extensionEntry, priority) {
                             targets.insert(target)
                         }
                     }
@@ -54,17 +59,66 @@ struct Checker {
 
     private mutating func checkApplication(_ priority: Priority) {
         if priority.app != nil { return }
-        if Catalog.isAsteriskApplication(priority.application) {
-            diagnostics.append(Diagnostic(.warning, priority.location,
-                                          "application '\(priority.application)' is not supported by Omnigate; this step will be skipped"))
-            return
+        if let diagnostic = missingApplication(priority.application, at: priority.location, skipped: "this step will be skipped") {
+            diagnostics.append(diagnostic)
         }
-        var message = "unknown application '\(priority.application)'"
-        if let suggestion = Self.closest(priority.application, in: Catalog.applications) { message += "; did you mean '\(suggestion)'?" }
-        diagnostics.append(Diagnostic(.error, priority.location, message))
     }
 
-    private func at(_ priority: Priority, _ offset: Int) -> SourceLocation {
+    /// What to say about an application Omnigate does not run: Asterisk 22's is a
+    /// warning; one Asterisk 21 removed is unknown (a warning in Asterisk mode, where
+    /// the call ends at it, as in Asterisk 22); anything else is a misspelling.
+    private func missingApplication(_ name: String, at location: SourceLocation, skipped: String) -> Diagnostic? {
+        if Catalog.isAsteriskApplication(name) {
+            return Diagnostic(.warning, location, "application '\(name)' is not supported by Omnigate; \(skipped)")
+        }
+        if let removed = Catalog.removedApplication(name) {
+            if mode == .asterisk {
+                return Diagnostic(.warning, location, "application '\(removed)' was removed in Asterisk 21: Asterisk 22 ends the call at this step, and so does Omnigate")
+            }
+            return Diagnostic(.error, location, "unknown application '\(name)': Asterisk removed it in version 21")
+        }
+        return Diagnostic(.error, location, Self.unknownApplication(name))
+    }
+
+    static func unknownApplication(_ name: String) -> String {
+        var message = "unknown application '\(name)'"
+        if let suggestion = closest(name, in: Catalog.allApplications) { message += "; did you mean '\(suggestion)'?" }
+        return message
+    }
+
+    /// The applications Exec, TryExec, ExecIf and ExecIfTime run, where the plan names them.
+    private mutating func checkCalls(_ priority: Priority) {
+        guard case .branches = priority.shape else {
+            guard case .call = priority.shape else { return }
+            return checkCallsIn(priority)
+        }
+        checkCallsIn(priority)
+    }
+
+    private mutating func checkCallsIn(_ priority: Priority) {
+        func visit(_ shape: Shape, in caller: Application?) {
+            switch shape {
+            case .plain, .computedCall: break
+            case .branches(_, let yes, let no, _):
+                if let yes { visit(yes, in: caller) }
+                if let no { visit(no, in: caller) }
+            case .call(let name, let app, _, let arguments, _, let offset):
+                if app == nil {
+                    if caller == .tryExec {
+                        // Probing for an application is what TryExec is for: never an error.
+                        let what = Catalog.isAsteriskApplication(name) ? "is not supported by Omnigate" : "does not exist in Omnigate or Asterisk 22"
+                        diagnostics.append(Diagnostic(.warning, at(priority, offset), "application '\(name)' \(what); TryExec sets TRYSTATUS to NOAPP"))
+                    } else if let diagnostic = missingApplication(name, at: at(priority, offset), skipped: "this step will be skipped") {
+                        diagnostics.append(diagnostic)
+                    }
+                }
+                visit(arguments, in: app)
+            }
+        }
+        visit(priority.shape, in: priority.app)
+    }
+
+    func at(_ priority: Priority, _ offset: Int) -> SourceLocation {
         var location = priority.argumentsLocation
         location.column += offset
         return location
@@ -99,15 +153,28 @@ struct Checker {
             if Catalog.functions.contains(upper) { continue }
             if Catalog.asteriskFunctions.contains(upper) {
                 diagnostics.append(Diagnostic(.warning, at(priority, offset), "function '\(name)' is not supported by Omnigate; it reads as empty"))
+            } else if Catalog.removedFunctions.contains(upper) {
+                if mode == .asterisk {
+                    diagnostics.append(Diagnostic(.warning, at(priority, offset), "function '\(upper)' was removed in Asterisk 21; it reads as empty, as in Asterisk 22"))
+                } else {
+                    diagnostics.append(Diagnostic(.error, at(priority, offset), "unknown function '\(name)': Asterisk removed it in version 21"))
+                }
             } else {
                 var message = "unknown function '\(name)'"
-                if let suggestion = Self.closest(upper, in: Catalog.functions) { message += "; did you mean '\(suggestion)'?" }
+                if let suggestion = Self.closest(upper, in: Catalog.allFunctions) { message += "; did you mean '\(suggestion)'?" }
                 diagnostics.append(Diagnostic(.error, at(priority, offset), message))
             }
         }
         for (expression, offset) in template.expressions {
             if let error = Expression.syntaxError(expression) {
-                diagnostics.append(Diagnostic(.error, at(priority, offset), "bad expression $[\(expression)]: \(error.message)"))
+                // Asterisk loads such a plan and evaluates the expression as far as it parses (see
+                // Expression.evaluateAtRunTime): an error in an Omnigate plan, a warning in Asterisk mode.
+                if mode == .asterisk {
+                    diagnostics.append(Diagnostic(.warning, at(priority, offset),
+                                                  "bad expression $[\(expression)]: \(error.message); Asterisk reads it as far as it parses, and so does Omnigate"))
+                } else {
+                    diagnostics.append(Diagnostic(.error, at(priority, offset), "bad expression $[\(expression)]: \(error.message)"))
+                }
             }
         }
     }
@@ -131,39 +198,95 @@ struct Checker {
 
     // MARK: - Jumps
 
-    /// The jump targets a priority names: (text, is it a Gosub).
-    private func jumpTexts(_ priority: Priority) -> [(String, Bool)] {
-        let args = priority.arguments
-        switch priority.app {
-        case .goto?: return [(args, false)]
-        case .gotoIf?, .gotoIfTime?: return Self.branches(args).compactMap { $0 }.map { ($0, false) }
-        case .gosub?: return [(args, true)]
-        case .gosubIf?: return Self.branches(args).compactMap { $0 }.map { ($0, true) }
-        default: return []
-        }
+    /// A place a step may jump to, as the plan wrote it.
+    struct Jump {
+        /// The target text, with a Gosub's `(arguments)` removed.
+        var text: String
+        var gosub: Bool
+        /// Where the target starts in the arguments.
+        var offset: Int
+        /// The condition the jump is taken on (GotoIf's, ExecIf's), for the graph; nil for an unconditional one.
+        var condition: String?
+        /// True for the branch taken when the condition is false.
+        var otherwise = false
+        /// Nil when the target is computed at run time.
+        var literal: Bool
     }
 
-    /// The two branches of `condition?yes:no`; nil for one left empty.
-    static func branches(_ text: String) -> [String?] {
-        guard let question = text.firstIndex(of: "?") else { return [] }
-        let rest = text[text.index(after: question)...]
-        if let colon = rest.firstIndex(of: ":") {
-            let yes = String(rest[..<colon]), no = String(rest[rest.index(after: colon)...])
-            return [yes.isEmpty ? nil : yes, no.isEmpty ? nil : no]
+    /// Every jump a step names: Goto, GotoIf, GotoIfTime, Gosub, GosubIf, and these
+    /// run by Exec, TryExec, ExecIf and ExecIfTime, with their branches found as the
+    /// interpreter finds them (see `Shape`).
+    static func jumps(_ priority: Priority) -> [Jump] {
+        guard let app = priority.app, [.goto, .gotoIf, .gotoIfTime, .gosub, .gosubIf, .execIf, .execIfTime, .exec, .tryExec].contains(app) else {
+            return []
         }
-        return [rest.isEmpty ? nil : String(rest), nil]
+        var found: [Jump] = []
+        func target(_ template: Template, gosub: Bool, condition: String?, otherwise: Bool) {
+            guard let text = template.literal else {
+                found.append(Jump(text: "", gosub: gosub, offset: template.startOffset, condition: condition, otherwise: otherwise, literal: false))
+                return
+            }
+            var place = text
+            if gosub, let open = place.firstIndex(of: "(") { place = String(place[..<open]) }
+            found.append(Jump(text: place, gosub: gosub, offset: template.startOffset, condition: condition, otherwise: otherwise, literal: true))
+        }
+        func visit(_ app: Application?, _ shape: Shape, condition: String?) {
+            switch (app, shape) {
+            case (.goto?, .plain(let template)), (.gosub?, .plain(let template)):
+                if !template.pieces.isEmpty { target(template, gosub: app == .gosub, condition: condition, otherwise: false) }
+            case (.gotoIf?, .branches(let c, let yes, let no, _)), (.gotoIfTime?, .branches(let c, let yes, let no, _)),
+                 (.gosubIf?, .branches(let c, let yes, let no, _)):
+                let text = Self.conditionText(c)
+                if case .plain(let template)? = yes, !template.pieces.isEmpty { target(template, gosub: app == .gosubIf, condition: text, otherwise: false) }
+                if case .plain(let template)? = no, !template.pieces.isEmpty { target(template, gosub: app == .gosubIf, condition: text, otherwise: true) }
+            case (.execIf?, .branches(let c, let yes, let no, _)), (.execIfTime?, .branches(let c, let yes, let no, _)):
+                let text = Self.conditionText(c)
+                if case .call(_, let inner, _, let arguments, _, _)? = yes { visit(inner, arguments, condition: text) }
+                if case .call(_, let inner, _, let arguments, _, _)? = no {
+                    let before = found.count
+                    visit(inner, arguments, condition: text)
+                    for i in before..<found.count { found[i].otherwise = true }
+                }
+            case (.exec?, .call(_, let inner, _, let arguments, _, _)), (.tryExec?, .call(_, let inner, _, let arguments, _, _)):
+                visit(inner, arguments, condition: condition)
+            default:
+                break
+            }
+        }
+        visit(priority.app, priority.shape, condition: nil)
+        return found
     }
 
-    /// Checks a static jump; returns "context|exten|priority" it reaches, or nil.
-    private mutating func checkJump(_ text: String, gosub: Bool, from context: Context, _ extensionEntry: Extension,
+    /// A condition as the plan wrote it, for messages and the graph.
+    static func conditionText(_ template: Template) -> String {
+        func text(_ pieces: [Template.Piece]) -> String {
+            pieces.map { piece -> String in
+                switch piece {
+                case .text(let value): return value
+                case .expression(let inner, _): return "$[" + text(inner) + "]"
+                case .reference(let reference):
+                    let substring = reference.substring.map { ":" + text($0) } ?? ""
+                    switch reference.name {
+                    case .variable(let name): return "${" + name + substring + "}"
+                    case .function(let name, let arguments): return "${" + name + "(" + text(arguments) + ")" + substring + "}"
+                    case .dynamic(let inner): return "${" + text(inner) + substring + "}"
+                    }
+                }
+            }.joined()
+        }
+        return text(template.pieces)
+    }
+
+    /// Checks a jump the plan writes out; returns "context|exten|priority" it reaches, or nil.
+    private mutating func checkJump(_ jump: Jump, from context: Context, _ extensionEntry: Extension,
                                     _ priority: Priority) -> String? {
-        var place = text.trimmingCharacters(in: .whitespaces)
-        if gosub, let open = place.firstIndex(of: "("), place.hasSuffix(")") { place = String(place[..<open]) }
-        guard !place.contains("$") else { return nil }  // computed at run time
-        var parts = Parser.splitTopLevel(place).map { $0.trimmingCharacters(in: .whitespaces) }
-        let app = gosub ? "Gosub" : "Goto"
+        guard jump.literal else { return nil }  // computed at run time
+        let place = Parser.trimmedBlanks(jump.text)
+        let location = at(priority, jump.offset)
+        var parts = Parser.splitTopLevel(place).map { Parser.trimmedBlanks($0) }
+        let app = jump.gosub ? "Gosub" : "Goto"
         guard (1...3).contains(parts.count), !parts.contains(where: \.isEmpty) else {
-            diagnostics.append(Diagnostic(.error, priority.argumentsLocation, "\(app) target '\(place)' is not [[context,]extension,]priority"))
+            diagnostics.append(Diagnostic(.error, location, "\(app) target '\(place)' is not [[context,]extension,]priority"))
             return nil
         }
         var contextName = context.name
@@ -173,7 +296,7 @@ struct Checker {
         if parts.count == 2 { exten = parts.removeFirst() }
         let priorityText = parts[0]
         guard plan.contexts[contextName] != nil else {
-            diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to context '\(contextName)', which is not defined"))
+            diagnostics.append(Diagnostic(runtimeSeverity, location, "\(app) to context '\(contextName)', which is not defined"))
             return nil
         }
         // A bare priority or label stays in the current extension (even a pattern one);
@@ -185,19 +308,24 @@ struct Checker {
                 .map { (plan.table[$0.context].name, plan[$0]) }
         }
         guard first({ _ in true }) != nil else {
-            diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation, "\(app) to extension '\(exten)', which [\(contextName)] does not have"))
+            diagnostics.append(Diagnostic(runtimeSeverity, location, "\(app) to extension '\(exten)', which [\(contextName)] does not have"))
             return nil
         }
-        if let number = Int(priorityText) {
+        var number = Int(priorityText)
+        // `+N` and `-N` count from the step's own priority.
+        if let sign = priorityText.first, sign == "+" || sign == "-", let n = Int(priorityText.dropFirst()) {
+            number = priority.number + (sign == "+" ? n : -n)
+        }
+        if let number {
             guard let found = first({ $0.priorities[number] != nil }) else {
-                diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
+                diagnostics.append(Diagnostic(runtimeSeverity, location,
                                               "\(app) to priority \(number) of '\(exten)' in [\(contextName)], which does not exist"))
                 return nil
             }
             return "\(found.context)|\(found.extension.name)|\(number)"
         }
         guard let found = first({ $0.labels[priorityText] != nil }) else {
-            diagnostics.append(Diagnostic(runtimeSeverity, priority.argumentsLocation,
+            diagnostics.append(Diagnostic(runtimeSeverity, location,
                                           "\(app) to label '\(priorityText)', which extension '\(exten)' in [\(contextName)] does not have"))
             return nil
         }
@@ -213,6 +341,9 @@ struct Checker {
                 for (i, number) in numbers.enumerated() {
                     let priority = extensionEntry.priorities[number]!
                     if priority.label != nil || targets.contains("\(name)|\(extensionEntry.name)|\(number)") { continue }
+                    // If and While jump to an ElseIf, past an Else, an EndIf or an EndWhile.
+                    if priority.app == .elseIf { continue }
+                    if let previous = extensionEntry.priorities[number - 1]?.app, [.else, .endIf, .endWhile].contains(previous) { continue }
                     if number == 1 { continue }
                     if i > 0, numbers[i - 1] == number - 1 {
                         let previous = extensionEntry.priorities[number - 1]!
@@ -229,13 +360,13 @@ struct Checker {
         }
     }
 
-    /// Goto, Hangup, Busy, Congestion, Return; GotoIf and GotoIfTime with both branches.
+    /// Goto, Hangup, Busy, Congestion, Return, RaiseException, ExitWhile, ContinueWhile;
+    /// GotoIf and GotoIfTime with both branches.
     static func neverContinues(_ priority: Priority) -> Bool {
         guard let app = priority.app else { return false }
         if app.neverContinues { return true }
-        if app == .gotoIf || app == .gotoIfTime {
-            let branches = Self.branches(priority.arguments)
-            return branches.count == 2 && branches.allSatisfy { $0 != nil }
+        if app == .gotoIf || app == .gotoIfTime, case .branches(_, let yes?, let no?, _) = priority.shape {
+            return !(yes.template?.pieces.isEmpty ?? false) && !(no.template?.pieces.isEmpty ?? false)
         }
         return false
     }

@@ -47,6 +47,34 @@ public enum Expression {
         }
     }
 
+    /// Evaluates `text` at run time, reading a syntax error as Asterisk's parser does
+    /// (checked against Asterisk 22): an expression followed by something that cannot
+    /// continue it gives that expression's value (`$[1 2]` is 1, `$[x y]` is x); one
+    /// that stops where a value or a closing `)` or `::` is still needed gives 0
+    /// (`$[1 + ]`, `$[(1]`, `$[2 ? 3]`); one wrong from its first token gives nothing
+    /// (`$[ = 1]`, `$[, 1]`). A `"` that is never closed is skipped, as Asterisk's
+    /// scanner skips it. The error comes back too, for the run's warnings.
+    static func evaluateAtRunTime(_ text: String, context: EvaluationContext, warnings: inout [String]) -> (value: String, error: ExpressionError?) {
+        do {
+            var parser = ExpressionParser(tokens: try tokenize(Array(text.utf8), lenient: true), context: context)
+            guard !parser.tokens.isEmpty else { return ("", nil) }
+            let value: Value
+            do {
+                value = try parser.expression()
+            } catch let error as ExpressionError {
+                warnings += parser.warnings
+                return (parser.furthest == 0 ? "" : "0", error)
+            }
+            warnings += parser.warnings
+            if let token = parser.peek { return (value.text, ExpressionError(message: "unexpected '\(token.text)' in expression")) }
+            return (value.text, nil)
+        } catch let error as ExpressionError {
+            return ("0", error)
+        } catch {
+            return ("0", ExpressionError(message: "\(error)"))
+        }
+    }
+
     /// The syntax error in `text`, if any (nothing is evaluated).
     static func syntaxError(_ text: String) -> ExpressionError? {
         if case .failure(let error) = evaluate(text) { return error }
@@ -69,7 +97,7 @@ public enum Expression {
     /// Splits an expression as Asterisk's scanner does: operators, quoted strings
     /// (quotes kept), numbers, and runs of other characters; blanks separate;
     /// characters nothing accepts are skipped.
-    static func tokenize(_ bytes: [UInt8]) throws -> [Token] {
+    static func tokenize(_ bytes: [UInt8], lenient: Bool = false) throws -> [Token] {
         var tokens: [Token] = []
         var i = 0
         func op(_ o: Operator, _ length: Int) { tokens.append(Token(kind: .op(o), text: o.rawValue)); i += length }
@@ -100,7 +128,9 @@ public enum Expression {
             case UInt8(ascii: ","): op(.comma, 1)
             case quote:
                 guard let end = bytes[(i + 1)...].firstIndex(of: quote) else {
-                    throw ExpressionError(message: "a quoted string in an expression is not closed")
+                    guard lenient else { throw ExpressionError(message: "a quoted string in an expression is not closed") }
+                    i += 1  // skipped, as Asterisk's scanner skips a quote it cannot pair
+                    continue
                 }
                 let text = String(decoding: bytes[i...end], as: UTF8.self)
                 tokens.append(Token(kind: .value(.string(text)), text: text))
@@ -241,6 +271,8 @@ struct ExpressionParser {
     }
 
     var peek: Expression.Token? { position < tokens.count ? tokens[position] : nil }
+    /// How many tokens were consumed before an error (0: the first token was already wrong).
+    var furthest: Int { position }
 
     private mutating func take(_ o: Expression.Operator) -> Bool {
         if let token = peek, case .op(let found) = token.kind, found == o { position += 1; return true }
@@ -556,12 +588,14 @@ func formatNumber(_ value: Double) -> String {
 }
 
 extension Interpreter {
-    /// Evaluates an expanded `$[…]`: syntax errors fail; Asterisk's warnings go to the run's warnings.
-    func evaluateExpression(_ text: String) -> Result<String, ExpressionError> {
+    /// Evaluates an expanded `$[…]` as Asterisk does, syntax errors included (see
+    /// `Expression.evaluateAtRunTime`); problems go to the run's warnings.
+    func evaluateExpression(_ text: String) -> String {
         var found: [String] = []
         let context = EvaluationContext(function: { [unowned self] name, arguments in self.callSync(name, arguments) }, regexes: regexes)
-        let result = Expression.evaluate(text, context: context, warnings: &found)
+        let (value, error) = Expression.evaluateAtRunTime(text, context: context, warnings: &found)
         for warning in found { warnings.append("expression $[\(text)]: \(warning)") }
-        return result
+        if let error { warnings.append("\(located)expression $[\(text)]: \(error.message)") }
+        return value
     }
 }

@@ -74,13 +74,15 @@ public struct Outcome: Sendable {
     public var warnings: [String]
     /// What Verbose() and Log() wrote, in order (`VERBOSE: text`, `NOTICE: text`).
     public var messages: [String] = []
+    /// What UserEvent() sent, in order.
+    public var userEvents: [UserEvent] = []
     /// The last application run before the hangup handler, and its arguments (CDR lastapp/lastdata).
     public var lastApplication: String
     public var lastData: String
 }
 
 /// Where execution is: a context, an extension and a priority.
-struct Position: Equatable {
+struct Position: Hashable {
     var context: String
     var exten: String
     var priority: Int
@@ -96,6 +98,8 @@ public final class Interpreter {
     let start: CallStart
     /// Called for each step as it runs (logs, `simulate`).
     let onStep: (Step) -> Void
+    /// Called with what Verbose, Log and UserEvent report, as they run (the gateway logs them).
+    public var onEvent: (Event) -> Void = { _ in }
 
     var variables: [String: String] = [:]
     /// Variables marked for inheritance by dialled legs: 1 for `_VAR`, 2 for `__VAR`.
@@ -104,6 +108,19 @@ public final class Interpreter {
     var steps: [Step] = []
     var warnings: [String] = []
     var messages: [String] = []
+    var userEvents: [UserEvent] = []
+    /// Open If and While blocks (see Blocks.swift).
+    var ifBlocks = Blocks()
+    var whileBlocks = Blocks()
+    /// Where the step running was written, for warnings and events that name its file:line.
+    var currentLocation: SourceLocation?
+    /// The step whose jump led to the current position, until a priority is found there.
+    var jumpedFrom: (priority: Priority, text: String)?
+    /// When each `HASH()` key was last set, so HASHKEYS lists the latest first, as Asterisk does.
+    var hashStamps: [String: Int] = [:]
+    var hashClock = 0
+    /// How deep EVAL_EXTEN is evaluating.
+    var evalDepth = 0
     /// The last exception raised: reason, context, exten, priority.
     var exception: [String: String] = [:]
     /// Regular expressions compiled for `:` and `=~`, kept for the call.
@@ -155,6 +172,8 @@ public final class Interpreter {
         /// Start collecting digits (after Background was interrupted, or WaitExten).
         /// `waitExten`: with no digit at all, go on to the next priority when there is one.
         case collect(first: Character?, responseTimeout: Duration, context: String?, waitExten: Bool = false)
+        /// The application failed (Asterisk's -1): the call ends with this warning, unless TryExec ran it.
+        case fail(reason: String, message: String)
     }
 
     // MARK: - Running
@@ -178,22 +197,35 @@ public final class Interpreter {
                 break
             }
             guard let (found, priority) = lookup(position) else {
+                let jump = jumpedFrom
+                jumpedFrom = nil
                 if position.priority == 1 || lookup(Position(context: position.context, exten: position.exten, priority: 1)) == nil {
-                    // No such extension.
+                    // No such extension (or context): on to i, else e, else the call ends, as in Asterisk.
+                    let missing = plan.contexts[position.context] == nil ? "there is no context [\(position.context)]"
+                        : "[\(position.context)] has no extension '\(position.exten)'"
                     if position.exten != "i", position.exten != "h", lookup(Position(context: position.context, exten: "i", priority: 1)) != nil {
+                        if let jump { warnings.append("\(jump.priority.location): \(jump.text): \(missing); the call goes to 'i'") }
                         setVariable("INVALID_EXTEN", position.exten)
                         position = Position(context: position.context, exten: "i", priority: 1)
                         continue
                     }
                     if position.exten != "e", position.exten != "h", let target = raise("INVALID", in: position.context) {
+                        if let jump { warnings.append("\(jump.priority.location): \(jump.text): \(missing); the call goes to 'e'") }
                         position = target
                         continue
                     }
-                    warnings.append("no extension '\(position.exten)' in [\(position.context)]")
+                    if let jump {
+                        warnings.append("\(jump.priority.location): \(jump.text): \(missing); the call ends, as in Asterisk")
+                    } else {
+                        warnings.append("no extension '\(position.exten)' in [\(position.context)]")
+                    }
                     reason = "no-extension"
                     await channel.hangup(cause: 1)
                     cause = 1
                 } else if plan.autofallthrough {
+                    if let jump {
+                        warnings.append("\(jump.priority.location): \(jump.text): '\(position.exten)' in [\(position.context)] has no priority \(position.priority); the call ends, as in Asterisk")
+                    }
                     reason = "autofallthrough"
                     let status = variables["DIALSTATUS"] ?? ""
                     cause = status == "BUSY" ? 17 : (status == "CONGESTION" || status == "CHANUNAVAIL") ? 34 : 16
@@ -209,10 +241,22 @@ public final class Interpreter {
                 break
             }
             _ = found
+            jumpedFrom = nil
             let flow = await execute(priority)
             switch await follow(flow) {
             case .next: position.priority += 1
-            case .jump(let target): position = target
+            case .jump(let target):
+                position = target
+                // A jump the plan names (not a Return or a block's end) is reported if it leads nowhere.
+                if let app = priority.app, [.goto, .gotoIf, .gotoIfTime, .gosub, .gosubIf, .exec, .tryExec, .execIf, .execIfTime].contains(app) {
+                    jumpedFrom = (priority, steps.last.map { "\($0.application)(\($0.arguments))" } ?? priority.application)
+                }
+            case .fail(let r, let message):
+                warnings.append("\(priority.location): \(message)")
+                cause = 16
+                reason = r
+                if runsHangupHandler && !channel.isHungUp { await channel.hangup(cause: 16) }
+                break loop
             case .hangup(let c, let r):
                 cause = c
                 reason = r
@@ -229,7 +273,7 @@ public final class Interpreter {
         if runsHangupHandler { setVariable("HANGUPCAUSE", String(cause ?? 16)) }
         await runHangupHandler()
         return Outcome(steps: steps, reason: reason, hangupCause: cause, variables: variables, warnings: warnings,
-                       messages: messages, lastApplication: last.0, lastData: last.1)
+                       messages: messages, userEvents: userEvents, lastApplication: last.0, lastData: last.1)
     }
 
     /// Runs a message context: like a call, without a call (no `h`).
@@ -281,7 +325,7 @@ public final class Interpreter {
     /// Asterisk's exceptions: with no `i` or `t` to go to, an `e` extension
     /// handles the problem; `EXCEPTION(reason)` says which (INVALID,
     /// RESPONSETIMEOUT) and `EXCEPTION(context|exten|priority)` where it arose.
-    private func raise(_ reason: String, in context: String) -> Position? {
+    func raise(_ reason: String, in context: String) -> Position? {
         guard exists(context, "e") else { return nil }
         exception = ["reason": reason, "context": position.context, "exten": position.exten, "priority": String(position.priority)]
         return Position(context: context, exten: "e", priority: 1)
@@ -299,13 +343,23 @@ public final class Interpreter {
             switch flow {
             case .jump(let target): position = target
             case .hangup: return
+            case .fail(_, let message):
+                warnings.append("\(priority.location): \(message)")
+                return
             default: position.priority += 1
             }
         }
     }
 
     private func execute(_ priority: Priority) async -> Flow {
-        let arguments = await expand(priority.template)
+        currentLocation = priority.location
+        let expanded: Arguments
+        if case .plain(let template) = priority.shape {
+            expanded = .text(await expand(template))  // most steps: one text, no nested shape to walk
+        } else {
+            expanded = await expand(priority.shape)
+        }
+        let arguments = expanded.text
         let name = priority.app?.rawValue ?? priority.application
         let step = Step(context: position.context, exten: position.exten, priority: position.priority, application: name,
                         arguments: arguments)
@@ -315,7 +369,7 @@ public final class Interpreter {
             lastApplication = name
             lastData = arguments
         }
-        return await runApplication(priority.app, name: name, arguments: arguments)
+        return await runApplication(priority.app, name: name, arguments: expanded)
     }
 
     // MARK: - Finding extensions
@@ -357,17 +411,38 @@ public final class Interpreter {
         return nil
     }
 
-    /// Resolves `[[context,]exten,]priority` (a number or a label) from the current position.
-    func target(_ text: String) -> Position? {
-        var parts = Parser.splitTopLevel(text).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard (1...3).contains(parts.count), !parts.contains(where: \.isEmpty) else { return nil }
+    /// Resolves `[[context,]exten,]priority` from the current position, as Asterisk's
+    /// Goto does: the priority is a number, `+N` or `-N` (from the current one), or a
+    /// label of the first extension the name reaches that has it.
+    func target(_ text: String) -> Result<Position, RuntimeProblem> {
+        // Asterisk reads at most three fields.
+        var parts = Array(text.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false).prefix(3))
+            .map { Parser.trimmedBlanks(String($0)) }
         var context = position.context, exten = position.exten
         if parts.count == 3 { context = parts.removeFirst() }
         if parts.count == 2 { exten = parts.removeFirst() }
+        if context.isEmpty { context = position.context }
+        if exten.isEmpty { exten = position.exten }
         let priorityText = parts[0]
-        if let number = Int(priorityText) { return Position(context: context, exten: exten, priority: number) }
-        guard let number = label(priorityText, exten: exten, in: context) else { return nil }
-        return Position(context: context, exten: exten, priority: number)
+        if let sign = priorityText.first, sign == "+" || sign == "-", let n = Int(priorityText.dropFirst()), n >= 0 {
+            return .success(Position(context: context, exten: exten, priority: position.priority + (sign == "+" ? n : -n)))
+        }
+        if let number = Int(priorityText) {
+            guard number > 0 else { return .failure(RuntimeProblem("priority \(number) is not a number above 0")) }
+            return .success(Position(context: context, exten: exten, priority: number))
+        }
+        guard !priorityText.isEmpty else { return .failure(RuntimeProblem("no priority given")) }
+        guard let number = label(priorityText, exten: exten, in: context) else {
+            let place = plan.contexts[context] == nil ? "[\(context)] is not a context" : "extension '\(exten)' in [\(context)] has no label '\(priorityText)'"
+            return .failure(RuntimeProblem(place))
+        }
+        return .success(Position(context: context, exten: exten, priority: number))
+    }
+
+    /// Why a jump could not be resolved, in words.
+    struct RuntimeProblem: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
     }
 
     // MARK: - Variables

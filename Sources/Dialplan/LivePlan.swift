@@ -22,13 +22,18 @@ public final class LivePlan: Sendable {
     }
 
     public let paths: [String]
+    public let mode: DialplanMode
+    /// What the first load found wrong but let through (warnings), for the service to list.
+    public let warnings: [Diagnostic]
     private let state: Mutex<State>
 
     /// Loads the plan; fails with its diagnostics when it has errors.
-    public init(paths: [String]) throws(LoadFailure) {
+    public init(paths: [String], mode: DialplanMode = .strict) throws(LoadFailure) {
         self.paths = paths
-        let load = DialplanLoader.load(paths: paths)
+        self.mode = mode
+        let load = DialplanLoader.load(paths: paths, mode: mode)
         guard let plan = load.plan else { throw LoadFailure(diagnostics: load.diagnostics) }
+        warnings = load.diagnostics.warnings
         state = Mutex(State(plan: plan, globals: Globals(plan), stamps: LivePlan.stamps(paths, plan.files)))
     }
 
@@ -37,7 +42,7 @@ public final class LivePlan: Sendable {
 
     /// Reads the files again and swaps the plan in only when it has no errors.
     public func reload() -> Reload {
-        let load = DialplanLoader.load(paths: paths)
+        let load = DialplanLoader.load(paths: paths, mode: mode)
         guard let plan = load.plan else {
             // Remember what was seen, so a broken file is reported once, not on every poll.
             state.withLock { $0.stamps = LivePlan.stamps(paths, $0.plan.files) }

@@ -8,12 +8,24 @@ public struct DialplanLoad: Sendable {
     public var errors: [Diagnostic] { diagnostics.errors }
 }
 
+/// How strictly a plan is read (`[dialplan] mode` of the configuration, `check --asterisk`).
+public enum DialplanMode: String, Sendable, CaseIterable {
+    /// Any error refuses the plan: what Omnigate's own plans are held to.
+    case strict
+    /// An Asterisk dialplan brought in as it is: what Asterisk itself only meets at
+    /// run time (a jump to an extension, context or label nobody defines, an include
+    /// of a context Omnigate lacks, a queue or agent the configuration lacks) is a
+    /// warning, and fails at run time as in Asterisk. Syntax errors still refuse it.
+    case asterisk
+}
+
 /// Reads dialplan files and directories into a checked plan.
 public enum DialplanLoader {
     /// Loads files, and the `.conf` files of directories (in name order).
-    /// - Parameter compatibility: read an Asterisk dialplan as it is: jumps and
-    ///   includes Asterisk only resolves at run time are warnings, not errors.
-    public static func load(paths: [String], compatibility: Bool = false) -> DialplanLoad {
+    /// - Parameters:
+    ///   - mode: strict, or Asterisk's reading (see `DialplanMode`).
+    ///   - names: the configuration's queues, agents and trunks, to check names against; nil checks none.
+    public static func load(paths: [String], mode: DialplanMode = .strict, names: ConfigurationNames? = nil) -> DialplanLoad {
         var reader = SourceReader()
         var files: [String] = []
         var missing: [Diagnostic] = []
@@ -34,22 +46,23 @@ public enum DialplanLoader {
             }
         }
         for file in files { reader.read(path: file) }
-        return finish(reader: reader, extra: missing, compatibility: compatibility)
+        return finish(reader: reader, extra: missing, mode: mode, names: names)
     }
 
     /// Parses dialplan text (for tests and tools); `file` names it in diagnostics.
-    public static func parse(_ text: String, file: String = "extensions.conf", compatibility: Bool = false) -> DialplanLoad {
+    public static func parse(_ text: String, file: String = "extensions.conf", mode: DialplanMode = .strict,
+                             names: ConfigurationNames? = nil) -> DialplanLoad {
         var reader = SourceReader()
         reader.read(text: text, file: file)
-        return finish(reader: reader, extra: [], compatibility: compatibility)
+        return finish(reader: reader, extra: [], mode: mode, names: names)
     }
 
-    private static func finish(reader: SourceReader, extra: [Diagnostic], compatibility: Bool) -> DialplanLoad {
-        var parser = Parser()
+    private static func finish(reader: SourceReader, extra: [Diagnostic], mode: DialplanMode, names: ConfigurationNames?) -> DialplanLoad {
+        var parser = Parser(mode: mode)
         parser.parse(reader.lines)
         var plan = parser.plan
         plan.files = reader.files
-        var checker = Checker(plan: plan, compatibility: compatibility)
+        var checker = Checker(plan: plan, mode: mode, names: names)
         checker.check()
         var seen = Set<Diagnostic>()
         let all = (extra + reader.diagnostics + parser.diagnostics + checker.diagnostics)

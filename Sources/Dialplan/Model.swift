@@ -281,8 +281,23 @@ public struct Priority: Sendable {
     public let argumentsLocation: SourceLocation
     /// The application as Omnigate knows it (nil outside the subset).
     let app: Application?
+    /// The arguments compiled at load, behind one reference so a step is cheap to copy.
+    let compiled: CompiledArguments
     /// The arguments, compiled for expansion.
+    var template: Template { compiled.template }
+    /// The arguments in the shape the application reads them (branches, the application Exec runs).
+    var shape: Shape { compiled.shape }
+}
+
+/// A step's arguments compiled at load: never changed, shared by every call.
+final class CompiledArguments: Sendable {
     let template: Template
+    let shape: Shape
+
+    init(template: Template, shape: Shape) {
+        self.template = template
+        self.shape = shape
+    }
 }
 
 /// `include => name[,times,weekdays,mdays,months[,timezone]]`.

@@ -7,7 +7,17 @@ struct Parser {
     private(set) var plan = Dialplan()
     private(set) var diagnostics: [Diagnostic] = []
     private var current: String?          // context being filled
-    private var lastExtension: (context: String, index: Int, priority: Int)?
+    /// The last line that numbered a priority in the current context: its extension field as
+    /// written (for `same`), where it was, and its priority (`hintPriority` for a hint).
+    private var lastLine: (context: String, name: [UInt8], location: SourceLocation, priority: Int)?
+    let mode: DialplanMode
+
+    init(mode: DialplanMode = .strict) {
+        self.mode = mode
+    }
+
+    /// The number Asterisk gives a hint.
+    static let hintPriority = -1
     private var seenContexts: [String: SourceLocation] = [:]
     /// Per context: an extension's name and caller-ID text as written, and as matched, to its index.
     private var written: [String: [String: Int]] = [:]
@@ -117,7 +127,7 @@ struct Parser {
         }
         let name = text[text.index(after: text.startIndex)..<close].trimmingCharacters(in: .whitespaces)
         let options = text[text.index(after: close)...].trimmingCharacters(in: .whitespaces)
-        lastExtension = nil
+        lastLine = nil
         guard !name.isEmpty, name.allSatisfy({ !$0.isWhitespace && $0 != "[" && $0 != "," }) else {
             error(line.location, "'\(name)' is not a valid context name")
             current = nil
@@ -196,12 +206,9 @@ struct Parser {
             start = i + 1
         }
         guard let priorityEnd = value[start...].firstIndex(of: comma) else {
-            if same {
-                guard let last = lastExtension, last.context == contextName else {
-                    error(location, "'same =>' needs an 'exten =>' line before it in [\(contextName)]")
-                    return
-                }
-                _ = last
+            if same, lastLine?.context != contextName {
+                error(location, "'same =>' needs an 'exten =>' line before it in [\(contextName)]")
+                return
             }
             error(location, "expected 'exten => name,priority,Application(args)'")
             return
@@ -209,23 +216,37 @@ struct Parser {
         fields.append(start..<priorityEnd)
         fields.append((priorityEnd + 1)..<value.endIndex)
 
-        let extensionIndex: Int
+        // The extension: named on this line, or for `same`, on the line before.
+        let nameField: [UInt8]
+        let nameLocation: SourceLocation
         if same {
-            guard let last = lastExtension, last.context == contextName else {
+            guard let last = lastLine, last.context == contextName else {
                 error(location, "'same =>' needs an 'exten =>' line before it in [\(contextName)]")
                 return
             }
-            extensionIndex = last.index
+            nameField = last.name
+            nameLocation = last.location
         } else {
-            guard let index = extensionFor(Parser.trimmed(value[fields[0]]), in: contextName, at: location) else { return }
-            extensionIndex = index
+            nameField = Array(Parser.trimmed(value[fields[0]]))
+            nameLocation = location
         }
+        let created = plan.contexts[contextName]!.extensions.count
+        guard let extensionIndex = extensionFor(nameField[...], in: contextName, at: nameLocation, warn: !same) else { return }
         let priorityField = String(decoding: Parser.trimmed(value[fields[fields.count - 2]]), as: UTF8.self)
         let applicationRange = fields[fields.count - 1]
         let extensionName = plan.contexts[contextName]!.extensions[extensionIndex].name
+        // A line that adds nothing leaves no extension behind (a hint, or a line with an error).
+        var added = false
+        defer {
+            if !added, extensionIndex == created, plan.contexts[contextName]!.extensions[extensionIndex].priorities.isEmpty {
+                removeExtension(extensionIndex, in: contextName)
+            }
+        }
 
-        // Priority and optional label: 1, n, n(label), 5(label), n+2, s, hint.
-        var number: Int
+        // Priority and optional label: 1, n, n(label), 5(label), n+2, s, hint, label+101, 1+199(name).
+        // As in Asterisk's pbx_config: the label comes off first, then the text splits at '+';
+        // the base is a number, n (the previous line's priority + 1), s (the same), or a label
+        // an earlier line of this extension has; the offset is added to it.
         var label: String?
         var priorityText = priorityField
         if let open = priorityText.firstIndex(of: "("), priorityText.hasSuffix(")") {
@@ -236,32 +257,66 @@ struct Parser {
                 return
             }
         }
-        // As in Asterisk's pbx_config, `n` and `s` count from the previous line of the context, whatever its extension.
-        let previous = lastExtension.map { $0.context == contextName ? $0.priority : 0 } ?? 0
-        if priorityText.lowercased() == "hint" {
-            warning(location, "hint for '\(extensionName)' is ignored: Omnigate has no device state")
-            if plan.contexts[contextName]!.extensions[extensionIndex].priorities.isEmpty && !same {
-                removeExtension(extensionIndex, in: contextName)
-            }
-            return
-        } else if priorityText == "n" || priorityText == "next" {
-            guard previous > 0 else {
-                error(location, "priority 'n' needs a numbered priority before it in extension '\(extensionName)'")
+        var offset = 0
+        if let plus = priorityText.firstIndex(of: "+") {
+            let offsetText = priorityText[priorityText.index(after: plus)...]
+            guard let value = Int(offsetText), value >= 0, value <= Parser.maxPriority else {
+                error(location, "bad priority '\(priorityField)': the offset after '+' must be a whole number from 0 to \(Parser.maxPriority)")
                 return
             }
-            number = previous + 1
-        } else if priorityText == "s" || priorityText == "same" {
-            guard previous > 0 else { error(location, "priority 's' needs a priority before it"); return }
-            number = previous
-        } else if priorityText.hasPrefix("n+"), let step = Int(priorityText.dropFirst(2)), previous > 0, step > 0,
-                  step <= Parser.maxPriority - previous {
-            number = previous + step
-        } else if let n = Int(priorityText), n > 0, n <= Parser.maxPriority {
-            number = n
+            offset = value
+            priorityText = String(priorityText[..<plus])
+        }
+        // As in Asterisk's pbx_config, `n` and `s` count from the previous line of the context, whatever its extension.
+        let previous = lastLine.map { $0.context == contextName ? $0.priority : 0 } ?? 0
+        var base: Int
+        if priorityText == "hint" {
+            guard offset == 0 else {
+                error(location, "bad priority '\(priorityField)'; expected a number, n, n(label) or hint")
+                return
+            }
+            warning(location, "hint for '\(extensionName)' is ignored: Omnigate has no device state")
+            // Asterisk numbers a hint -1: an `n` straight after it has no number.
+            lastLine = (contextName, nameField, nameLocation, Parser.hintPriority)
+            return
+        } else if priorityText == "n" || priorityText == "next" || priorityText == "s" || priorityText == "same" {
+            let word = priorityText.hasPrefix("n") ? "n" : "s"
+            if previous == Parser.hintPriority {
+                // Asterisk numbers this line 0 and drops it without a word.
+                let message = "priority '\(priorityField)' follows a hint, which has no number; Asterisk drops this line"
+                if mode == .asterisk { warning(location, message + ", and so does Omnigate") } else { error(location, message + "; give it a number") }
+                return
+            }
+            guard previous > 0 else {
+                if word == "n" {
+                    error(location, "priority 'n' needs a numbered priority before it in extension '\(extensionName)'")
+                } else {
+                    error(location, "priority 's' needs a priority before it")
+                }
+                return
+            }
+            base = word == "n" ? previous + 1 : previous
+        } else if let n = Int(priorityText) {
+            guard n > 0, n <= Parser.maxPriority else {
+                error(location, "bad priority '\(priorityField)'; expected a number, n, n(label) or hint")
+                return
+            }
+            base = n
+        } else if !priorityText.isEmpty, let labelled = plan.contexts[contextName]!.extensions[extensionIndex].labels[priorityText] {
+            base = labelled
+        } else if !priorityText.isEmpty, priorityText.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }),
+                  !priorityText.allSatisfy(\.isNumber) {
+            error(location, "bad priority '\(priorityField)': extension '\(extensionName)' has no label '\(priorityText)' before this line")
+            return
         } else {
             error(location, "bad priority '\(priorityField)'; expected a number, n, n(label) or hint")
             return
         }
+        guard offset <= Parser.maxPriority - base else {
+            error(location, "bad priority '\(priorityField)'; expected a number, n, n(label) or hint")
+            return
+        }
+        let number = base + offset
 
         // The application: `App(args)`, `App`, or the old `App,args`.
         let application = Parser.trimmed(value[applicationRange])
@@ -284,25 +339,35 @@ struct Parser {
         argumentsLocation.column += argumentRange.lowerBound - application.startIndex
         let arguments = String(decoding: application[argumentRange], as: UTF8.self)
 
-        let existing = plan.contexts[contextName]!.extensions[extensionIndex]
-        if let other = existing.priorities[number] {
+        // Read without keeping a copy of the extension: a copy alive across the insert below
+        // would make the priorities' storage copy itself on every line.
+        if let other = plan.contexts[contextName]!.extensions[extensionIndex].priorities[number] {
             error(location, "priority \(number) of extension '\(extensionName)' in [\(contextName)] is already defined at \(other.location)")
             return
         }
-        if let label, let other = existing.labels[label] {
-            error(location, "label '\(label)' is already used by priority \(other) of extension '\(extensionName)'")
-            return
+        if let name = label, let other = plan.contexts[contextName]!.extensions[extensionIndex].labels[name] {
+            // Asterisk keeps the step and warns; a jump to the label goes to the first.
+            guard mode == .asterisk else {
+                error(location, "label '\(name)' is already used by priority \(other) of extension '\(extensionName)'")
+                return
+            }
+            warning(location, "label '\(name)' is already used by priority \(other) of extension '\(extensionName)'; as in Asterisk, jumps to it go there")
+            label = nil
         }
+        let known = Application.named(app)
+        let template = Template(arguments)
         let priority = Priority(number: number, label: label, application: app, arguments: arguments,
                                 location: appLocation, argumentsLocation: argumentsLocation,
-                                app: Application.named(app), template: Template(arguments))
+                                app: known, compiled: CompiledArguments(template: template, shape: Shape.of(known, template)))
         plan.contexts[contextName]!.extensions[extensionIndex].priorities[number] = priority
         if let label { plan.contexts[contextName]!.extensions[extensionIndex].labels[label] = number }
-        lastExtension = (contextName, extensionIndex, number)
+        added = true
+        lastLine = (contextName, nameField, nameLocation, number)
     }
 
     /// The extension a `name[/cid]` field names in a context, added when new; nil (with an error) when malformed.
-    private mutating func extensionFor(_ field: ArraySlice<UInt8>, in contextName: String, at location: SourceLocation) -> Int? {
+    private mutating func extensionFor(_ field: ArraySlice<UInt8>, in contextName: String, at location: SourceLocation,
+                                       warn: Bool = true) -> Int? {
         let written = String(decoding: field, as: UTF8.self)
         if let index = self.written[contextName]?[written] { return index }
         guard !field.isEmpty else {
@@ -318,7 +383,15 @@ struct Parser {
         var pattern: Pattern?
         if name.hasPrefix("_") {
             switch Pattern.compile(name) {
-            case .success(let compiled): pattern = compiled
+            case .success(let compiled):
+                pattern = compiled
+                if warn, compiled.hasEmptySet {
+                    warning(location, "pattern '\(name)' has an empty set '[]', which matches nothing; Asterisk skips it, and so does Omnigate")
+                }
+                if warn, let tail = compiled.ignoredTail {
+                    let stop = name.utf8.count - tail.utf8.count
+                    warning(location, "pattern '\(name)' matches as '\(name.prefix(stop))': Asterisk ignores '\(tail)' after the first '.' or '!'")
+                }
             case .failure(let failure):
                 error(location, "bad pattern '\(name)': \(failure.message)")
                 return nil
@@ -337,7 +410,7 @@ struct Parser {
                 callerID = .literal(callerIDText)
             }
         }
-        let key = ExtensionKey(name: pattern.map { .pattern($0.elements) } ?? .literal(Array(name.utf8).filter { $0 != dash }),
+        let key = ExtensionKey(name: pattern.map { .pattern($0.order) } ?? .literal(Array(name.utf8).filter { $0 != dash }),
                                callerID: callerIDText)
         if let index = canonical[contextName]?[key] {
             self.written[contextName, default: [:]][written] = index
@@ -356,7 +429,6 @@ struct Parser {
         plan.contexts[contextName]!.extensions.remove(at: index)
         written[contextName] = written[contextName]?.compactMapValues { $0 == index ? nil : $0 > index ? $0 - 1 : $0 }
         canonical[contextName] = canonical[contextName]?.compactMapValues { $0 == index ? nil : $0 > index ? $0 - 1 : $0 }
-        lastExtension = nil
     }
 
     /// `App(args)` → (name, arguments); `App` alone; the old `App,args`. Nil when
@@ -383,6 +455,14 @@ struct Parser {
     }
 
     static func isBlank(_ b: UInt8) -> Bool { b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
+
+    /// Text without leading and trailing blanks; much cheaper than Foundation's trimming, for hot paths.
+    static func trimmedBlanks(_ text: String) -> String {
+        let bytes = text.utf8
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !isBlank($0) })!
+        return String(text[first...last])
+    }
 
     static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         var start = bytes.startIndex, end = bytes.endIndex

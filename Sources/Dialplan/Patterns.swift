@@ -3,10 +3,13 @@
 ///
 /// Elements: a literal character; `X` (0-9), `Z` (1-9), `N` (2-9), in either
 /// case; a set `[...]` of characters and ranges (`[1-5,7]`; commas are
-/// ignored); `.` (one or more of anything) and `!` (zero or more), which may
-/// only end a pattern. Dashes are ignored, in the pattern and in what is
-/// dialled (`_1-800-NXX-XXXX` matches `18005551234` and `1-800-555-1234`).
-/// Matching is on bytes, as in Asterisk.
+/// ignored; an empty set `[]` is ignored, as Asterisk ignores it); `.` (one or
+/// more of anything) and `!` (zero or more). Asterisk's matcher stops at the
+/// first `.` or `!`: what follows it (`X.` in `_X._X.`) matches nothing more,
+/// but still sets the pattern apart and places it in match order, so it is
+/// kept for that (`order`) and the parser warns about it. Dashes are ignored,
+/// in the pattern and in what is dialled (`_1-800-NXX-XXXX` matches
+/// `18005551234` and `1-800-555-1234`). Matching is on bytes, as in Asterisk.
 public struct Pattern: Sendable, Hashable, CustomStringConvertible {
     enum Element: Sendable, Hashable {
         /// A set of bytes; a literal character is a set of one.
@@ -15,14 +18,50 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
         case zeroOrMore
     }
 
+    /// What is matched: the elements up to and including the first `.` or `!`.
     let elements: [Element]
     public let text: String
+    /// What follows the first `.` or `!`, kept apart (most patterns have none).
+    private let tail: Tail?
+    /// Whether the pattern has an empty set `[]` (Asterisk skips it).
+    public private(set) var hasEmptySet = false
+
+    /// Elements after the first `.` or `!`: they match nothing more, as Asterisk ignores them,
+    /// but still place the pattern in match order and set it apart from `_X.`.
+    final class Tail: Sendable {
+        let order: [Element]
+        let text: String
+        init(order: [Element], text: String) {
+            self.order = order
+            self.text = text
+        }
+    }
+
+    /// Every element as written, for Asterisk's match order and for telling
+    /// two patterns apart (`_X._X.` is not `_X.`, though it matches the same).
+    var order: [Element] { tail?.order ?? elements }
+
+    /// What follows the first `.` or `!` as written; nil when nothing does.
+    public var ignoredTail: String? { tail?.text }
+
+    init(elements: [Element], order: [Element], text: String, ignoredTail: String?) {
+        self.elements = elements
+        self.text = text
+        tail = order.count > elements.count ? Tail(order: order, text: ignoredTail ?? "") : nil
+    }
+
+    /// Patterns are the same when written the same.
+    public static func == (a: Pattern, b: Pattern) -> Bool { a.text == b.text }
+    public func hash(into hasher: inout Hasher) { hasher.combine(text) }
 
     /// Compiles `text` (with its leading `_`), or explains what is wrong with it.
     public static func compile(_ text: String) -> Result<Pattern, PatternError> {
         let bytes = Array(text.utf8)
         guard bytes.first == UInt8(ascii: "_") else { return .failure(PatternError(message: "a pattern starts with '_'")) }
         var elements: [Element] = []
+        var stop: Int?          // elements.count at the first '.' or '!'
+        var tailStart: Int?     // the byte where the ignored tail starts
+        var emptySet = false
         var index = 1
         // Each pass consumes at least one byte.
         while index < bytes.count {
@@ -34,9 +73,6 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
             case UInt8(ascii: "N"), UInt8(ascii: "n"): elements.append(.set(ByteSet(from: UInt8(ascii: "2"), through: UInt8(ascii: "9"))))
             case UInt8(ascii: "-"): continue
             case UInt8(ascii: "."), UInt8(ascii: "!"):
-                guard index == bytes.count else {
-                    return .failure(PatternError(message: "'\(Character(UnicodeScalar(c)))' may only end a pattern"))
-                }
                 elements.append(c == UInt8(ascii: ".") ? .oneOrMore : .zeroOrMore)
             case UInt8(ascii: "["):
                 guard let close = bytes[index...].firstIndex(of: UInt8(ascii: "]")) else {
@@ -59,15 +95,22 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
                         i += 1
                     }
                 }
-                guard !set.isEmpty else { return .failure(PatternError(message: "an empty set '[]'")) }
-                elements.append(.set(set))
                 index = close + 1
+                // An empty set is skipped, as Asterisk skips it.
+                if set.isEmpty { emptySet = true } else { elements.append(.set(set)) }
             default:
                 elements.append(.set(ByteSet(c)))
             }
+            if stop == nil, let last = elements.last, last == .oneOrMore || last == .zeroOrMore {
+                stop = elements.count
+                if index < bytes.count { tailStart = index }
+            }
         }
         guard !elements.isEmpty else { return .failure(PatternError(message: "an empty pattern")) }
-        return .success(Pattern(elements: elements, text: text))
+        let tail = tailStart.map { String(decoding: bytes[$0...], as: UTF8.self) }.flatMap { $0.allSatisfy { $0 == "-" } ? nil : $0 }
+        var pattern = Pattern(elements: Array(elements.prefix(stop ?? elements.count)), order: elements, text: text, ignoredTail: tail)
+        pattern.hasEmptySet = emptySet
+        return .success(pattern)
     }
 
     public var description: String { text }
@@ -131,8 +174,8 @@ public struct Pattern: Sendable, Hashable, CustomStringConvertible {
     static func compare(_ a: Pattern, _ b: Pattern) -> Int {
         var i = 0
         while true {
-            let x = i < a.elements.count ? a.elements[i] : nil
-            let y = i < b.elements.count ? b.elements[i] : nil
+            let x = i < a.order.count ? a.order[i] : nil
+            let y = i < b.order.count ? b.order[i] : nil
             if x == nil && y == nil { return 0 }
             let wx = weight(x), wy = weight(y)
             if wx != wy { return wx < wy ? -1 : 1 }

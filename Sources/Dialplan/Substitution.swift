@@ -34,6 +34,9 @@ struct Template: Sendable {
     }
 
     let pieces: [Piece]
+    /// Where each piece was written: byte offsets in the arguments (for a text
+    /// piece, where its first byte was; `\$` makes it one byte shorter than written).
+    let offsets: [Int]
     /// The whole text when it has no substitutions.
     let literal: String?
     let unclosed: [Unclosed]
@@ -43,29 +46,50 @@ struct Template: Sendable {
 
     init(_ text: String) {
         var unclosed: [Unclosed] = []
+        var offsets: [Int] = []
         let bytes = Array(text.utf8)
-        pieces = Template.compile(bytes[...], base: 0, depth: 0, unclosed: &unclosed)
+        pieces = Template.compile(bytes[...], base: 0, depth: 0, unclosed: &unclosed, offsets: &offsets)
+        self.offsets = offsets
         self.unclosed = unclosed
-        if pieces.isEmpty {
-            literal = ""
-        } else if pieces.count == 1, case .text(let value) = pieces[0] {
-            literal = value
-        } else {
-            literal = nil
-        }
+        literal = Template.literal(of: pieces)
+    }
+
+    /// A template made of some of another's pieces.
+    init(pieces: [Piece], offsets: [Int]) {
+        self.pieces = pieces
+        self.offsets = offsets
+        unclosed = []
+        literal = Template.literal(of: pieces)
+    }
+
+    private static func literal(of pieces: [Piece]) -> String? {
+        if pieces.isEmpty { return "" }
+        if pieces.count == 1, case .text(let value) = pieces[0] { return value }
+        return nil
     }
 
     private static func compile(_ bytes: ArraySlice<UInt8>, base: Int, depth: Int, unclosed: inout [Unclosed]) -> [Piece] {
+        var offsets: [Int] = []
+        return compile(bytes, base: base, depth: depth, unclosed: &unclosed, offsets: &offsets)
+    }
+
+    private static func compile(_ bytes: ArraySlice<UInt8>, base: Int, depth: Int, unclosed: inout [Unclosed],
+                                offsets: inout [Int]) -> [Piece] {
         var pieces: [Piece] = []
         var text: [UInt8] = []
+        var textStart = 0
         func flush() {
-            if !text.isEmpty { pieces.append(.text(String(decoding: text, as: UTF8.self))) }
+            if !text.isEmpty {
+                pieces.append(.text(String(decoding: text, as: UTF8.self)))
+                offsets.append(textStart)
+            }
             text.removeAll(keepingCapacity: true)
         }
         var i = bytes.startIndex
         // Each pass consumes at least one byte.
         while i < bytes.endIndex {
             let b = bytes[i]
+            if text.isEmpty { textStart = base + i - bytes.startIndex }
             if b == backslash, i + 1 < bytes.endIndex, bytes[i + 1] == dollar {
                 text.append(dollar)
                 i += 2
@@ -93,6 +117,7 @@ struct Template: Sendable {
                     pieces.append(.expression(compile(inner, base: innerBase, depth: depth + 1, unclosed: &unclosed),
                                               offset: base + i - bytes.startIndex))
                 }
+                offsets.append(base + i - bytes.startIndex)
                 i = j + 1
                 continue
             }
@@ -209,6 +234,25 @@ extension Interpreter {
         await expand(Template(text))
     }
 
+    /// Substitutes arguments in their shape: every part once, in the order written.
+    func expand(_ shape: Shape) async -> Arguments {
+        switch shape {
+        case .plain(let template):
+            return .text(await expand(template))
+        case .branches(let condition, let yes, let no, let colon):
+            let c = await expand(condition)
+            let y = yes == nil ? nil : await expand(yes!)
+            let n = no == nil ? nil : await expand(no!)
+            return .branches(condition: c, yes: y, no: n, colon: colon)
+        case .call(let name, let app, let prefix, let arguments, let suffix, _):
+            return .call(name: name, app: app, prefix: prefix, arguments: await expand(arguments), suffix: suffix)
+        case .computedCall(let template):
+            // The value names the application; it is read as Asterisk reads it, never substituted again.
+            let text = await expand(template)
+            return Arguments.call(text) ?? .text(text)
+        }
+    }
+
     func expand(_ template: Template) async -> String {
         if let literal = template.literal { return literal }
         return await expand(template.pieces)
@@ -223,13 +267,7 @@ extension Interpreter {
             case .reference(let reference):
                 out += await value(of: reference)
             case .expression(let inner, _):
-                let text = await expand(inner)
-                switch evaluateExpression(text) {
-                case .success(let result): out += result
-                case .failure(let error):
-                    warnings.append("expression $[\(text)]: \(error.message)")
-                    out += "0"
-                }
+                out += evaluateExpression(await expand(inner))
             }
             if out.utf8.count > Interpreter.maxExpansion {
                 warnings.append("expansion longer than \(Interpreter.maxExpansion) bytes was cut")
@@ -245,13 +283,43 @@ extension Interpreter {
         case .variable(let name):
             result = variable(name) ?? ""
         case .function(let name, let arguments):
-            result = await call(name, await expand(arguments))
+            if let chosen = await conditionalFunction(name, arguments) {
+                result = chosen
+            } else {
+                result = await call(name, await expand(arguments))
+            }
         case .dynamic(let pieces):
             // Asterisk expands the name first, then reads it as NAME[:offset[:length]] or FUNC(args)[:…].
             return await value(ofExpanded: await expand(pieces))
         }
         if let substring = reference.substring { result = self.substring(result, await expand(substring)) }
         return result
+    }
+
+    /// `IF(condition?yes:no)` and `IFTIME(times?yes:no)`, split where the plan wrote
+    /// the `?` and `:` (a value never adds one), every part substituted; nil for other functions.
+    private func conditionalFunction(_ name: String, _ arguments: [Template.Piece]) async -> String? {
+        let upper = name.uppercased()
+        guard upper == "IF" || upper == "IFTIME" else { return nil }
+        let template = Template(pieces: arguments, offsets: Array(repeating: 0, count: arguments.count))
+        // IF splits as Asterisk's argument parser does (outside quotes and parentheses), IFTIME at the first '?' and ':'.
+        let nested = upper == "IF"
+        guard let (condition, rest) = template.split(at: UInt8(ascii: "?"), nested: nested) else {
+            _ = await expand(template)
+            warnings.append("\(located)\(upper)(…) needs condition?true:false; it reads as empty")
+            return ""
+        }
+        let (yes, no): (Template, Template?) = rest.split(at: colon, nested: nested).map { ($0.0, $0.1) } ?? (rest, nil)
+        let c = await expand(condition), y = await expand(yes), n = no == nil ? "" : await expand(no!)
+        if upper == "IF" {
+            return Self.unquotedArgument(truthy(Self.unquotedArgument(c)) ? y : n).trimmingCharacters(in: .whitespaces)
+        }
+        switch TimeSpec.parse(Self.unquoted(c)) {
+        case .success(let time): return Self.unquoted(time.matches(start.now(), zone: start.timeZone) ? y : n)
+        case .failure(let error):
+            warnings.append("\(located)IFTIME: \(error.message)")
+            return ""
+        }
     }
 
     /// The value of an expanded reference: `NAME`, `NAME:offset:length` or `FUNC(args)[:offset:length]`.

@@ -46,6 +46,7 @@ struct CallHandler {
             book.step(step.description)
             if log.isEnabled(.debug) { log.debug("step", ("call.uniqueid", book.uniqueID), ("step", step.description)) }
         }
+        DialplanLog.attach(interpreter, id: ("call.uniqueid", uniqueID))
         let outcome = await interpreter.run()
         for warning in outcome.warnings { log.warning("dialplan", ("call.uniqueid", book.uniqueID), ("warning", warning)) }
 

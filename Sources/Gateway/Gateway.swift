@@ -43,7 +43,8 @@ public final class Service: Sendable {
     public static func start(config: GatewayConfig, configPath: String? = nil) throws -> Service {
         let log = Logger("gateway")
         let identity = RunIdentity(systemName: config.general.systemName)
-        let plans = try LivePlan(paths: [config.dialplan.path])
+        let plans = try LivePlan(paths: [config.dialplan.path], mode: DialplanMode(rawValue: config.dialplan.mode) ?? .strict)
+        DialplanLog.warnings(plans.warnings, cause: "load")
         let popFile = try config.screenPop.log.map { try ScreenPopFile(path: $0) }
         let directory = TrunkDirectory(trunks: config.trunks)
         let router = CallRouter()
@@ -202,6 +203,7 @@ public final class Service: Sendable {
     private func report(_ result: LivePlan.Reload, cause: String) {
         if result.applied {
             log.info("dialplan reloaded", ("cause", cause), ("warnings", result.diagnostics.warnings.count))
+            DialplanLog.warnings(result.diagnostics, cause: cause)
         } else {
             log.error("dialplan not reloaded: the running plan stays", ("cause", cause), ("errors", result.diagnostics.errors.count))
             for diagnostic in result.diagnostics.errors { log.error("dialplan error", ("at", diagnostic.location), ("problem", diagnostic.message)) }

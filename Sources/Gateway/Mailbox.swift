@@ -22,6 +22,7 @@ final class Mailbox: Sendable {
         var waiters: [Waiter] = []
         var hangup: SIPEvent?
         var nextWaiter: UInt64 = 0
+        var hangupObservers: [@Sendable () -> Void] = []
     }
 
     let inbound: CallID
@@ -39,11 +40,15 @@ final class Mailbox: Sendable {
     /// Hands an event to the waiter it matches, or keeps it. Never blocks.
     func post(_ event: SIPEvent) {
         var resume: [(CheckedContinuation<SIPEvent?, Never>, SIPEvent)] = []
+        var observers: [@Sendable () -> Void] = []
+        defer { observers.forEach { $0() } }
         state.withLock { state in
             if case .callState(inbound, .disconnected) = event {
                 state.hangup = event
                 resume = state.waiters.map { ($0.continuation, event) }
                 state.waiters.removeAll()
+                observers = state.hangupObservers
+                state.hangupObservers.removeAll()
                 return
             }
             if let index = state.waiters.firstIndex(where: { $0.matches(event) }) {
@@ -79,6 +84,17 @@ final class Mailbox: Sendable {
                 Deadlines.queue.asyncAfter(deadline: .now() + timeout.timeInterval) { [weak self] in self?.expire(id) }
             }
         }
+    }
+
+    /// Runs `observer` once the caller hangs up (at once if it already has):
+    /// for waits that are not on this mailbox, such as a queue's line.
+    func onHangup(_ observer: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state -> Bool in
+            if state.hangup != nil { return true }
+            state.hangupObservers.append(observer)
+            return false
+        }
+        if now { observer() }
     }
 
     /// Takes every kept event matching `predicate` without waiting.

@@ -129,7 +129,9 @@ struct InboundMessageHandler {
         start.message = (message.body, MessageAddresses.from(displayName: message.from.displayName, scheme: message.from.scheme,
                                                              user: message.from.user, host: message.from.host),
                          MessageAddresses.to(user: message.to.user, host: message.to.host))
-        let outcome = await Interpreter(plan: plan, channel: channel, globals: globals, start: start).runMessage()
+        let interpreter = Interpreter(plan: plan, channel: channel, globals: globals, start: start)
+        DialplanLog.attach(interpreter, id: ("message.uniqueid", start.uniqueID))
+        let outcome = await interpreter.runMessage()
         for warning in outcome.warnings { services.log.warning("message dialplan", ("context", context), ("warning", warning)) }
     }
 }

@@ -69,14 +69,16 @@ public struct SIPAddress: Sendable, Equatable, CustomStringConvertible {
         return String(rest)
     }
 
-    /// The user part of a sip/sips/tel URI (`+15551234567`), or empty.
+    /// The user part of a sip/sips/tel URI (`+15551234567`), or empty; `sip:192.0.2.1:5060` has none.
     public var user: String {
         var rest = Substring(uri)
+        var isTel = false
         for scheme in ["sips:", "sip:", "tel:"] where rest.lowercased().hasPrefix(scheme) {
             rest = rest.dropFirst(scheme.count)
+            isTel = scheme == "tel:"
             break
         }
-        if let at = rest.firstIndex(of: "@") { rest = rest[..<at] }
+        if let at = rest.firstIndex(of: "@") { rest = rest[..<at] } else if !isTel { return "" }
         if let semi = rest.firstIndex(of: ";") { rest = rest[..<semi] }
         return String(rest)
     }

@@ -1,3 +1,4 @@
+import Configuration
 import Dialplan
 import Foundation
 
@@ -6,18 +7,23 @@ enum DialplanCommand: Command {
     static let name = "dialplan"
     static let summary = "check, simulate or draw the dialplans in Dialplans/"
     static let help = """
-    Usage: omnigate dialplan check [PATH…] [--asterisk]
+    Usage: omnigate dialplan check [PATH…] [--asterisk|--strict] [--config PATH]
            omnigate dialplan simulate --context C --exten E [options] [PATH…]
-           omnigate dialplan graph [--context C] [--format mermaid|dot] [PATH…]
+           omnigate dialplan graph [--context C] [--format mermaid|dot] [--config PATH] [PATH…]
 
-    PATH is a dialplan file or a directory of .conf files (default: [dialplan] path of the
-    configuration an installed omnigate reads, else Dialplans/).
-    --asterisk (any command) reads an Asterisk dialplan as it is: see check.
+    PATH is a dialplan file or a directory of .conf files (default: the configuration's
+    [dialplan] path, else Dialplans/).
+    --config PATH   the gateway's configuration (default: $OMNIGATE_CONFIG, or for an
+                    installed omnigate /etc/omnigate/omnigate.conf, else Config/omnigate.conf when
+                    there is one): its [dialplan] mode, and its queues, agents and trunks, which
+                    check holds Queue(), Dial(PJSIP/…) and MessageSend() to and graph shows.
+    --asterisk      read the plan as [dialplan] mode = asterisk does: an Asterisk dialplan as
+                    it is, references Asterisk resolves at run time (jumps, includes, queues,
+                    agents) are warnings instead of errors.
+    --strict        read it as mode = strict does (the default): any error refuses the plan.
 
     check     Prints every problem as file:line:column: error|warning: message.
               Exit 0 when there are no errors (warnings alone still exit 0), 1 otherwise.
-              --asterisk  read an Asterisk dialplan as it is: jumps and includes Asterisk
-                          only resolves at run time are warnings instead of errors.
 
     simulate  Runs the plan against a scripted call and prints each step
               (context,exten,priority: App(args)) and the outcome.
@@ -41,6 +47,7 @@ enum DialplanCommand: Command {
                                  then hangs up (default 3)
               --message BODY     run a message context with this SMS body
               --format F         text (default) or json
+              What Verbose() and Log() write and the UserEvent()s sent show as -- lines.
 
     graph     Prints the plan as a flowchart: one box per extension, arrows for jumps,
               menu choices and includes.
@@ -63,24 +70,61 @@ enum DialplanCommand: Command {
         }
     }
 
-    private static func paths(_ arguments: inout Arguments) -> [String] {
-        let given = arguments.positionals()
-        return given.isEmpty ? [Layout.defaultDialplanPath] : given
+    /// The configuration a command reads: `--config PATH`, else the installed one (`Layout`), else
+    /// `Config/omnigate.conf` when there is one.
+    struct Setting {
+        var config: GatewayConfig?
+        var source: String?
+        var mode: DialplanMode
+        var paths: [String]
+
+        /// The configuration's queues, agents and trunks, for check and graph.
+        var names: ConfigurationNames? {
+            guard let config, let source else { return nil }
+            return ConfigurationNames(source: source, queues: Dictionary(config.queues.map { ($0.name, $0.members) }, uniquingKeysWith: { a, _ in a }),
+                                      agents: Set(config.agents.map(\.name)), trunks: Set(config.trunks.map(\.name)))
+        }
+    }
+
+    /// Reads `--config`, `--asterisk`, `--strict` and the paths; a configuration with errors is a usage error.
+    private static func setting(_ arguments: inout Arguments) throws -> Setting {
+        let given = try arguments.option("config")
+        let asterisk = arguments.flag("asterisk"), strict = arguments.flag("strict")
+        guard !(asterisk && strict) else { throw UsageError("say --asterisk or --strict, not both") }
+        var setting = Setting(config: nil, source: nil, mode: .strict, paths: [])
+        let path = given ?? Layout.defaultConfigPath
+            ?? (FileManager.default.fileExists(atPath: "Config/omnigate.conf") ? "Config/omnigate.conf" : nil)
+        if let path {
+            do {
+                setting.config = try GatewayConfig.load(path: path)
+                setting.source = path
+            } catch let error as ConfigError {
+                throw UsageError("the configuration has errors:\n\(error.description)")
+            }
+        }
+        if let mode = setting.config.flatMap({ DialplanMode(rawValue: $0.dialplan.mode) }) { setting.mode = mode }
+        if asterisk { setting.mode = .asterisk }
+        if strict { setting.mode = .strict }
+        let positional = arguments.positionals()
+        setting.paths = positional.isEmpty ? [setting.config?.dialplan.path ?? "Dialplans"] : positional
+        return setting
     }
 
     private static func check(_ arguments: inout Arguments) throws -> Int32 {
-        let compatibility = arguments.flag("asterisk")
-        let paths = paths(&arguments)
+        let setting = try setting(&arguments)
         try arguments.finish()
-        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
+        let paths = setting.paths
+        let load = DialplanLoader.load(paths: paths, mode: setting.mode, names: setting.names)
         for diagnostic in load.diagnostics { print(diagnostic) }
         let errors = load.errors.count, warnings = load.diagnostics.count - errors
+        let against = setting.source.map { "; names checked against \($0)" } ?? ""
+        let mode = setting.mode == .asterisk ? " (read as Asterisk does)" : ""
         if let plan = load.plan {
             let extensions = plan.contexts.values.reduce(0) { $0 + $1.extensions.count }
-            writeError("\(paths.joined(separator: " ")): \(plan.contexts.count) contexts, \(extensions) extensions; "
-                       + "\(errors) errors, \(warnings) warnings")
+            writeError("\(paths.joined(separator: " "))\(mode): \(plan.contexts.count) contexts, \(extensions) extensions; "
+                       + "\(errors) errors, \(warnings) warnings\(against)")
         } else {
-            writeError("\(paths.joined(separator: " ")): \(errors) errors, \(warnings) warnings; the plan would not be loaded")
+            writeError("\(paths.joined(separator: " "))\(mode): \(errors) errors, \(warnings) warnings; the plan would not be loaded\(against)")
         }
         return errors == 0 ? 0 : 1
     }
@@ -119,7 +163,6 @@ enum DialplanCommand: Command {
         if let status = try arguments.option("voicemail-status") { script.voicemailStatus = status }
         if let status = try arguments.option("record-status") { script.recordStatus = status }
         if let status = try arguments.option("message-status") { script.messageStatus = status }
-        let compatibility = arguments.flag("asterisk")
         if let n = try arguments.option("hangup-after") {
             guard let count = Int(n), count > 0 else { throw UsageError("--hangup-after takes a positive number") }
             script.hangUpAfterCommands = count
@@ -131,10 +174,11 @@ enum DialplanCommand: Command {
         let message = try arguments.option("message")
         let format = try arguments.option("format") ?? "text"
         guard ["text", "json"].contains(format) else { throw UsageError("--format takes text or json") }
-        let paths = paths(&arguments)
+        let setting = try setting(&arguments)
+        let paths = setting.paths
         try arguments.finish()
 
-        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
+        let load = DialplanLoader.load(paths: paths, mode: setting.mode)
         guard let plan = load.plan else {
             for diagnostic in load.diagnostics.errors { writeError(diagnostic.description) }
             writeError("the plan has errors; fix them first (omnigate dialplan check)")
@@ -166,12 +210,16 @@ enum DialplanCommand: Command {
                 "variables": outcome.variables,
                 "warnings": outcome.warnings,
                 "messages": outcome.messages,
+                "userEvents": outcome.userEvents.map { event in
+                    ["name": event.name, "fields": event.fields.map { ["key": $0.key, "value": $0.value] }] as [String: Any]
+                },
             ]
             let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             for step in outcome.steps { print(step) }
             for message in outcome.messages { print("-- \(message)") }
+            for event in outcome.userEvents { print("-- UserEvent: \(event)") }
             print("-- call: \(channel.commands.joined(separator: ", "))")
             print("-- ended: \(outcome.reason)\(outcome.hangupCause.map { " (cause \($0))" } ?? "")")
             for warning in outcome.warnings { print("-- warning: \(warning)") }
@@ -181,19 +229,19 @@ enum DialplanCommand: Command {
 
     private static func graph(_ arguments: inout Arguments) throws -> Int32 {
         let context = try arguments.option("context")
-        let compatibility = arguments.flag("asterisk")
         let formatText = try arguments.option("format") ?? "mermaid"
         guard let format = DialplanGraph.Format(rawValue: formatText) else { throw UsageError("--format takes mermaid or dot") }
-        let paths = paths(&arguments)
+        let setting = try setting(&arguments)
+        let paths = setting.paths
         try arguments.finish()
-        let load = DialplanLoader.load(paths: paths, compatibility: compatibility)
+        let load = DialplanLoader.load(paths: paths, mode: setting.mode)
         guard let plan = load.plan else {
             for diagnostic in load.diagnostics.errors { writeError(diagnostic.description) }
             writeError("the plan has errors; fix them first (omnigate dialplan check)")
             return 1
         }
         if let context, plan.contexts[context] == nil { throw UsageError("no context [\(context)]") }
-        print(DialplanGraph.render(plan, context: context, format: format), terminator: "")
+        print(DialplanGraph.render(plan, context: context, format: format, names: setting.names), terminator: "")
         return 0
     }
 }

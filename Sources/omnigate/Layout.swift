@@ -1,4 +1,3 @@
-import Configuration
 import Foundation
 
 /// Where Omnigate's files are.
@@ -26,11 +25,5 @@ enum Layout {
     static var defaultConfigPath: String? {
         if let path = ProcessInfo.processInfo.environment["OMNIGATE_CONFIG"], !path.isEmpty { return path }
         return isInstalled && FileManager.default.fileExists(atPath: installedConfig) ? installedConfig : nil
-    }
-
-    /// The dialplan the commands read without a path: the default configuration's `[dialplan] path`, else `Dialplans`.
-    static var defaultDialplanPath: String {
-        guard let path = defaultConfigPath, let config = try? GatewayConfig.load(path: path) else { return "Dialplans" }
-        return config.dialplan.path
     }
 }

@@ -70,13 +70,15 @@ struct ApplicationTests {
         #expect(outcome.steps.map(\.arguments) == ["sub,s,1(alpha,beta)", "alpha-beta of 2", "done", "back done "])
     }
 
-    @Test("Return without Gosub and a Goto to nowhere end the call with a warning")
+    @Test("Return without Gosub and a Goto to nowhere end the call with a warning naming the step's file:line")
     func badJumps() async throws {
-        let p = try plan("[default]\nexten => 1,1,Return()\nexten => 2,1,Goto(${NOWHERE},1)\n")
+        let p = try plan("[default]\nexten => 1,1,Return()\nexten => 2,1,Goto(${NOWHERE},s,1)\n")
         let (outcome, _) = await simulate(p, exten: "1")
-        #expect(outcome.warnings == ["Return without Gosub"])
-        let (outcome2, _) = await simulate(p, exten: "2")
-        #expect(outcome2.warnings == ["Goto(,1): no such place"])
+        #expect(outcome.warnings == ["t.conf:2:14: Return() without a Gosub; the call ends, as in Asterisk"])
+        #expect(outcome.reason == "bad-return")
+        let (outcome2, channel) = await simulate(p, exten: "2")
+        #expect(outcome2.warnings == ["t.conf:3:14: Goto(,s,1): [default] has no extension 's'; the call ends, as in Asterisk"])
+        #expect(channel.commands == ["hangup(1)"])
     }
 
     @Test("Background with a digit dials an extension; WaitExten without one goes to t; a wrong one to i")
@@ -381,7 +383,8 @@ struct ApplicationRequestTests {
         same => n,Hangup(CALL_REJECTED)
         """)
         let (outcome, channel) = await simulate(p, exten: "1")
-        #expect(outcome.messages == ["VERBOSE: Caller 2015550100", "VERBOSE: no level, just text", "NOTICE: checked in"])
+        // As Asterisk's Verbose: what follows the first comma is the message, whatever came before it.
+        #expect(outcome.messages == ["VERBOSE: Caller 2015550100", "VERBOSE:  just text", "NOTICE: checked in"])
         #expect(channel.commands == ["wait(0.5)", "hangup(21)"])
     }
 }

@@ -54,9 +54,48 @@ struct CommandTests {
         #expect(try run(["dialplan", "check", dir + "/nothere.conf"]).status == 1)
     }
 
+    @Test("check --asterisk: Asterisk's own sample and basic-pbx plans have no errors",
+          .enabled(if: FileManager.default.fileExists(atPath: "/var/cache/omnigate/asterisk/basic-pbx/extensions.conf"),
+                   "Asterisk's plans are missing (scripts/setup.sh extracts them): not checked"))
+    func asteriskPlans() throws {
+        for path in ["/var/cache/omnigate/asterisk/extensions.conf.sample", "/var/cache/omnigate/asterisk/basic-pbx/extensions.conf"] {
+            let result = try run(["dialplan", "check", "--asterisk", path])
+            #expect(result.status == 0 && !result.out.contains(": error: "), "\(path): \(result.out)")
+            #expect(result.err.contains("(read as Asterisk does)") && result.err.contains("; 0 errors, "), "\(result.err)")
+            #expect(result.err.contains("names checked against Config/omnigate.conf"))
+        }
+        let strict = try run(["dialplan", "check", "/var/cache/omnigate/asterisk/basic-pbx/extensions.conf"])
+        #expect(strict.status == 1 && strict.err.contains("5 errors"), "3 references, a queue and a trunk Config/omnigate.conf lacks")
+    }
+
+    @Test("check and graph read the configuration: its mode, its queues (with members), and --config naming another")
+    func configuration() throws {
+        let dir = try temporaryDirectory("config")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "[default]\nexten => 1,1,Queue(suport)\nsame => n,Goto(nowhere,s,1)\n".write(toFile: dir + "/plan.conf", atomically: true, encoding: .utf8)
+        try "[dialplan]\nmode = asterisk\n[agent alice]\ncontact = sip:alice@192.0.2.1\nqueues = support\n[queue support]\n"
+            .write(toFile: dir + "/omnigate.conf", atomically: true, encoding: .utf8)
+        let asterisk = try run(["dialplan", "check", "--config", dir + "/omnigate.conf", dir + "/plan.conf"])
+        #expect(asterisk.status == 0)
+        #expect(asterisk.out == """
+            \(dir)/plan.conf:2:20: warning: Queue 'suport' is not a [queue] in \(dir)/omnigate.conf; did you mean 'support'?
+            \(dir)/plan.conf:3:16: warning: Goto to context 'nowhere', which is not defined
+
+            """)
+        let strict = try run(["dialplan", "check", "--strict", "--config", dir + "/omnigate.conf", dir + "/plan.conf"])
+        #expect(strict.status == 1 && strict.out.contains("2:20: error: Queue 'suport' is not a [queue]"))
+        let graph = try run(["dialplan", "graph", "--config", dir + "/omnigate.conf", dir + "/plan.conf"])
+        #expect(graph.out.contains("[\"queue suport<br/>not in \(dir)/omnigate.conf\"]"))
+        let shipped = try run(["dialplan", "graph"])
+        #expect(shipped.out.contains("[\"queue support<br/>no members\"]"), "Config/omnigate.conf's built-in queues")
+        try "[dialplan]\nmode = lenient\n".write(toFile: dir + "/bad.conf", atomically: true, encoding: .utf8)
+        let bad = try run(["dialplan", "check", "--config", dir + "/bad.conf", dir + "/plan.conf"])
+        #expect(bad.status == 2 && bad.err.contains("bad value 'lenient' for 'mode' in [dialplan]: expected strict or asterisk"))
+    }
+
     @Test("simulate prints each step and the outcome, or the same as JSON")
     func simulate() throws {
-        let text = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T10:00",
+        let text = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T10:00", "--timezone", "America/New_York",
                             "--digits", "3", "--callerid", "2025550142"])
         #expect(text.status == 0)
         let lines = text.out.split(separator: "\n").map(String.init)
@@ -64,7 +103,7 @@ struct CommandTests {
         #expect(lines.contains("menu,3,1: Goto(voicemail,s,1)"))
         #expect(lines.contains("-- ended: hangup (cause 16)"))
 
-        let json = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T22:00",
+        let json = try run(["dialplan", "simulate", "--context", "from-trunk", "--exten", "18005550100", "--time", "2026-11-24T22:00", "--timezone", "America/New_York",
                             "--format", "json"])
         #expect(json.status == 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
@@ -74,9 +113,15 @@ struct CommandTests {
         #expect((document["outcome"] as? [String: Any])?["reason"] as? String == "hangup")
 
         let message = try run(["dialplan", "simulate", "--context", "sms-in", "--exten", "18005550100", "--callerid", "+12015550100",
-                               "--message", "hello", "--time", "2026-11-24T10:00"])
+                               "--message", "hello", "--time", "2026-11-24T10:00", "--timezone", "America/New_York"])
         #expect(message.out.contains("-- call: message(<sip:+12015550100@127.0.0.1>: Thanks for your message. An agent will reply shortly.)"),
                 "MESSAGE(from) reads as Asterisk gives it")
+
+        let dir = try temporaryDirectory("events")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "[d]\nexten => 1,1,Verbose(1,hi)\nsame => n,UserEvent(Done,Result: ok)\n".write(toFile: dir + "/e.conf", atomically: true, encoding: .utf8)
+        let events = try run(["dialplan", "simulate", "--context", "d", "--exten", "1", dir + "/e.conf"])
+        #expect(events.out.contains("-- VERBOSE: hi\n-- UserEvent: Done Result: ok\n"), "\(events.out)")
     }
 
     @Test("graph prints mermaid or dot")

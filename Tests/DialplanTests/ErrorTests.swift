@@ -29,9 +29,14 @@ struct ErrorTests {
     @Test("extension lines", arguments: [
         ("[default]\nexten => 1,1\n", "t.conf:2:10: error: expected 'exten => name,priority,Application(args)'"),
         ("[default]\nexten => ,1,NoOp()\n", "t.conf:2:10: error: the extension name is empty"),
-        ("[default]\nexten => 1,x,NoOp()\n", "t.conf:2:10: error: bad priority 'x'; expected a number, n, n(label) or hint"),
+        ("[default]\nexten => 1,x,NoOp()\n", "t.conf:2:10: error: bad priority 'x': extension '1' has no label 'x' before this line"),
+        ("[default]\nexten => 1,x+1,NoOp()\nexten => 1,1(x),NoOp()\n", "t.conf:2:10: error: bad priority 'x+1': extension '1' has no label 'x' before this line"),
+        ("[default]\nexten => 1,1,NoOp()\nsame => n+x,NoOp()\n", "t.conf:3:9: error: bad priority 'n+x': the offset after '+' must be a whole number from 0 to 2147483647"),
+        ("[default]\nexten => 1,0+3,NoOp()\n", "t.conf:2:10: error: bad priority '0+3'; expected a number, n, n(label) or hint"),
+        ("[default]\nexten => 1,hint+1,PJSIP/1\n", "t.conf:2:10: error: bad priority 'hint+1'; expected a number, n, n(label) or hint"),
         ("[default]\nexten => 1,0,NoOp()\n", "t.conf:2:10: error: bad priority '0'; expected a number, n, n(label) or hint"),
-        ("[default]\nexten => 1,n+99999999999,NoOp()\n", "t.conf:2:10: error: bad priority 'n+99999999999'; expected a number, n, n(label) or hint"),
+        ("[default]\nexten => 1,n+99999999999,NoOp()\n",
+         "t.conf:2:10: error: bad priority 'n+99999999999': the offset after '+' must be a whole number from 0 to 2147483647"),
         ("[default]\nexten => 1,n,NoOp()\n", "t.conf:2:10: error: priority 'n' needs a numbered priority before it in extension '1'"),
         ("[default]\nexten => 1,s,NoOp()\n", "t.conf:2:10: error: priority 's' needs a priority before it"),
         ("[default]\nexten => 1,1(bad label),NoOp()\n", "t.conf:2:10: error: bad priority label 'bad label'"),
@@ -52,9 +57,9 @@ struct ErrorTests {
 
     @Test("patterns", arguments: [
         ("[default]\nexten => _1[2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1[2': '[' has no closing ']'"),
-        ("[default]\nexten => _1.2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1.2': '.' may only end a pattern"),
-        ("[default]\nexten => _1!2,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1!2': '!' may only end a pattern"),
-        ("[default]\nexten => _1[],1,NoOp()\n", "t.conf:2:10: error: bad pattern '_1[]': an empty set '[]'"),
+        ("[default]\nexten => _X._X.,1,NoOp()\n", "t.conf:2:10: warning: pattern '_X._X.' matches as '_X.': Asterisk ignores '_X.' after the first '.' or '!'"),
+        ("[default]\nexten => _1!2,1,NoOp()\n", "t.conf:2:10: warning: pattern '_1!2' matches as '_1!': Asterisk ignores '2' after the first '.' or '!'"),
+        ("[default]\nexten => _[],1,NoOp()\n", "t.conf:2:10: error: bad pattern '_[]': an empty pattern"),
         ("[default]\nexten => _[9-1],1,NoOp()\n", "t.conf:2:10: error: bad pattern '_[9-1]': bad range '9-1' in a set"),
         ("[default]\nexten => _,1,NoOp()\n", "t.conf:2:10: error: bad pattern '_': an empty pattern"),
         ("[default]\nexten => 1/_1[,1,NoOp()\n", "t.conf:2:10: error: bad caller-ID pattern '_1[': '[' has no closing ']'"),
@@ -158,10 +163,10 @@ struct ErrorTests {
             "t.conf:2:19: error: Goto to context 'nowhere', which is not defined",
             "t.conf:3:19: error: Goto to extension '99', which [default] does not have",
             "t.conf:4:19: error: Goto to priority 7 of '1' in [default], which does not exist",
-            "t.conf:5:21: error: Goto to label 'missing', which extension '1' in [default] does not have",
+            "t.conf:5:26: error: Goto to label 'missing', which extension '1' in [default] does not have",
             "t.conf:7:19: error: Goto target 'a,b,c,d' is not [[context,]extension,]priority",
             "t.conf:8:20: error: Gosub to extension 's', which [sub] does not have",
-            "t.conf:9:22: error: Gosub to label 'start', which extension '5' in [sub] does not have",
+            "t.conf:9:27: error: Gosub to label 'start', which extension '5' in [sub] does not have",
         ])
     }
 
@@ -218,7 +223,7 @@ struct ErrorTests {
         exten => 2,1,Dail(PJSIP/alice)
         exten => 3,1,PlayTones(busy)
         """
-        #expect(diagnostics(text, compatibility: true) == [
+        #expect(diagnostics(text, mode: .asterisk) == [
             "t.conf:2:12: warning: [default] includes 'parkedcalls', which Asterisk's res_parking provides and Omnigate does not have",
             "t.conf:3:19: warning: Goto to context 'nowhere', which is not defined",
             "t.conf:4:14: error: unknown application 'Dail'; did you mean 'Dial'?",
@@ -227,11 +232,111 @@ struct ErrorTests {
         #expect(diagnostics(text).filter { $0.contains("error:") }.count == 3)
     }
 
+    @Test("a priority n straight after a hint: Asterisk numbers it 0 and drops it; strict mode refuses it, Asterisk mode drops it too")
+    func numberAfterHint() {
+        let text = "[default]\nexten => 1,hint,PJSIP/1\nsame => n,NoOp()\nexten => 1,1,NoOp()\n"
+        #expect(diagnostics(text) == [
+            "t.conf:2:10: warning: hint for '1' is ignored: Omnigate has no device state",
+            "t.conf:3:9: error: priority 'n' follows a hint, which has no number; Asterisk drops this line; give it a number",
+        ])
+        #expect(diagnostics(text, mode: .asterisk) == [
+            "t.conf:2:10: warning: hint for '1' is ignored: Omnigate has no device state",
+            "t.conf:3:9: warning: priority 'n' follows a hint, which has no number; Asterisk drops this line, and so does Omnigate",
+        ])
+    }
+
+    @Test("in Asterisk mode, what Asterisk 22 loads with a warning of its own is a warning: a label used twice, an expression that does not parse")
+    func asteriskModeWarnings() {
+        let text = "[default]\nexten => 1,1(a),NoOp()\nsame => n(a),NoOp($[${X} = a,b])\n"
+        #expect(diagnostics(text) == [
+            "t.conf:3:9: error: label 'a' is already used by priority 1 of extension '1'",
+        ])
+        #expect(diagnostics(text, mode: .asterisk) == [
+            "t.conf:3:9: warning: label 'a' is already used by priority 1 of extension '1'; as in Asterisk, jumps to it go there",
+            "t.conf:3:19: warning: bad expression $[0 = a,b]: unexpected ',' in expression; Asterisk reads it as far as it parses, and so does Omnigate",
+        ])
+    }
+
+    @Test("what Asterisk 21 removed is unknown, saying so; in Asterisk mode a warning, since Asterisk 22 loads it and fails at that step")
+    func removedInAsterisk21() {
+        let text = "[default]\nexten => 1,1,Macro(menu)\nsame => n,SIPAddHeader(X-A: 1)\nsame => n,NoOp(${SIP_HEADER(To)})\n"
+        #expect(diagnostics(text) == [
+            "t.conf:2:14: error: unknown application 'Macro': Asterisk removed it in version 21",
+            "t.conf:3:11: error: unknown application 'SIPAddHeader': Asterisk removed it in version 21",
+            "t.conf:4:18: error: unknown function 'SIP_HEADER': Asterisk removed it in version 21",
+        ])
+        #expect(diagnostics(text, mode: .asterisk) == [
+            "t.conf:2:14: warning: application 'Macro' was removed in Asterisk 21: Asterisk 22 ends the call at this step, and so does Omnigate",
+            "t.conf:3:11: warning: application 'SIPAddHeader' was removed in Asterisk 21: Asterisk 22 ends the call at this step, and so does Omnigate",
+            "t.conf:4:18: warning: function 'SIP_HEADER' was removed in Asterisk 21; it reads as empty, as in Asterisk 22",
+        ])
+    }
+
+    @Test("the applications Exec, TryExec and ExecIf run are checked where the plan names them")
+    func execTargets() {
+        #expect(diagnostics("""
+        [default]
+        exten => 1,1,ExecIf($[1]?Dail(PJSIP/a):SayDigits(1))
+        same => n,Exec(Frobnicate(x))
+        same => n,TryExec(NoSuchApp())
+        same => n,TryExec(SayDigits(12))
+        same => n,ExecIf($[1]?Goto(nowhere,s,1))
+        same => n,Exec(${APP})
+        """) == [
+            "t.conf:2:26: error: unknown application 'Dail'; did you mean 'Dial'?",
+            "t.conf:2:40: warning: application 'SayDigits' is not supported by Omnigate; this step will be skipped",
+            "t.conf:3:16: error: unknown application 'Frobnicate'",
+            "t.conf:4:19: warning: application 'NoSuchApp' does not exist in Omnigate or Asterisk 22; TryExec sets TRYSTATUS to NOAPP",
+            "t.conf:5:19: warning: application 'SayDigits' is not supported by Omnigate; TryExec sets TRYSTATUS to NOAPP",
+            "t.conf:6:28: error: Goto to context 'nowhere', which is not defined",
+        ])
+    }
+
+    @Test("a branch is found where the plan wrote it: a '?' inside ${IF(…)} or $[…] is not GotoIf's")
+    func branchesAfterSubstitution() {
+        #expect(diagnostics("""
+        [default]
+        exten => 1,1,GotoIf(${IF($[${X} > 1]?1:0)}?2,1)
+        same => n,GotoIf($["${A}" = "?"]?3,1:2,1)
+        exten => 2,1,NoOp()
+        exten => 3,1,GotoIf(${IF(${Y}?1:0)}?nowhere)
+        """) == [
+            "t.conf:5:37: error: Goto to label 'nowhere', which extension '3' in [default] does not have",
+        ])
+    }
+
+    static let names = ConfigurationNames(source: "omnigate.conf", queues: ["support": ["alice"], "sales": []],
+                                          agents: ["alice", "bob"], trunks: ["provider"])
+
+    @Test("queues, agents and trunks a step names are checked against the configuration, with a suggestion")
+    func configurationNames() {
+        let text = """
+        [default]
+        exten => 1,1,Queue(suport)
+        same => n,Dial(PJSIP/alcie&PJSIP/bob,20)
+        same => n,Dial(PJSIP/+15551230000@provder)
+        same => n,Dial(PJSIP/${EXTEN}@providr)
+        same => n,MessageSend(pjsip:bobb)
+        same => n,MessageSend(+15551230000@provider)
+        same => n,Queue(${Q})
+        same => n,Dial(PJSIP/sip:carol@192.0.2.7)
+        """
+        #expect(diagnostics(text, names: Self.names) == [
+            "t.conf:2:20: error: Queue 'suport' is not a [queue] in omnigate.conf; did you mean 'support'?",
+            "t.conf:3:16: error: Dial to 'PJSIP/alcie': 'alcie' is not an [agent] in omnigate.conf; did you mean 'alice'?",
+            "t.conf:4:35: error: Dial to 'PJSIP/+15551230000@provder': 'provder' is not a [trunk] in omnigate.conf; did you mean 'provider'?",
+            "t.conf:5:31: error: Dial to 'PJSIP/${EXTEN}@providr': 'providr' is not a [trunk] in omnigate.conf; did you mean 'provider'?",
+            "t.conf:6:23: error: MessageSend to 'pjsip:bobb': 'bobb' is not an [agent] or [trunk] in omnigate.conf; did you mean 'bob'?",
+        ])
+        #expect(diagnostics(text, mode: .asterisk, names: Self.names).allSatisfy { $0.contains(": warning: ") })
+        #expect(diagnostics(text).isEmpty, "without a configuration, names are not checked")
+    }
+
     @Test("every problem in a file is reported at once, in file order")
     func allAtOnce() {
         #expect(diagnostics("[default]\nexten => 1,1,Dail()\nexten => 2,x,NoOp()\nfoo => 1\nexten => 3,1,NoOp(${X)\n") == [
             "t.conf:2:14: error: unknown application 'Dail'; did you mean 'Dial'?",
-            "t.conf:3:10: error: bad priority 'x'; expected a number, n, n(label) or hint",
+            "t.conf:3:10: error: bad priority 'x': extension '2' has no label 'x' before this line",
             "t.conf:4:1: error: unknown statement 'foo'; expected exten, same or include",
             "t.conf:5:19: error: '${' is not closed with '}'",
         ])

@@ -23,7 +23,7 @@ struct GraphTests {
         [extra]
         """
 
-    @Test("mermaid: a box per context, one per extension, arrows for menu choices, conditions, Gosub and timed includes")
+    @Test("mermaid: a box per context, one per extension, arrows for menu choices, conditions, Gosub, computed jumps, queues and timed includes")
     func mermaid() throws {
         #expect(DialplanGraph.render(try plan(Self.text + "\n"), context: "in", format: .mermaid) == """
         flowchart TD
@@ -33,6 +33,7 @@ struct GraphTests {
             c0_2["2<br/>Goto(${DEST},1)"]
             c0_3["3<br/>Gosub(sub,s,1(a))"]
             c0_4["i<br/>Hangup()"]
+            x0["computed: ${DEST},1"]
           end
           subgraph c1["[extra]"]
             c1_none["(no extensions)"]
@@ -46,14 +47,17 @@ struct GraphTests {
           subgraph c4["[sub]"]
             c4_0["s<br/>Return()"]
           end
+          q0["queue q"]
           c0_0 -.->|"press 1"| c0_1
           c0_0 -.->|"press 2"| c0_2
           c0_0 -.->|"press 3"| c0_3
           c0_0 -.->|"invalid"| c0_4
           c0_1 -->|"if $[${X} #gt; 1]"| c2_0
           c0_1 -->|"else"| c3_0
+          c0_2 --> x0
           c0_3 -->|"gosub"| c4_0
           c0 -.->|"include when 09:00-17:00,mon-fri,*,*"| c1
+          c2_0 -->|"queue"| q0
         """ + "\n")
     }
 
@@ -71,6 +75,7 @@ struct GraphTests {
             c0_2 [label="2\\lGoto(${DEST},1)\\l"];
             c0_3 [label="3\\lGosub(sub,s,1(a))\\l"];
             c0_4 [label="i\\lHangup()\\l"];
+            x0 [label="computed: ${DEST},1\\l"];
           }
           subgraph cluster_c1 {
             label="[extra]";
@@ -88,23 +93,51 @@ struct GraphTests {
             label="[sub]";
             c4_0 [label="s\\lReturn()\\l"];
           }
+          q0 [label="queue q\\l"];
           c0_0 -> c0_1 [label="press 1", style=dashed];
           c0_0 -> c0_2 [label="press 2", style=dashed];
           c0_0 -> c0_3 [label="press 3", style=dashed];
           c0_0 -> c0_4 [label="invalid", style=dashed];
           c0_1 -> c2_0 [label="if $[${X} > 1]"];
           c0_1 -> c3_0 [label="else"];
+          c0_2 -> x0 [label=""];
           c0_3 -> c4_0 [label="gosub"];
           c0_0 -> c1_none [label="include when 09:00-17:00,mon-fri,*,*", style=dashed, ltail=cluster_c0, lhead=cluster_c1];
+          c2_0 -> q0 [label="queue"];
         }
         """ + "\n")
     }
 
-    @Test("a computed target points at the context it names; one in its own context draws no arrow")
-    func computedTargets() throws {
-        let p = try plan("[a]\nexten => 1,1,Goto(b,${X},1)\nexten => 2,1,Goto(${X},1)\n[b]\nexten => 5,1,NoOp()\n")
+    @Test("computed jumps go to a node saying what they compute, in the context they name; label jumps say where they land")
+    func computedAndLabelJumps() throws {
+        let p = try plan("""
+        [a]
+        exten => 1,1,Goto(b,${X},1)
+        exten => 2,1,Goto(${X},1)
+        exten => 3,1,GotoIf($[1]?open)
+        same => n,Goto(${C},s,1)
+        same => n(open),Goto(b,5,again)
+        [b]
+        exten => 5,1,NoOp()
+        same => n(again),Queue(support)
+        """ + "\n")
         let mermaid = DialplanGraph.render(p, format: .mermaid)
-        #expect(mermaid.contains("  c0_0 -->|\"b,${X},1\"| c1\n"))
-        #expect(!mermaid.contains("c0_1 -->"))
+        #expect(mermaid.contains("    x0[\"computed: b,${X},1\"]\n  end\n"), "in [b]'s box")
+        #expect(mermaid.contains("  c0_0 --> x0\n") && mermaid.contains("  c0_1 --> x1\n") && mermaid.contains("  c0_2 --> x2\n"))
+        #expect(mermaid.contains("  x2[\"computed: ${C},s,1\"]\n"), "a computed context is outside every box")
+        #expect(mermaid.contains("  c0_2 -->|\"if $[1] to open\"| c0_2\n"), "a label in its own extension")
+        #expect(mermaid.contains("  c0_2 -->|\"to again\"| c1_0\n"))
+        #expect(mermaid.contains("(open) Goto(b,5,again)"), "labels show on their steps")
+    }
+
+    @Test("a queue shows its members from the configuration, or that the configuration lacks it")
+    func queueMembers() throws {
+        let p = try plan("[a]\nexten => 1,1,Queue(support)\nexten => 2,1,Queue(sales)\nexten => 3,1,Queue(nosuch)\n")
+        let names = ConfigurationNames(source: "omnigate.conf", queues: ["support": ["alice", "bob"], "sales": []], agents: ["alice", "bob"], trunks: [])
+        let mermaid = DialplanGraph.render(p, format: .mermaid, names: names)
+        #expect(mermaid.contains("  q0[\"queue support<br/>members: alice, bob\"]\n"))
+        #expect(mermaid.contains("  q1[\"queue sales<br/>no members\"]\n"))
+        #expect(mermaid.contains("  q2[\"queue nosuch<br/>not in omnigate.conf\"]\n"))
+        #expect(mermaid.contains("  c0_0 -->|\"queue\"| q0\n"))
     }
 }

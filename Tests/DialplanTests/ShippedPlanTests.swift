@@ -7,8 +7,9 @@ import Testing
 /// run every priority the files have.
 @Suite("the shipped Dialplans/")
 struct ShippedPlanTests {
-    static let open = "2026-11-24T10:00:00Z"     // a Tuesday morning
-    static let closed = "2026-11-24T22:00:00Z"   // the same evening
+    // Business hours are New York's (UTC-5 in November), whatever the zone the run is given (UTC here).
+    static let open = "2026-11-24T15:00:00Z"     // a Tuesday, 10:00 in New York
+    static let closed = "2026-11-25T03:00:00Z"   // the same Tuesday, 22:00 in New York
 
     struct Call {
         let branch: String
@@ -26,10 +27,19 @@ struct ShippedPlanTests {
              expected: ["answer", "play(pls-hold-while-try)", "queue(vip)", "hangup(16)"]),
         Call(branch: "3. the VIP queue does not answer: the menu", script: script("2") { $0.contact["tier"] = "vip"; $0.queueStatus["vip"] = "TIMEOUT" },
              expected: ["queue(vip)", "play(welcome&menu)", "queue(support)"]),
+        Call(branch: "3. back from the VIP queue, the menu counts three tries from 0",
+             script: script("987") { $0.contact["tier"] = "vip"; $0.queueStatus["vip"] = "TIMEOUT" },
+             expected: ["queue(vip)", "play(invalid)", "play(invalid)", "play(invalid)", "voicemail(support)"]),
+        Call(branch: "3. the VIP queue after hours: closed", time: closed,
+             script: script { $0.contact["tier"] = "vip"; $0.queueStatus["vip"] = "TIMEOUT" },
+             expected: ["queue(vip)", "play(closed)", "voicemail(support)"]),
         Call(branch: "4. back to the last agent", script: script { $0.contact["last_agent"] = "alice" },
              expected: ["play(pls-hold-while-try)", "dial(PJSIP/alice)", "hangup(16)"]),
         Call(branch: "5. the last agent does not answer: the menu", script: script("3") { $0.contact["last_agent"] = "alice"; $0.dialStatus["*"] = "NOANSWER" },
              expected: ["dial(PJSIP/alice)", "play(welcome&menu)", "voicemail(support)"]),
+        Call(branch: "5. back from the last agent, the menu counts three tries from 0",
+             script: script("987") { $0.contact["last_agent"] = "alice"; $0.dialStatus["*"] = "NOANSWER" },
+             expected: ["dial(PJSIP/alice)", "play(invalid)", "play(invalid)", "play(invalid)", "voicemail(support)"]),
         Call(branch: "6. the last agent, after hours: closed", time: closed, script: script { $0.contact["last_agent"] = "alice" },
              expected: ["answer", "play(closed)", "voicemail(support)", "play(vm-goodbye)", "hangup(16)"]),
         Call(branch: "7. after hours: closed, then voicemail", time: closed,
@@ -139,5 +149,35 @@ struct ShippedPlanTests {
         #expect(dot.hasPrefix("digraph dialplan {"))
         #expect(dot.contains("label=\"[menu]\"") && dot.contains("label=\"[voicemail]\""))
         #expect(!dot.contains("[sms-in]") && !dot.contains("[welcome]"), "only what [menu] reaches")
+    }
+
+    @Test("graph draws the computed jump of a +number, the label jumps, and the queues with their members")
+    func graphDrawsEveryJump() throws {
+        let names = ConfigurationNames(source: "omnigate.conf", queues: ["vip": ["ann"], "sales": [], "support": ["alice", "bob"]],
+                                       agents: ["ann", "alice", "bob"], trunks: ["local"])
+        let mermaid = DialplanGraph.render(try shipped, format: .mermaid, names: names)
+        #expect(mermaid.contains("[\"computed: from-trunk,${EXTEN:1},1\"]"))
+        #expect(mermaid.contains("[\"computed: sms-in,${EXTEN:1},1\"]"))
+        #expect(mermaid.contains("-->|\"if ${GLOBAL(OPEN_HOURS)} to open\"|"))
+        #expect(mermaid.contains("-->|\"if $[${TRIES} #lt; 3] to again\"|"))
+        #expect(mermaid.contains("[\"queue support<br/>members: alice, bob\"]"))
+        #expect(mermaid.contains("[\"queue sales<br/>no members\"]"))
+        #expect(mermaid.contains("[\"queue vip<br/>members: ann\"]"))
+    }
+
+    @Test("business hours are New York's whatever time zone the call is run in")
+    func namedTimeZone() async throws {
+        let plan = try shipped
+        for zone in ["UTC", "Asia/Tokyo", "America/Los_Angeles"] {
+            for (time, expected) in [(Self.open, "play(welcome&menu)"), (Self.closed, "play(closed)")] {
+                let channel = ScriptedChannel(script { $0.patience = 0 })
+                var start = CallStart(context: "from-trunk", exten: "18005550100", uniqueID: "tz")
+                let date = ISO8601DateFormatter().date(from: time)!
+                start.now = { date }
+                start.timeZone = TimeZone(identifier: zone)!
+                _ = await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: start).run()
+                #expect(channel.commands.contains(expected), "\(zone) \(time): \(channel.commands)")
+            }
+        }
     }
 }

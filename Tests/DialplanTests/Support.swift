@@ -21,8 +21,8 @@ func plan(_ text: String, file: String = "t.conf") throws -> Dialplan {
 }
 
 /// Every diagnostic for some text, rendered.
-func diagnostics(_ text: String, compatibility: Bool = false) -> [String] {
-    DialplanLoader.parse(text, file: "t.conf", compatibility: compatibility).diagnostics.map(\.description)
+func diagnostics(_ text: String, mode: DialplanMode = .strict, names: ConfigurationNames? = nil) -> [String] {
+    DialplanLoader.parse(text, file: "t.conf", mode: mode, names: names).diagnostics.map(\.description)
 }
 
 /// Runs a plan against a scripted channel.

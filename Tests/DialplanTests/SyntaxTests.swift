@@ -47,13 +47,14 @@ struct SyntaxTests {
         #expect(p.contexts["default"]?.extensions[1].priorities[1]?.arguments == "a;b")
     }
 
+    /// `n+2` is n (the line before + 1) and then + 2, as Asterisk's pbx_config adds the offset to the base.
     @Test("priorities: numbers, n, n+2, s (both from the line before, as in Asterisk), labels; the old App,args form")
     func priorityForms() throws {
         let load = DialplanLoader.parse("""
         [default]
         exten => 1,1,NoOp(one)
         same => n,NoOp(two)
-        same => n+2,NoOp(four)
+        same => n+2,NoOp(five)
         exten => 2,1,NoOp()
         exten => 3,s,NoOp(the same number as the line before)
         exten => 3,n,NoOp(and the next)
@@ -61,11 +62,11 @@ struct SyntaxTests {
         """, file: "t.conf")
         let p = try #require(load.plan)
         let one = try #require(p.contexts["default"]?.extensions.first { $0.name == "1" })
-        #expect(one.numbers == [1, 2, 4, 10])
+        #expect(one.numbers == [1, 2, 5, 10])
         #expect(p.contexts["default"]?.extensions.first { $0.name == "3" }?.numbers == [1, 2])
         #expect(one.labels["ten"] == 10 && one.priorities[10]?.application == "Wait" && one.priorities[10]?.arguments == "2")
         #expect(load.diagnostics.map(\.description) == [
-            "t.conf:4:13: warning: priority 4 of '1' in [default] can never run: there is no priority 3 before it and nothing jumps to it",
+            "t.conf:4:13: warning: priority 5 of '1' in [default] can never run: there is no priority 4 before it and nothing jumps to it",
         ])
     }
 

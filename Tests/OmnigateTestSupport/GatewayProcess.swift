@@ -35,7 +35,7 @@ public struct GatewayProcess {
         // Each gateway its own RTP ports too: test gateways running side by side (in this process or
         // another) would otherwise all start at 10000 and take each other's.
         if !text.contains("[sip]") {
-            text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\nrtp_port_start = \(Ports.free(count: 64))\nrtp_port_range = 64\n"
+            text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n"
         }
         try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
         var files = files

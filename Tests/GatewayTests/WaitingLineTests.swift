@@ -1,0 +1,66 @@
+@testable import Gateway
+import Synchronization
+import Testing
+
+/// A queue's waiting line on its own: order, priority, turns, and waits that
+/// end by events, not by polling.
+@Suite("a queue's waiting line")
+struct WaitingLineTests {
+    @Test("callers are in the order they came; a higher priority goes ahead of lower ones, behind its equals")
+    func order() {
+        let line = WaitingLine(queue: "support")
+        let first = line.join(), second = line.join(), vip = line.join(priority: 5), otherVIP = line.join(priority: 5)
+        #expect([vip, otherVIP, first, second].map { line.position(of: $0) } == [1, 2, 3, 4])
+        line.leave(vip)
+        #expect(line.position(of: otherVIP) == 1 && line.position(of: second) == 3 && line.position(of: vip) == nil)
+    }
+
+    @Test("the first caller's turn comes at once; a later one waits until the head leaves")
+    func turns() async {
+        let line = WaitingLine(queue: "support")
+        let first = line.join()
+        let second = line.join()
+        #expect(await line.waitForTurn(first, timeout: .seconds(5)))
+        let turn = Task { await line.waitForTurn(second, timeout: .seconds(30)) }
+        line.leave(first)
+        #expect(await turn.value)
+    }
+
+    @Test("the head waits for an agent to be freed, and a change that came while it was busy is not lost")
+    func agentsChanged() async {
+        let line = WaitingLine(queue: "support")
+        let caller = line.join()
+        #expect(await line.waitForTurn(caller, timeout: .seconds(5)))  // its first turn
+        let waiting = Task { await line.waitForTurn(caller, timeout: .seconds(30)) }
+        while line.parked < 1 { await Task.yield() }
+        line.agentsChanged()
+        #expect(await waiting.value)
+        line.agentsChanged()  // while the caller rings someone, say
+        #expect(await line.waitForTurn(caller, timeout: .seconds(5)), "the change is kept for the next wait")
+    }
+
+    @Test("a wait with no turn ends at its timeout, not its turn")
+    func timeout() async {
+        let line = WaitingLine(queue: "support")
+        let head = line.join()
+        let behind = line.join()
+        _ = await line.waitForTurn(head, timeout: .seconds(1))
+        let start = ContinuousClock.now
+        #expect(await line.waitForTurn(behind, timeout: .milliseconds(100)) == false)
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
+    @Test("leaving ends the caller's own wait (it hung up), and the next caller's turn comes")
+    func leaveWhileWaiting() async {
+        let line = WaitingLine(queue: "support")
+        let head = line.join()
+        let behind = line.join()
+        _ = await line.waitForTurn(head, timeout: .seconds(1))
+        let headWait = Task { await line.waitForTurn(head, timeout: .seconds(30)) }
+        let behindWait = Task { await line.waitForTurn(behind, timeout: .seconds(30)) }
+        while line.parked < 2 { await Task.yield() }  // both waits parked
+        line.leave(head)
+        #expect(await headWait.value == false, "a caller who left has no turn")
+        #expect(await behindWait.value)
+    }
+}
