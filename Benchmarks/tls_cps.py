@@ -10,7 +10,7 @@ call (utime+stime from /proc over the run). The caller's CPU is not counted.
 
 Usage: Benchmarks/tls_cps.py [--rates "100 300"] [--transports "udp tcp tls"] [--skip-build] [--help]
 """
-import argparse, os, signal, subprocess, sys, tempfile, time
+import argparse, os, signal, socket, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HZ = os.sysconf("SC_CLK_TCK")
@@ -50,14 +50,23 @@ def start_gateway(d, cert, key):
     log = open(os.path.join(d, "gateway.log"), "w")
     proc = subprocess.Popen([os.path.join(ROOT, ".build/release/omnigate"), "run", "--config", conf],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=d)
-    for _ in range(100):
-        with open(log.name) as f:
-            if " ready " in f.read():
-                return proc
+    # Ready when it answers an OPTIONS over UDP.
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    probe.settimeout(0.2)
+    port = probe.getsockname()[1]
+    for n in range(100):
         if proc.poll() is not None:
             sys.exit(f"the gateway exited during start-up; see {log.name}")
-        time.sleep(0.1)
-    sys.exit("the gateway did not start within 10 s")
+        probe.sendto((f"OPTIONS sip:127.0.0.1:{UDP} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKready{n}\r\n"
+                      f"From: <sip:bench@127.0.0.1>;tag={n}\r\nTo: <sip:127.0.0.1>\r\nCall-ID: ready-{n}\r\n"
+                      f"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode(), ("127.0.0.1", UDP))
+        try:
+            if probe.recv(4096).startswith(b"SIP/2.0 200"):
+                return proc
+        except socket.timeout:
+            pass
+    sys.exit(f"the gateway did not answer within 20 s; see {log.name}")
 
 
 def run_rate(pid, transport, rate, cert, key):

@@ -126,13 +126,15 @@ extension EngineCore {
             switch command {
             case .provisional(let id, let status, let headers):
                 let call = try live(id)
+                var setting = EngineCore.audioOnly
                 try withMessageData(headers: headers) { msg in
-                    try check(pjsua_call_answer(call.pjsuaID, UInt32(status), nil, msg), "pjsua_call_answer(\(status))")
+                    try check(pjsua_call_answer2(call.pjsuaID, &setting, UInt32(status), nil, msg), "pjsua_call_answer2(\(status))")
                 }
             case .answer(let id, let headers):
                 let call = try live(id)
+                var setting = EngineCore.audioOnly
                 try withMessageData(headers: headers) { msg in
-                    try check(pjsua_call_answer(call.pjsuaID, 200, nil, msg), "pjsua_call_answer(200)")
+                    try check(pjsua_call_answer2(call.pjsuaID, &setting, 200, nil, msg), "pjsua_call_answer2(200)")
                 }
             case .reject(let id, let status, let reason):
                 let call = try live(id)
@@ -180,6 +182,18 @@ extension EngineCore {
         }
     }
 
+    /// One audio stream and nothing else. pjsua's default also offers (and
+    /// accepts) a real-time text stream (T.140), and each text stream runs a
+    /// clock thread of its own for as long as the call lasts.
+    static var audioOnly: pjsua_call_setting {
+        var setting = pjsua_call_setting()
+        pjsua_call_setting_default(&setting)
+        setting.aud_cnt = 1
+        setting.vid_cnt = 0
+        setting.txt_cnt = 0
+        return setting
+    }
+
     /// The live call with this id, or an error naming it.
     func live(_ id: CallID) throws -> CallEntry {
         guard let call = calls[id] else { throw CallGone(id: id) }
@@ -197,10 +211,7 @@ extension EngineCore {
         }
         let strings = CStrings()
         var destination = strings.pj(to)
-        var setting = pjsua_call_setting()
-        pjsua_call_setting_default(&setting)
-        setting.aud_cnt = 1
-        setting.vid_cnt = 0
+        var setting = EngineCore.audioOnly
         let entry = CallEntry(id: id, pjsuaID: pjsua_call_id(PJSUA_INVALID_ID.rawValue))
         entry.hungUpByUs = false
         calls[id] = entry  // before make_call: its callbacks can run inside it

@@ -75,6 +75,7 @@ struct CallFlowTests {
         #expect(summary.hasPrefix("name=\"Ada Lovelace\"; tier=vip; last=\"chat "), "\(summary)")
         #expect(summary.hasSuffix(": Refund for order 4711\""), "\(summary)")
         #expect(CallFlow.header("From", in: invite.text)?.hasPrefix("\"Ada Lovelace (vip)\" <sip:+12025550142@") == true)
+        #expect(invite.text.contains("m=audio ") && !invite.text.contains("m=text"), "the agent leg offers audio only: \(invite.text)")
 
         // The pop was published before the INVITE reached the agent.
         let published = CallFlow.pops(running.pops).filter { $0["event"] as? String == "published" }
