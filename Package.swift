@@ -15,6 +15,8 @@ let package = Package(
         .systemLibrary(name: "CPJSIP", pkgConfig: "libpjproject",
                        providers: [.apt(["libpjproject-dev (built by scripts/setup.sh)"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CMalloc", providers: [.apt(["libc6-dev"])]),
 
         // Leaf modules: none of these imports another, except Log.
         .target(name: "Log"),
@@ -25,7 +27,8 @@ let package = Package(
 
         // Where they meet, and the executable.
         .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
-        .executableTarget(name: "omnigate", dependencies: ["Gateway", "SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
+        .executableTarget(name: "omnigate", dependencies: ["Gateway", "SIPEngine", "Dialplan", "Timeline", "Configuration", "Log",
+                                                           "CSystemd", "CMalloc"]),
 
         // Benchmarks: programs that print figures, never run by `swift test`.
         .executableTarget(name: "pjsua-autoanswer", dependencies: ["CPJSIP"], path: "Benchmarks/pjsua-autoanswer"),

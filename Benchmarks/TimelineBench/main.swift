@@ -2,9 +2,11 @@
 // measured in the same run. A program that prints numbers, not a test.
 //
 //   swift run -c release timeline-bench [--contacts N] [--events M] [--pops K] [--calls C] [--keep DIR]
+//                                       [--history 10,10000,1000000]
 //
-// Defaults are the issue's store: 100,000 contacts and 1,000,000 events.
-// `--contacts 2000 --events 20000` runs it small in a few seconds.
+// Defaults are the issue's store: 100,000 contacts and 1,000,000 events, plus three
+// contacts whose histories are 10, 10,000 and 1,000,000 events long.
+// `--contacts 2000 --events 20000 --history 10,1000,10000` runs it small in a few seconds.
 
 import CSQLite
 import Foundation
@@ -18,7 +20,7 @@ let options: [String: String] = {
     while !argv.isEmpty {
         let name = argv.removeFirst()
         if name == "--help" || name == "-h" {
-            print("usage: timeline-bench [--contacts N] [--events M] [--pops K] [--calls C] [--keep DIR]")
+            print("usage: timeline-bench [--contacts N] [--events M] [--pops K] [--calls C] [--keep DIR] [--history 10,10000,1000000]")
             exit(0)
         }
         guard name.hasPrefix("--"), !argv.isEmpty else {
@@ -122,7 +124,7 @@ final class BareLookup {
                status, agent, thread_id, external_ref, source, media_path, media_duration_ms
         FROM events WHERE contact_id = ? AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT 20
         """,
-        "SELECT channel, count(*) AS n FROM events WHERE contact_id = ? GROUP BY channel",
+        "SELECT channel, events, open FROM timeline_counts WHERE scope = 'contact' AND key = ? AND events > 0",
     ]
     let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
@@ -183,6 +185,56 @@ let unknownNumbers = (0..<min(popCount, 5_000)).map { i in DemoData.unknownE164(
 let unknownPops = try measurePops(unknownNumbers) { number in _ = try store.screenPop(for: number) }
 print("  unknown caller (own history) p50 \(ms(percentile(unknownPops, 0.5)))  p99 \(ms(percentile(unknownPops, 0.99)))")
 
+// MARK: - A long history
+
+// One contact per size. The pop and CONTACT() read bounded index slices and the counts the
+// triggers keep, so their cost should not move with the history; the baseline, in the same run
+// on the same contacts, is the old whole-history reads (count per channel, the last agent found
+// by walking the history), which grow with it.
+let historySizes = (options["history"] ?? "10,10000,1000000").split(separator: ",").compactMap { Int($0) }
+/// The old pop's per-channel count, as it ran before schema version 4: every event of the contact.
+final class OldSummary {
+    var db: OpaquePointer?
+    var counts: OpaquePointer?
+    let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    init(path: String) {
+        precondition(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK)
+        sqlite3_prepare_v2(db, "SELECT channel, count(*) AS n FROM events WHERE contact_id = ? GROUP BY channel", -1, &counts, nil)
+    }
+    func run(_ contact: String) {
+        sqlite3_bind_text(counts, 1, contact, -1, transient)
+        while sqlite3_step(counts) == SQLITE_ROW {}
+        sqlite3_reset(counts)
+    }
+}
+if !historySizes.isEmpty {
+    print("a long history (one contact each; \(min(2_000, popCount)) pops per size; baseline: the old pop's count over the whole history):")
+    print("  events      screen pop p50 / p99          CONTACT() p50 / p99             old per-channel count p50 / p99")
+}
+for (n, size) in historySizes.enumerated() {
+    let phone = "+1415555\(String(format: "%04d", 9000 + n))"
+    var last = clock.now
+    try store.fillHistory(contactID: "history-\(size)", phone: phone, events: size) { done, total in
+        if done == total || clock.now - last > .seconds(2) { last = clock.now; log("  history \(size): \(done)/\(total)") }
+    }
+    let numbers = [String](repeating: phone, count: min(2_000, popCount))
+    let pops = try measurePops(numbers) { number in
+        let pop = try store.screenPop(for: number)
+        precondition(pop.summary.interactions.values.reduce(0, +) == size, "the history of \(size) counts \(pop.summary.interactions)")
+    }
+    let fields = try measurePops(numbers) { number in
+        let pop = try store.screenPop(for: number)
+        _ = pop.field("interactions")
+        _ = pop.field("last_agent")
+    }
+    let old = OldSummary(path: path)
+    let oldSamples = measurePops(Array(numbers.prefix(max(20, min(200, 2_000_000 / max(1, size)))))) { _ in old.run("history-\(size)") }
+    func pair(_ samples: [Double]) -> String {
+        "\(ms(percentile(samples, 0.5))) / \(ms(percentile(samples, 0.99)))".padding(toLength: 28, withPad: " ", startingAt: 0)
+    }
+    print("  " + String(size).padding(toLength: 10, withPad: " ", startingAt: 0) + "  " + pair(pops) + "  " + pair(fields) + "      " + pair(oldSamples))
+}
+
 // MARK: - Call records
 
 /// Each call: opened at ringing, finalised at hangup with its voice event: two transactions.
@@ -240,6 +292,44 @@ let rawTime = clock.measure {
 sqlite3_finalize(rawInsert)
 sqlite3_close_v2(rawDB)
 print("  bare sqlite3, one INSERT per transaction, FULL: \(rate(callCount, rawTime)) commits")
+
+// MARK: - The -shm choice
+
+// Chosen: the WAL index stays a shared mapping of the -shm file (other programs read and write the
+// store at the same time) and a SIGBUS guard turns a fault on it into a store error; each transaction
+// reads the guard's fault count twice. The alternative that avoids the mapping, locking_mode=EXCLUSIVE
+// (the WAL index in heap memory), locks every other process out of the file. Same run, fresh files.
+let checks = 10_000_000
+var faults = 0
+let checkTime = clock.measure { for _ in 0..<checks { faults &+= omnigate_shm_guard_faults() } }
+@MainActor func commitRate(exclusive: Bool) -> Duration {
+    let file = directory + "/shm-\(exclusive ? "exclusive" : "shared").sqlite"
+    var db: OpaquePointer?
+    sqlite3_open_v2(file, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+    if exclusive { sqlite3_exec(db, "PRAGMA locking_mode = EXCLUSIVE", nil, nil, nil) }
+    sqlite3_exec(db, "PRAGMA journal_mode = WAL", nil, nil, nil)
+    sqlite3_exec(db, "PRAGMA synchronous = FULL", nil, nil, nil)
+    sqlite3_exec(db, "CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT)", nil, nil, nil)
+    var insert: OpaquePointer?
+    sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?, 'x')", -1, &insert, nil)
+    let time = clock.measure {
+        for i in 0..<callCount {
+            sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil)
+            sqlite3_bind_text(insert, 1, "k-\(i)", -1, bare.transient)
+            sqlite3_step(insert)
+            sqlite3_reset(insert)
+            sqlite3_exec(db, "COMMIT", nil, nil, nil)
+        }
+    }
+    sqlite3_finalize(insert)
+    sqlite3_close_v2(db)
+    return time
+}
+let sharedTime = commitRate(exclusive: false), exclusiveTime = commitRate(exclusive: true)
+print("the -shm file (\(callCount) single-INSERT commits, FULL, fresh files):")
+print("  mapped -shm with the SIGBUS guard (chosen): \(rate(callCount, sharedTime)) commits; the guard's check "
+      + String(format: "%.1f ns", seconds(checkTime) * 1e9 / Double(checks)) + ", twice per transaction\(faults == 0 ? "" : " (faults seen)")")
+print("  locking_mode=EXCLUSIVE, heap WAL index:     \(rate(callCount, exclusiveTime)) commits; no other process can open the store")
 
 // MARK: - Import
 

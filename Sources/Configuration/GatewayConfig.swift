@@ -13,6 +13,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var maxCalls = 1000
         /// On SIGTERM: how long live calls may go on before they are hung up.
         public var drainTime: Duration = .seconds(30)
+        /// `text` (key=value lines) or `json` (one object per line) for every log line, PJSIP's included.
+        public var logFormat = "text"
+        /// The first part of every call's uniqueid (Asterisk's `systemname`); nil: this host's name.
+        public var systemName: String?
     }
 
     /// `[sip]`: transports. A transport set to `off` is not opened.
@@ -47,11 +51,37 @@ public struct GatewayConfig: Sendable, Equatable {
         public var idleTimeout: Duration = .seconds(60)
     }
 
-    /// `[store]`: the shared customer store (SQLite file).
+    /// `[store]`: the shared customer store (SQLite file), and what happens to call records
+    /// while it cannot be written.
     public struct Store: Sendable, Equatable {
         public var path = "var/omnigate.sqlite"
         /// ISO 3166 country of national numbers without a country code.
         public var defaultCountry = "US"
+        /// Writes held in memory while the store cannot be written.
+        public var backlog = 100_000
+        /// The directory of the spill file; nil: beside the store. `off` (`spillEnabled` false): no spill file.
+        public var spill: String?
+        public var spillEnabled = true
+        /// Bytes reserved for the spill file when the gateway starts.
+        public var spillSize: Int64 = 16 << 20
+        /// How long the store may stay unwritable before held writes go to the spill file.
+        public var spillAfter: Duration = .seconds(5)
+        /// When the backlog and the spill file are both full: refuse new calls (503), or take them unrecorded.
+        public var refuseWhenFull = true
+        /// When the store file is deleted or replaced: reopen it (restoring a deleted one from the
+        /// copy still open), or refuse new calls until a restart.
+        public var reopenWhenChanged = true
+        /// The WAL is checkpointed and truncated when it grows past this many bytes.
+        public var walLimit: Int64 = 64 << 20
+
+        public init() {}
+
+        /// The spill file's path.
+        public var spillPath: String {
+            let name = (path as NSString).lastPathComponent + ".spill"
+            guard let spill else { return path + ".spill" }
+            return (spill as NSString).appendingPathComponent(name)
+        }
     }
 
     /// `[dialplan]`: where admins' dialplans live, and how strictly they are read.
@@ -197,6 +227,13 @@ extension GatewayConfig.General {
         }
         reader.int("max_calls", into: &maxCalls, range: 1...4000)
         reader.duration("drain_time", into: &drainTime)
+        reader.read("log_format", into: &logFormat, expected: "text or json") {
+            ["text", "json"].contains($0.lowercased()) ? $0.lowercased() : nil
+        }
+        reader.read("system_name", into: &systemName, expected: "letters, digits, '.', '-' or '_', at most 32") { text -> String?? in
+            text.count <= 32 && !text.isEmpty && text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+                ? .some(text) : .none
+        }
     }
 }
 
@@ -233,6 +270,23 @@ extension GatewayConfig.Store {
             let code = text.uppercased()
             return code.count == 2 && code.allSatisfy({ $0.isASCII && $0.isLetter }) ? code : nil
         }
+        reader.int("backlog", into: &backlog, range: 100...10_000_000)
+        var spillSetting: String? = spill
+        reader.read("spill", into: &spillSetting, expected: "a directory, or off") { text -> String?? in text.isEmpty ? .none : .some(text) }
+        if spillSetting?.lowercased() == "off" {
+            spillEnabled = false
+        } else {
+            spill = spillSetting
+        }
+        reader.size("spill_size", into: &spillSize, range: 4096...(1 << 40))
+        reader.duration("spill_after", into: &spillAfter)
+        reader.read("when_full", into: &refuseWhenFull, expected: "refuse or accept") {
+            switch $0.lowercased() { case "refuse": true; case "accept": false; default: nil }
+        }
+        reader.read("when_file_changes", into: &reopenWhenChanged, expected: "reopen or refuse") {
+            switch $0.lowercased() { case "reopen": true; case "refuse": false; default: nil }
+        }
+        reader.size("wal_limit", into: &walLimit, range: (1 << 20)...(1 << 40))
     }
 }
 

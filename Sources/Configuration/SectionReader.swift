@@ -74,6 +74,23 @@ struct SectionReader {
         }
     }
 
+    /// Bytes, written as `4096`, `512KB`, `16MB` or `1GB` (powers of 1,024).
+    mutating func size(_ key: String, into value: inout Int64, range: ClosedRange<Int64>) {
+        read(key, into: &value, expected: "a size such as 512KB, 16MB or 1GB, from \(range.lowerBound) bytes to 1TB") {
+            guard let n = SectionReader.parseSize($0), range.contains(n) else { return nil }
+            return n
+        }
+    }
+
+    static func parseSize(_ text: String) -> Int64? {
+        let t = text.uppercased().replacingOccurrences(of: " ", with: "")
+        for (suffix, shift) in [("KB", 10), ("MB", 20), ("GB", 30), ("TB", 40), ("K", 10), ("M", 20), ("G", 30), ("B", 0)] where t.hasSuffix(suffix) {
+            guard let n = Int64(t.dropLast(suffix.count)), n >= 0, n <= (Int64.max >> shift) else { return nil }
+            return n << shift
+        }
+        return Int64(t).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
     /// Milliseconds, written as `250ms`, `2s`, `1.5s` or a bare number of milliseconds.
     mutating func duration(_ key: String, into value: inout Duration) {
         read(key, into: &value, expected: "a duration such as 250ms or 2s") { SectionReader.parseDuration($0) }

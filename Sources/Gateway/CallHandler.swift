@@ -13,17 +13,10 @@ struct CallHandler {
     let session: CallSession
     let trunk: Trunk
 
-    private static let sequence = Atomic<Int>(0)
-
-    /// Asterisk-style unique ids: seconds since the epoch, a dot, a sequence.
-    static func uniqueID(_ now: Date) -> String {
-        "\(Int(now.timeIntervalSince1970)).\(sequence.add(1, ordering: .relaxed).newValue)"
-    }
-
     func run(plan: Dialplan, globals: Globals) async {
         let call = session.call
         let started = Date()
-        let uniqueID = Self.uniqueID(started)
+        let uniqueID = services.access.identity.nextUniqueID()
         let exten = SIPAddress(uri: call.requestURI).user.isEmpty ? "s" : SIPAddress(uri: call.requestURI).user
         let callerNumber = call.from.user
         let log = services.log
@@ -36,8 +29,8 @@ struct CallHandler {
         record.channel = "PJSIP/\(trunk.name)-\(String(format: "%08x", UInt32(truncatingIfNeeded: call.id.rawValue)))"
         record.sipCallID = call.sipCallID
         record.trunk = trunk.name
-        let opened = record
-        services.access.write("call record open") { try $0.openCallRecord(opened) }
+        record.runID = services.access.identity.run.id
+        services.access.write(.openCall(record))
         log.info("call in", ("call.uniqueid", uniqueID), ("from", call.from.uri), ("exten", exten), ("trunk", trunk.name),
                  ("context", trunk.context))
 
@@ -76,9 +69,8 @@ struct CallHandler {
         record.dialplanPath = book.steps
         record.disposition = Self.disposition(facts: facts, cause: outcome.hangupCause, reason: outcome.reason)
         record.hangupSide = facts.agent != nil && facts.agentHungUp ? "agent" : (ending?.byUs ?? true) ? "gateway" : "caller"
-        let final = record
-        // The call counts as done once its record is committed.
-        await services.access.writeAndWait("call record final") { try $0.finalizeCallRecord(final) }
+        // The call counts as done once its record is committed, or kept in the spill file.
+        await services.access.writeAndWait(.finalizeCall(record))
         log.info("call ended", ("call.uniqueid", record.uniqueid), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
                  ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count),
                  ("caller.rtp", callerRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),
@@ -153,6 +145,7 @@ final class CallRecordBook: Sendable {
             opened.channel = closed.channel
             opened.sipCallID = closed.sipCallID
             opened.trunk = closed.trunk
+            opened.runID = closed.runID
             state.record = opened
             state.steps = []
             return (closed, opened)

@@ -8,8 +8,9 @@
 //   plan that was current when it arrived; a reload never changes it.
 // - The customer store is reached through `StoreAccess`: writes are queued,
 //   reads are time-boxed, so a slow or locked store never holds up a call.
-// - A call record is opened when the INVITE arrives and finalised at hangup;
-//   at start, records a crash or kill left open are closed as interrupted.
+// - A call record is opened when the INVITE arrives, noted at answer and
+//   finalised at hangup; records that a run which is over (a crash, a kill)
+//   left open are closed as interrupted, by whichever gateway finds them.
 
 import Configuration
 import Dialplan
@@ -41,15 +42,15 @@ public final class Service: Sendable {
     ///   `TransportError` (a port in use, …) or `SIPError`.
     public static func start(config: GatewayConfig, configPath: String? = nil) throws -> Service {
         let log = Logger("gateway")
-        let store = try TimelineStore(path: config.store.path, defaultCountry: config.store.defaultCountry)
-        let closed = try store.closeInterruptedCallRecords()
-        if closed > 0 { log.warning("closed call records a previous run left open", ("records", closed)) }
+        let identity = RunIdentity(systemName: config.general.systemName)
         let plans = try LivePlan(paths: [config.dialplan.path], mode: DialplanMode(rawValue: config.dialplan.mode) ?? .strict)
         DialplanLog.warnings(plans.warnings, cause: "load")
         let popFile = try config.screenPop.log.map { try ScreenPopFile(path: $0) }
         let directory = TrunkDirectory(trunks: config.trunks)
         let router = CallRouter()
         let box = ServiceBox()
+        // Opened after the dialplan loaded, so a plan with errors never touches the store.
+        let access = try StoreAccess(settings: config.store, identity: identity)
 
         var engineConfig = EngineConfig()
         engineConfig.udp = config.sip.udp.map { ($0.host, Int($0.port)) }
@@ -76,6 +77,8 @@ public final class Service: Sendable {
                     refusals.note(request, reason: "the trunk requires TLS")
                     return .refuse(403)
                 }
+                // A call whose record could be neither written nor held is not taken ([store] when_full).
+                if request.method == "INVITE" && access.refusesCalls { return .refuse(503) }
                 return .admit
             }
             refusals.note(request, reason: "no trunk matches the source")
@@ -89,19 +92,26 @@ public final class Service: Sendable {
         engineConfig.registrar = registrar
         let transfers = TransferPolicy(router: router, plans: plans, roster: roster, trunks: config.trunks)
         engineConfig.transferPolicy = { transfers.decide($0) }
-        let engine = try SIPEngine.start(engineConfig) { event in
-            switch event {
-            case .incomingCall(let call): box.service.withLock { $0 }?.incoming(call)
-            case .incomingMessage(let message): box.service.withLock { $0 }?.incoming(message)
-            case .registration(let account, let status, let reason, _):
-                if status / 100 != 2 { log.warning("trunk registration failed", ("trunk", account), ("sip.status", status), ("reason", reason)) }
-            case .registrations(let agent, let bindings):
-                roster.updateBindings(agent: agent, bindings: bindings)
-            default:
-                router.deliver(event)
+        let engine: SIPEngine
+        do {
+            engine = try SIPEngine.start(engineConfig) { event in
+                switch event {
+                case .incomingCall(let call): box.service.withLock { $0 }?.incoming(call)
+                case .incomingMessage(let message): box.service.withLock { $0 }?.incoming(message)
+                case .registration(let account, let status, let reason, _):
+                    if status / 100 != 2 { log.warning("trunk registration failed", ("trunk", account), ("sip.status", status), ("reason", reason)) }
+                case .registrations(let agent, let bindings):
+                    roster.updateBindings(agent: agent, bindings: bindings)
+                default:
+                    router.deliver(event)
+                }
             }
+        } catch {
+            access.stop(quietly: true)
+            throw error
         }
-        let services = Services(engine: engine, router: router, access: StoreAccess(store: store),
+        log.info("run started", ("run", identity.run.id), ("system_name", identity.run.systemName), ("store", config.store.path))
+        let services = Services(engine: engine, router: router, access: access,
                                 roster: roster, bus: ScreenPopBus(),
                                 popFile: popFile, config: config)
         let service = Service(services: services, plans: plans, directory: directory, logins: logins, configPath: configPath)
@@ -120,6 +130,9 @@ public final class Service: Sendable {
 
     /// Calls in progress.
     public var liveCalls: Int { live.load(ordering: .relaxed) }
+
+    /// Runs `body` on the SIP engine's thread between two polls (the service watchdog's proof of life).
+    public func probeEngine(_ body: @escaping @Sendable () -> Void) { services.engine.probe(body) }
 
     // MARK: - Calls
 
@@ -211,7 +224,7 @@ public final class Service: Sendable {
         // Calls hung up just now finish their records.
         let settle = ContinuousClock.now + .seconds(3)
         while liveCalls > 0 && ContinuousClock.now < settle { Thread.sleep(forTimeInterval: 0.02) }
-        services.access.flush()
+        services.access.stop()
     }
 }
 

@@ -91,9 +91,19 @@ final class GatewayChannel: Channel, Sendable {
 
     var isHungUp: Bool { !session.isUp }
 
+    /// Answers the caller; the record learns the answer time now, so a crash later
+    /// still leaves an ANSWERED record with the talk time up to it.
     func answer() async -> Bool {
         let ok = await session.answer()
-        if ok { facts.withLock { if $0.answeredAt == nil { $0.answeredAt = Date() } } }
+        guard ok else { return false }
+        let first = facts.withLock { facts -> Date? in
+            guard facts.answeredAt == nil else { return nil }
+            facts.answeredAt = Date()
+            return facts.answeredAt
+        }
+        if let first {
+            services.access.write(.callProgress(uniqueid: uniqueID, state: "answered", answer: first, agent: nil, dstchannel: nil, queue: nil))
+        }
         return ok
     }
 
@@ -169,9 +179,9 @@ final class GatewayChannel: Channel, Sendable {
             defer { facts = CallFacts() }
             return facts
         }
-        let (closed, opened) = book.transfer(to: target, facts: facts, newID: CallHandler.uniqueID(Date()))
-        await services.access.writeAndWait("call record transferred") { try $0.finalizeCallRecord(closed) }
-        services.access.write("call record open") { try $0.openCallRecord(opened) }
+        let (closed, opened) = book.transfer(to: target, facts: facts, newID: services.access.identity.nextUniqueID())
+        await services.access.writeAndWait(.finalizeCall(closed))
+        services.access.write(.openCall(opened))
         services.log.info("call transferred", ("call.uniqueid", closed.uniqueid), ("next.uniqueid", opened.uniqueid),
                           ("by", leg?.agent ?? leg?.trunk ?? "-"), ("exten", target.exten), ("context", target.context))
     }
@@ -193,12 +203,8 @@ final class GatewayChannel: Channel, Sendable {
         }
         if let agent = outcome.answered?.agent {
             services.roster.finished(agent, queue: queue)
-            let recordID = uniqueID
-            let at = outcome.answeredAt
-            let channelName = outcome.answered?.channelName
-            services.access.write("call record bridged") { store in
-                try store.updateCallRecord(uniqueid: recordID, state: "bridged", answer: at, agent: agent, dstchannel: channelName, queue: queue)
-            }
+            services.access.write(.callProgress(uniqueid: uniqueID, state: "bridged", answer: outcome.answeredAt, agent: agent,
+                                                dstchannel: outcome.answered?.channelName, queue: queue))
         }
         let answeredSeconds = outcome.answeredAt.map { Int((outcome.endedAt ?? Date()).timeIntervalSince($0)) } ?? 0
         return DialResult(status: outcome.status.rawValue, answeredTarget: outcome.answered?.destination,
@@ -380,10 +386,8 @@ final class GatewayChannel: Channel, Sendable {
             return VoicemailResult(status: "FAILED")
         }
         facts.withLock { $0.recording = path }
-        let (callID, caller, milliseconds) = (uniqueID, session.call.from.uri, Int(recorded.seconds * 1000))
-        services.access.write("voicemail event") {
-            try $0.recordVoicemail(callID: callID, from: caller, mailbox: mailbox, recordingPath: path, durationMilliseconds: milliseconds)
-        }
+        services.access.write(.voicemail(callID: uniqueID, from: session.call.from.uri, mailbox: mailbox, recordingPath: path,
+                                         durationMilliseconds: Int(recorded.seconds * 1000), time: Date()))
         services.log.info("voicemail", ("call.uniqueid", uniqueID), ("mailbox", mailbox), ("seconds", String(format: "%.1f", recorded.seconds)),
                           ("path", path))
         return VoicemailResult(status: recorded.end == .digit ? "USEREXIT" : "SUCCESS", recording: path)

@@ -21,7 +21,7 @@ struct MessageSender {
         let from = SIPAddress(uri: "sip:\(Self.escapedUser(fromUser.isEmpty ? "omnigate" : fromUser))@\(services.localHost)")
         let reference = "out-" + UUID().uuidString
         let sender = from.uri
-        services.access.write("sms out") { try $0.recordOutgoingSMS(to: destination, from: sender, body: message.body, reference: reference) }
+        services.access.write(.outgoingSMS(to: destination, from: sender, body: message.body, reference: reference, agent: nil, time: Date()))
 
         let id = MessageID.make()
         let box = Mailbox(inbound: CallID(rawValue: 0))
@@ -31,7 +31,7 @@ struct MessageSender {
         var status = 408, reason = "no answer from the next hop"
         if case .messageStatus(_, let code, let text)? = answer { status = code; reason = text }
         let accepted = (200..<300).contains(status)
-        services.access.write("sms status") { try $0.updateSMSStatus(reference: reference, to: accepted ? .accepted : .failed) }
+        services.access.write(.smsStatus(reference: reference, status: accepted ? .accepted : .failed))
         services.log.info("sms out", ("to", destination), ("sip.status", status), ("status", accepted ? "accepted" : "failed"))
         return MessageSendResult(status: accepted ? "SUCCESS" : "FAILURE", detail: "\(status) \(reason)")
     }
@@ -116,9 +116,8 @@ struct InboundMessageHandler {
     let plans: LivePlan
 
     func handle(_ message: IncomingMessage, trunk: Trunk) async {
-        services.access.write("sms in") {
-            try $0.recordIncomingSMS(from: message.from.uri, to: message.to.uri, body: message.body, reference: "in-" + message.sipCallID)
-        }
+        services.access.write(.incomingSMS(from: message.from.uri, to: message.to.uri, body: message.body,
+                                           reference: "in-" + message.sipCallID, time: Date()))
         services.log.info("sms in", ("from", message.from.uri), ("to", message.to.uri), ("trunk", trunk.name),
                           ("bytes", message.body.utf8.count))
         guard let context = trunk.messageContext else { return }

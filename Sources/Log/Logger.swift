@@ -62,6 +62,10 @@ public struct Logger: Sendable {
 
     public func log(_ level: LogLevel, _ message: () -> String, _ fields: [LogField]) {
         guard isEnabled(level) else { return }
+        if Logger.format == .json {
+            Logger.write(Logger.jsonLine(time: Logger.timestamp(), level: level, subsystem: subsystem, message: message(), fields: fields))
+            return
+        }
         var line = Logger.timestamp()
         line += " " + level.description.padding(toLength: 8, withPad: " ", startingAt: 0)
         line += subsystem + ": " + Logger.escaped(message(), limit: Logger.messageLimit)

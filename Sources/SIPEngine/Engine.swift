@@ -94,6 +94,12 @@ public final class SIPEngine: Sendable {
         core.enqueue { $0.execute(command) }
     }
 
+    /// Runs `body` on the engine thread between two polls: proof that the thread is alive
+    /// (the service watchdog). `body` must not block.
+    public func probe(_ body: @escaping @Sendable () -> Void) {
+        core.enqueue { _ in body() }
+    }
+
     /// From now on, new INVITEs get 503 (a graceful stop drains live calls).
     public func refuseNewCalls() {
         core.refusingNewCalls.store(true, ordering: .relaxed)
@@ -345,11 +351,6 @@ final class EngineCore: @unchecked Sendable {
         EngineCore.starting.store(true, ordering: .relaxed)
         defer { EngineCore.starting.store(false, ordering: .relaxed) }
         engineThread = pthread_self()
-        try check(pjsua_create(), "pjsua_create")
-        EngineCore.current = self
-        // RFC 3261 §8.2.6.2: a response's From and To are the request's, port included.
-        pjsip_cfg().pointee.endpt.allow_port_in_fromto_hdr = 1
-        pool = pjsua_pool_create("omnigate", 4000, 4000)
 
         var cfg = pjsua_config()
         pjsua_config_default(&cfg)
@@ -385,6 +386,16 @@ final class EngineCore: @unchecked Sendable {
             }
             Logger("pjsip").log(ours, { line }, fields)
         }
+
+        // pjlib logs from pjsua_create on, before pjsua_init installs the callback: the same callback
+        // and level from the start, so none of its lines reach stdout in pjlib's own format.
+        pj_log_set_level(Int32(logCfg.level))
+        pj_log_set_log_func(logCfg.cb)
+        try check(pjsua_create(), "pjsua_create")
+        EngineCore.current = self
+        // RFC 3261 §8.2.6.2: a response's From and To are the request's, port included.
+        pjsip_cfg().pointee.endpt.allow_port_in_fromto_hdr = 1
+        pool = pjsua_pool_create("omnigate", 4000, 4000)
 
         var mediaCfg = pjsua_media_config()
         pjsua_media_config_default(&mediaCfg)

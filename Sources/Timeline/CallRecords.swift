@@ -2,98 +2,138 @@ import Foundation
 
 extension TimelineStore {
     /// Opens a call record when the INVITE arrives (state `ringing`). A retry
-    /// with the same `uniqueid` changes nothing.
+    /// with the same `uniqueid` changes nothing. Values that do not fit are fitted, never refused.
     public func openCallRecord(_ record: CallRecord) throws {
-        try validate(record)
+        try write { db in try open(record, db) }
+    }
+
+    func open(_ record: CallRecord, _ db: Connection) throws {
+        let record = record.fitted()
+        try Limits.check(id: record.uniqueid, "uniqueid")
+        let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
+        try db.run("""
+            INSERT INTO call_records (uniqueid, direction, clid, src, dst, dcontext, channel, start, state, contact_id,
+                                      sip_call_id, trunk, disposition, truncated, run_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ringing', ?, ?, ?, 'NO ANSWER', ?, ?)
+            ON CONFLICT(uniqueid) DO NOTHING
+            """, [.text(record.uniqueid), .text(record.direction.rawValue), .text(record.clid), .text(record.src),
+                  .text(record.dst), .text(record.dcontext), .text(record.channel), .int(record.start.milliseconds),
+                  .optional(contact), .optional(record.sipCallID), .optional(record.trunk), .optional(record.truncatedJSON),
+                  .optional(record.runID)])
+    }
+
+    /// Notes progress on an open record: answered (and when), bridged to an agent.
+    public func updateCallRecord(uniqueid: String, state: String, answer: Date? = nil, agent: String? = nil,
+                                 dstchannel: String? = nil, queue: String? = nil) throws {
         try write { db in
-            let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
-            try db.run("""
-                INSERT INTO call_records (uniqueid, direction, clid, src, dst, dcontext, channel, start, state, contact_id,
-                                          sip_call_id, trunk, disposition)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ringing', ?, ?, ?, 'NO ANSWER')
-                ON CONFLICT(uniqueid) DO NOTHING
-                """, [.text(record.uniqueid), .text(record.direction.rawValue), .text(record.clid), .text(record.src),
-                      .text(record.dst), .text(record.dcontext), .text(record.channel), .int(record.start.milliseconds),
-                      .optional(contact), .optional(record.sipCallID), .optional(record.trunk)])
+            try progress(uniqueid: uniqueid, state: state, answer: answer, agent: agent, dstchannel: dstchannel, queue: queue, db)
         }
     }
 
-    /// Notes progress on an open record: answered, bridged to an agent (and when).
-    public func updateCallRecord(uniqueid: String, state: String, answer: Date? = nil, agent: String? = nil,
-                                 dstchannel: String? = nil, queue: String? = nil) throws {
+    func progress(uniqueid: String, state: String, answer: Date?, agent: String?, dstchannel: String?, queue: String?,
+                  _ db: Connection) throws {
         guard ["answered", "bridged"].contains(state) else {
             throw StoreError(.invalidValue, "a call record in progress is answered or bridged, not '\(state)'")
         }
-        _ = try write { db in
-            try db.run("""
-                UPDATE call_records SET state = ?, answer = coalesce(answer, ?), agent = coalesce(?, agent),
-                       dstchannel = coalesce(?, dstchannel), queue = coalesce(?, queue)
-                WHERE uniqueid = ? AND state != 'ended'
-                """, [.text(state), answer.map { .int($0.milliseconds) } ?? .null, .optional(agent), .optional(dstchannel),
-                      .optional(queue), .text(uniqueid)])
-        }
+        let fit = { (value: String?) in value.map { Fitting.line($0, max: Limits.name).value } }
+        // `bridged` is further on than `answered`: a late `answered` never moves a record back.
+        try db.run("""
+            UPDATE call_records SET state = CASE WHEN state = 'bridged' THEN state ELSE ? END, answer = coalesce(answer, ?),
+                   agent = coalesce(?, agent), dstchannel = coalesce(?, dstchannel), queue = coalesce(?, queue)
+            WHERE uniqueid = ? AND state != 'ended'
+            """, [.text(state), answer.map { .int($0.milliseconds) } ?? .null, .optional(fit(agent)), .optional(fit(dstchannel)),
+                  .optional(fit(queue)), .text(uniqueid)])
     }
 
     /// Finalises a record at hangup with every field, and puts the call on the
     /// caller's timeline as a voice event, in one transaction. Idempotent: a
-    /// retry rewrites the same record and finds the same event.
+    /// retry rewrites the same record and finds the same event. Values that do
+    /// not fit are fitted, never refused.
     @discardableResult
     public func finalizeCallRecord(_ record: CallRecord) throws -> Int64 {
-        var record = record
-        try validate(record)
+        try write { db in try finalize(record, db) }
+    }
+
+    func finalize(_ record: CallRecord, _ db: Connection) throws -> Int64 {
+        var record = record.fitted()
+        try Limits.check(id: record.uniqueid, "uniqueid")
         record.state = "ended"
         let end = record.end ?? Date()
         record.end = end
         record.duration = max(0, Int((end.timeIntervalSince(record.start)).rounded(.down)))
         record.billsec = record.answer.map { max(0, Int(end.timeIntervalSince($0).rounded(.down))) } ?? 0
-        return try write { db in
-            let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
-            record.contactID = contact
-            let encoder = JSONEncoder()
-            let path = String(decoding: try encoder.encode(record.dialplanPath), as: UTF8.self)
-            try db.run("""
-                INSERT INTO call_records (uniqueid, start) VALUES (?, ?) ON CONFLICT(uniqueid) DO NOTHING
-                """, [.text(record.uniqueid), .int(record.start.milliseconds)])
-            try db.run("""
-                UPDATE call_records SET direction = ?, clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
-                       lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, disposition = ?, userfield = ?,
-                       state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
-                       agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?
-                WHERE uniqueid = ?
-                """, [.text(record.direction.rawValue), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
-                      .text(record.dstchannel), .text(record.lastapp), .text(record.lastdata), .int(record.start.milliseconds),
-                      record.answer.map { .int($0.milliseconds) } ?? .null, .int(end.milliseconds), .int(Int64(record.duration)),
-                      .int(Int64(record.billsec)), .text(record.disposition), .text(record.userfield), .optional(contact),
-                      .optional(record.agent), .optional(record.queue), record.waitMilliseconds.map { .int(Int64($0)) } ?? .null,
-                      .optional(record.sipCallID), record.sipStatus.map { .int(Int64($0)) } ?? .null,
-                      record.agentSIPStatus.map { .int(Int64($0)) } ?? .null, .optional(record.hangupSide), .text(path),
-                      .optional(record.recording), .optional(record.trunk), .int(record.interrupted ? 1 : 0),
-                      .text(record.uniqueid)])
-            var event = TimelineEvent(channel: .voice, direction: record.direction, time: record.start, source: "omnigate")
-            event.contactID = contact
-            event.address = record.customer.isEmpty ? nil : record.customer
-            event.subject = record.voiceSubject
-            event.summary = record.voiceSummary
-            event.status = "closed"
-            event.agent = record.agent
-            event.externalRef = "call:" + record.uniqueid
-            return try insert(event, db)
+        let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
+        record.contactID = contact
+        // A record is keyed by its uniqueid and the run that took the call: a write from one run
+        // never overwrites another run's call, even if their ids were ever to meet.
+        if let runID = record.runID,
+           let owner = try db.scalar("SELECT run_id FROM call_records WHERE uniqueid = ?", [.text(record.uniqueid)]),
+           let stored = owner.string, stored != runID {
+            record.uniqueid = String(record.uniqueid.prefix(Limits.id - 9)) + "~" + String(runID.suffix(8))
         }
+        let encoder = JSONEncoder()
+        let path = String(decoding: try encoder.encode(record.dialplanPath), as: UTF8.self)
+        try db.run("""
+            INSERT INTO call_records (uniqueid, start) VALUES (?, ?) ON CONFLICT(uniqueid) DO NOTHING
+            """, [.text(record.uniqueid), .int(record.start.milliseconds)])
+        try db.run("""
+            UPDATE call_records SET direction = ?, clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
+                   lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, disposition = ?, userfield = ?,
+                   state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
+                   agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?,
+                   truncated = ?, run_id = coalesce(?, run_id)
+            WHERE uniqueid = ?
+            """, [.text(record.direction.rawValue), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
+                  .text(record.dstchannel), .text(record.lastapp), .text(record.lastdata), .int(record.start.milliseconds),
+                  record.answer.map { .int($0.milliseconds) } ?? .null, .int(end.milliseconds), .int(Int64(record.duration)),
+                  .int(Int64(record.billsec)), .text(record.disposition), .text(record.userfield), .optional(contact),
+                  .optional(record.agent), .optional(record.queue), record.waitMilliseconds.map { .int(Int64($0)) } ?? .null,
+                  .optional(record.sipCallID), record.sipStatus.map { .int(Int64($0)) } ?? .null,
+                  record.agentSIPStatus.map { .int(Int64($0)) } ?? .null, .optional(record.hangupSide), .text(path),
+                  .optional(record.recording), .optional(record.trunk), .int(record.interrupted ? 1 : 0),
+                  .optional(record.truncatedJSON), .optional(record.runID), .text(record.uniqueid)])
+        var event = TimelineEvent(channel: .voice, direction: record.direction, time: record.start, source: "omnigate")
+        event.contactID = contact
+        event.address = record.customer.isEmpty ? nil : record.customer
+        event.subject = record.voiceSubject
+        event.summary = record.voiceSummary
+        event.status = "closed"
+        event.agent = record.agent
+        event.externalRef = "call:" + record.uniqueid
+        return try insert(event.fitted(), db)
     }
 
-    /// Closes records a crash or kill left open: disposition FAILED, marked
-    /// interrupted, ended now, each on its caller's timeline. Returns how many.
-    public func closeInterruptedCallRecords(now: Date = Date()) throws -> Int {
-        let open = try read { db in try db.rows("SELECT uniqueid FROM call_records WHERE state != 'ended'") }
-        var closed = 0
-        for row in open {
-            guard let id = row.text("uniqueid"), var record = try callRecord(uniqueid: id), record.state != "ended" else { continue }
-            record.end = now
-            record.disposition = "FAILED"
+    /// Closes records a crash or kill left open: each is marked interrupted and
+    /// put on its caller's timeline. An answered call stays ANSWERED, with the
+    /// talk time known up to the last sign of life of the run that took it
+    /// (`GatewayRun.aliveAt`); a call never answered is FAILED. Only records of
+    /// runs `isOver` says are over are closed (a record of no run counts as over);
+    /// returns the uniqueids closed.
+    @discardableResult
+    public func closeInterruptedCallRecords(now: Date = Date(), isOver: (GatewayRun) -> Bool = { _ in true }) throws -> [String] {
+        try write { db in try closeInterrupted(now: now, isOver: isOver, db) }
+    }
+
+    func closeInterrupted(now: Date, isOver: (GatewayRun) -> Bool, _ db: Connection) throws -> [String] {
+        var runs: [String: GatewayRun?] = [:]
+        var closed: [String] = []
+        for row in try db.rows("SELECT * FROM call_records WHERE state != 'ended'") {
+            var record = CallRecord(row: row)
+            var end = now
+            if let id = record.runID {
+                if runs[id] == nil { runs[id] = try run(id: id, db) }
+                if let run = runs[id] ?? nil {
+                    guard isOver(run) else { continue }
+                    end = min(now, run.stoppedAt ?? run.aliveAt)
+                }
+            }
+            end = max(end, record.answer ?? record.start, record.start)
+            record.end = end
+            record.disposition = record.answer != nil ? "ANSWERED" : "FAILED"
             record.interrupted = true
             record.hangupSide = "system"
-            try finalizeCallRecord(record)
-            closed += 1
+            try finalize(record, db)
+            closed.append(record.uniqueid)
         }
         return closed
     }
@@ -110,28 +150,6 @@ extension TimelineStore {
                 SELECT * FROM call_records WHERE start >= ? AND (? OR state = 'ended') ORDER BY start, uniqueid
                 """, [.int(since?.milliseconds ?? 0), .int(includeOpen ? 1 : 0)]).map(CallRecord.init(row:))
         }
-    }
-
-    private func validate(_ record: CallRecord) throws {
-        try Limits.check(id: record.uniqueid, "uniqueid")
-        for (value, field) in [(record.clid, "clid"), (record.src, "src"), (record.dst, "dst"), (record.dcontext, "dcontext"),
-                               (record.channel, "channel"), (record.dstchannel, "dstchannel"), (record.lastapp, "lastapp"),
-                               (record.userfield, "userfield")] {
-            try Limits.check(line: value, field, max: Limits.name)
-        }
-        try Limits.check(line: record.lastdata, "lastdata", max: Limits.subject)
-        if let recording = record.recording { try Limits.check(line: recording, "recording", max: Limits.path) }
-        for (value, field) in [(record.agent, "agent"), (record.queue, "queue"), (record.sipCallID, "SIP Call-ID"),
-                               (record.hangupSide, "hangup side"), (record.trunk, "trunk")] {
-            if let value { try Limits.check(line: value, field, max: Limits.name) }
-        }
-        guard CallRecord.dispositions.contains(record.disposition) else {
-            throw StoreError(.invalidValue, "disposition '\(record.disposition)' is not one of ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION")
-        }
-        guard record.dialplanPath.count <= Limits.pathSteps else {
-            throw StoreError(.invalidValue, "the dialplan path has \(record.dialplanPath.count) steps; the limit is \(Limits.pathSteps)")
-        }
-        for step in record.dialplanPath { try Limits.check(line: step, "dialplan step", max: Limits.subject) }
     }
 }
 
@@ -166,6 +184,16 @@ extension CallRecord {
         recording = row.text("recording")
         trunk = row.text("trunk")
         interrupted = row.int("interrupted") == 1
+        truncated = (row.text("truncated")?.data(using: .utf8)).flatMap { try? JSONDecoder().decode([String: Int].self, from: $0) }
+        runID = row.text("run_id")
+    }
+
+    /// `truncated` as the store keeps it: a JSON object with sorted keys, or nil.
+    var truncatedJSON: String? {
+        guard let truncated, !truncated.isEmpty else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(truncated)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The customer's side of the call: the caller of an inbound call, the callee of an outbound one.

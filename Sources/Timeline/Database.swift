@@ -30,6 +30,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case conflict
         /// Something asked for does not exist.
         case notFound
+        /// The store cannot be used now (closed, or its files are broken); a later attempt may work.
+        case unavailable
     }
 
     public var kind: Kind
@@ -45,6 +47,23 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// The message, and the SQL that failed when there is one (bound values never appear).
     public var description: String { sql.map { "\(message) [SQL: \($0)]" } ?? message }
+
+    /// True when another connection holds a lock the write needs (SQLITE_BUSY, SQLITE_LOCKED).
+    public var isLocked: Bool {
+        if case .sqlite(let code) = kind { return code & 0xff == 5 || code & 0xff == 6 }
+        return false
+    }
+
+    /// True when the write may succeed later unchanged: the file is locked, full, read-only, failing
+    /// or gone (SQLITE_BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL,
+    /// NOTADB), or the store is closed. False for a value the store refuses, which no retry changes.
+    public var isTransient: Bool {
+        switch kind {
+        case .unavailable: return true
+        case .sqlite(let code): return [5, 6, 7, 8, 10, 11, 13, 14, 15, 26].contains(code & 0xff)
+        default: return false
+        }
+    }
 }
 
 
@@ -135,15 +154,28 @@ final class Connection {
     /// Prepared statements by SQL text; finalized when the connection closes.
     private var statements: [String: Statement] = [:]
 
-    /// Opens (creating, when `create`) a database file, with WAL and a busy timeout.
-    /// - Parameter synchronous: `PRAGMA synchronous` for a writer (`FULL` or `NORMAL`).
-    init(path: String, create: Bool, readOnly: Bool = false, busyTimeout: Int32 = 5000, synchronous: String = "FULL") throws {
+    /// Opens (creating, when `create`) a database file with a busy timeout. A writer (not
+    /// `readOnly`) switches the file to WAL and sets its sync level; a reader opens it read-only,
+    /// so it can never change the file.
+    /// - Parameters:
+    ///   - synchronous: `PRAGMA synchronous` for a writer (`FULL` or `NORMAL`).
+    ///   - journalSizeLimit: bytes the WAL is truncated to after a checkpoint (`PRAGMA journal_size_limit`).
+    ///   - immutable: read the file as it is, creating nothing beside it (no `-wal`, no `-shm`) and
+    ///     taking no locks: for checking a file nobody is writing (https://sqlite.org/uri.html#uriimmutable).
+    init(path: String, create: Bool, readOnly: Bool = false, busyTimeout: Int32 = 5000, synchronous: String = "FULL",
+         journalSizeLimit: Int64 = -1, immutable: Bool = false) throws {
         self.path = path
-        var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
-        if create && !readOnly { flags |= SQLITE_OPEN_CREATE }
+        var flags = readOnly || immutable ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
+        if create && !readOnly && !immutable { flags |= SQLITE_OPEN_CREATE }
         // NOMUTEX: SQLite's own locking is off for this handle; its owner serialises use.
         flags |= SQLITE_OPEN_NOMUTEX
-        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        var name = path
+        if immutable {
+            flags |= SQLITE_OPEN_URI
+            let plain = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "/-._~"))
+            name = "file:" + (path.addingPercentEncoding(withAllowedCharacters: plain) ?? path) + "?immutable=1"
+        }
+        let status = sqlite3_open_v2(name, &handle, flags, nil)
         guard status == SQLITE_OK else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             // "Whether or not an error occurs when it is opened, resources associated with the
@@ -159,7 +191,7 @@ final class Connection {
             // Reading the schema is the first touch of the file: a non-database or
             // damaged file fails here, with SQLITE_NOTADB or SQLITE_CORRUPT.
             _ = try scalar("SELECT count(*) FROM sqlite_master")
-            if !readOnly {
+            if !readOnly && !immutable {
                 try execute("PRAGMA journal_mode = WAL")
                 // See docs/timeline.md, "Durability": FULL syncs the WAL at every commit, so a
                 // committed call record survives a kill, a crash of the process and a power cut.
@@ -167,6 +199,9 @@ final class Connection {
                 // The writer updates indexes all over a large file (events by contact, by address):
                 // 32 MiB of page cache keeps their upper levels in memory. Readers keep SQLite's 2 MiB.
                 try execute("PRAGMA cache_size = -32768")
+                // A checkpoint that completes truncates the WAL to this size, so one burst of writes
+                // does not keep the file at its largest (https://sqlite.org/pragma.html#pragma_journal_size_limit).
+                try execute("PRAGMA journal_size_limit = \(journalSizeLimit)")
             }
             try execute("PRAGMA foreign_keys = ON")
         } catch let error as StoreError {
@@ -185,6 +220,30 @@ final class Connection {
         statements.removeAll()  // each Statement finalizes itself, before the connection closes
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
+    }
+
+    /// Makes closing touch nothing by name: no checkpoint and no deleting the `-wal` and `-shm`
+    /// files, which by then may belong to another file at the same path (a replaced or restored store).
+    func keepFilesOnClose() {
+        guard let handle else { return }
+        _ = omnigate_sqlite3_no_checkpoint_on_close(handle)
+        var persist: Int32 = 1
+        _ = sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+    }
+
+    /// Copies the whole database, as this connection sees it (its WAL included), into `destination`.
+    /// Wraps `sqlite3_backup_init`/`_step`/`_finish` (https://sqlite.org/backup.html).
+    func copy(into destination: Connection) throws {
+        guard let handle, let target = destination.handle else { throw StoreError(.unavailable, "the store is closed") }
+        guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
+            throw StoreError(.sqlite(code: sqlite3_errcode(target)), "cannot copy the store: \(String(cString: sqlite3_errmsg(target)))")
+        }
+        let step = sqlite3_backup_step(backup, -1)
+        let finish = sqlite3_backup_finish(backup)
+        guard step == SQLITE_DONE, finish == SQLITE_OK else {
+            let code = step == SQLITE_DONE ? finish : step
+            throw StoreError(.sqlite(code: code), "cannot copy the store: \(String(cString: sqlite3_errstr(code)))")
+        }
     }
 
     private var lastError: String { handle.map { String(cString: sqlite3_errmsg($0)) } ?? "closed" }
@@ -286,4 +345,9 @@ final class Connection {
 
     /// Statements that have not been reset (a leak check for tests).
     var busyStatements: Int { statements.values.filter(\.isBusy).count }
+}
+
+extension TimelineStore {
+    /// The version of the SQLite library in use. Wraps `sqlite3_libversion`.
+    public static var sqliteVersion: String { String(cString: sqlite3_libversion()) }
 }

@@ -94,6 +94,37 @@ extension TimelineStore {
         try writerAnalyze()
     }
 
+    /// Gives one contact (created with `phone`) a history of `events` interactions over the
+    /// last 180 days, on every channel, with agents, notes and open items like the demo data;
+    /// for measuring how the pop's cost depends on the length of a history.
+    public func fillHistory(contactID: String, phone: String, events: Int, seed: UInt64 = 7,
+                            progress: (Int, Int) -> Void = { _, _ in }) throws {
+        var random = SplitMix64(state: seed)
+        try addContact(Contact(id: contactID, name: "History \(events)", tier: "gold", identities: [Identity(kind: .phone, value: phone)]))
+        let address = try normalizer.normalize(.phone, phone).value
+        let channels: [EventChannel] = [.chat, .email, .voice, .sms, .note, .social]
+        let now = Date().milliseconds
+        var done = 0
+        while done < events {
+            let count = min(10_000, events - done)
+            try write { db in
+                for _ in 0..<count {
+                    let channel = channels[Int.random(in: 0..<channels.count, using: &random)]
+                    let time = now - Int64.random(in: 0..<(180 * 86_400_000), using: &random)
+                    let open = Int.random(in: 0..<100, using: &random) < 8
+                    try db.run("""
+                        INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, status, agent, source)
+                        VALUES (?, ?, ?, 'in', ?, 'History', 'A past interaction (synthetic)', ?, ?, 'demo')
+                        """, [.text(contactID), .text(address), .text(channel.rawValue), .int(time), .text(open ? "open" : "closed"),
+                              Int.random(in: 0..<4, using: &random) == 0 ? .text("agent\(Int.random(in: 0..<40, using: &random))") : .null])
+                }
+            }
+            done += count
+            progress(done, events)
+        }
+        try writerAnalyze()
+    }
+
     /// Phone, email and chat identities of demo contact `i` (phone first).
     static func demoIdentities(_ i: Int, name: String) -> [Identity] {
         [Identity(kind: .phone, value: DemoData.e164(of: i)), Identity(kind: .email, value: "customer\(i)@example.com"),

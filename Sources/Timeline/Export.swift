@@ -4,7 +4,8 @@ import Foundation
 public enum ExportFormat: String, Sendable, CaseIterable {
     /// One JSON object per record per line; times ISO 8601 UTC with milliseconds.
     case jsonl
-    /// RFC 4180 CSV with a header row of `CallRecordExport.columns`.
+    /// RFC 4180 CSV with a header row of `CallRecordExport.columns`, safe to open in a
+    /// spreadsheet: see `CallRecordExport.csvCell`.
     case csv
 }
 
@@ -30,7 +31,7 @@ public enum CallRecordExport {
     public static let columns = ["uniqueid", "direction", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp",
                                  "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "userfield",
                                  "contact_id", "agent", "queue", "wait_ms", "sip_call_id", "sip_status", "agent_sip_status",
-                                 "hangup_side", "dialplan_path", "recording", "trunk", "interrupted"]
+                                 "hangup_side", "dialplan_path", "recording", "trunk", "interrupted", "truncated"]
     public static var csvHeader: String { columns.joined(separator: ",") }
 
     /// A record's values in `columns` order; times in ISO 8601, the dialplan path joined with ` | `.
@@ -41,14 +42,26 @@ public enum CallRecordExport {
                 String(r.billsec), r.disposition, r.userfield, r.contactID ?? "", r.agent ?? "", r.queue ?? "",
                 r.waitMilliseconds.map(String.init) ?? "", r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "",
                 r.agentSIPStatus.map(String.init) ?? "", r.hangupSide ?? "", r.dialplanPath.joined(separator: " | "),
-                r.recording ?? "", r.trunk ?? "", r.interrupted ? "1" : "0"]
+                r.recording ?? "", r.trunk ?? "", r.interrupted ? "1" : "0", r.truncatedJSON ?? ""]
     }
 
-    /// One CSV line (no line break): a field with a comma, quote or line break is quoted, quotes doubled (RFC 4180).
+    /// One CSV line (no line break) of `csvCell`s.
     public static func csv(_ record: CallRecord) -> String {
-        values(record).map { value in
-            value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-        }.joined(separator: ",")
+        values(record).map(csvCell).joined(separator: ",")
+    }
+
+    /// One CSV cell that a spreadsheet shows as text and never runs. A value a caller may
+    /// control (a display name, a number, a dialplan variable) that begins with `=`, `+`, `-`,
+    /// `@`, a tab or a carriage return would be read as a formula; as the OWASP CSV Injection
+    /// guidance says, such a value gets a leading `'` and is quoted
+    /// (https://owasp.org/www-community/attacks/CSV_Injection). A phone number such as
+    /// `+12025550142` therefore exports as `'+12025550142`: JSON Lines keep values exact.
+    /// Then RFC 4180: a cell with a comma, quote or line break is quoted, quotes doubled.
+    public static func csvCell(_ value: String) -> String {
+        if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) {
+            return "\"'" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
     }
 
     /// One JSON object (no line break).

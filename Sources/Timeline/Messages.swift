@@ -29,15 +29,19 @@ extension TimelineStore {
     @discardableResult
     public func recordIncomingSMS(from sender: String, to recipient: String, body: String, reference: String,
                                   time: Date = Date()) throws -> TimelineEvent {
+        try write { db in try incomingSMS(from: sender, to: recipient, body: body, reference: reference, time: time, db) }
+    }
+
+    func incomingSMS(from sender: String, to recipient: String, body: String, reference: String, time: Date,
+                     _ db: Connection) throws -> TimelineEvent {
         var event = TimelineEvent(channel: .sms, direction: .inbound, time: time, source: "omnigate")
         event.address = sender
         event.body = Self.keepingLines(body)
         event.summary = Self.firstLine(event.body ?? "")
         event.subject = "SMS from \(sender) to \(recipient)"
         event.status = MessageStatus.received.rawValue
-        event.externalRef = "sms:" + reference
-        try Limits.check(line: recipient, "recipient", max: Limits.identity)
-        return try write { db in try self.event(id: insert(event, db), db) }
+        event.externalRef = "sms:" + Fitting.line(reference, max: Limits.ref - 4).value
+        return try self.event(id: insert(event.fitted(), db), db)
     }
 
     /// Puts an SMS the gateway is sending on the recipient's timeline, as
@@ -45,6 +49,11 @@ extension TimelineStore {
     @discardableResult
     public func recordOutgoingSMS(to recipient: String, from sender: String, body: String, reference: String,
                                   agent: String? = nil, time: Date = Date()) throws -> TimelineEvent {
+        try write { db in try outgoingSMS(to: recipient, from: sender, body: body, reference: reference, agent: agent, time: time, db) }
+    }
+
+    func outgoingSMS(to recipient: String, from sender: String, body: String, reference: String, agent: String?, time: Date,
+                     _ db: Connection) throws -> TimelineEvent {
         var event = TimelineEvent(channel: .sms, direction: .outbound, time: time, source: "omnigate")
         event.address = recipient
         event.body = body
@@ -54,7 +63,7 @@ extension TimelineStore {
         event.agent = agent
         event.externalRef = "sms:" + reference
         try Limits.check(line: sender, "sender", max: Limits.identity)
-        return try write { db in try self.event(id: insert(event, db), db) }
+        return try self.event(id: insert(event, db), db)
     }
 
     /// Moves an outbound SMS on: `accepted` when the next hop answered 2xx,
@@ -65,21 +74,23 @@ extension TimelineStore {
     ///   change that cannot be true (an inbound message, delivered then failed).
     @discardableResult
     public func updateSMSStatus(reference: String, to status: MessageStatus) throws -> TimelineEvent {
-        try write { db in
-            guard let row = try db.rows("SELECT id, status FROM events WHERE source = 'omnigate' AND external_ref = ? AND channel = 'sms'",
-                                        [.text("sms:" + reference)]).first, let id = row.int("id") else {
-                throw StoreError(.notFound, "no SMS with reference '\(reference)'")
-            }
-            let current = MessageStatus(rawValue: row.text("status") ?? "") ?? .sending
-            if current == status || (current != .received && status.rank < current.rank) {
-                return try self.event(id: id, db)
-            }
-            guard current != .received, status != .received, current.rank < 2 else {
-                throw StoreError(.invalidValue, "SMS '\(reference)' is \(current.rawValue); it cannot become \(status.rawValue)")
-            }
-            try db.run("UPDATE events SET status = ? WHERE id = ?", [.text(status.rawValue), .int(id)])
+        try write { db in try smsStatus(reference: reference, to: status, db) }
+    }
+
+    func smsStatus(reference: String, to status: MessageStatus, _ db: Connection) throws -> TimelineEvent {
+        guard let row = try db.rows("SELECT id, status FROM events WHERE source = 'omnigate' AND external_ref = ? AND channel = 'sms'",
+                                    [.text("sms:" + reference)]).first, let id = row.int("id") else {
+            throw StoreError(.notFound, "no SMS with reference '\(reference)'")
+        }
+        let current = MessageStatus(rawValue: row.text("status") ?? "") ?? .sending
+        if current == status || (current != .received && status.rank < current.rank) {
             return try self.event(id: id, db)
         }
+        guard current != .received, status != .received, current.rank < 2 else {
+            throw StoreError(.invalidValue, "SMS '\(reference)' is \(current.rawValue); it cannot become \(status.rawValue)")
+        }
+        try db.run("UPDATE events SET status = ? WHERE id = ?", [.text(status.rawValue), .int(id)])
+        return try self.event(id: id, db)
     }
 
     /// Puts a voicemail on the caller's timeline: a voice event with the
@@ -89,6 +100,14 @@ extension TimelineStore {
     @discardableResult
     public func recordVoicemail(callID: String, from caller: String, mailbox: String, recordingPath: String,
                                 durationMilliseconds: Int, time: Date = Date()) throws -> TimelineEvent {
+        try write { db in
+            try voicemail(callID: callID, from: caller, mailbox: mailbox, recordingPath: recordingPath,
+                          durationMilliseconds: durationMilliseconds, time: time, db)
+        }
+    }
+
+    func voicemail(callID: String, from caller: String, mailbox: String, recordingPath: String, durationMilliseconds: Int,
+                   time: Date, _ db: Connection) throws -> TimelineEvent {
         var event = TimelineEvent(channel: .voice, direction: .inbound, time: time, source: "omnigate")
         event.address = caller
         event.subject = "Voicemail for \(mailbox)"
@@ -98,8 +117,7 @@ extension TimelineStore {
         event.mediaPath = recordingPath
         event.mediaDurationMilliseconds = durationMilliseconds
         event.externalRef = "voicemail:" + callID
-        try Limits.check(line: mailbox, "mailbox", max: Limits.name)
-        return try write { db in try self.event(id: insert(event, db), db) }
+        return try self.event(id: insert(event.fitted(), db), db)
     }
 
     /// One event by id, read on `db` (inside the caller's transaction).

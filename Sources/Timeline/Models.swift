@@ -103,6 +103,10 @@ public struct CallRecord: Sendable, Codable, Equatable {
     public var trunk: String?
     /// Closed at start-up after a crash or kill left it open.
     public var interrupted = false
+    /// Fields the store cut to fit its limits, with their original lengths in characters (nil when none was cut).
+    public var truncated: [String: Int]?
+    /// The gateway run that took the call (see `GatewayRun`).
+    public var runID: String?
 
     public init(uniqueid: String, start: Date) {
         self.uniqueid = uniqueid
@@ -121,6 +125,8 @@ public struct TimelinePop: Sendable, Codable {
         public var lastChannel: String?
         public var lastAgent: String?
         public var lastSubject: String?
+        /// Events still open (work items), all of them; `openItems` lists the newest 20.
+        public var openItems = 0
     }
 
     /// What was looked up.
@@ -149,7 +155,7 @@ public struct TimelinePop: Sendable, Codable {
         case "last_channel": summary.lastChannel ?? ""
         case "last_contact": summary.lastContact.map(Timestamp.string) ?? ""
         case "last_subject": summary.lastSubject ?? ""
-        case "open_items": String(openItems.count)
+        case "open_items": String(max(summary.openItems, openItems.count))
         case "interactions": String(summary.interactions.values.reduce(0, +))
         case "email": identities.first { $0.kind == .email }?.value ?? ""
         case "phone": identities.first { $0.kind == .phone }?.value ?? ""

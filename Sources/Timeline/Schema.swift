@@ -1,3 +1,5 @@
+import Foundation
+
 /// The store's schema as numbered migrations. Each runs once, in its own
 /// IMMEDIATE transaction that also sets `PRAGMA user_version`; a merged
 /// migration is never edited, only followed by a new one. docs/timeline.md is
@@ -83,6 +85,65 @@ enum Schema {
         ALTER TABLE call_records ADD COLUMN direction TEXT NOT NULL DEFAULT 'in' CHECK (direction IN ('in', 'out'));
         PRAGMA application_id = 1330466375;
         """),
+        (4, """
+        ALTER TABLE call_records ADD COLUMN truncated TEXT;
+        ALTER TABLE call_records ADD COLUMN run_id TEXT;
+        CREATE TABLE gateway_runs (
+            id            TEXT PRIMARY KEY,
+            system_name   TEXT NOT NULL,
+            pid           INTEGER NOT NULL,
+            boot_id       TEXT NOT NULL DEFAULT '',
+            process_start INTEGER NOT NULL DEFAULT 0,
+            started_at    INTEGER NOT NULL,
+            alive_at      INTEGER NOT NULL,
+            stopped_at    INTEGER
+        );
+        CREATE TABLE timeline_counts (
+            scope    TEXT NOT NULL CHECK (scope IN ('contact', 'address')),
+            key      TEXT NOT NULL,
+            channel  TEXT NOT NULL,
+            events   INTEGER NOT NULL DEFAULT 0,
+            open     INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (scope, key, channel)
+        ) WITHOUT ROWID;
+        INSERT INTO timeline_counts (scope, key, channel, events, open)
+            SELECT 'contact', contact_id, channel, count(*), sum(status IS 'open') FROM events
+            WHERE contact_id IS NOT NULL GROUP BY contact_id, channel;
+        INSERT INTO timeline_counts (scope, key, channel, events, open)
+            SELECT 'address', address, channel, count(*), sum(status IS 'open') FROM events
+            WHERE address IS NOT NULL GROUP BY address, channel;
+        CREATE TRIGGER events_counted_insert AFTER INSERT ON events BEGIN
+            INSERT INTO timeline_counts (scope, key, channel, events, open)
+                SELECT 'contact', NEW.contact_id, NEW.channel, 1, NEW.status IS 'open' WHERE NEW.contact_id IS NOT NULL
+                ON CONFLICT (scope, key, channel) DO UPDATE SET events = events + 1, open = open + excluded.open;
+            INSERT INTO timeline_counts (scope, key, channel, events, open)
+                SELECT 'address', NEW.address, NEW.channel, 1, NEW.status IS 'open' WHERE NEW.address IS NOT NULL
+                ON CONFLICT (scope, key, channel) DO UPDATE SET events = events + 1, open = open + excluded.open;
+        END;
+        CREATE TRIGGER events_counted_delete AFTER DELETE ON events BEGIN
+            UPDATE timeline_counts SET events = events - 1, open = open - (OLD.status IS 'open')
+                WHERE scope = 'contact' AND key = OLD.contact_id AND channel = OLD.channel;
+            UPDATE timeline_counts SET events = events - 1, open = open - (OLD.status IS 'open')
+                WHERE scope = 'address' AND key = OLD.address AND channel = OLD.channel;
+        END;
+        CREATE TRIGGER events_counted_update AFTER UPDATE OF contact_id, address, channel, status ON events BEGIN
+            UPDATE timeline_counts SET events = events - 1, open = open - (OLD.status IS 'open')
+                WHERE scope = 'contact' AND key = OLD.contact_id AND channel = OLD.channel;
+            UPDATE timeline_counts SET events = events - 1, open = open - (OLD.status IS 'open')
+                WHERE scope = 'address' AND key = OLD.address AND channel = OLD.channel;
+            INSERT INTO timeline_counts (scope, key, channel, events, open)
+                SELECT 'contact', NEW.contact_id, NEW.channel, 1, NEW.status IS 'open' WHERE NEW.contact_id IS NOT NULL
+                ON CONFLICT (scope, key, channel) DO UPDATE SET events = events + 1, open = open + excluded.open;
+            INSERT INTO timeline_counts (scope, key, channel, events, open)
+                SELECT 'address', NEW.address, NEW.channel, 1, NEW.status IS 'open' WHERE NEW.address IS NOT NULL
+                ON CONFLICT (scope, key, channel) DO UPDATE SET events = events + 1, open = open + excluded.open;
+        END;
+        CREATE INDEX events_address_open ON events(address, occurred_at DESC) WHERE status = 'open';
+        CREATE INDEX events_contact_spoken ON events(contact_id, occurred_at DESC) WHERE channel != 'note';
+        CREATE INDEX events_address_spoken ON events(address, occurred_at DESC) WHERE channel != 'note';
+        CREATE INDEX events_contact_agent ON events(contact_id, occurred_at DESC) WHERE agent IS NOT NULL;
+        CREATE INDEX events_address_agent ON events(address, occurred_at DESC) WHERE agent IS NOT NULL;
+        """),
     ]
 
     /// `PRAGMA application_id` of an Omnigate store: 'OMNG' (set from version 3 on).
@@ -90,20 +151,59 @@ enum Schema {
 
     static var latest: Int { migrations.last!.version }
 
-    /// Brings the database up to the latest version; refuses a newer one.
-    static func migrate(_ db: Connection) throws {
+    /// Checks an existing file on a read-only connection before anything writes to it: it must
+    /// be an SQLite database (checked on its first bytes, before SQLite opens it), not another
+    /// application's, and not from a newer Omnigate. A refused file is left exactly as it was.
+    /// With `readOnly`, the store must also be at the latest version (nothing may migrate it).
+    static func inspect(_ path: String, readOnly: Bool) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw StoreError(.sqlite(code: 14), "cannot open the store \(path): \(String(cString: strerror(errno)))")
+        }
+        let header = (try? handle.read(upToCount: 16)) ?? Data()
+        try? handle.close()
+        if header.isEmpty {
+            // SQLite takes an empty file as an empty database: a writer may make it a store.
+            if readOnly { throw StoreError(.notADatabase, "\(path) is not an Omnigate store: the file is empty") }
+            return
+        }
+        guard header == Data("SQLite format 3\u{0}".utf8) else {
+            throw StoreError(.notADatabase, "\(path) is not an Omnigate store: it is not an SQLite database, or it is damaged "
+                             + "(its first bytes are not an SQLite header)")
+        }
+        // With no WAL beside it nobody is writing the file: read it immutable, so SQLite creates no
+        // -wal or -shm next to a file that may not be ours. With a WAL, read it as any reader does.
+        let inUse = FileManager.default.fileExists(atPath: path + "-wal")
+        let db = try Connection(path: path, create: false, readOnly: true, immutable: !inUse)
+        defer { db.close() }
+        try check(db)
+        let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
+        if readOnly && found < latest {
+            throw StoreError(.newerSchema(found: found, supported: latest),
+                             "\(path) has schema version \(found), older than this Omnigate's (\(latest)); a command that only "
+                             + "reads does not migrate it: start the gateway, or run an import, once")
+        }
+    }
+
+    /// Refuses a newer store or another application's database.
+    private static func check(_ db: Connection) throws {
         let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
         if found > latest { throw newer(found, db.path) }
         let application = try db.scalar("PRAGMA application_id")?.int ?? 0
         if application != 0 && application != applicationID {
             throw StoreError(.notADatabase, "\(db.path) is not an Omnigate store: it is another application's SQLite database "
-                             + "(application_id \(application))")
+                             + "(application_id \(application)); it was not changed")
         }
         if found == 0, let tables = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")?.int,
            tables > 0 {
             throw StoreError(.notADatabase, "\(db.path) is not an Omnigate store: it is an SQLite database with tables of "
                              + "its own (\(tables)) and no Omnigate schema version; it was not changed")
         }
+    }
+
+    /// Brings the database up to the latest version; refuses a newer one.
+    static func migrate(_ db: Connection) throws {
+        try check(db)
+        let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
         guard found < latest else { return }
         for migration in migrations where migration.version > found {
             try db.transaction {

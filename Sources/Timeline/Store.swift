@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 
 /// How hard a commit holds on to the disk: `PRAGMA synchronous` for the writer.
@@ -11,6 +12,31 @@ public enum Durability: String, Sendable {
     case normal = "NORMAL"
 }
 
+/// How a store is opened.
+public enum StoreAccessMode: Sendable {
+    /// Creates the file when missing, migrates it, writes to it: the gateway, imports.
+    case readWrite
+    /// Never creates, migrates or writes: `omnigate calls`, `omnigate lookup`. A missing
+    /// file is an error naming it.
+    case readOnly
+}
+
+/// A file as the kernel knows it: a deleted or replaced file at the same path has another identity.
+public struct FileIdentity: Sendable, Equatable, CustomStringConvertible {
+    public let device: UInt64
+    public let inode: UInt64
+
+    /// The identity of the file at `path` now, or nil when there is none.
+    public init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+    }
+
+    public var description: String { "device \(device) inode \(inode)" }
+}
+
 /// The shared customer store on one SQLite file.
 ///
 /// Thread-safe. Writes go through one writer connection on one serial queue,
@@ -20,41 +46,86 @@ public enum Durability: String, Sendable {
 /// write the same file at the same time, following docs/timeline.md.
 ///
 /// `@unchecked Sendable`: `writer` is only used on `writerQueue` (checked with
-/// `dispatchPrecondition`); `readers` only while holding `readersLock`, and a
-/// reader taken out of it is used by one thread until it is put back.
+/// `dispatchPrecondition`); `readers`, `lent` and `closed` only while holding
+/// `readersLock`, and a reader taken out of the pool is used by one thread until it is put back.
 public final class TimelineStore: @unchecked Sendable {
     public let path: String
     public let normalizer: IdentityNormalizer
     public let durability: Durability
-    private let writer: Connection
+    public let mode: StoreAccessMode
+    /// The file this store opened; `FileIdentity(path:)` differs once it is deleted or replaced.
+    public let file: FileIdentity?
+    private let writer: Connection?
     private let writerQueue = DispatchQueue(label: "omnigate.timeline.writer")
     private let onWriterQueue = DispatchSpecificKey<Bool>()
     private var readers: [Connection] = []
-    private let readersLock = NSLock()
+    private var lent = 0
+    private var closed = false
+    private var keepFilesAtClose = false
+    private let readersLock = NSCondition()
     private let busyTimeout: Int32
+    /// Shared-memory faults the guard had absorbed when this store opened (see `sharedMemoryFailed`).
+    private let faultsAtOpen: Int
 
-    /// Opens (creating if needed) the store and migrates it to the current schema.
+    /// Opens the store; with `.readWrite`, creates it if needed and migrates it to the current schema.
+    /// A file that exists is checked on a read-only connection before anything is written to it:
+    /// another application's database, or a newer Omnigate's store, is refused and left as it was.
     /// - Parameters:
     ///   - defaultCountry: ISO code of the country national numbers belong to (see `Country.all`).
     ///   - durability: how commits reach the disk; `.full` unless measuring.
     ///   - busyTimeoutMilliseconds: how long a write waits for another process's write to finish.
+    ///   - mode: `.readOnly` never creates, migrates or writes.
+    ///   - walLimitBytes: what the WAL is truncated to after a checkpoint (-1: no limit).
     /// - Throws: `StoreError` for a file that is not a store, is damaged, is from a
-    ///   newer Omnigate, or cannot be opened, and for an unsupported country.
+    ///   newer Omnigate, is missing (read-only), or cannot be opened, and for an unsupported country.
     public init(path: String, defaultCountry: String = "US", durability: Durability = .full,
-                busyTimeoutMilliseconds: Int32 = 5000) throws {
+                busyTimeoutMilliseconds: Int32 = 5000, mode: StoreAccessMode = .readWrite, walLimitBytes: Int64 = -1) throws {
         self.path = path
         self.durability = durability
+        self.mode = mode
         normalizer = try IdentityNormalizer(defaultCountry: defaultCountry)
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        TimelineStore.guardSharedMemory()
+        faultsAtOpen = Int(omnigate_shm_guard_faults())
+        let exists = FileManager.default.fileExists(atPath: path)
+        switch mode {
+        case .readOnly:
+            guard exists else {
+                throw StoreError(.notFound, "there is no store at \(path) (a command that only reads never creates one; "
+                                 + "check --store or [store] path)")
+            }
+            try Schema.inspect(path, readOnly: true)
+            writer = nil
+        case .readWrite:
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            if exists { try Schema.inspect(path, readOnly: false) }
+            let connection = try Connection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds,
+                                            synchronous: durability.rawValue, journalSizeLimit: walLimitBytes)
+            try Schema.migrate(connection)
+            writer = connection
         }
-        let connection = try Connection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds,
-                                        synchronous: durability.rawValue)
-        try Schema.migrate(connection)
-        writer = connection
+        file = FileIdentity(path: path)
         busyTimeout = busyTimeoutMilliseconds
         writerQueue.setSpecific(key: onWriterQueue, value: true)
+    }
+
+    deinit { close() }
+
+    /// Installs the shared-memory guard (see `Sources/CSQLite/shim.h`) once per process.
+    private static let guardInstalled: Bool = omnigate_shm_guard_install() == 0
+    private static func guardSharedMemory() { _ = guardInstalled }
+
+    /// True once a write into this store's `-shm` mapping faulted (the file became unwritable,
+    /// was truncated, or its filesystem failed). The store must be closed and opened again.
+    public var sharedMemoryFailed: Bool { Int(omnigate_shm_guard_faults()) != faultsAtOpen }
+
+    private func checkSharedMemory() throws {
+        if sharedMemoryFailed {
+            throw StoreError(.unavailable, "the store's shared-memory file \(path)-shm could not be written (a bus error was caught); "
+                             + "the store must be reopened")
+        }
     }
 
     // MARK: - Connections
@@ -66,16 +137,108 @@ public final class TimelineStore: @unchecked Sendable {
         precondition(DispatchQueue.getSpecific(key: onWriterQueue) != true, "TimelineStore.write called inside a write")
         return try writerQueue.sync {
             dispatchPrecondition(condition: .onQueue(writerQueue))
-            return try writer.transaction { try body(writer) }
+            guard let writer, writer.handle != nil else {
+                throw StoreError(.unavailable, mode == .readOnly ? "the store \(path) was opened read-only" : "the store \(path) is closed")
+            }
+            try checkSharedMemory()
+            let result = try writer.transaction { try body(writer) }
+            // A commit whose index pages faulted may not be seen by other processes: report it unwritten
+            // (every write is idempotent, so applying it again later is safe).
+            try checkSharedMemory()
+            return result
         }
     }
 
     /// Runs `body` on a reader connection (one read transaction, so it sees one snapshot).
     func read<T>(_ body: (Connection) throws -> T) throws -> T {
-        let connection = try readersLock.withLock { readers.popLast() }
-            ?? Connection(path: path, create: false, busyTimeout: busyTimeout)
-        defer { readersLock.withLock { readers.append(connection) } }
-        return try connection.transaction(immediate: false) { try body(connection) }
+        let pooled: Connection? = try readersLock.withLock {
+            if closed { throw StoreError(.unavailable, "the store \(path) is closed") }
+            lent += 1
+            return readers.popLast()
+        }
+        var connection: Connection?
+        defer { giveBack(connection) }
+        connection = try pooled ?? Connection(path: path, create: false, readOnly: true, busyTimeout: busyTimeout)
+        try checkSharedMemory()
+        let result = try connection!.transaction(immediate: false) { try body(connection!) }
+        try checkSharedMemory()
+        return result
+    }
+
+    private func giveBack(_ connection: Connection?) {
+        readersLock.withLock {
+            lent -= 1
+            if let connection {
+                if closed {
+                    if keepFilesAtClose { connection.keepFilesOnClose() }
+                    connection.close()
+                } else {
+                    readers.append(connection)
+                }
+            }
+            readersLock.broadcast()
+        }
+    }
+
+    /// Closes every connection; reads and writes after it fail with `.unavailable`. With
+    /// `keepingFiles`, closing checkpoints nothing and deletes no `-wal` or `-shm` file by
+    /// name: use it when the path may now belong to another file (deleted, replaced or restored).
+    /// Waits up to 5 s for reads in progress to finish.
+    public func close(keepingFiles: Bool = false) {
+        let idle: [Connection] = readersLock.withLock {
+            if closed { return [] }
+            closed = true
+            keepFilesAtClose = keepingFiles
+            let deadline = Date().addingTimeInterval(5)
+            while lent > 0 && readersLock.wait(until: deadline) {}
+            defer { readers.removeAll() }
+            return readers
+        }
+        for connection in idle {
+            if keepingFiles { connection.keepFilesOnClose() }
+            connection.close()
+        }
+        guard let writer else { return }
+        let close = {
+            if keepingFiles { writer.keepFilesOnClose() }
+            writer.close()
+        }
+        if DispatchQueue.getSpecific(key: onWriterQueue) == true { close() } else { writerQueue.sync(execute: close) }
+    }
+
+    /// Copies the whole store, as the writer sees it, into a new file at `destination`
+    /// (which must not exist), synced to disk. It works while the store's own file is
+    /// deleted: the copy comes from the connection that still holds it open.
+    public func copy(to destination: String) throws {
+        try writerQueue.sync {
+            guard let writer, writer.handle != nil else { throw StoreError(.unavailable, "the store \(path) is closed") }
+            let target = try Connection(path: destination, create: true, synchronous: "FULL")
+            defer { target.close() }
+            try writer.copy(into: target)
+        }
+        let fd = Foundation.open(destination, O_RDONLY)
+        if fd >= 0 { fsync(fd); Foundation.close(fd) }
+    }
+
+    /// Size of the write-ahead log now, in bytes (0 when there is none).
+    public var walBytes: Int64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// Copies the WAL into the database and truncates it, unless a reader (in any process)
+    /// still needs it. Returns true when the WAL was emptied. Waits at most `patience` for readers.
+    @discardableResult
+    public func checkpoint(patience milliseconds: Int32 = 200) throws -> Bool {
+        try writerQueue.sync {
+            guard let writer, let handle = writer.handle else { throw StoreError(.unavailable, "the store \(path) is closed") }
+            try checkSharedMemory()
+            sqlite3_busy_timeout(handle, milliseconds)
+            defer { sqlite3_busy_timeout(handle, busyTimeout) }
+            // "TRUNCATE: … blocks … until all readers are reading from the database file only" and then
+            // truncates the log to zero bytes (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
+            let row = try writer.rows("PRAGMA wal_checkpoint(TRUNCATE)").first
+            return row?[0].int == 0
+        }
     }
 
     /// The schema version of the open store.
@@ -83,7 +246,7 @@ public final class TimelineStore: @unchecked Sendable {
 
     /// Statements left running on any connection (tests check it is zero).
     var busyStatements: Int {
-        writerQueue.sync { writer.busyStatements } + readersLock.withLock { readers.reduce(0) { $0 + $1.busyStatements } }
+        writerQueue.sync { writer?.busyStatements ?? 0 } + readersLock.withLock { readers.reduce(0) { $0 + $1.busyStatements } }
     }
 
     // MARK: - Contacts
@@ -272,26 +435,21 @@ public final class TimelineStore: @unchecked Sendable {
                 byContact = false
                 value = .text(identities.first?.value ?? query)
             }
-            // Two spellings of each query, so each uses its own index (the column name is ours, not input).
-            let scope = byContact ? "contact_id = ?" : "address = ?"
-            pop.recent = try db.rows("SELECT \(Self.popColumns) FROM events WHERE \(scope) ORDER BY occurred_at DESC, id DESC LIMIT ?",
-                                     [value, .int(limit)]).map(TimelineEvent.init(row:))
-            pop.openItems = try db.rows("""
-                SELECT \(Self.popColumns) FROM events WHERE \(scope) AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT ?
-                """, [value, .int(Int64(Limits.popOpenItems))]).map(TimelineEvent.init(row:))
-            for row in try db.rows("SELECT channel, count(*) AS n FROM events WHERE \(scope) GROUP BY channel", [value]) {
-                pop.summary.interactions[row.text("channel") ?? ""] = Int(row.int("n") ?? 0)
+            // Every read is a bounded slice of an index (see `PopStatements`), so a caller with a
+            // million events pops as fast as one with ten.
+            let sql = PopStatements(byContact: byContact)
+            pop.recent = try db.rows(sql.recent, [value, .int(limit)]).map(TimelineEvent.init(row:))
+            pop.openItems = try db.rows(sql.openItems, [value, .int(Int64(Limits.popOpenItems))]).map(TimelineEvent.init(row:))
+            for row in try db.rows(sql.counts, [.text(byContact ? "contact" : "address"), value]) {
+                pop.summary.interactions[row.text("channel") ?? ""] = Int(row.int("events") ?? 0)
+                pop.summary.openItems += Int(row.int("open") ?? 0)
             }
             // The last contact is the latest interaction with the customer: notes are internal.
             if let last = pop.recent.first(where: { $0.channel != .note }) {
                 pop.summary.lastContact = last.time
                 pop.summary.lastChannel = last.channel.rawValue
                 pop.summary.lastSubject = last.subject ?? last.summary
-            } else if pop.recent.count == Int(limit),
-                      let row = try db.rows("""
-                          SELECT occurred_at, channel, coalesce(subject, summary) AS subject FROM events
-                          WHERE \(scope) AND channel != 'note' ORDER BY occurred_at DESC, id DESC LIMIT 1
-                          """, [value]).first {
+            } else if pop.recent.count == Int(limit), let row = try db.rows(sql.lastSpoken, [value]).first {
                 pop.summary.lastContact = row.int("occurred_at").map(Date.init(milliseconds:))
                 pop.summary.lastChannel = row.text("channel")
                 pop.summary.lastSubject = row.text("subject")
@@ -299,13 +457,36 @@ public final class TimelineStore: @unchecked Sendable {
             if let agent = pop.recent.first(where: { $0.agent != nil })?.agent {
                 pop.summary.lastAgent = agent
             } else if pop.recent.count == Int(limit) {
-                pop.summary.lastAgent = try db.scalar("""
-                    SELECT agent FROM events WHERE \(scope) AND agent IS NOT NULL ORDER BY occurred_at DESC, id DESC LIMIT 1
-                    """, [value])?.string
+                pop.summary.lastAgent = try db.scalar(sql.lastAgent, [value])?.string
             }
             return pop
         }
     }
+}
+
+/// The statements a screen pop runs, for a contact (`contact_id = ?`) or an unknown caller's
+/// address (`address = ?`). Each reads a bounded slice of an index: the newest N events, the
+/// newest open items (partial index), one row of the partial indexes of spoken (not note) events
+/// and of events with an agent, and the per-channel counts the triggers of schema version 4
+/// keep. A test checks each plan with `EXPLAIN QUERY PLAN`.
+struct PopStatements {
+    let recent, openItems, counts, lastSpoken, lastAgent: String
+
+    init(byContact: Bool) {
+        // Two spellings of each query, so each uses its own index (the column name is ours, not input).
+        let scope = byContact ? "contact_id = ?" : "address = ?"
+        let columns = TimelineStore.popColumns
+        recent = "SELECT \(columns) FROM events WHERE \(scope) ORDER BY occurred_at DESC, id DESC LIMIT ?"
+        openItems = "SELECT \(columns) FROM events WHERE \(scope) AND status = 'open' ORDER BY occurred_at DESC, id DESC LIMIT ?"
+        counts = "SELECT channel, events, open FROM timeline_counts WHERE scope = ? AND key = ? AND events > 0"
+        lastSpoken = """
+            SELECT occurred_at, channel, coalesce(subject, summary) AS subject FROM events
+            WHERE \(scope) AND channel != 'note' ORDER BY occurred_at DESC LIMIT 1
+            """
+        lastAgent = "SELECT agent FROM events WHERE \(scope) AND agent IS NOT NULL ORDER BY occurred_at DESC LIMIT 1"
+    }
+
+    var all: [String] { [recent, openItems, counts, lastSpoken, lastAgent] }
 }
 
 extension StoreError {

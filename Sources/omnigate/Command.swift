@@ -39,6 +39,7 @@ func topLevelHelp() -> String {
     for command in commands {
         text += "  \(command.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(command.summary)\n"
     }
+    text += "\nOptions:\n  --version     print Omnigate's version and the PJSIP and SQLite it runs on\n"
     text += "\nRun 'omnigate COMMAND --help' for a command's options.\n"
     return text
 }

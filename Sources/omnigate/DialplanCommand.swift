@@ -13,9 +13,10 @@ enum DialplanCommand: Command {
 
     PATH is a dialplan file or a directory of .conf files (default: the configuration's
     [dialplan] path, else Dialplans/).
-    --config PATH   the gateway's configuration (default Config/omnigate.conf when there is
-                    one): its [dialplan] mode, and its queues, agents and trunks, which check
-                    holds Queue(), Dial(PJSIP/…) and MessageSend() to and graph shows.
+    --config PATH   the gateway's configuration (default: $OMNIGATE_CONFIG, or for an
+                    installed omnigate /etc/omnigate/omnigate.conf, else Config/omnigate.conf when
+                    there is one): its [dialplan] mode, and its queues, agents and trunks, which
+                    check holds Queue(), Dial(PJSIP/…) and MessageSend() to and graph shows.
     --asterisk      read the plan as [dialplan] mode = asterisk does: an Asterisk dialplan as
                     it is, references Asterisk resolves at run time (jumps, includes, queues,
                     agents) are warnings instead of errors.
@@ -69,7 +70,8 @@ enum DialplanCommand: Command {
         }
     }
 
-    /// The configuration a command reads: `--config PATH`, else `Config/omnigate.conf` when there is one.
+    /// The configuration a command reads: `--config PATH`, else the installed one (`Layout`), else
+    /// `Config/omnigate.conf` when there is one.
     struct Setting {
         var config: GatewayConfig?
         var source: String?
@@ -90,7 +92,8 @@ enum DialplanCommand: Command {
         let asterisk = arguments.flag("asterisk"), strict = arguments.flag("strict")
         guard !(asterisk && strict) else { throw UsageError("say --asterisk or --strict, not both") }
         var setting = Setting(config: nil, source: nil, mode: .strict, paths: [])
-        let path = given ?? (FileManager.default.fileExists(atPath: "Config/omnigate.conf") ? "Config/omnigate.conf" : nil)
+        let path = given ?? Layout.defaultConfigPath
+            ?? (FileManager.default.fileExists(atPath: "Config/omnigate.conf") ? "Config/omnigate.conf" : nil)
         if let path {
             do {
                 setting.config = try GatewayConfig.load(path: path)

@@ -12,10 +12,14 @@ enum RunCommand: Command {
     static let name = "run"
     static let summary = "run the gateway (SIP service) in the foreground"
     static let help = """
-    Usage: omnigate run [--config PATH] [--log-level LEVEL]
+    Usage: omnigate run [--config PATH] [--log-level LEVEL] [--log-format text|json]
 
-    Runs the gateway in the foreground. Logs go to stderr, one line per event.
-    Without --config the built-in defaults apply (Config/omnigate.conf lists them).
+    Runs the gateway in the foreground. Logs go to stderr, one line per event
+    (PJSIP's own lines too), which systemd's journal keeps under the unit.
+    Without --config: $OMNIGATE_CONFIG, or /etc/omnigate/omnigate.conf for an
+    installed omnigate, or else the built-in defaults (Config/omnigate.conf lists them).
+    Under systemd (Type=notify) it reports READY, RELOADING, STOPPING and, with
+    WatchdogSec=, WATCHDOG while its SIP thread answers.
 
     Signals:
       SIGTERM   graceful stop: no new calls (503), live calls may go on for
@@ -28,15 +32,18 @@ enum RunCommand: Command {
     Options:
       --config PATH       configuration file (INI, see Config/omnigate.conf)
       --log-level LEVEL   debug, info, warning or error (overrides [general] log_level)
+      --log-format F      text or json (overrides [general] log_format)
       --help              show this help
 
     """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         if arguments.wantsHelp { print(help, terminator: ""); return 0 }
-        let configPath = try arguments.option("config")
+        let configPath = try arguments.option("config") ?? Layout.defaultConfigPath
         let levelOverride = try arguments.option("log-level")
+        let formatOverride = try arguments.option("log-format")
         try arguments.finish()
+        if let formatOverride, LogFormat(rawValue: formatOverride) == nil { throw UsageError("--log-format takes text or json") }
 
         var config = GatewayConfig()
         if let configPath {
@@ -51,11 +58,15 @@ enum RunCommand: Command {
             guard LogLevel(name: levelOverride) != nil else { throw UsageError("--log-level takes debug, info, warning or error") }
             config.general.logLevel = levelOverride
         }
+        if let formatOverride { config.general.logFormat = formatOverride }
         Logger.level = LogLevel(name: config.general.logLevel) ?? .info
+        Logger.format = LogFormat(rawValue: config.general.logFormat) ?? .text
         let log = Logger("omnigate")
 
-        // Signals are handled on a dispatch queue, never in a signal handler.
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP] { signal(signalNumber, SIG_IGN) }
+        // Signals are handled on a dispatch queue, never in a signal handler. SIGXFSZ is ignored so
+        // that a file-size limit makes a write fail (EFBIG), which the store survives, instead of
+        // killing the process.
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP, SIGXFSZ] { signal(signalNumber, SIG_IGN) }
         let service: Service
         do {
             service = try Service.start(config: config, configPath: configPath)
@@ -67,8 +78,11 @@ enum RunCommand: Command {
             writeError("omnigate: \(error)")
             return 1
         }
-        log.info("ready", ("config", configPath ?? "built-in defaults"),
-                 ("transports", service.transports.map(\.description).joined(separator: ",")))
+        let transports = service.transports.map(\.description).joined(separator: ",")
+        log.info("ready", ("config", configPath ?? "built-in defaults"), ("transports", transports), ("version", Version.omnigate))
+        Systemd.notify("READY=1\nSTATUS=taking calls on \(transports)")
+        let trim = MemoryTrim()
+        let watchdog = Watchdog(service: service)
 
         let stopping = DispatchSemaphore(value: 0)
         let received = Mutex<Int32>(0)
@@ -79,10 +93,13 @@ enum RunCommand: Command {
             source.setEventHandler {
                 if signalNumber == SIGHUP {
                     log.info("reloading", ("signal", "SIGHUP"))
+                    Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(Systemd.monotonicMicroseconds)")
                     service.reload()
+                    Systemd.notify("READY=1\nSTATUS=taking calls on \(transports)")
                     return
                 }
                 log.info("stopping", ("signal", signalNumber == SIGINT ? "SIGINT" : "SIGTERM"), ("calls", service.liveCalls))
+                Systemd.notify("STOPPING=1\nSTATUS=stopping: \(service.liveCalls) calls live")
                 received.withLock { $0 = signalNumber }
                 stopping.signal()
             }
@@ -91,8 +108,29 @@ enum RunCommand: Command {
         }
         stopping.wait()
         service.stop(drain: received.withLock { $0 } == SIGINT ? .zero : nil)
+        watchdog?.stop()
+        trim.stop()
         log.info("stopped")
         sources.forEach { $0.cancel() }
         return 0
     }
+}
+
+/// Sends `WATCHDOG=1` at half of `WatchdogSec=` each time the SIP thread runs
+/// a probe, so a stuck engine thread lets systemd restart the service.
+final class Watchdog {
+    private let timer: DispatchSourceTimer
+
+    init?(service: Service) {
+        guard let interval = Systemd.watchdogInterval else { return nil }
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "omnigate.watchdog"))
+        let half = Double(interval.components.seconds) / 2 + Double(interval.components.attoseconds) / 2e18
+        timer.schedule(deadline: .now(), repeating: half, leeway: .milliseconds(100))
+        timer.setEventHandler {
+            service.probeEngine { Systemd.notify("WATCHDOG=1") }
+        }
+        timer.resume()
+    }
+
+    func stop() { timer.cancel() }
 }

@@ -2,17 +2,19 @@ import Configuration
 import Foundation
 import Timeline
 
-/// Opens the store named by `--store`, or by `[store]` in `--config`, or the default.
-private func openStore(_ arguments: inout Arguments) throws -> TimelineStore {
-    let configPath = try arguments.option("config")
+/// Opens the store named by `--store`, or by `[store]` in `--config` (or the installed
+/// configuration, see `Layout`), or the default. `.readOnly` never creates, migrates or writes it.
+private func openStore(_ arguments: inout Arguments, mode: StoreAccessMode = .readWrite) throws -> TimelineStore {
+    let configPath = try arguments.option("config") ?? Layout.defaultConfigPath
     let storePath = try arguments.option("store")
     var config = GatewayConfig()
     if let configPath { config = try GatewayConfig.load(path: configPath) }
-    return try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry)
+    return try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry, mode: mode)
 }
 
 private let storeOptions = """
       --config PATH   read [store] (path, default_country) from this configuration file
+                      (default: $OMNIGATE_CONFIG, or /etc/omnigate/omnigate.conf when installed)
       --store PATH    the store file (overrides the configuration; default var/omnigate.sqlite)
     """
 
@@ -79,8 +81,12 @@ enum CallsCommand: Command {
     Prints ended call records, oldest first: Asterisk's CDR fields (clid, src,
     dst, dcontext, channel, dstchannel, lastapp, lastdata, start, answer, end,
     duration, billsec, disposition, uniqueid, userfield) and contact, agent,
-    queue, wait, SIP statuses, hangup side, dialplan path, recording, trunk and
-    whether a restart interrupted it.
+    queue, wait, SIP statuses, hangup side, dialplan path, recording, trunk,
+    whether a restart interrupted it, and which fields were cut to fit (truncated).
+    The store is only read: a missing file is an error naming it, never created.
+    In CSV a cell beginning with =, +, -, @, a tab or a CR gets a leading ' so a
+    spreadsheet shows it as text (OWASP): +12025550142 exports as '+12025550142.
+    JSON Lines keep every value exact.
 
     Options:
       --since TIME    only calls that started at or after TIME (ISO 8601, such as 2026-11-24T00:00:00Z,
@@ -95,7 +101,7 @@ enum CallsCommand: Command {
         if arguments.wantsHelp { print(help, terminator: ""); return 0 }
         let sinceText = try arguments.option("since")
         let format = try arguments.option("format") ?? "jsonl"
-        let store = try openStore(&arguments)
+        let store = try openStore(&arguments, mode: .readOnly)
         try arguments.finish()
         guard ["jsonl", "csv"].contains(format) else { throw UsageError("--format takes jsonl or csv") }
         var since: Date?
@@ -120,7 +126,8 @@ enum LookupCommand: Command {
 
     Looks the caller up as the gateway does before an agent's phone rings: the
     contact and identities, the latest events on every channel, open items and a
-    summary. An unknown number shows its own history.
+    summary. An unknown number shows its own history. The store is only read: a
+    missing file is an error naming it, never created.
 
     Options:
       --format F      text (default) or json
@@ -134,7 +141,7 @@ enum LookupCommand: Command {
         if arguments.wantsHelp { print(help, terminator: ""); return 0 }
         let format = try arguments.option("format") ?? "text"
         let limit = try arguments.intOption("limit", default: 10, range: 1...1000)
-        let store = try openStore(&arguments)
+        let store = try openStore(&arguments, mode: .readOnly)
         let queries = arguments.positionals()
         try arguments.finish()
         guard queries.count == 1 else { throw UsageError("give one number, URI, email or chat handle") }

@@ -2,6 +2,10 @@
 import Foundation
 
 var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+if CommandLine.arguments.dropFirst().first.map({ $0 == "--version" || $0 == "-V" }) == true {
+    print(Version.text)
+    exit(0)
+}
 guard let name = arguments.subcommand() else {
     print(topLevelHelp(), terminator: "")
     exit(arguments.wantsHelp ? 0 : 2)

@@ -68,7 +68,7 @@ struct ConfigurationTests {
     @Test("an unknown key is an error naming the keys the section takes")
     func unknownKey() {
         #expect(errors("[general]\nloglevel = debug\n") == [
-            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls, drain_time",
+            "omnigate.conf:2: error: unknown setting 'loglevel' in [general]; known: log_level, user_agent, max_calls, drain_time, log_format, system_name",
         ])
     }
 
@@ -326,6 +326,56 @@ struct ConfigurationTests {
             "omnigate.conf:8: error: bad value 'fastest' for 'strategy' in [queue q]: expected one of ringall, roundrobin, "
                 + "leastrecent, fewestcalls, linear, random, sticky",
             "omnigate.conf:10: error: section [trunk b] appears twice (first at line 3)",
+        ])
+    }
+
+    @Test("the store's bad-day settings: backlog, spill file, when full, when the file changes, WAL limit")
+    func storeSettings() throws {
+        let config = try GatewayConfig.parse("""
+        [general]
+        log_format = JSON
+        system_name = pbx-1.east
+        [store]
+        path = /var/lib/omnigate/omnigate.sqlite
+        backlog = 5000
+        spill = /var/spool/omnigate
+        spill_size = 512KB
+        spill_after = 2s
+        when_full = accept
+        when_file_changes = refuse
+        wal_limit = 1GB
+        """, file: "t.conf")
+        #expect(config.general.logFormat == "json" && config.general.systemName == "pbx-1.east")
+        #expect(config.store.backlog == 5000 && config.store.spillSize == 512 << 10 && config.store.spillAfter == .seconds(2))
+        #expect(!config.store.refuseWhenFull && !config.store.reopenWhenChanged && config.store.walLimit == 1 << 30)
+        #expect(config.store.spillPath == "/var/spool/omnigate/omnigate.sqlite.spill")
+        #expect(GatewayConfig().store.spillPath == "var/omnigate.sqlite.spill")
+        let off = try GatewayConfig.parse("[store]\nspill = off\n", file: "t.conf")
+        #expect(!off.store.spillEnabled)
+    }
+
+    @Test("bad store and logging settings name the key, the value and what is expected")
+    func badStoreSettings() {
+        #expect(errors("""
+        [general]
+        log_format = xml
+        system_name = pbx one
+        [store]
+        backlog = 10
+        spill_size = lots
+        spill_after = soon
+        when_full = panic
+        when_file_changes = ignore
+        wal_limit = 1KB
+        """) == [
+            "omnigate.conf:2: error: bad value 'xml' for 'log_format' in [general]: expected text or json",
+            "omnigate.conf:3: error: bad value 'pbx one' for 'system_name' in [general]: expected letters, digits, '.', '-' or '_', at most 32",
+            "omnigate.conf:5: error: bad value '10' for 'backlog' in [store]: expected a whole number from 100 to 10000000",
+            "omnigate.conf:6: error: bad value 'lots' for 'spill_size' in [store]: expected a size such as 512KB, 16MB or 1GB, from 4096 bytes to 1TB",
+            "omnigate.conf:7: error: bad value 'soon' for 'spill_after' in [store]: expected a duration such as 250ms or 2s",
+            "omnigate.conf:8: error: bad value 'panic' for 'when_full' in [store]: expected refuse or accept",
+            "omnigate.conf:9: error: bad value 'ignore' for 'when_file_changes' in [store]: expected reopen or refuse",
+            "omnigate.conf:10: error: bad value '1KB' for 'wal_limit' in [store]: expected a size such as 512KB, 16MB or 1GB, from 1048576 bytes to 1TB",
         ])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 @testable import Gateway
 import OmnigateTestSupport
 import Testing
+import Configuration
 import Dialplan
 import Timeline
 
@@ -11,7 +12,10 @@ struct StoreAccessTests {
     func budget() async throws {
         let directory = try TestPaths.temporaryDirectory("access")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let access = StoreAccess(store: try TimelineStore(path: directory + "/s.sqlite"))
+        var settings = GatewayConfig.Store()
+        settings.path = directory + "/s.sqlite"
+        let access = try StoreAccess(settings: settings, identity: RunIdentity(systemName: "test"))
+        defer { access.stop() }
         let slow = await access.read(budget: .milliseconds(50)) { store -> Int in
             Thread.sleep(forTimeInterval: 0.5)
             return try store.callRecords().count

@@ -23,7 +23,7 @@ public struct BaresipAgent {
             throw TestProcessError("baresip is not installed (scripts/setup.sh installs baresip-core)")
         }
         let directory = try TestPaths.temporaryDirectory("baresip")
-        let port = Ports.free()
+        let port = Ports.free(count: 2)  // baresip also listens for TLS on the next port
         let config = """
         sip_listen 127.0.0.1:\(port)
         module_path /usr/lib/baresip/modules

@@ -29,10 +29,14 @@ public struct GatewayProcess {
     /// dialplan (Dialplans/extensions.conf) to a fresh directory, starts the
     /// service there and waits until it is ready.
     public static func start(config: String = "", dialplan: String = answeringPlan, files: [String: String] = [:],
-                             arguments: [String] = []) async throws -> GatewayProcess {
+                             arguments: [String] = [], environment: [String: String]? = nil) async throws -> GatewayProcess {
         let directory = try TestPaths.temporaryDirectory("gateway")
         var text = config
-        if !text.contains("[sip]") { text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\n" }
+        // Each gateway its own RTP ports too: test gateways running side by side (in this process or
+        // another) would otherwise all start at 10000 and take each other's.
+        if !text.contains("[sip]") {
+            text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n"
+        }
         try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
         var files = files
         if files["Dialplans/extensions.conf"] == nil { files["Dialplans/extensions.conf"] = dialplan }
@@ -43,8 +47,11 @@ public struct GatewayProcess {
             try content.write(toFile: path, atomically: true, encoding: .utf8)
         }
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/omnigate.conf"] + arguments,
-                                      directory: directory)
-        let ready = try await process.waitForLine(containing: " ready ", timeout: .seconds(20))
+                                      environment: environment, directory: directory)
+        // The gateway's own line, in either log format (PJSIP's debug lines also say "ready").
+        let json = arguments.contains("json") || config.contains("log_format = json")
+        let ready = try await process.waitForLine(containing: json ? "\"subsystem\":\"omnigate\",\"message\":\"ready\"" : "omnigate: ready ",
+                                                  timeout: .seconds(20))
         return GatewayProcess(process: process, directory: directory, udpPort: port(in: ready, transport: "udp"),
                               tcpPort: port(in: ready, transport: "tcp"), tlsPort: port(in: ready, transport: "tls"))
     }

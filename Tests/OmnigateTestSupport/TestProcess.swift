@@ -19,6 +19,8 @@ public final class TestProcess: @unchecked Sendable {
     private struct State {
         var stdout = ""
         var stderr = ""
+        /// Pipes read to their end (0, 1 or 2).
+        var closed = 0
     }
 
     private final class Output: Sendable {
@@ -54,6 +56,7 @@ public final class TestProcess: @unchecked Sendable {
                     let text = String(decoding: buffer[0..<n], as: UTF8.self)
                     state.withLock { isError ? ($0.stderr += text) : ($0.stdout += text) }
                 }
+                state.withLock { $0.closed += 1 }
             }
             reader.start()
         }
@@ -80,7 +83,8 @@ public final class TestProcess: @unchecked Sendable {
             if let line = find(state.withLock({ $0.stderr + "\n" + $0.stdout })) { return line }
             if pastDeadline { break }
             if !process.isRunning {
-                try await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+                let drained = ContinuousClock.now + .seconds(5)  // let the pipes drain to their end
+                while state.withLock({ $0.closed }) < 2 && ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
                 let final = state.withLock { $0.stderr + "\n" + $0.stdout }
                 if let line = find(final) { return line }
                 throw TestProcessError("\(name) exited (status \(process.terminationStatus)) before printing '\(text)':\n\(final)")
@@ -101,7 +105,11 @@ public final class TestProcess: @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(30))  // let the pipes drain
+        // Both pipes read to their end (a child of the process may hold them a little longer: bounded).
+        let drained = ContinuousClock.now + .seconds(5)
+        while state.withLock({ $0.closed }) < 2 && ContinuousClock.now < drained {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         return process.terminationStatus
     }
 

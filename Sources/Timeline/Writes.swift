@@ -1,0 +1,86 @@
+import Foundation
+
+/// One write the gateway makes, as data: it can wait in memory, be appended to
+/// a spill file and be applied later, any number of times, with the same result
+/// (every case is idempotent). `TimelineStore.apply` runs many in one transaction.
+public enum StoreWrite: Sendable, Codable, Equatable {
+    /// A call arrived (its record opens as `ringing`).
+    case openCall(CallRecord)
+    /// A call was answered or bridged to an agent (`state` is `answered` or `bridged`).
+    case callProgress(uniqueid: String, state: String, answer: Date?, agent: String?, dstchannel: String?, queue: String?)
+    /// A call ended: its full record, and its voice event.
+    case finalizeCall(CallRecord)
+    case incomingSMS(from: String, to: String, body: String, reference: String, time: Date)
+    case outgoingSMS(to: String, from: String, body: String, reference: String, agent: String?, time: Date)
+    case smsStatus(reference: String, status: MessageStatus)
+    case voicemail(callID: String, from: String, mailbox: String, recordingPath: String, durationMilliseconds: Int, time: Date)
+    /// A gateway run started, is still alive, or stopped.
+    case runStarted(GatewayRun)
+    case runAlive(id: String, at: Date, stopped: Bool)
+
+    /// The call (uniqueid) or message (reference) the write is about, for log lines.
+    public var subject: String? {
+        switch self {
+        case .openCall(let record), .finalizeCall(let record): record.uniqueid
+        case .callProgress(let uniqueid, _, _, _, _, _): uniqueid
+        case .incomingSMS(_, _, _, let reference, _), .outgoingSMS(_, _, _, let reference, _, _), .smsStatus(let reference, _):
+            "sms:" + reference
+        case .voicemail(let callID, _, _, _, _, _): callID
+        case .runStarted, .runAlive: nil
+        }
+    }
+
+    /// True for the write that completes a call or message on the timeline (what a lost write would lose).
+    public var isRecord: Bool {
+        switch self {
+        case .finalizeCall, .incomingSMS, .outgoingSMS, .voicemail: true
+        default: false
+        }
+    }
+}
+
+extension TimelineStore {
+    /// Applies `writes` in order in one transaction, each in its own savepoint: a
+    /// write the store refuses (a value no retry changes) is rolled back alone and
+    /// returned with its index; the others commit together.
+    /// - Throws: a transient `StoreError` (`isTransient`) when the store cannot be
+    ///   written now; nothing of the batch is committed then.
+    @discardableResult
+    public func apply(_ writes: [StoreWrite]) throws -> [(index: Int, error: StoreError)] {
+        guard !writes.isEmpty else { return [] }
+        return try write { db in
+            var refused: [(index: Int, error: StoreError)] = []
+            for (index, write) in writes.enumerated() {
+                try db.execute("SAVEPOINT write")
+                do {
+                    try apply(write, db)
+                    try db.execute("RELEASE write")
+                } catch let error as StoreError where !error.isTransient {
+                    try db.execute("ROLLBACK TO write")
+                    try db.execute("RELEASE write")
+                    refused.append((index, error))
+                }
+            }
+            return refused
+        }
+    }
+
+    private func apply(_ write: StoreWrite, _ db: Connection) throws {
+        switch write {
+        case .openCall(let record): try open(record, db)
+        case .callProgress(let uniqueid, let state, let answer, let agent, let dstchannel, let queue):
+            try progress(uniqueid: uniqueid, state: state, answer: answer, agent: agent, dstchannel: dstchannel, queue: queue, db)
+        case .finalizeCall(let record): _ = try finalize(record, db)
+        case .incomingSMS(let from, let to, let body, let reference, let time):
+            _ = try incomingSMS(from: from, to: to, body: body, reference: reference, time: time, db)
+        case .outgoingSMS(let to, let from, let body, let reference, let agent, let time):
+            _ = try outgoingSMS(to: to, from: from, body: body, reference: reference, agent: agent, time: time, db)
+        case .smsStatus(let reference, let status): _ = try smsStatus(reference: reference, to: status, db)
+        case .voicemail(let callID, let from, let mailbox, let path, let milliseconds, let time):
+            _ = try voicemail(callID: callID, from: from, mailbox: mailbox, recordingPath: path, durationMilliseconds: milliseconds,
+                              time: time, db)
+        case .runStarted(let run): try record(run, db)
+        case .runAlive(let id, let at, let stopped): try noteAlive(run: id, at: at, stopped: stopped, db)
+        }
+    }
+}
