@@ -27,3 +27,16 @@ static inline pj_status_t omnigate_status_rx_overflow(void) {
 static inline pj_status_t omnigate_status_auth_account_not_found(void) {
     return PJSIP_EAUTHACCNOTFOUND;
 }
+
+// Adds TCP_NODELAY to a transport's socket options: SIP messages are small
+// and each waits for its answer, so Nagle's coalescing only adds delay.
+// (The options array is a tuple in Swift; the value must outlive the socket.)
+static inline void omnigate_sockopt_nodelay(pj_sockopt_params *params) {
+    static int on = 1;
+    if (params->cnt >= PJ_MAX_SOCKOPT_PARAMS) return;
+    params->options[params->cnt].level = pj_SOL_TCP();
+    params->options[params->cnt].optname = pj_TCP_NODELAY();
+    params->options[params->cnt].optval = &on;
+    params->options[params->cnt].optlen = sizeof(on);
+    params->cnt++;
+}

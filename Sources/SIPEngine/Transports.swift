@@ -61,7 +61,11 @@ extension EngineCore {
             pjsua_transport_config_default(&cfg)
             cfg.port = UInt32(address.port)
             cfg.bound_addr = strings.pj(address.host)
-            if name == "TLS", let tls = config.tls { configure(&cfg.tls_setting, tls, strings) }
+            if name == "TCP" { omnigate_sockopt_nodelay(&cfg.sockopt_params) }
+            if name == "TLS", let tls = config.tls {
+                configure(&cfg.tls_setting, tls, strings)
+                omnigate_sockopt_nodelay(&cfg.tls_setting.sockopt_params)
+            }
             var transportID = pjsua_transport_id()
             do {
                 try check(pjsua_transport_create(type, &cfg, &transportID), "pjsua_transport_create")
