@@ -29,14 +29,23 @@ typedef struct {
     int memory;          // /proc/self/mem, to copy a page without touching it
     long page;           // the page size
     int installed;
-    volatile char busy;  // one page swap at a time (they share `buffer`)
+    volatile char busy;  // one page swap at a time (they share `buffer` and `swapped`)
     unsigned char *buffer;
     struct sigaction previous;
+    // Pages already swapped: a second thread that faulted on the same page before the swap
+    // finds it here (its line in /proc/self/maps no longer names the -shm file) and retries.
+    uintptr_t swapped[256];
+    int swappedCount;
 } omnigate_shm_guard_state;
 
 static inline omnigate_shm_guard_state *omnigate_shm_guard(void) {
     static omnigate_shm_guard_state state = { 0, -1, 0, 0, 0, 0 };
     return &state;
+}
+
+static inline int omnigate_shm_page_swapped(omnigate_shm_guard_state *state, uintptr_t page) {
+    for (int i = 0; i < state->swappedCount; i++) if (state->swapped[i] == page) return 1;
+    return 0;
 }
 
 static inline uintptr_t omnigate_hex(const char *text, int *i, int length) {
@@ -96,18 +105,31 @@ static inline void omnigate_shm_guard_handler(int number, siginfo_t *info, void 
     (void)context;
     omnigate_shm_guard_state *state = omnigate_shm_guard();
     uintptr_t address = (uintptr_t)info->si_addr;
-    if (state->buffer && omnigate_shm_mapping_holds(address)) {
+    if (state->buffer) {
+        // The lock covers the check too: two threads can fault on one page at once.
         while (__atomic_test_and_set(&state->busy, __ATOMIC_ACQUIRE)) {}
         uintptr_t page = address & ~((uintptr_t)state->page - 1);
-        ssize_t copied = state->memory >= 0 ? pread(state->memory, state->buffer, (size_t)state->page, (off_t)page) : -1;
-        void *fresh = mmap((void *)page, (size_t)state->page, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        if (fresh != MAP_FAILED) {
-            if (copied == state->page) memcpy(fresh, state->buffer, (size_t)state->page);
-            state->faults++;
+        // A page swapped before and no longer a -shm mapping: another thread's fault swapped it.
+        // (A -shm file mapped again at the same address is swapped again.)
+        int absorbed = 0;
+        if (!omnigate_shm_mapping_holds(address)) {
+            absorbed = omnigate_shm_page_swapped(state, page);
+        } else {
+            ssize_t copied = state->memory >= 0 ? pread(state->memory, state->buffer, (size_t)state->page, (off_t)page) : -1;
+            void *fresh = mmap((void *)page, (size_t)state->page, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+            if (fresh != MAP_FAILED) {
+                if (copied == state->page) memcpy(fresh, state->buffer, (size_t)state->page);
+                if (!omnigate_shm_page_swapped(state, page)
+                    && state->swappedCount < (int)(sizeof state->swapped / sizeof state->swapped[0])) {
+                    state->swapped[state->swappedCount++] = page;
+                }
+                state->faults++;
+                absorbed = 1;
+            }
         }
         __atomic_clear(&state->busy, __ATOMIC_RELEASE);
-        if (fresh != MAP_FAILED) return;
+        if (absorbed) return;
     }
     // Not a fault we can absorb: the previous action runs when the access repeats.
     sigaction(SIGBUS, &state->previous, 0);

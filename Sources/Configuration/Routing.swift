@@ -207,6 +207,9 @@ public struct Queue: Sendable, Equatable {
         b.location = a.location
         return a.name == b.name && a.strategy == b.strategy && a.fallback == b.fallback && a.members == b.members
             && a.ringTimeout == b.ringTimeout && a.maxWait == b.maxWait && a.wrapUp == b.wrapUp
+            && a.joinEmpty == b.joinEmpty && a.leaveWhenEmpty == b.leaveWhenEmpty && a.maxLength == b.maxLength
+            && a.announceFrequency == b.announceFrequency && a.announcePosition == b.announcePosition
+            && a.announceHoldTime == b.announceHoldTime
     }
 
     public var name: String
@@ -221,6 +224,17 @@ public struct Queue: Sendable, Equatable {
     public var maxWait: Duration = .seconds(300)
     /// Rest an agent gets after a call before the queue rings them again.
     public var wrapUp: Duration = .seconds(5)
+    /// A caller may not join when no member counts under these (Asterisk's `joinempty`).
+    public var joinEmpty = EmptyConditions.loose
+    /// A waiting caller leaves (QUEUESTATUS=LEAVEEMPTY) when no member counts under these (`leavewhenempty`).
+    public var leaveWhenEmpty = EmptyConditions.loose
+    /// Callers waiting at most; one more gets QUEUESTATUS=FULL. 0: no limit (Asterisk's `maxlen`).
+    public var maxLength = 0
+    /// How often a waiting caller hears its position and the expected wait; nil: never.
+    public var announceFrequency: Duration?
+    /// Whether announcements say the caller's position, and the expected wait.
+    public var announcePosition = true
+    public var announceHoldTime = true
     public var location: ConfigLocation
 
     public init(name: String, location: ConfigLocation) {
@@ -307,6 +321,63 @@ extension Queue {
         reader.duration("ring_timeout", into: &ringTimeout)
         reader.duration("max_wait", into: &maxWait)
         reader.duration("wrapup", into: &wrapUp)
+        let conditions = "yes, no, strict, loose, or a list of paused, penalty, inuse, ringing, unavailable, invalid, unknown, wrapup"
+        reader.read("joinempty", into: &joinEmpty, expected: conditions) { EmptyConditions(parsing: $0, joining: true) }
+        reader.read("leavewhenempty", into: &leaveWhenEmpty, expected: conditions) { EmptyConditions(parsing: $0, joining: false) }
+        reader.int("maxlen", into: &maxLength, range: 0...100_000)
+        reader.read("announce_frequency", into: &announceFrequency, expected: "a duration such as 30s, or 0 for never") { text in
+            SectionReader.parseDuration(text).map { $0 == .zero ? nil : $0 }
+        }
+        reader.bool("announce_position", into: &announcePosition)
+        reader.bool("announce_holdtime", into: &announceHoldTime)
+    }
+}
+
+/// When a queue counts as empty, as Asterisk's `joinempty` and `leavewhenempty`
+/// read it: a member in one of these conditions does not count, and a queue
+/// with no member that counts is empty. A queue nobody is logged in to is
+/// always empty unless the set is empty (`joinempty = yes`, `leavewhenempty = no`).
+public struct EmptyConditions: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    public static let paused = EmptyConditions(rawValue: 1 << 0)
+    /// Omnigate has no penalties: read, and nothing more.
+    public static let penalty = EmptyConditions(rawValue: 1 << 1)
+    public static let inUse = EmptyConditions(rawValue: 1 << 2)
+    public static let ringing = EmptyConditions(rawValue: 1 << 3)
+    /// No phone registered or reachable.
+    public static let unavailable = EmptyConditions(rawValue: 1 << 4)
+    public static let invalid = EmptyConditions(rawValue: 1 << 5)
+    public static let unknown = EmptyConditions(rawValue: 1 << 6)
+    public static let wrapUp = EmptyConditions(rawValue: 1 << 7)
+
+    /// Nobody logged in.
+    public static let loose: EmptyConditions = [.penalty, .invalid]
+    /// Nobody logged in who is not paused and has a phone.
+    public static let strict: EmptyConditions = [.penalty, .invalid, .paused, .unavailable]
+
+    /// Asterisk's `parse_empty_options`: `yes`/`no` mean opposite things for joining and leaving.
+    public init?(parsing text: String, joining: Bool) {
+        var conditions: EmptyConditions = []
+        for option in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).lowercased() }) {
+            switch option {
+            case "paused": conditions.insert(.paused)
+            case "penalty": conditions.insert(.penalty)
+            case "inuse": conditions.insert(.inUse)
+            case "ringing": conditions.insert(.ringing)
+            case "unavailable": conditions.insert(.unavailable)
+            case "invalid": conditions.insert(.invalid)
+            case "unknown": conditions.insert(.unknown)
+            case "wrapup": conditions.insert(.wrapUp)
+            case "loose": conditions = .loose
+            case "strict": conditions = .strict
+            case "yes", "true", "on", "1": conditions = joining ? [] : [.penalty, .invalid, .paused]
+            case "no", "false", "off", "0": conditions = joining ? [.penalty, .invalid, .paused] : []
+            default: return nil
+            }
+        }
+        self = conditions
     }
 }
 

@@ -35,6 +35,55 @@ public protocol Channel: AnyObject, Sendable {
     func sendMessage(_ message: OutboundMessage) async -> MessageSendResult
     /// Answers `CONTACT(field)` from the customer store; nil for an unknown field.
     func contact(field: String) async -> String?
+    /// AddQueueMember, RemoveQueueMember, PauseQueueMember, UnpauseQueueMember:
+    /// changes an agent's state; returns what Asterisk puts in AQMSTATUS (and RQMSTATUS, …).
+    func queueMember(_ change: QueueMemberChange) async -> String
+    /// `QUEUE_MEMBER(queue,option[,interface])` and `QUEUE_WAITING_COUNT(queue)`; nil for an option it does not know.
+    func queueFigure(_ query: QueueQuery) async -> String?
+}
+
+extension Channel {
+    /// A channel with no agents (a test's, a message's): every member is not found.
+    public func queueMember(_ change: QueueMemberChange) async -> String { change.action == .add || change.action == .remove ? "NOSUCHQUEUE" : "NOTFOUND" }
+    public func queueFigure(_ query: QueueQuery) async -> String? { "0" }
+}
+
+/// An agent's state as a queue-member application changes it.
+public struct QueueMemberChange: Sendable, Equatable {
+    public enum Action: String, Sendable {
+        case add = "AddQueueMember", remove = "RemoveQueueMember", pause = "PauseQueueMember", unpause = "UnpauseQueueMember"
+
+        /// The channel variable the outcome goes in.
+        public var statusVariable: String {
+            switch self {
+            case .add: "AQMSTATUS"
+            case .remove: "RQMSTATUS"
+            case .pause: "PQMSTATUS"
+            case .unpause: "UPQMSTATUS"
+            }
+        }
+    }
+    public var action: Action
+    /// The queue; empty for every queue the agent serves.
+    public var queue: String
+    /// `PJSIP/alice` (or `alice`); empty for the agent whose phone placed the call.
+    public var interface: String
+    /// Why the agent pauses.
+    public var reason: String
+
+    public init(action: Action, queue: String, interface: String, reason: String = "") {
+        self.action = action
+        self.queue = queue
+        self.interface = interface
+        self.reason = reason
+    }
+}
+
+/// What `QUEUE_MEMBER` and `QUEUE_WAITING_COUNT` ask.
+public enum QueueQuery: Sendable, Equatable {
+    /// `logged`, `free`, `ready`, `count`, `paused`, `penalty`, `ignorebusy`; `interface` for one member.
+    case member(queue: String, option: String, interface: String)
+    case waiting(queue: String)
 }
 
 public enum PlayResult: Sendable, Equatable {
@@ -93,6 +142,8 @@ public struct QueueRequest: Sendable, Equatable {
     public var options: String
     public var timeout: Duration?
     public var inherited: [String: String]
+    /// `QUEUE_PRIO`: a caller with a higher number goes ahead of those with lower ones.
+    public var priority = 0
 }
 
 /// QUEUESTATUS: TIMEOUT, FULL, JOINEMPTY, LEAVEEMPTY, JOINUNAVAIL, LEAVEUNAVAIL, CONTINUE;

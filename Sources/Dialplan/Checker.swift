@@ -142,11 +142,22 @@ struct Checker {
             if !field.isEmpty, let suggestion = Self.closest(field, in: TimelineFields.known) { message += "; did you mean '\(suggestion)'?" }
             diagnostics.append(Diagnostic(.error, at(priority, function.offset), message))
         }
+        // CHANNEL() answers two of Asterisk's items: any other reads as empty.
+        for function in functions where function.name.uppercased() == "CHANNEL" {
+            guard let item = function.literalArguments?.trimmingCharacters(in: .whitespaces),
+                  !["endpoint", "channeltype"].contains(item.lowercased()) else { continue }
+            diagnostics.append(Diagnostic(.warning, at(priority, function.offset),
+                                          "CHANNEL(\(item)) is not supported by Omnigate (it answers endpoint and channeltype); it reads as empty"))
+        }
         // Set(FUNC(args)=value) writes a function.
         let text = priority.arguments
         if priority.app == .set, let paren = text.firstIndex(of: "("), let equals = text.firstIndex(of: "="), paren < equals {
             let name = text[..<paren].trimmingCharacters(in: .whitespaces)
-            if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { names.append((name, 0)) }
+            if name.uppercased() == "CHANNEL" {
+                diagnostics.append(Diagnostic(.warning, at(priority, 0), "Omnigate does not set CHANNEL(); this Set is ignored"))
+            } else if name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                names.append((name, 0))
+            }
         }
         for (name, offset) in names {
             let upper = name.uppercased()

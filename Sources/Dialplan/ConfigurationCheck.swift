@@ -24,15 +24,17 @@ public struct ConfigurationNames: Sendable, Equatable {
 extension Checker {
     /// Checks the queue, agent and trunk names a step writes out (computed ones are left to the call).
     mutating func checkConfiguration(_ priority: Priority) {
-        guard let names, let app = priority.app, [.queue, .dial, .messageSend].contains(app) else { return }
+        guard let names, let app = priority.app,
+              [.queue, .dial, .messageSend, .addQueueMember, .removeQueueMember, .pauseQueueMember, .unpauseQueueMember].contains(app) else { return }
         // The first argument, as written, and where it starts.
         let raw = priority.arguments
         let first = Parser.splitTopLevel(raw, maxSplits: 1)[0]
         switch app {
-        case .queue:
+        case .queue, .addQueueMember, .removeQueueMember, .pauseQueueMember, .unpauseQueueMember:
+            // An empty queue is every queue of the agent, for the queue-member applications.
             let name = first.trimmingCharacters(in: .whitespaces)
             guard !name.isEmpty, !name.contains("$"), names.queues[name] == nil else { return }
-            report(priority, offset: leadingBlanks(first), "Queue '\(name)' is not a [queue] in \(names.source)",
+            report(priority, offset: leadingBlanks(first), "\(app.rawValue) '\(name)' is not a [queue] in \(names.source)",
                    near: name, in: Set(names.queues.keys))
         case .dial:
             var offset = 0

@@ -6,7 +6,9 @@ enum FunctionName: String, CaseIterable, Sendable {
     // Omnigate's own
     case contact = "CONTACT"
     // The call and the message
-    case callerID = "CALLERID", message = "MESSAGE", timeout = "TIMEOUT", exception = "EXCEPTION"
+    case callerID = "CALLERID", message = "MESSAGE", timeout = "TIMEOUT", exception = "EXCEPTION", channel = "CHANNEL"
+    // Agents and queues (asked of the gateway)
+    case queueMember = "QUEUE_MEMBER", queueWaitingCount = "QUEUE_WAITING_COUNT"
     // Conditions and time
     case `if` = "IF", ifTime = "IFTIME", strftime = "STRFTIME", isNull = "ISNULL", exists = "EXISTS"
     // Variables
@@ -38,6 +40,9 @@ extension Interpreter {
     /// Reads a function; `CONTACT` asks the channel, the others are answered here.
     func call(_ name: String, _ arguments: String) async -> String {
         if name.uppercased() == "EVAL_EXTEN" { return await evalExten(arguments) }
+        if let function = FunctionName.named(name), function == .queueMember || function == .queueWaitingCount {
+            return await queueFigure(function, arguments)
+        }
         guard name.uppercased() == "CONTACT" else {
             guard let value = callSync(name, arguments) else {
                 if FunctionName.named(name) == nil { warnings.append("\(located)function \(name.uppercased()) is not supported by Omnigate; it reads as empty") }
@@ -59,6 +64,17 @@ extension Interpreter {
         var args: [String] { Parser.splitTopLevel(arguments).map { $0.trimmingCharacters(in: .whitespaces) } }
         switch function {
         case .contact: return nil
+        case .queueMember, .queueWaitingCount:
+            warnings.append("\(located)\(function.rawValue) reads only as ${\(function.rawValue)(…)}, not inside $[…] on its own")
+            return ""
+        case .channel:
+            switch arguments.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "endpoint": return start.endpoint ?? ""
+            case "channeltype": return "PJSIP"
+            default:
+                warnings.append("\(located)CHANNEL(\(arguments)): Omnigate answers endpoint and channeltype only; it reads as empty")
+                return ""
+            }
         case .evalExten:
             warnings.append("\(located)EVAL_EXTEN reads only as ${EVAL_EXTEN(…)}, not inside $[…] on its own")
             return ""

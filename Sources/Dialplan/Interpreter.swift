@@ -36,6 +36,9 @@ public struct CallStart: Sendable {
     public var variables: [String: String] = [:]
     /// For message contexts: the inbound message (`MESSAGE(body|from|to)`).
     public var message: (body: String, from: String, to: String)?
+    /// The agent whose own phone placed the call (`CHANNEL(endpoint)`, and the
+    /// member the queue-member applications change when they name none).
+    public var endpoint: String?
     /// The clock and time zone for GotoIfTime, IFTIME, STRFTIME and timed includes.
     public var now: @Sendable () -> Date = { Date() }
     public var timeZone = TimeZone.current

@@ -31,6 +31,11 @@ public final class ScriptedChannel: Channel, Sendable {
         public var voicemailStatus = "SUCCESS"
         /// RECORD_STATUS for Record.
         public var recordStatus = "DTMF"
+        /// What AddQueueMember, RemoveQueueMember, PauseQueueMember and
+        /// UnpauseQueueMember report, by application; default ADDED, REMOVED, PAUSED, UNPAUSED.
+        public var memberStatus: [String: String] = [:]
+        /// QUEUE_MEMBER and QUEUE_WAITING_COUNT answers: `queue,option` or `waiting,queue`; default 0.
+        public var queueFigures: [String: String] = [:]
 
         public init() {}
     }
@@ -149,6 +154,20 @@ public final class ScriptedChannel: Channel, Sendable {
 
     public func contact(field: String) async -> String? {
         state.withLock { $0.script.contact[field] } ?? (TimelineFields.known.contains(field) ? "" : nil)
+    }
+
+    public func queueMember(_ change: QueueMemberChange) async -> String {
+        note("\(change.action.rawValue)(\(change.queue),\(change.interface))")
+        let defaults: [QueueMemberChange.Action: String] = [.add: "ADDED", .remove: "REMOVED", .pause: "PAUSED", .unpause: "UNPAUSED"]
+        return state.withLock { $0.script.memberStatus[change.action.rawValue] } ?? defaults[change.action]!
+    }
+
+    public func queueFigure(_ query: QueueQuery) async -> String? {
+        let key = switch query {
+        case .member(let queue, let option, _): "\(queue),\(option)"
+        case .waiting(let queue): "waiting,\(queue)"
+        }
+        return state.withLock { $0.script.queueFigures[key] } ?? "0"
     }
 }
 

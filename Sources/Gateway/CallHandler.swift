@@ -6,39 +6,89 @@ import SIPEngine
 import Synchronization
 import Timeline
 
-/// Runs one inbound call: opens its record, runs the dialplan on the live
-/// call, then finalises the record with what happened.
+/// Where a call comes from: a customer through a trunk, or an agent's own
+/// phone (authenticated by digest), calling a customer or a colleague.
+enum CallOrigin: Sendable {
+    case trunk(Trunk)
+    case agent(Agent)
+
+    var trunk: Trunk? { if case .trunk(let trunk) = self { trunk } else { nil } }
+    var agent: Agent? { if case .agent(let agent) = self { agent } else { nil } }
+
+    /// The dialplan context the call starts in.
+    var context: String {
+        switch self {
+        case .trunk(let trunk): trunk.context
+        case .agent(let agent): agent.context
+        }
+    }
+
+    /// The trunk's or agent's name, as in channel names and logs.
+    var name: String {
+        switch self {
+        case .trunk(let trunk): trunk.name
+        case .agent(let agent): agent.name
+        }
+    }
+
+    /// CALLERID at the start: the caller's From for a trunk's call; for an
+    /// agent's, the agent's own name (what `Dial(PJSIP/name)` reaches), never
+    /// what the phone put in From.
+    func callerID(_ call: IncomingCall) -> (number: String, name: String) {
+        switch self {
+        case .trunk: (call.from.user, call.from.displayName)
+        case .agent(let agent): (agent.name, agent.displayName)
+        }
+    }
+}
+
+/// Runs one call: opens its record, runs the dialplan on the live call, then
+/// finalises the record with what happened. A trunk's call is inbound, from
+/// the caller's number; an agent's own call is outbound, to the number the
+/// agent dialled, with the agent on it.
 struct CallHandler {
     let services: Services
     let session: CallSession
-    let trunk: Trunk
+    let origin: CallOrigin
 
     func run(plan: Dialplan, globals: Globals) async {
         let call = session.call
         let started = Date()
         let uniqueID = services.access.identity.nextUniqueID()
         let exten = SIPAddress(uri: call.requestURI).user.isEmpty ? "s" : SIPAddress(uri: call.requestURI).user
-        let callerNumber = call.from.user
+        let (callerNumber, callerName) = origin.callerID(call)
         let log = services.log
 
         var record = CallRecord(uniqueid: uniqueID, start: started)
-        record.clid = call.from.displayName.isEmpty ? "<\(callerNumber)>" : "\"\(call.from.displayName)\" <\(callerNumber)>"
+        record.clid = callerName.isEmpty ? "<\(callerNumber)>" : "\"\(callerName)\" <\(callerNumber)>"
         record.src = callerNumber
         record.dst = exten
-        record.dcontext = trunk.context
-        record.channel = "PJSIP/\(trunk.name)-\(String(format: "%08x", UInt32(truncatingIfNeeded: call.id.rawValue)))"
+        record.dcontext = origin.context
+        record.channel = "PJSIP/\(origin.name)-\(String(format: "%08x", UInt32(truncatingIfNeeded: call.id.rawValue)))"
         record.sipCallID = call.sipCallID
-        record.trunk = trunk.name
+        record.trunk = origin.trunk?.name
         record.runID = services.access.identity.run.id
+        if let agent = origin.agent {
+            record.direction = .outbound
+            record.agent = agent.name
+        }
         services.access.write(.openCall(record))
-        log.info("call in", ("call.uniqueid", uniqueID), ("from", call.from.uri), ("exten", exten), ("trunk", trunk.name),
-                 ("context", trunk.context))
+        if let agent = origin.agent {
+            log.info("call out", ("call.uniqueid", uniqueID), ("agent", agent.name), ("exten", exten), ("context", origin.context),
+                     ("source", call.source))
+        } else {
+            log.info("call in", ("call.uniqueid", uniqueID), ("from", call.from.uri), ("exten", exten), ("trunk", origin.name),
+                     ("context", origin.context))
+        }
 
         let book = CallRecordBook(record)
-        let lookup = CallerLookup(access: services.access, caller: call.from.uri)
-        let channel = GatewayChannel(session: session, services: services, trunk: trunk, book: book, lookup: lookup)
-        var start = CallStart(context: trunk.context, exten: exten, callerIDNumber: callerNumber, callerIDName: call.from.displayName,
+        // The customer is the caller of an inbound call, the number dialled of an agent's call.
+        let customer = origin.agent == nil ? call.from.uri : "sip:\(exten)@\(services.localHost)"
+        let lookup = CallerLookup(access: services.access, caller: customer)
+        let channel = GatewayChannel(session: session, services: services, origin: origin, book: book, lookup: lookup)
+        var start = CallStart(context: origin.context, exten: exten, callerIDNumber: callerNumber, callerIDName: callerName,
                               uniqueID: uniqueID)
+        start.endpoint = origin.agent?.name
         for (name, value) in call.headers where name.lowercased().hasPrefix("x-") {
             start.variables["SIP_HEADER_" + name.dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")] = value
         }
@@ -63,6 +113,11 @@ struct CallHandler {
         record = book.current
         record.end = Date()
         record.apply(facts)
+        if let agent = origin.agent {
+            // The agent who placed the call is its agent; whom it reached is in dstchannel.
+            record.agent = agent.name
+            record.trunk = facts.trunk
+        }
         record.lastapp = outcome.lastApplication
         record.lastdata = String(outcome.lastData.prefix(500))
         record.sipStatus = ending?.status

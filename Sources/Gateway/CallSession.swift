@@ -25,7 +25,7 @@ final class CallSession: Sendable {
     }
     private let state = Mutex(State())
 
-    init(engine: SIPEngine, call: IncomingCall, trunk: String, router: CallRouter, prompts: String) {
+    init(engine: SIPEngine, call: IncomingCall, trunk: String?, router: CallRouter, prompts: String) {
         self.engine = engine
         self.call = call
         self.mailbox = Mailbox(inbound: call.id)

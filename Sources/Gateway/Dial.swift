@@ -61,8 +61,9 @@ struct DialOutcome: Sendable {
 extension CallSession {
     /// Rings `legs` at once for up to `timeout`; the first to answer is bridged
     /// to the caller (answering the caller first if needed) and the others are
-    /// cancelled. Returns when the bridged conversation ends, or when no leg answered.
-    func dial(_ legs: [LegRequest], timeout: Duration) async -> DialOutcome {
+    /// cancelled; `bridged` hears of it at once. Returns when the bridged
+    /// conversation ends, or when no leg answered.
+    func dial(_ legs: [LegRequest], timeout: Duration, bridged: @escaping (LegRequest) -> Void = { _ in }) async -> DialOutcome {
         guard isUp else { return DialOutcome(status: .cancel) }
         var pending: [CallID: LegRequest] = [:]
         for leg in legs {
@@ -99,7 +100,7 @@ extension CallSession {
             case .callState(let id, .confirmed):
                 guard let leg = pending.removeValue(forKey: id) else { continue }
                 cancel(pending.keys)
-                return await connect(id, leg, outcome: outcome)
+                return await connect(id, leg, outcome: outcome, bridged: bridged)
             case .callState(let id, .disconnected(let status, _, _)):
                 if pending.removeValue(forKey: id) != nil { outcome.sipStatuses.append(status) }
             case .commandFailed(let id?, _, _):
@@ -126,7 +127,7 @@ extension CallSession {
     }
 
     /// Bridges an answered leg to the caller and waits for either side to hang up.
-    private func connect(_ leg: CallID, _ request: LegRequest, outcome: DialOutcome) async -> DialOutcome {
+    private func connect(_ leg: CallID, _ request: LegRequest, outcome: DialOutcome, bridged: (LegRequest) -> Void) async -> DialOutcome {
         var outcome = outcome
         outcome.status = .answer
         outcome.answered = request
@@ -140,6 +141,7 @@ extension CallSession {
         }
         engine.post(.bridge(call.id, leg))
         router.setBridged(leg, true)
+        bridged(request)
         defer { router.setBridged(leg, false) }
         let callerID = call.id
         let event = await mailbox.wait { event in

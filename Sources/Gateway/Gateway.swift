@@ -81,11 +81,20 @@ public final class Service: Sendable {
                 if request.method == "INVITE" && access.refusesCalls { return .refuse(503) }
                 return .admit
             }
+            // An agent's phone calls or texts from anywhere: its digest credentials decide.
+            // Every such request is challenged alike, so a stranger learns no agent's name.
+            if logins.any && (request.method == "INVITE" || request.method == "MESSAGE") {
+                if request.method == "INVITE" && access.refusesCalls { return .refuse(503) }
+                return .authenticate
+            }
             refusals.note(request, reason: "no trunk matches the source")
             return .refuse(403)
         }
         engineConfig.isTrustedSource = { host in directory.trusts(host: host) }
-        let roster = AgentRoster(agents: config.agents, queues: config.queues)
+        let lines = WaitingLines()
+        let kept = AgentsKept(access)
+        let roster = AgentRoster(agents: config.agents, queues: config.queues, saved: kept.states)
+        roster.follow(AgentFollowUp(access: access, lines: lines, queues: { roster.queue(named: $0) }).changed)
         var registrar = RegistrarSettings { logins.credential(user: $0) }
         registrar.realm = config.sip.realm
         registrar.isOpen = { logins.any }
@@ -102,6 +111,7 @@ public final class Service: Sendable {
                     if status / 100 != 2 { log.warning("trunk registration failed", ("trunk", account), ("sip.status", status), ("reason", reason)) }
                 case .registrations(let agent, let bindings):
                     roster.updateBindings(agent: agent, bindings: bindings)
+                    access.write(.registrations(agent: agent, bindings: bindings.map(SavedRegistration.init)))
                 default:
                     router.deliver(event)
                 }
@@ -112,8 +122,12 @@ public final class Service: Sendable {
         }
         log.info("run started", ("run", identity.run.id), ("system_name", identity.run.systemName), ("store", config.store.path))
         let services = Services(engine: engine, router: router, access: access,
-                                roster: roster, bus: ScreenPopBus(),
+                                roster: roster, lines: lines, bus: ScreenPopBus(),
                                 popFile: popFile, config: config)
+        // Phones registered before a restart are reachable again at once (their next REGISTER refreshes them).
+        for (agent, bindings) in kept.registrations where roster.agent(named: agent) != nil {
+            engine.post(.restoreRegistrations(agent: agent, bindings: bindings.map(Binding.init)))
+        }
         let service = Service(services: services, plans: plans, directory: directory, logins: logins, configPath: configPath)
         box.service.withLock { $0 = service }
         service.watchDialplans()
@@ -139,21 +153,31 @@ public final class Service: Sendable {
     /// On the engine thread: register the call's mailbox now (its next events
     /// may arrive before its task runs), then run it on its own task.
     private func incoming(_ call: IncomingCall) {
-        guard let trunk = directory.trunk(source: call.source, account: call.account) else {
+        let origin: CallOrigin
+        if let name = call.agent {
+            guard let agent = services.roster.agent(named: name) else {
+                services.engine.post(.reject(call.id, status: 403))
+                return
+            }
+            origin = .agent(agent)
+        } else if let trunk = directory.trunk(source: call.source, account: call.account) {
+            origin = .trunk(trunk)
+        } else {
             services.engine.post(.reject(call.id, status: 403))
             return
         }
-        if trunk.media.sdes && !trunk.media.optimistic && !call.offersSRTP {
-            log.warning("refused: the trunk requires SRTP and the offer has none", ("trunk", trunk.name), ("source", call.source))
+        let media = origin.trunk?.media ?? origin.agent?.media ?? MediaEncryption()
+        if media.sdes && !media.optimistic && !call.offersSRTP {
+            log.warning("refused: SRTP is required and the offer has none", ("from", origin.name), ("source", call.source))
             services.engine.post(.reject(call.id, status: 488, reason: "SRTP required"))
             return
         }
         live.add(1, ordering: .relaxed)
-        let session = CallSession(engine: services.engine, call: call, trunk: trunk.name, router: services.router,
+        let session = CallSession(engine: services.engine, call: call, trunk: origin.trunk?.name, router: services.router,
                                   prompts: services.config.media.prompts)
         let (plan, globals) = plans.current
         Task {
-            await CallHandler(services: services, session: session, trunk: trunk).run(plan: plan, globals: globals)
+            await CallHandler(services: services, session: session, origin: origin).run(plan: plan, globals: globals)
             live.subtract(1, ordering: .relaxed)
         }
     }

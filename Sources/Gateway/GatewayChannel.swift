@@ -12,17 +12,19 @@ final class Services: Sendable {
     let router: CallRouter
     let access: StoreAccess
     let roster: AgentRoster
+    let lines: WaitingLines
     let bus: ScreenPopBus
     let popFile: ScreenPopFile?
     private let settings: Mutex<GatewayConfig>
     let log = Logger("call")
 
-    init(engine: SIPEngine, router: CallRouter, access: StoreAccess, roster: AgentRoster, bus: ScreenPopBus,
+    init(engine: SIPEngine, router: CallRouter, access: StoreAccess, roster: AgentRoster, lines: WaitingLines, bus: ScreenPopBus,
          popFile: ScreenPopFile?, config: GatewayConfig) {
         self.engine = engine
         self.router = router
         self.access = access
         self.roster = roster
+        self.lines = lines
         self.bus = bus
         self.popFile = popFile
         settings = Mutex(config)
@@ -66,22 +68,24 @@ struct CallFacts: Sendable {
     var agentHungUp = false
     /// The leg that was bridged to the caller.
     var agentLeg: CallID?
+    /// The trunk the bridged leg went out through, if it called a number.
+    var trunk: String?
 }
 
 /// A live SIP call as the dialplan's `Channel`.
 final class GatewayChannel: Channel, Sendable {
     let session: CallSession
     let services: Services
-    let trunk: Trunk
+    let origin: CallOrigin
     let book: CallRecordBook
     let lookup: CallerLookup
     let facts = Mutex(CallFacts())
     private let legCounter = Atomic<Int>(0)
 
-    init(session: CallSession, services: Services, trunk: Trunk, book: CallRecordBook, lookup: CallerLookup) {
+    init(session: CallSession, services: Services, origin: CallOrigin, book: CallRecordBook, lookup: CallerLookup) {
         self.session = session
         self.services = services
-        self.trunk = trunk
+        self.origin = origin
         self.book = book
         self.lookup = lookup
     }
@@ -161,7 +165,11 @@ final class GatewayChannel: Channel, Sendable {
             facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
             return DialResult(status: "CHANUNAVAIL")
         }
-        let outcome = await session.dial(legs, timeout: request.timeout ?? .seconds(3600))
+        // Agents rung directly are ringing too: no queue offers them a call meanwhile.
+        let agents = Set(legs.compactMap(\.agent))
+        for agent in agents { services.roster.ringing(agent) }
+        let outcome = await session.dial(legs, timeout: request.timeout ?? .seconds(3600)) { self.bridged($0, queue: nil) }
+        for agent in agents where agent != outcome.answered?.agent { services.roster.release(agent) }
         withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : outcome.status.rawValue)
         var result = record(outcome, started: started, queue: nil)
         if let target = outcome.transfer {
@@ -186,6 +194,14 @@ final class GatewayChannel: Channel, Sendable {
                           ("by", leg?.agent ?? leg?.trunk ?? "-"), ("exten", target.exten), ("context", target.context))
     }
 
+    /// A leg answered and is bridged to the caller: an agent is on a call now,
+    /// and the record says so at once (a crash later still shows who took it).
+    private func bridged(_ leg: LegRequest, queue: String?) {
+        if let agent = leg.agent { services.roster.answered(agent) }
+        services.access.write(.callProgress(uniqueid: uniqueID, state: "bridged", answer: Date(), agent: leg.agent,
+                                            dstchannel: leg.channelName, queue: queue))
+    }
+
     /// Notes a Dial's outcome in the call's facts and turns it into a DialResult.
     private func record(_ outcome: DialOutcome, started: Date, queue: String?) -> DialResult {
         facts.withLock { facts in
@@ -193,6 +209,7 @@ final class GatewayChannel: Channel, Sendable {
             facts.agentSIPStatus = outcome.status == .answer ? 200 : outcome.sipStatuses.last ?? facts.agentSIPStatus
             if let answered = outcome.answered {
                 facts.agent = answered.agent ?? facts.agent
+                facts.trunk = answered.trunk ?? facts.trunk
                 facts.dstchannel = answered.channelName
                 facts.queue = queue ?? facts.queue
                 facts.waitMilliseconds = Int((outcome.answeredAt ?? Date()).timeIntervalSince(started) * 1000)
@@ -201,11 +218,7 @@ final class GatewayChannel: Channel, Sendable {
                 facts.agentLeg = outcome.answeredLeg
             }
         }
-        if let agent = outcome.answered?.agent {
-            services.roster.finished(agent, queue: queue)
-            services.access.write(.callProgress(uniqueid: uniqueID, state: "bridged", answer: outcome.answeredAt, agent: agent,
-                                                dstchannel: outcome.answered?.channelName, queue: queue))
-        }
+        if let agent = outcome.answered?.agent { services.roster.finished(agent, queue: queue) }
         let answeredSeconds = outcome.answeredAt.map { Int((outcome.endedAt ?? Date()).timeIntervalSince($0)) } ?? 0
         return DialResult(status: outcome.status.rawValue, answeredTarget: outcome.answered?.destination,
                           answeredSeconds: answeredSeconds, dialedSeconds: Int(Date().timeIntervalSince(started)))
@@ -227,8 +240,8 @@ final class GatewayChannel: Channel, Sendable {
     func legs(for target: String, request: DialRequest?, queue: String?) async -> [LegRequest] {
         let resource = Self.resource(target)
         let config = services.config
-        let callerNumber = request?.callerIDNumber ?? session.call.from.user
-        let callerName = request?.callerIDName ?? session.call.from.displayName
+        let callerNumber = request?.callerIDNumber ?? origin.callerID(session.call).number
+        let callerName = request?.callerIDName ?? origin.callerID(session.call).name
         var inherited: [(String, String)] = []
         for (name, value) in (request?.inherited ?? [:]).sorted(by: { $0.key < $1.key }) {
             let bare = name.drop { $0 == "_" }
@@ -253,8 +266,13 @@ final class GatewayChannel: Channel, Sendable {
             let number = String(resource[..<at])
             let hostPart = TrunkDirectory.hostPart(of: host)
             let usesAccount = trunk.register || !trunk.username.isEmpty
+            // An agent's own call goes out as the company (the trunk's from_user),
+            // unless the dialplan set CALLERID(num); a caller's call keeps its caller ID.
+            let agentCalls = origin.agent.map { callerNumber == $0.name } ?? false
+            let from = agentCalls ? SIPAddress(displayName: "", uri: "sip:\(trunk.fromUser)@\(services.localHost)")
+                : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)")
             return [LegRequest(destination: "sip:\(number)@\(hostPart)",
-                               from: usesAccount ? nil : SIPAddress(displayName: callerName, uri: "sip:\(callerNumber)@\(services.localHost)"),
+                               from: usesAccount ? nil : from,
                                headers: inherited, account: usesAccount ? trunk.name : nil, agent: nil, trunk: trunk.name,
                                srtp: trunk.media.srtp, channelName: "PJSIP/\(trunk.name)-\(String(format: "%08x", n))")]
         }
@@ -310,6 +328,11 @@ final class GatewayChannel: Channel, Sendable {
 
     // MARK: - Queue
 
+    /// Asterisk's Queue: the caller joins the queue's waiting line (unless
+    /// `joinempty` or `maxlen` says no), hears its position now and then, and
+    /// is offered a free agent when it has the turn; it leaves when answered,
+    /// at the time limit (TIMEOUT), when the queue empties (`leavewhenempty`:
+    /// LEAVEEMPTY) or when it hangs up.
     func queue(_ request: QueueRequest) async -> QueueResult {
         let roster = services.roster
         guard let queue = roster.queue(named: request.queue) else {
@@ -317,33 +340,59 @@ final class GatewayChannel: Channel, Sendable {
             facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
             return QueueResult(status: "JOINUNAVAIL")
         }
-        guard roster.hasMembers(queue.name) else {
-            facts.withLock { $0.lastDialStatus = "CHANUNAVAIL"; $0.queue = queue.name }
+        facts.withLock { $0.queue = queue.name }
+        guard roster.hasUsableMember(queue.name, under: queue.joinEmpty) else {
+            services.log.info("queue: the caller may not join: no member counts (joinempty)", ("call.uniqueid", uniqueID),
+                              ("queue", queue.name), ("agents", whyNobody(queue)))
+            facts.withLock { $0.lastDialStatus = "CHANUNAVAIL" }
             return QueueResult(status: "JOINEMPTY")
         }
-        facts.withLock { $0.queue = queue.name }
+        let line = services.lines.line(for: queue.name)
+        if queue.maxLength > 0 && line.count >= queue.maxLength {
+            services.log.info("queue: full", ("call.uniqueid", uniqueID), ("queue", queue.name), ("waiting", line.count))
+            return QueueResult(status: "FULL")
+        }
         guard await answer() else { return QueueResult(status: "LEAVEUNAVAIL") }
-        let entered = Date()
-        let limit = min(request.timeout ?? queue.maxWait, queue.maxWait)
-        let deadline = ContinuousClock.now + limit
+        let entered = Date(), joined = ContinuousClock.now
+        let deadline = joined + min(request.timeout ?? queue.maxWait, queue.maxWait)
         var lastAgent: String?
         if queue.strategy == .sticky, case .success(let pop) = await lookup.value(within: services.config.screenPop.lookupBudget) {
             lastAgent = pop.summary.lastAgent
         }
+        let ticket = line.join(priority: request.priority)
+        defer { line.leave(ticket) }
+        session.mailbox.onHangup { line.wake(ticket) }
+        services.log.info("queue: joined", ("call.uniqueid", uniqueID), ("queue", queue.name), ("position", line.position(of: ticket) ?? 0),
+                          ("priority", request.priority))
+        var nextAnnouncement = queue.announceFrequency.map { joined + $0 }
         var saidWhy = false
         while session.isUp && ContinuousClock.now < deadline {
+            guard roster.hasUsableMember(queue.name, under: queue.leaveWhenEmpty) else {
+                services.log.info("queue: the caller leaves: no member counts (leavewhenempty)", ("call.uniqueid", uniqueID),
+                                  ("queue", queue.name), ("agents", whyNobody(queue)))
+                noteWait(since: entered, status: "NOANSWER")
+                return QueueResult(status: "LEAVEEMPTY")
+            }
+            let until = min(deadline, nextAnnouncement ?? deadline)
+            guard await line.waitForTurn(ticket, timeout: until - .now) else {
+                if let next = nextAnnouncement, ContinuousClock.now >= next, session.isUp {
+                    await announce(queue, position: line.position(of: ticket), expectedWait: line.expectedWait)
+                    nextAnnouncement = .now + queue.announceFrequency!
+                }
+                continue
+            }
+            guard session.isUp else { break }
             let picked = roster.pick(queue: queue.name, lastAgent: lastAgent)
             guard !picked.isEmpty else {
                 if !saidWhy {
                     saidWhy = true
-                    let reasons = queue.members.map { "\($0): \(roster.unavailability(of: $0) ?? "free")" }.joined(separator: "; ")
                     services.log.info("queue: no agent can take the call yet", ("call.uniqueid", uniqueID), ("queue", queue.name),
-                                      ("agents", reasons))
+                                      ("agents", whyNobody(queue)))
                 }
-                // Nobody free: wait a little and look again.
-                if !(await session.pause(min(.milliseconds(500), deadline - .now))) { break }
-                continue
+                continue  // the line wakes this caller when an agent is freed
             }
+            // While these ring, the next caller may be offered another free agent.
+            line.stepAside(ticket)
             var legs: [LegRequest] = []
             for agent in picked {
                 let found = await self.legs(for: agent.name, request: nil, queue: queue.name)
@@ -351,22 +400,68 @@ final class GatewayChannel: Channel, Sendable {
                 legs += found
             }
             let ring = min(queue.ringTimeout, deadline - .now)
-            let outcome = await session.dial(legs, timeout: ring)
+            let outcome = await session.dial(legs, timeout: ring) { self.bridged($0, queue: queue.name) }
             for agent in picked where agent.name != outcome.answered?.agent { roster.release(agent.name) }
             withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : "not answered")
             if outcome.status == .answer {
+                line.answered(after: ContinuousClock.now - joined)
                 _ = record(outcome, started: entered, queue: queue.name)
                 if let target = outcome.transfer { await transferred(to: target, by: outcome.answered) }
                 return QueueResult(status: nil, agent: outcome.answered?.agent, transfer: outcome.transfer)
             }
+            line.stepBack(ticket)
             if outcome.status == .cancel || !session.isUp { break }
             facts.withLock { $0.agentSIPStatus = outcome.sipStatuses.last ?? $0.agentSIPStatus }
         }
+        noteWait(since: entered, status: session.isUp ? "NOANSWER" : "CANCEL")
+        return QueueResult(status: session.isUp ? "TIMEOUT" : "LEAVEUNAVAIL")
+    }
+
+    private func noteWait(since entered: Date, status: String) {
         facts.withLock { facts in
             facts.waitMilliseconds = Int(Date().timeIntervalSince(entered) * 1000)
-            facts.lastDialStatus = session.isUp ? "NOANSWER" : "CANCEL"
+            facts.lastDialStatus = status
         }
-        return QueueResult(status: session.isUp ? "TIMEOUT" : "LEAVEUNAVAIL")
+    }
+
+    /// Each member and why it cannot take a call, for the log.
+    private func whyNobody(_ queue: Queue) -> String {
+        let roster = services.roster
+        let members = roster.members(of: queue.name)
+        guard !members.isEmpty else { return "nobody is logged in" }
+        return members.map { "\($0): \(roster.unavailability(of: $0, queue: queue.name) ?? "free")" }.joined(separator: "; ")
+    }
+
+    /// Tells a waiting caller its place in line and the expected wait, as
+    /// Asterisk's periodic announcements: "you are next" or "you are number
+    /// N in line", "your expected wait is about M minutes", "thank you for holding".
+    private func announce(_ queue: Queue, position: Int?, expectedWait: Duration?) async {
+        var prompts: [String] = []
+        if queue.announcePosition, let position {
+            if position == 1 {
+                prompts.append("queue-youarenext")
+            } else if let number = Self.numberPrompts(position) {
+                prompts += ["queue-thereare"] + number + ["queue-callswaiting"]
+            }
+        }
+        if queue.announceHoldTime, let wait = expectedWait, wait >= .seconds(60) {
+            let minutes = Int((wait.timeInterval / 60).rounded())
+            if let number = Self.numberPrompts(minutes) {
+                prompts += ["queue-holdtime"] + number + [minutes == 1 ? "queue-minute" : "queue-minutes"]
+            }
+        }
+        prompts.append("queue-thankyou")
+        for prompt in prompts {
+            guard session.isUp else { return }
+            _ = await session.play(prompt)
+        }
+    }
+
+    /// The prompts that say a whole number from 1 to 99 (`digits/40`, `digits/2`); nil beyond.
+    static func numberPrompts(_ n: Int) -> [String]? {
+        guard (1...99).contains(n) else { return nil }
+        if n <= 20 || n % 10 == 0 { return ["digits/\(n)"] }
+        return ["digits/\(n / 10 * 10)", "digits/\(n % 10)"]
     }
 
     // MARK: - Voicemail and recording
@@ -414,9 +509,40 @@ final class GatewayChannel: Channel, Sendable {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
+    // MARK: - Agents
+
+    func queueMember(_ change: QueueMemberChange) async -> String {
+        let roster = services.roster
+        let named = change.interface.isEmpty ? origin.agent?.name : Self.resource(change.interface)
+        guard let name = named, roster.agent(named: name) != nil else {
+            services.log.warning("\(change.action.rawValue): not an agent", ("call.uniqueid", uniqueID),
+                                 ("interface", change.interface.isEmpty ? "(this call's: not an agent's phone)" : change.interface))
+            return "NOTFOUND"
+        }
+        let queue = change.queue.isEmpty ? nil : change.queue
+        let outcome: AgentRoster.MemberChange = switch change.action {
+        case .add: roster.logIn(name, queue: queue)
+        case .remove: roster.logOut(name, queue: queue)
+        case .pause: roster.pause(name, reason: change.reason)
+        case .unpause: roster.unpause(name)
+        }
+        services.log.info("\(change.action.rawValue)", ("call.uniqueid", uniqueID), ("agent", name), ("queue", change.queue.isEmpty ? "(all)" : change.queue),
+                          ("result", outcome.rawValue))
+        return outcome.rawValue
+    }
+
+    func queueFigure(_ query: QueueQuery) async -> String? {
+        switch query {
+        case .waiting(let queue):
+            return String(services.lines.existing(queue)?.count ?? 0)
+        case .member(let queue, let option, let interface):
+            return services.roster.memberFigure(queue: queue, option: option, member: interface.isEmpty ? nil : Self.resource(interface))
+        }
+    }
+
     // MARK: - Messages
 
     func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {
-        await MessageSender(services: services).send(message, trunk: trunk, replyTo: session.call.source, fallbackFrom: session.call.to)
+        await MessageSender(services: services).send(message, trunk: origin.trunk, replyTo: session.call.source, fallbackFrom: session.call.to)
     }
 }

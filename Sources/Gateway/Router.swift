@@ -4,8 +4,8 @@ import Synchronization
 
 /// Who is on a call leg, for the transfer policy.
 enum LegRole: Sendable, Equatable {
-    /// The inbound caller, from a trunk.
-    case caller(trunk: String)
+    /// The caller: from a trunk, or (nil) an agent's own phone.
+    case caller(trunk: String?)
     /// An agent's phone, rung by Dial or Queue.
     case agent(String)
     /// A number reached through a trunk.

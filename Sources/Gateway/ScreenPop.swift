@@ -47,19 +47,12 @@ public enum ScreenPopEvent: Sendable {
 /// the call path publishes before it sends the agent's INVITE. Publishing never
 /// blocks: a slow subscriber's stream buffers (newest 1,000 kept).
 public final class ScreenPopBus: Sendable {
-    private let subscribers = Mutex<[UInt64: AsyncStream<ScreenPopEvent>.Continuation]>([:])
+    private let events = Broadcast<ScreenPopEvent>()
     private let sequence = Atomic<UInt64>(0)
-    private let nextSubscriber = Atomic<UInt64>(0)
 
     public init() {}
 
-    public func subscribe() -> AsyncStream<ScreenPopEvent> {
-        let id = nextSubscriber.add(1, ordering: .relaxed).newValue
-        let (stream, continuation) = AsyncStream.makeStream(of: ScreenPopEvent.self, bufferingPolicy: .bufferingNewest(1000))
-        continuation.onTermination = { [weak self] _ in _ = self?.subscribers.withLock { $0.removeValue(forKey: id) } }
-        subscribers.withLock { $0[id] = continuation }
-        return stream
-    }
+    public func subscribe() -> AsyncStream<ScreenPopEvent> { events.subscribe() }
 
     /// Numbers and publishes a pop; returns it as published.
     @discardableResult
@@ -67,16 +60,12 @@ public final class ScreenPopBus: Sendable {
         var pop = pop
         pop.sequence = sequence.add(1, ordering: .relaxed).newValue
         pop.publishedAt = Date()
-        send(.published(pop))
+        events.send(.published(pop))
         return pop
     }
 
     public func withdraw(callID: String, agent: String, reason: String) {
-        send(.withdrawn(callID: callID, agent: agent, reason: reason))
-    }
-
-    private func send(_ event: ScreenPopEvent) {
-        for continuation in subscribers.withLock({ Array($0.values) }) { continuation.yield(event) }
+        events.send(.withdrawn(callID: callID, agent: agent, reason: reason))
     }
 }
 

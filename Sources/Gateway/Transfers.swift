@@ -25,7 +25,7 @@ struct TransferPolicy: Sendable {
         let context: String
         switch leg.role {
         case .caller(let name):
-            guard trunks.first(where: { $0.name == name })?.transfer == true else {
+            guard let name, trunks.first(where: { $0.name == name })?.transfer == true else {
                 return .refuse(status: 403, reason: "Transfers are not allowed from this trunk")
             }
             // The caller's own leg anchors the call: only the answering side can hand the caller on.

@@ -144,6 +144,27 @@ enum Schema {
         CREATE INDEX events_contact_agent ON events(contact_id, occurred_at DESC) WHERE agent IS NOT NULL;
         CREATE INDEX events_address_agent ON events(address, occurred_at DESC) WHERE agent IS NOT NULL;
         """),
+        // 5: agents' login states and their phones' registrations survive a restart.
+        (5, """
+        CREATE TABLE agent_states (
+            agent       TEXT PRIMARY KEY,
+            presence    TEXT NOT NULL CHECK (presence IN ('logged_out', 'available', 'paused')),
+            reason      TEXT NOT NULL DEFAULT '',
+            queues      TEXT NOT NULL DEFAULT '[]',
+            changed_at  INTEGER NOT NULL
+        );
+        CREATE TABLE registrations (
+            agent        TEXT NOT NULL,
+            contact      TEXT NOT NULL,
+            target       TEXT NOT NULL,
+            expires      INTEGER NOT NULL,
+            source_host  TEXT NOT NULL,
+            source_port  INTEGER NOT NULL,
+            transport    TEXT NOT NULL,
+            user_agent   TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (agent, contact)
+        );
+        """),
     ]
 
     /// `PRAGMA application_id` of an Omnigate store: 'OMNG' (set from version 3 on).

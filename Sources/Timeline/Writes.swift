@@ -17,6 +17,10 @@ public enum StoreWrite: Sendable, Codable, Equatable {
     /// A gateway run started, is still alive, or stopped.
     case runStarted(GatewayRun)
     case runAlive(id: String, at: Date, stopped: Bool)
+    /// An agent logged in or out, paused or came back, joined or left a queue.
+    case agentState(SavedAgentState)
+    /// An agent's registered phones now (all of them: the saved ones are replaced).
+    case registrations(agent: String, bindings: [SavedRegistration])
 
     /// The call (uniqueid) or message (reference) the write is about, for log lines.
     public var subject: String? {
@@ -26,7 +30,7 @@ public enum StoreWrite: Sendable, Codable, Equatable {
         case .incomingSMS(_, _, _, let reference, _), .outgoingSMS(_, _, _, let reference, _, _), .smsStatus(let reference, _):
             "sms:" + reference
         case .voicemail(let callID, _, _, _, _, _): callID
-        case .runStarted, .runAlive: nil
+        case .runStarted, .runAlive, .agentState, .registrations: nil
         }
     }
 
@@ -81,6 +85,8 @@ extension TimelineStore {
                               time: time, db)
         case .runStarted(let run): try record(run, db)
         case .runAlive(let id, let at, let stopped): try noteAlive(run: id, at: at, stopped: stopped, db)
+        case .agentState(let state): try save(state, db)
+        case .registrations(let agent, let bindings): try save(registrations: bindings, of: agent, db)
         }
     }
 }

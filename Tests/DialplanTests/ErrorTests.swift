@@ -116,7 +116,10 @@ struct ErrorTests {
             "t.conf:2:29: error: unknown function 'NOSUCH'",
         ])
         #expect(diagnostics("[default]\nexten => 1,1,Set(CHANNEL(language)=fr)\n") == [
-            "t.conf:2:18: warning: function 'CHANNEL' is not supported by Omnigate; it reads as empty",
+            "t.conf:2:18: warning: Omnigate does not set CHANNEL(); this Set is ignored",
+        ])
+        #expect(diagnostics("[default]\nexten => 1,1,NoOp(${CHANNEL(language)} ${CHANNEL(endpoint)})\n") == [
+            "t.conf:2:21: warning: CHANNEL(language) is not supported by Omnigate (it answers endpoint and channeltype); it reads as empty",
         ])
     }
 

@@ -22,6 +22,12 @@ struct AgentRosterTests {
 
     private func names(_ agents: [Agent]) -> [String] { agents.map(\.name) }
 
+    /// The agent rung for a queue call answers it and hangs up.
+    private func serve(_ r: AgentRoster, _ agent: String, now: ContinuousClock.Instant = .now) {
+        r.answered(agent)
+        r.finished(agent, queue: "q", now: now)
+    }
+
     @Test("ringall rings every free member; engaged ones are left out")
     func ringall() {
         let r = roster(.ringall)
@@ -35,7 +41,7 @@ struct AgentRosterTests {
     func linear() {
         let r = roster(.linear)
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
-        r.finished("ann", queue: "q")
+        serve(r, "ann")
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ben"], "ann is engaged")
     }
@@ -44,11 +50,11 @@ struct AgentRosterTests {
     func roundrobin() {
         let r = roster(.roundrobin)
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
-        r.finished("ann", queue: "q")
+        serve(r, "ann")
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ben"])
-        r.finished("ben", queue: "q")
+        serve(r, "ben")
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["cat"])
-        r.finished("cat", queue: "q")
+        serve(r, "cat")
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
     }
 
@@ -57,11 +63,11 @@ struct AgentRosterTests {
         let r = roster(.leastrecent)
         let t0 = ContinuousClock.now
         _ = r.pick(queue: "q", lastAgent: nil)  // ann
-        r.finished("ann", queue: "q", now: t0)
+        serve(r, "ann", now: t0)
         #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ben"])
-        r.finished("ben", queue: "q", now: t0 + .seconds(1))
+        serve(r, "ben", now: t0 + .seconds(1))
         _ = r.pick(queue: "q", lastAgent: nil)  // cat, never called
-        r.finished("cat", queue: "q", now: t0 + .seconds(2))
+        serve(r, "cat", now: t0 + .seconds(2))
         #expect(names(r.pick(queue: "q", lastAgent: nil, now: t0 + .seconds(3))) == ["ann"])
     }
 
@@ -93,7 +99,7 @@ struct AgentRosterTests {
         let r = roster(.linear, wrapUp: .seconds(10))
         let t0 = ContinuousClock.now
         _ = r.pick(queue: "q", lastAgent: nil, now: t0)
-        r.finished("ann", queue: "q", now: t0)
+        serve(r, "ann", now: t0)
         #expect(names(r.pick(queue: "q", lastAgent: nil, now: t0 + .seconds(5))) == ["ben"])
         #expect(names(r.pick(queue: "q", lastAgent: nil, now: t0 + .seconds(11))) == ["ann"])
     }

@@ -102,7 +102,10 @@ struct ImportTests {
 struct SharingTests {
     @Test("a second process writes events while this one reads and writes, and nothing is lost")
     func secondProcessWrites() async throws {
-        let t = try TemporaryStore()
+        // The import holds the write lock for its one transaction of 20,000 events, which on a
+        // loaded machine can take longer than the default 5 s wait: this test is about losing
+        // nothing, so its own writes wait as long as the import can take.
+        let t = try TemporaryStore(busyTimeoutMilliseconds: 120_000)
         try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         let lines = (0..<20_000).map { "{\"source\":\"chat\",\"channel\":\"chat\",\"address\":\"+12015550100\",\"external_ref\":\"m\($0)\",\"subject\":\"message \($0)\"}" }
         let file = t.directory + "/chat.jsonl"

@@ -9,10 +9,10 @@ final class TemporaryStore {
     let path: String
     let store: TimelineStore
 
-    init(country: String = "US") throws {
+    init(country: String = "US", busyTimeoutMilliseconds: Int32 = 5000) throws {
         directory = try TestPaths.temporaryDirectory("store")
         path = directory + "/omnigate.sqlite"
-        store = try TimelineStore(path: path, defaultCountry: country)
+        store = try TimelineStore(path: path, defaultCountry: country, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
 
     deinit {
@@ -129,7 +129,7 @@ struct StoreTests {
             try db.run("INSERT INTO call_records (uniqueid, src, start, disposition, state) VALUES ('u1', '+12015550100', 0, 'ANSWERED', 'ended')")
         }
         let store = try TimelineStore(path: path)
-        #expect(store.schemaVersion == 4)
+        #expect(store.schemaVersion == Schema.latest)
         let record = try #require(try store.callRecord(uniqueid: "u1"))
         #expect(record.disposition == "ANSWERED" && record.dialplanPath.isEmpty && !record.interrupted)
         #expect(try store.screenPop(for: "+12015550100").known == false)
@@ -149,7 +149,7 @@ struct StoreTests {
             Issue.record("opened a newer store")
         } catch let error as StoreError {
             #expect(error.kind == .newerSchema(found: 99, supported: Schema.latest))
-            #expect(error.message == "\(path) has schema version 99, newer than this Omnigate supports (4); upgrade Omnigate rather than open it with an older one")
+            #expect(error.message == "\(path) has schema version 99, newer than this Omnigate supports (\(Schema.latest)); upgrade Omnigate rather than open it with an older one")
         }
     }
 

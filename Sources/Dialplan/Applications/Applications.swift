@@ -4,6 +4,9 @@ enum Application: String, CaseIterable, Sendable {
     case answer = "Answer", ringing = "Ringing", progress = "Progress", wait = "Wait", hangup = "Hangup", busy = "Busy",
          congestion = "Congestion", playback = "Playback", background = "Background", waitExten = "WaitExten", read = "Read",
          dial = "Dial", queue = "Queue", voiceMail = "VoiceMail", record = "Record", messageSend = "MessageSend"
+    // Agents and queues
+    case addQueueMember = "AddQueueMember", removeQueueMember = "RemoveQueueMember", pauseQueueMember = "PauseQueueMember",
+         unpauseQueueMember = "UnpauseQueueMember"
     // Variables, the log and events
     case noOp = "NoOp", verbose = "Verbose", log = "Log", set = "Set", mSet = "MSet", clearHash = "ClearHash",
          userEvent = "UserEvent"
@@ -101,6 +104,7 @@ extension Interpreter {
         case .voiceMail: return await voicemail(args)
         case .record: return await record(args)
         case .messageSend: return await messageSend(args)
+        case .addQueueMember, .removeQueueMember, .pauseQueueMember, .unpauseQueueMember: return await queueMember(app, args)
         }
     }
 
