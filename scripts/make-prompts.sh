@@ -24,12 +24,26 @@ PROMPTS=(
     "invalid|That is not a valid choice."
     "goodbye|Goodbye."
     "beep|"
+    # Queue announcements (a queue's announce_frequency) and agents' feature codes.
+    "queue-youarenext|You are now first in line."
+    "queue-thereare|There are"
+    "queue-callswaiting|calls waiting ahead of you."
+    "queue-holdtime|The estimated hold time is"
+    "queue-minute|minute."
+    "queue-minutes|minutes."
+    "agent-loginok|You are logged in."
+    "agent-loggedoff|You are logged out."
+    "agent-paused|You are paused."
+    "agent-ready|You are ready for calls."
 )
+# Numbers, as Asterisk's digits/N: what the announcements count with.
+for n in $(seq 0 20) 30 40 50 60 70 80 90; do PROMPTS+=("digits/$n|$n"); done
 made=0
 for entry in "${PROMPTS[@]}"; do
     name=${entry%%|*}; text=${entry#*|}
     out="$DIR/$name.wav"
     [ -s "$out" ] && continue
+    $SUDO mkdir -p "$(dirname "$out")"
     tmp=$(mktemp --suffix=.wav)
     if [ -z "$text" ]; then
         sox -n -r 8000 -c 1 -b 16 "$tmp" synth 0.25 sine 1000 gain -6

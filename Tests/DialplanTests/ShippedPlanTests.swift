@@ -13,6 +13,7 @@ struct ShippedPlanTests {
 
     struct Call {
         let branch: String
+        var context = "from-trunk"
         var exten = "18005550100"
         var time = ShippedPlanTests.open
         var script = ScriptedChannel.Script()
@@ -55,6 +56,20 @@ struct ShippedPlanTests {
         Call(branch: "12. a caller who hangs up is noted too", script: script { $0.hangUpAfterCommands = 2 },
              expected: ["answer", "play(welcome&menu)"]),
         Call(branch: "no number given", exten: "s", script: script("3"), expected: ["voicemail(support)"]),
+        Call(branch: "14. *45 logs the agent in", context: "from-agents", exten: "*45",
+             expected: ["AddQueueMember(,)", "answer", "play(agent-loginok)"]),
+        Call(branch: "14. *45 for an agent with no queue", context: "from-agents", exten: "*45",
+             script: script { $0.memberStatus["AddQueueMember"] = "NOSUCHQUEUE" }, expected: ["AddQueueMember(,)", "play(invalid)"]),
+        Call(branch: "14. *46 logs it out", context: "from-agents", exten: "*46", expected: ["RemoveQueueMember(,)", "play(agent-loggedoff)"]),
+        Call(branch: "14. *47 pauses it", context: "from-agents", exten: "*47", expected: ["PauseQueueMember(,)", "play(agent-paused)"]),
+        Call(branch: "14. *48 makes it ready", context: "from-agents", exten: "*48", expected: ["UnpauseQueueMember(,)", "play(agent-ready)"]),
+        Call(branch: "15. an agent calls the sales queue", context: "from-agents", exten: "sales", expected: ["queue(sales)"]),
+        Call(branch: "15. an agent calls the support queue", context: "from-agents", exten: "support", expected: ["queue(support)"]),
+        Call(branch: "15. an agent calls another by name", context: "from-agents", exten: "bob", expected: ["dial(PJSIP/bob)"]),
+        Call(branch: "15. an agent calls a customer", context: "from-agents", exten: "12015550100",
+             expected: ["dial(PJSIP/12015550100@provider)"]),
+        Call(branch: "15. an agent calls a +number", context: "from-agents", exten: "+12015550100",
+             expected: ["dial(PJSIP/+12015550100@provider)"]),
     ]
 
     static let messages: [(branch: String, exten: String, time: String, reply: String)] = [
@@ -78,7 +93,7 @@ struct ShippedPlanTests {
     @Test("each call branch does what the header says", arguments: calls.indices)
     func callBranch(_ index: Int) async throws {
         let call = Self.calls[index]
-        let (outcome, channel) = await simulate(try shipped, context: "from-trunk", exten: call.exten, script: call.script, time: call.time)
+        let (outcome, channel) = await simulate(try shipped, context: call.context, exten: call.exten, script: call.script, time: call.time)
         var remaining = channel.commands[...]
         for command in call.expected {
             guard let at = remaining.firstIndex(of: command) else {
@@ -117,7 +132,7 @@ struct ShippedPlanTests {
             }
         }
         for call in Self.calls {
-            note(await simulate(plan, context: "from-trunk", exten: call.exten, script: call.script, time: call.time).0.steps)
+            note(await simulate(plan, context: call.context, exten: call.exten, script: call.script, time: call.time).0.steps)
         }
         for message in Self.messages {
             note(await runMessage(plan, on: RecordingChannel(), exten: message.exten, time: message.time).steps)
