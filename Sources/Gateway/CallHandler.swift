@@ -115,6 +115,7 @@ struct CallHandler {
         record.apply(facts)
         if let agent = origin.agent {
             // The agent who placed the call is its agent; whom it reached is in dstchannel.
+            // (call_records.direction is in or out: a call to another agent is out, with no trunk.)
             record.agent = agent.name
             record.trunk = facts.trunk
         }
