@@ -110,6 +110,10 @@ public struct GatewayConfig: Sendable, Equatable {
         /// Put the caller's context (name, summary, Call-Info) on an agent's INVITE
         /// only when that leg goes over TLS; otherwise the agent sees the number alone.
         public var requireTLS = false
+        /// An SMS from a customer whose last interaction with an agent is this
+        /// recent is offered to that agent (`SMS_AGENT` in the message context),
+        /// so a conversation goes on with the same person; zero: never.
+        public var conversationWindow: Duration = .seconds(1800)
     }
 
     public var general = General()
@@ -298,6 +302,7 @@ extension GatewayConfig.ScreenPop {
         reader.duration("lookup_budget", into: &lookupBudget)
         reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
         reader.bool("require_tls", into: &requireTLS)
+        reader.duration("conversation_window", into: &conversationWindow)
     }
 }
 

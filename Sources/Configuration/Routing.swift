@@ -142,6 +142,8 @@ public struct Agent: Sendable, Equatable {
     public var queues: [String] = []
     /// The dialplan context of the agent's own requests: a transfer's target is looked up here.
     public var context = "from-agents"
+    /// The dialplan context of the SMS the agent's phones send (MESSAGE): its MessageSend sends them on.
+    public var messageContext = "agents-sms"
     /// Whether the agent may transfer calls by REFER.
     public var transfer = true
     /// Media encryption of calls to the agent.
@@ -301,6 +303,7 @@ extension Agent {
             return names.allSatisfy(isName) ? names : nil
         }
         reader.read("context", into: &context, expected: "a dialplan context name") { isName($0) ? $0 : nil }
+        reader.read("message_context", into: &messageContext, expected: "a dialplan context name") { isName($0) ? $0 : nil }
         reader.bool("transfer", into: &transfer)
         media.read(&reader)
         reader.bool("require_tls", into: &requireTLS)

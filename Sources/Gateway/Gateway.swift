@@ -183,9 +183,12 @@ public final class Service: Sendable {
     }
 
     private func incoming(_ message: IncomingMessage) {
-        guard let trunk = directory.trunk(source: message.source) else { return }
         let handler = InboundMessageHandler(services: services, plans: plans)
-        Task { await handler.handle(message, trunk: trunk) }
+        if let trunk = directory.trunk(source: message.source) {
+            Task { await handler.handle(message, trunk: trunk) }
+        } else if let name = message.agent, let agent = services.roster.agent(named: name) {
+            Task { await handler.handle(message, agent: agent) }
+        }
     }
 
     // MARK: - Reload

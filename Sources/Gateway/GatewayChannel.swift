@@ -543,6 +543,12 @@ final class GatewayChannel: Channel, Sendable {
     // MARK: - Messages
 
     func sendMessage(_ message: OutboundMessage) async -> MessageSendResult {
-        await MessageSender(services: services).send(message, trunk: origin.trunk, replyTo: session.call.source, fallbackFrom: session.call.to)
+        switch origin {
+        case .trunk(let trunk):
+            await MessageSender(services: services).send(message, trunk: trunk, replyTo: session.call.source, fallbackFrom: session.call.to)
+        case .agent(let agent):
+            // Never From the number the agent dialled: the trunk's company number, or the agent's name.
+            await MessageSender(services: services).send(message, trunk: nil, replyTo: nil, fallbackFrom: nil, agent: agent.name)
+        }
     }
 }

@@ -13,15 +13,26 @@ struct MessageSender {
     /// Sends `message`; `MESSAGE_SEND_STATUS` is SUCCESS when the next hop accepted it.
     /// `replyTo` is where the message or call being handled came from: a number
     /// goes back there when its trunk has no `host`.
-    func send(_ message: OutboundMessage, trunk: Trunk?, replyTo: SourceAddress?, fallbackFrom: SIPAddress?) async -> MessageSendResult {
-        guard let destination = resolve(message.destination, trunk: trunk, replyTo: replyTo) else {
+    ///
+    /// An agent's own message (`agent`) goes out From the company's number,
+    /// the `from_user` of the trunk it leaves through (the agent's name to
+    /// another agent), and is on the customer's timeline with the agent.
+    func send(_ message: OutboundMessage, trunk: Trunk?, replyTo: SourceAddress?, fallbackFrom: SIPAddress?,
+              agent: String? = nil) async -> MessageSendResult {
+        guard let route = resolve(message.destination, trunk: trunk, replyTo: replyTo) else {
             return MessageSendResult(status: "INVALID_URI", detail: "cannot route '\(message.destination)'")
         }
-        let fromUser = message.from.map { SIPAddress(uri: $0.contains(":") ? $0 : "sip:\($0)@x").user } ?? fallbackFrom?.user ?? ""
+        let destination = route.uri
+        let fromUser = message.from.map { SIPAddress(uri: $0.contains(":") ? $0 : "sip:\($0)@x").user }
+            ?? fallbackFrom?.user ?? route.trunk?.fromUser ?? agent ?? ""
         let from = SIPAddress(uri: "sip:\(Self.escapedUser(fromUser.isEmpty ? "omnigate" : fromUser))@\(services.localHost)")
         let reference = "out-" + UUID().uuidString
         let sender = from.uri
-        services.access.write(.outgoingSMS(to: destination, from: sender, body: message.body, reference: reference, agent: nil, time: Date()))
+        // A message to an agent's phone (a customer's SMS passed on, an agent's note to
+        // another) is not a customer interaction: it is not put on a timeline.
+        if !route.toAgent {
+            services.access.write(.outgoingSMS(to: destination, from: sender, body: message.body, reference: reference, agent: agent, time: Date()))
+        }
 
         let id = MessageID.make()
         let box = Mailbox(inbound: CallID(rawValue: 0))
@@ -31,8 +42,9 @@ struct MessageSender {
         var status = 408, reason = "no answer from the next hop"
         if case .messageStatus(_, let code, let text)? = answer { status = code; reason = text }
         let accepted = (200..<300).contains(status)
-        services.access.write(.smsStatus(reference: reference, status: accepted ? .accepted : .failed))
-        services.log.info("sms out", ("to", destination), ("sip.status", status), ("status", accepted ? "accepted" : "failed"))
+        if !route.toAgent { services.access.write(.smsStatus(reference: reference, status: accepted ? .accepted : .failed)) }
+        services.log.info("sms out", ("to", destination), ("from", fromUser), ("agent", agent ?? "-"), ("sip.status", status),
+                          ("status", accepted ? "accepted" : "failed"))
         return MessageSendResult(status: accepted ? "SUCCESS" : "FAILURE", detail: "\(status) \(reason)")
     }
 
@@ -46,7 +58,7 @@ struct MessageSender {
     ///   through the trunk being handled: to its `host`, or (a trunk without
     ///   one) back to the address the message or call came from.
     /// The URI is built anew from the user part: no parameters, no `?headers`.
-    func resolve(_ destination: String, trunk: Trunk?, replyTo: SourceAddress?) -> String? {
+    func resolve(_ destination: String, trunk: Trunk?, replyTo: SourceAddress?) -> Route? {
         var target = destination.trimmingCharacters(in: .whitespaces)
         for prefix in ["pjsip:", "PJSIP/", "sip:" + "sip:"] where target.hasPrefix(prefix) { target = String(target.dropFirst(prefix.count)) }
         // A name-addr (`"Ada" <sip:+1202…@host>`, as MESSAGE(from) gives it): its URI.
@@ -55,7 +67,7 @@ struct MessageSender {
         }
         if target.hasPrefix("pjsip:") { target = String(target.dropFirst("pj".count)) }
         let config = services.config
-        if services.roster.agent(named: target) != nil { return services.roster.destinations(of: target).first }
+        if services.roster.agent(named: target) != nil { return services.roster.destinations(of: target).first.map { Route(uri: $0, toAgent: true) } }
         let user: String
         let lower = target.lowercased()
         if lower.hasPrefix("sip:") || lower.hasPrefix("sips:") || lower.hasPrefix("tel:") {
@@ -65,24 +77,31 @@ struct MessageSender {
             if let named = config.trunks.first(where: { trunk in
                 trunk.host.map { TrunkDirectory.hostPart(of: $0).lowercased() == host.lowercased() } == true
             }), let trunkHost = named.host {
-                return "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: trunkHost))"
+                return Route(uri: "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: trunkHost))", trunk: named)
             }
         } else if let at = target.lastIndex(of: "@") {
             let name = String(target[target.index(after: at)...])
             user = String(target[..<at])
             if let named = config.trunks.first(where: { $0.name == name }) {
                 guard let host = named.host, !user.isEmpty else { return nil }
-                return "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: host))"
+                return Route(uri: "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: host))", trunk: named)
             }
         } else {
             user = target
         }
         guard !user.isEmpty else { return nil }
-        if let host = trunk?.host { return "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: host))" }
+        if let trunk, let host = trunk.host { return Route(uri: "sip:\(Self.escapedUser(user))@\(TrunkDirectory.hostPart(of: host))", trunk: trunk) }
         guard let replyTo else { return nil }
         let address = replyTo.host.contains(":") ? "[\(replyTo.host)]:\(replyTo.port)" : "\(replyTo.host):\(replyTo.port)"
         let transport = ["TCP", "TLS"].contains(replyTo.transport.uppercased()) ? ";transport=\(replyTo.transport.lowercased())" : ""
-        return "sip:\(Self.escapedUser(user))@\(address)\(transport)"
+        return Route(uri: "sip:\(Self.escapedUser(user))@\(address)\(transport)", trunk: trunk)
+    }
+
+    /// Where a message goes, and the trunk it leaves through (nil to an agent).
+    struct Route {
+        var uri: String
+        var trunk: Trunk?
+        var toAgent = false
     }
 
     /// A SIP user part with everything but unreserved characters and existing
@@ -109,8 +128,9 @@ struct MessageSender {
     }
 }
 
-/// An inbound SMS: stored on the sender's timeline, then run through the
-/// trunk's message context (if it has one).
+/// An inbound SMS: from a trunk, stored on the sender's timeline, then run
+/// through the trunk's message context (if it has one); from an agent's own
+/// phone, run through the agent's message context, whose MessageSend sends it on.
 struct InboundMessageHandler {
     let services: Services
     let plans: LivePlan
@@ -121,18 +141,48 @@ struct InboundMessageHandler {
         services.log.info("sms in", ("from", message.from.uri), ("to", message.to.uri), ("trunk", trunk.name),
                           ("bytes", message.body.utf8.count))
         guard let context = trunk.messageContext else { return }
-        let (plan, globals) = plans.current
-        let channel = MessageChannel(services: services, trunk: trunk, message: message)
+        let channel = MessageChannel(services: services, origin: .trunk(trunk), message: message)
+        var start = self.start(message, context: context)
+        if let agent = await conversationAgent(channel.lookup) {
+            start.variables["SMS_AGENT"] = agent
+            services.log.info("sms in: the customer is in a conversation with an agent", ("from", message.from.uri), ("agent", agent))
+        }
+        await run(channel, start)
+    }
+
+    func handle(_ message: IncomingMessage, agent: Agent) async {
+        services.log.info("sms from agent", ("agent", agent.name), ("to", message.to.uri), ("context", agent.messageContext),
+                          ("bytes", message.body.utf8.count))
+        let channel = MessageChannel(services: services, origin: .agent(agent), message: message)
+        await run(channel, start(message, context: agent.messageContext))
+    }
+
+    private func start(_ message: IncomingMessage, context: String) -> CallStart {
         var start = CallStart(context: context, exten: message.to.user.isEmpty ? "s" : message.to.user,
                               callerIDNumber: message.from.user, callerIDName: message.from.displayName,
                               uniqueID: "sms-" + message.sipCallID)
         start.message = (message.body, MessageAddresses.from(displayName: message.from.displayName, scheme: message.from.scheme,
                                                              user: message.from.user, host: message.from.host),
                          MessageAddresses.to(user: message.to.user, host: message.to.host))
+        return start
+    }
+
+    private func run(_ channel: MessageChannel, _ start: CallStart) async {
+        let (plan, globals) = plans.current
         let interpreter = Interpreter(plan: plan, channel: channel, globals: globals, start: start)
         DialplanLog.attach(interpreter, id: ("message.uniqueid", start.uniqueID))
         let outcome = await interpreter.runMessage()
-        for warning in outcome.warnings { services.log.warning("message dialplan", ("context", context), ("warning", warning)) }
+        for warning in outcome.warnings { services.log.warning("message dialplan", ("context", start.context), ("warning", warning)) }
+    }
+
+    /// The agent the customer last dealt with, when that was within
+    /// `[screenpop] conversation_window` and the agent is still configured.
+    private func conversationAgent(_ lookup: CallerLookup) async -> String? {
+        let window = services.config.screenPop.conversationWindow
+        guard window > .zero, case .success(let pop) = await lookup.value(within: services.config.screenPop.lookupBudget),
+              let last = pop.recent.first(where: { $0.agent != nil }), let agent = last.agent,
+              Date().timeIntervalSince(last.time) <= window.timeInterval, services.roster.agent(named: agent) != nil else { return nil }
+        return agent
     }
 }
 
@@ -140,15 +190,17 @@ struct InboundMessageHandler {
 /// message, its sender's context, and MessageSend.
 final class MessageChannel: Channel, Sendable {
     let services: Services
-    let trunk: Trunk
+    let origin: CallOrigin
     let message: IncomingMessage
     let lookup: CallerLookup
 
-    init(services: Services, trunk: Trunk, message: IncomingMessage) {
+    /// The customer is the sender of a trunk's message, the addressee of an agent's.
+    init(services: Services, origin: CallOrigin, message: IncomingMessage) {
         self.services = services
-        self.trunk = trunk
+        self.origin = origin
         self.message = message
-        lookup = CallerLookup(access: services.access, caller: message.from.uri)
+        let customer = origin.agent == nil ? message.from.uri : "sip:\(message.to.user)@\(services.localHost)"
+        lookup = CallerLookup(access: services.access, caller: customer)
     }
 
     var isHungUp: Bool { false }
@@ -165,7 +217,12 @@ final class MessageChannel: Channel, Sendable {
     func record(_ request: RecordRequest) async -> RecordResult { RecordResult(status: "ERROR") }
 
     func sendMessage(_ outbound: OutboundMessage) async -> MessageSendResult {
-        await MessageSender(services: services).send(outbound, trunk: trunk, replyTo: message.source, fallbackFrom: message.to)
+        switch origin {
+        case .trunk(let trunk):
+            await MessageSender(services: services).send(outbound, trunk: trunk, replyTo: message.source, fallbackFrom: message.to)
+        case .agent(let agent):
+            await MessageSender(services: services).send(outbound, trunk: nil, replyTo: nil, fallbackFrom: nil, agent: agent.name)
+        }
     }
 
     func contact(field: String) async -> String? {

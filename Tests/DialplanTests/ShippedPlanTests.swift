@@ -72,9 +72,29 @@ struct ShippedPlanTests {
              expected: ["dial(PJSIP/+12015550100@provider)"]),
     ]
 
-    static let messages: [(branch: String, exten: String, time: String, reply: String)] = [
-        ("13. an SMS in business hours", "18005550100", open, "An agent will reply shortly."),
-        ("13. an SMS after hours, to a +number", "+18005550100", closed, "We are closed now"),
+    struct Message {
+        let branch: String
+        var context = "sms-in"
+        let exten: String
+        var time = ShippedPlanTests.open
+        var variables: [String: String] = [:]
+        /// Where it is sent, From whom (nil: the default), and a part of the body.
+        let destination: String
+        var from: String?
+        var body = "Hi, is my order shipped?"
+    }
+
+    static let messages: [Message] = [
+        Message(branch: "13. an SMS in business hours", exten: "18005550100", destination: "sip:+12015550100@trunk",
+                body: "An agent will reply shortly."),
+        Message(branch: "13. an SMS after hours, to a +number", exten: "+18005550100", time: closed, destination: "sip:+12015550100@trunk",
+                body: "We are closed now"),
+        Message(branch: "16. mid-conversation, an SMS goes on to the agent, From the customer", exten: "18005550100",
+                variables: ["SMS_AGENT": "alice"], destination: "pjsip:alice", from: "+12015550100"),
+        Message(branch: "17. an agent's SMS to a customer goes out through the trunk", context: "agents-sms", exten: "12025550142",
+                destination: "12025550142@provider"),
+        Message(branch: "17. an agent's SMS to a +number", context: "agents-sms", exten: "+12025550142", destination: "+12025550142@provider"),
+        Message(branch: "17. an agent's SMS to another agent", context: "agents-sms", exten: "bob", destination: "pjsip:bob"),
     ]
 
     private var shipped: Dialplan {
@@ -107,15 +127,16 @@ struct ShippedPlanTests {
         #expect(outcome.warnings.isEmpty, "\(call.branch): \(outcome.warnings)")
     }
 
-    @Test("an SMS gets the auto-reply for the time it arrives")
+    @Test("an SMS gets the auto-reply for the time it arrives, or goes on to the agent in the conversation; agents' SMS go out")
     func smsBranches() async throws {
         for message in Self.messages {
             let channel = RecordingChannel()
-            let outcome = await runMessage(try shipped, on: channel, exten: message.exten, time: message.time)
+            let outcome = await runMessage(try shipped, on: channel, message)
             let sent = channel.requests.withLock { $0.messages }
-            #expect(sent.count == 1 && sent.first?.destination == "sip:+12015550100@trunk", "\(message.branch)")
-            #expect(sent.first?.body.contains(message.reply) == true, "\(message.branch): \(sent)")
-            #expect(outcome.reason == "message-done" && outcome.warnings.isEmpty, "\(message.branch)")
+            #expect(sent.count == 1 && sent.first?.destination == message.destination, "\(message.branch): \(sent)")
+            #expect(sent.first?.from == message.from, "\(message.branch): \(sent)")
+            #expect(sent.first?.body.contains(message.body) == true, "\(message.branch): \(sent)")
+            #expect(outcome.reason == "message-done" && outcome.warnings.isEmpty, "\(message.branch): \(outcome.warnings)")
         }
     }
 
@@ -135,7 +156,7 @@ struct ShippedPlanTests {
             note(await simulate(plan, context: call.context, exten: call.exten, script: call.script, time: call.time).0.steps)
         }
         for message in Self.messages {
-            note(await runMessage(plan, on: RecordingChannel(), exten: message.exten, time: message.time).steps)
+            note(await runMessage(plan, on: RecordingChannel(), message).steps)
         }
         var all: Set<String> = []
         for (name, context) in plan.contexts {
@@ -145,10 +166,11 @@ struct ShippedPlanTests {
         #expect(all.count > 50)
     }
 
-    private func runMessage(_ plan: Dialplan, on channel: Channel, exten: String, time: String) async -> Outcome {
-        var start = CallStart(context: "sms-in", exten: exten, callerIDNumber: "+12015550100", uniqueID: "sms-1")
-        start.message = ("Hi, is my order shipped?", "sip:+12015550100@trunk", "sip:\(exten)@gateway")
-        let date = ISO8601DateFormatter().date(from: time)!
+    private func runMessage(_ plan: Dialplan, on channel: Channel, _ message: Message) async -> Outcome {
+        var start = CallStart(context: message.context, exten: message.exten, callerIDNumber: "+12015550100", uniqueID: "sms-1")
+        start.message = ("Hi, is my order shipped?", "sip:+12015550100@trunk", "sip:\(message.exten)@gateway")
+        start.variables = message.variables
+        let date = ISO8601DateFormatter().date(from: message.time)!
         start.now = { date }
         start.timeZone = TimeZone(identifier: "UTC")!
         return await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: start).runMessage()

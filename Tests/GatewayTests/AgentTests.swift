@@ -239,4 +239,68 @@ struct AgentTests {
         #expect(try await SIPp.finish(phone, directory: phoneDirectory).successful == 1, "the registration survived the restart")
         #expect(try await second.stop() == 0)
     }
+
+    @Test("an agent texts a customer From the company's number; the customer's reply goes to that agent's phone; both are on the timeline")
+    func agentTextsCustomer() async throws {
+        let directory = try TestPaths.temporaryDirectory("agent-sms")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = directory + "/store.sqlite"
+        try await CallFlow.fillStore(store, contacts: "id,name,tier,phone,email\nc-ada,Ada Lovelace,gold,+12025550142,ada@example.com\n")
+        let carrierPort = Ports.free(), phonePort = Ports.free()
+        let config = """
+            [trunk provider]
+            match = 127.0.0.1
+            context = from-trunk
+            message_context = sms-in
+            host = sip:127.0.0.1:\(carrierPort)
+            from_user = +15550100
+            [agent alice]
+            password = s3cret
+            qualify_frequency = 0
+            [queue vip]
+            [queue sales]
+            [queue support]
+            [store]
+            path = \(store)
+
+            """
+        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
+        let gateway = try await GatewayProcess.start(config: config, dialplan: shipped)
+        try await Self.register("alice", port: phonePort, gateway)
+
+        // alice texts Ada: out through the trunk, From the company's number.
+        let (carrier, carrierDirectory) = try SIPp.start("uas-takes-messages.xml", target: nil, port: carrierPort, arguments: ["-m", "1"])
+        let sent = try await SIPp.run("uac-agent-message.xml", target: gateway.udpTarget, port: Ports.free(),
+                                      arguments: ["-i", Self.phoneAddress, "-m", "1", "-s", "+12025550142", "-au", "alice", "-ap", "s3cret",
+                                                  "-key", "agent", "alice"])
+        #expect(sent.successful == 1, "\(sent.summary)")
+        #expect(try await SIPp.finish(carrier, directory: carrierDirectory).successful == 1)
+        let out = try #require(CallFlow.received(in: carrierDirectory).first { $0.text.hasPrefix("MESSAGE ") }?.text)
+        #expect(out.hasPrefix("MESSAGE sip:+12025550142@127.0.0.1:\(carrierPort)"), "\(out)")
+        #expect(CallFlow.header("From", in: out)?.contains("<sip:+15550100@") == true, "the company's number: \(out)")
+        #expect(out.contains("Your order 4711 ships today."))
+        try await gateway.process.waitForLine(containing: "sms out to=sip:+12025550142@")
+
+        // Ada answers the company's number: the reply reaches alice's phone, From Ada's number.
+        let (phone, phoneDirectory) = try SIPp.start("uas-takes-messages.xml", target: nil, port: phonePort,
+                                                     arguments: ["-i", Self.phoneAddress, "-m", "1"])
+        defer { phone.kill() }
+        let reply = try await SIPp.run("uac-customer-message.xml", target: gateway.udpTarget, port: Ports.free(),
+                                       arguments: ["-m", "1", "-s", "+15550100", "-key", "user", "+12025550142"])
+        #expect(reply.successful == 1, "\(reply.summary)")
+        #expect(try await SIPp.finish(phone, directory: phoneDirectory).successful == 1, "the reply reached alice's phone")
+        let forwarded = try #require(CallFlow.received(in: phoneDirectory).first { $0.text.hasPrefix("MESSAGE ") }?.text)
+        #expect(CallFlow.header("From", in: forwarded)?.contains("<sip:+12025550142@") == true, "\(forwarded)")
+        #expect(forwarded.contains("Can it come on Friday?"))
+        try await gateway.process.waitForLine(containing: "sms out to=sip:alice@")
+        #expect(try await gateway.stop() == 0)
+
+        let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", store, "--format", "json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(pop.utf8)) as? [String: Any])
+        let recent = (document["recent"] as? [[String: Any]] ?? []).filter { $0["channel"] as? String == "sms" }
+        #expect(recent.contains { $0["direction"] as? String == "out" && $0["agent"] as? String == "alice"
+            && ($0["body"] as? String)?.contains("ships today") == true }, "\(recent)")
+        #expect(recent.contains { $0["direction"] as? String == "in" && ($0["body"] as? String)?.contains("Friday") == true }, "\(recent)")
+        #expect(recent.count == 2, "passing the reply on to alice is not another interaction: \(recent)")
+    }
 }
