@@ -35,7 +35,7 @@ struct CommandTests {
     func check() throws {
         let shipped = try run(["dialplan", "check"])
         #expect(shipped.status == 0 && shipped.out == "")
-        #expect(shipped.err.contains("Dialplans: 10 contexts") && shipped.err.contains("0 errors, 0 warnings"))
+        #expect(shipped.err.contains("Dialplans: 12 contexts") && shipped.err.contains("0 errors, 0 warnings"))
 
         let dir = try temporaryDirectory("check")
         defer { try? FileManager.default.removeItem(atPath: dir) }
