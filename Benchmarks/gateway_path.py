@@ -10,9 +10,14 @@ INVITE to the agent's INVITE (p50/p99, from SIPp's message logs: both SIPp
 processes stamp messages with the same clock, matched by the caller's number).
 Then it holds bridged calls and prints resident memory per bridged call.
 
+Targets: omnigate (this build), before (an earlier build: --before PATH),
+agents (this build with --agents N registered agents whose phones re-register
+every 60 s while the calls run, the registrations' CPU and memory beside
+omnigate's), asterisk.
+
 Usage: Benchmarks/gateway_path.py [--rates "100 200 300"] [--targets "omnigate asterisk"]
                                   [--contacts 100000] [--events 1000000] [--hold 1000]
-                                  [--concurrent 300] [--skip-build] [--help]
+                                  [--concurrent 300] [--before PATH] [--agents 1000] [--skip-build] [--help]
 Asterisk comes from ../shared/peers/asterisk/build.sh plus Benchmarks/asterisk-extend.sh
 (app_dial and the bridges); both run once and are reused.
 """
@@ -21,12 +26,17 @@ import argparse, datetime, os, re, signal, statistics, subprocess, sys, tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sip_cps import ROOT, SHARED, HZ, PORT, Asterisk, Target, cpu_ticks, ms, rss_kb, say, stat_row  # noqa: E402
 
-AGENT_PORT, CALLER_PORT = 5072, 5070
+AGENT_PORT, CALLER_PORT, PHONES_PORT = 5072, 5070, 5074
 SCENARIO = os.path.join(ROOT, "Benchmarks/scenarios/uac-bench-caller.xml")
+REGISTER = os.path.join(ROOT, "Benchmarks/scenarios/uac-bench-register.xml")
 
 
 class OmnigatePath(Target):
     store = None
+    binary = os.path.join(ROOT, ".build/release/omnigate")
+
+    def extra_config(self):
+        return ""
 
     def command(self, d):
         with open(os.path.join(d, "Dialplans.conf"), "w") as f:
@@ -50,13 +60,57 @@ match = 127.0.0.1
 context = bench
 [agent agent]
 contact = sip:agent@127.0.0.1:{AGENT_PORT}
-""")
-        return [os.path.join(ROOT, ".build/release/omnigate"), "run", "--config", conf]
+""" + self.extra_config())
+        return [self.binary, "run", "--config", conf]
 
     def records(self):
         out = subprocess.run([os.path.join(ROOT, ".build/release/omnigate"), "calls", "--store", self.store, "--format", "csv"],
                              capture_output=True, text=True).stdout
         return max(0, len(out.splitlines()) - 1)
+
+
+class BeforePath(OmnigatePath):
+    """An earlier build of the gateway, on the same job."""
+
+
+class AgentsPath(OmnigatePath):
+    """This build, with `count` agents whose phones (one SIPp) register, then
+    re-register every 60 s while the calls run. OPTIONS qualify is off: the
+    SIPp phones would not answer it."""
+    count = 1000
+
+    def extra_config(self):
+        return "".join(f"[agent phone{i}]\npassword = pw{i}\nqualify_frequency = 0\n" for i in range(self.count))
+
+    def start(self):
+        pid = super().start()
+        d = tempfile.mkdtemp(prefix="phones-", dir=self.work)
+        phones = os.path.join(d, "phones.csv")
+        with open(phones, "w") as f:
+            f.write("SEQUENTIAL\n" + "".join(f"phone{i};pw{i};\n" for i in range(self.count)))
+        common = ["sipp", "-sf", REGISTER, f"127.0.0.1:{PORT}", "-i", "127.0.0.1", "-p", str(PHONES_PORT), "-inf", phones,
+                  "-nostdin", "-trace_stat", "-stf", "stat.csv"]
+        say(f"agents: registering {self.count} phones")
+        subprocess.run(common + ["-r", "200", "-m", str(self.count), "-l", "200"], cwd=d, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=300, check=True)
+        # From now on every phone re-registers once a minute, for as long as the target runs.
+        self.phones = subprocess.Popen(common + ["-r", str(self.count), "-rp", "60000", "-m", str(self.count * 100)],
+                                       cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.phones_dir = d
+        c0 = cpu_ticks(pid)
+        time.sleep(10)
+        self.idle_cpu_pct = 100 * (cpu_ticks(pid) - c0) / HZ / 10
+        say(f"agents: {self.count} phones re-registering every 60 s: {self.idle_cpu_pct:.1f}% CPU with no calls")
+        return pid
+
+    def stop(self):
+        if getattr(self, "phones", None):
+            self.phones.kill()
+            self.phones.wait()
+            s = stat_row(os.path.join(self.phones_dir, "stat.csv"))
+            say(f"agents: {s['SuccessfulCall(C)']} re-registrations, {s['FailedCall(C)']} failed")
+            self.phones = None
+        super().stop()
 
 
 class AsteriskPath(Asterisk):
@@ -211,7 +265,12 @@ def main():
     ap.add_argument("--hold", type=int, default=1000, help="ms each call is held")
     ap.add_argument("--concurrent", type=int, default=300)
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--before", help="an earlier omnigate binary, measured as target 'before' (same libpjproject)")
+    ap.add_argument("--agents", type=int, default=1000, help="registered agents for target 'agents'")
     a = ap.parse_args()
+    if a.before:
+        BeforePath.binary = os.path.abspath(a.before)
+    AgentsPath.count = a.agents
     work = tempfile.mkdtemp(prefix="gateway-bench-")
     names = a.targets.split()
     if not a.skip_build:
@@ -242,8 +301,8 @@ def main():
         for i in range(min(a.contacts, 20000)):
             f.write(f"+1{201 + (i // 10000) % 799}555{i % 10000:04d};\n")
     OmnigatePath.store = store
-    classes = {"omnigate": OmnigatePath, "asterisk": AsteriskPath}
-    rows, memory = [], []
+    classes = {"omnigate": OmnigatePath, "before": BeforePath, "agents": AgentsPath, "asterisk": AsteriskPath}
+    rows, memory, loaded = [], [], []
     for name in names:
         target = classes[name](name, work)
         say(f"{name}: starting")
@@ -255,6 +314,7 @@ def main():
             say(f"{name}: {row['ok']} ok, {row['failed']} failed, {row['retrans']} retrans, {row['cpu_ms_call']:.2f} ms CPU/call, "
                 f"INVITE->agent INVITE p50 {row['p50']:.2f} ms p99 {row['p99']:.2f} ms")
         time.sleep(3)
+        loaded.append((name, rss_kb(pid), getattr(target, "idle_cpu_pct", None)))
         records = target.records()
         target.stop()
         say(f"{name}: {records} call records written")
@@ -267,6 +327,10 @@ def main():
     for r in rows:
         print(f"{r['target']:9} {r['rate']:>7} {r['cps']:>7.1f} {r['ok']:>6} {r['failed']:>6} {r['retrans']:>7} {r['resp_ms']:>7.0f} "
               f"{r['cpu_pct']:>6.1f} {r['cpu_ms_call']:>11.2f} {r['p50']:>14.2f} ms {r['p99']:>5.2f} ms")
+    print()
+    print(f"{'target':9} {'RSS after the rates MB':>22} {'CPU % with no calls':>19}")
+    for name, rss, idle in loaded:
+        print(f"{name:9} {rss / 1024:>22.0f} {'-' if idle is None else f'{idle:.1f}':>19}")
     if memory:
         print()
         print(f"{'target':9} {'bridged calls':>13} {'RSS idle MB':>11} {'RSS MB':>7} {'KB per bridged call':>19}")

@@ -63,14 +63,9 @@ final class CallSession: Sendable {
     func answer() async -> Bool {
         if isAnswered { return isUp }
         guard isUp else { return false }
-        engine.post(.answer(call.id))
         let id = call.id
-        let event = await mailbox.wait(timeout: .seconds(32)) { event in
-            switch event {
-            case .callState(id, .confirmed), .commandFailed(id, _, _): true
-            default: false
-            }
-        }
+        do { try await engine.perform(.answer(id)) } catch { return false }
+        let event = await mailbox.wait(timeout: .seconds(32)) { if case .callState(id, .confirmed) = $0 { true } else { false } }
         guard case .callState(_, .confirmed)? = event else { return false }
         state.withLock {
             $0.answered = true
@@ -112,18 +107,22 @@ final class CallSession: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { return .failed("no prompt file \(path)") }
         let playback = PlaybackID.make()
         let id = call.id
-        engine.post(.play(id, playback, path: path))
+        do {
+            try await engine.perform(.play(id, playback, path: path))
+        } catch {
+            if case .callGone = error { return .hungUp }
+            return .failed(error.description)
+        }
         while true {
             let event = await mailbox.wait { event in
                 switch event {
-                case .playbackFinished(id, playback, _), .commandFailed(id, "play", _): true
+                case .playbackFinished(id, playback, _): true
                 case .dtmf(id, let digit, _): stopOn.contains(digit)
                 default: false
                 }
             }
             switch event {
             case .playbackFinished?: return .finished
-            case .commandFailed(_, _, let error)?: return .failed(error)
             case .dtmf(_, let digit, _)?:
                 engine.post(.stopPlayback(id))
                 _ = await mailbox.wait(timeout: .seconds(1)) { if case .playbackFinished(id, playback, _) = $0 { true } else { false } }
@@ -155,15 +154,10 @@ final class CallSession: Sendable {
     /// Returns the seconds of audio in the closed file, and what ended it.
     func record(to path: String, maxDuration: Duration, stopOn: Set<Character>) async -> (seconds: Double, end: RecordEnd)? {
         let id = call.id
-        engine.post(.record(id, path: path))
+        do { try await engine.perform(.record(id, path: path)) } catch { return nil }
         let event = await mailbox.wait(timeout: maxDuration) { event in
-            switch event {
-            case .dtmf(id, let digit, _): stopOn.contains(digit)
-            case .commandFailed(id, "record", _): true
-            default: false
-            }
+            if case .dtmf(id, let digit, _) = event { stopOn.contains(digit) } else { false }
         }
-        if case .commandFailed? = event { return nil }
         let end: RecordEnd = event == nil ? .maxDuration : (isUp ? .digit : .hangup)
         if isUp { engine.post(.stopRecording(id)) }
         // Reported once the WAV file is complete, possibly after the hangup.
@@ -176,20 +170,7 @@ final class CallSession: Sendable {
 
     /// Like `mailbox.wait`, but for events that still come after the caller hung up.
     private func waitIgnoringHangup(timeout: Duration, _ predicate: @escaping @Sendable (SIPEvent) -> Bool) async -> SIPEvent? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let event = mailbox.drain(predicate).first { return event }
-            if isUp {
-                if let event = await mailbox.wait(timeout: deadline - .now, predicate), !(isHangup(event)) { return event }
-            } else {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
-        return nil
-    }
-
-    private func isHangup(_ event: SIPEvent) -> Bool {
-        if case .callState(call.id, .disconnected) = event { true } else { false }
+        await mailbox.wait(timeout: timeout, afterHangup: true, predicate)
     }
 
     // MARK: - Messages
@@ -215,11 +196,8 @@ final class CallSession: Sendable {
     /// last reports (RTP counts) are in.
     func waitForLegsToEnd(timeout: Duration) async {
         let deadline = ContinuousClock.now + timeout
-        for leg in legs {
-            while ContinuousClock.now < deadline {
-                if !mailbox.drain({ if case .callState(leg, .disconnected) = $0 { true } else { false } }).isEmpty { break }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
+        for leg in legs where !mailbox.hasEnded(leg) {
+            _ = await mailbox.wait(timeout: deadline - .now, afterHangup: true) { if case .callState(leg, .disconnected) = $0 { true } else { false } }
         }
     }
 
@@ -236,5 +214,11 @@ final class CallSession: Sendable {
     func adopt(_ leg: CallID, role: LegRole) {
         state.withLock { _ = $0.legs.insert(leg) }
         router.register(leg, mailbox, role: role)
+    }
+
+    /// Forgets a leg that was never placed (the engine refused it).
+    func disown(_ leg: CallID) {
+        state.withLock { _ = $0.legs.remove(leg) }
+        router.unregister(leg)
     }
 }

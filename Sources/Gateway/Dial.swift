@@ -66,13 +66,21 @@ extension CallSession {
     func dial(_ legs: [LegRequest], timeout: Duration, bridged: @escaping (LegRequest) -> Void = { _ in }) async -> DialOutcome {
         guard isUp else { return DialOutcome(status: .cancel) }
         var pending: [CallID: LegRequest] = [:]
+        var outcome = DialOutcome(status: .noAnswer)
         for leg in legs {
             let id = CallID.make()
             adopt(id, role: leg.role)
-            pending[id] = leg
-            engine.post(.call(id, to: leg.destination, from: leg.from, headers: leg.headers, account: leg.account, srtp: leg.srtp))
+            do {
+                try await engine.perform(.call(id, to: leg.destination, from: leg.from, headers: leg.headers, account: leg.account,
+                                               srtp: leg.srtp))
+                pending[id] = leg
+            } catch {
+                // Never placed (a URI PJSIP will not take, the engine stopping): a failed leg.
+                disown(id)
+                outcome.sipStatuses.append(500)
+                log.warning("cannot place call leg", ("call.id", id), ("to", leg.destination), ("error", error.description))
+            }
         }
-        var outcome = DialOutcome(status: .noAnswer)
         var sentRinging = false
         let deadline = ContinuousClock.now + timeout
         let legIDs = Set(pending.keys)
@@ -81,7 +89,7 @@ extension CallSession {
             guard remaining > .zero else { break }
             let event = await mailbox.wait(timeout: remaining) { event in
                 switch event {
-                case .callState(let id, _), .commandFailed(let id?, _, _): legIDs.contains(id)
+                case .callState(let id, _): legIDs.contains(id)
                 default: false
                 }
             }
@@ -103,8 +111,6 @@ extension CallSession {
                 return await connect(id, leg, outcome: outcome, bridged: bridged)
             case .callState(let id, .disconnected(let status, _, _)):
                 if pending.removeValue(forKey: id) != nil { outcome.sipStatuses.append(status) }
-            case .commandFailed(let id?, _, _):
-                if pending.removeValue(forKey: id) != nil { outcome.sipStatuses.append(500) }
             default:
                 break
             }

@@ -15,6 +15,8 @@ final class Mailbox: Sendable {
         let id: UInt64
         let matches: @Sendable (SIPEvent) -> Bool
         let continuation: CheckedContinuation<SIPEvent?, Never>
+        /// False for a wait that goes on after the caller hung up (a recording's end).
+        let endsOnHangup: Bool
     }
 
     private struct State {
@@ -23,6 +25,8 @@ final class Mailbox: Sendable {
         var hangup: SIPEvent?
         var nextWaiter: UInt64 = 0
         var hangupObservers: [@Sendable () -> Void] = []
+        /// Legs placed by this call that have ended, whoever took their last event.
+        var ended: Set<CallID> = []
     }
 
     let inbound: CallID
@@ -45,12 +49,13 @@ final class Mailbox: Sendable {
         state.withLock { state in
             if case .callState(inbound, .disconnected) = event {
                 state.hangup = event
-                resume = state.waiters.map { ($0.continuation, event) }
-                state.waiters.removeAll()
+                resume = state.waiters.filter(\.endsOnHangup).map { ($0.continuation, event) }
+                state.waiters.removeAll(where: \.endsOnHangup)
                 observers = state.hangupObservers
                 state.hangupObservers.removeAll()
                 return
             }
+            if case .callState(let leg, .disconnected) = event { state.ended.insert(leg) }
             if let index = state.waiters.firstIndex(where: { $0.matches(event) }) {
                 resume.append((state.waiters.remove(at: index).continuation, event))
                 return
@@ -61,19 +66,25 @@ final class Mailbox: Sendable {
         for (continuation, event) in resume { continuation.resume(returning: event) }
     }
 
+    /// Whether a leg this call placed has ended (its end may have been taken by another wait).
+    func hasEnded(_ leg: CallID) -> Bool { state.withLock { $0.ended.contains(leg) } }
+
     /// The first event matching `predicate` (kept ones first), the caller's
-    /// hangup, or nil after `timeout`.
-    func wait(timeout: Duration? = nil, _ predicate: @escaping @Sendable (SIPEvent) -> Bool) async -> SIPEvent? {
+    /// hangup, or nil after `timeout`. With `afterHangup`, the caller's hangup
+    /// does not end the wait: for what still comes after it (a recording's end,
+    /// the other legs' ends).
+    func wait(timeout: Duration? = nil, afterHangup: Bool = false,
+              _ predicate: @escaping @Sendable (SIPEvent) -> Bool) async -> SIPEvent? {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
             return state.nextWaiter
         }
         return await withCheckedContinuation { (continuation: CheckedContinuation<SIPEvent?, Never>) in
             let immediate: SIPEvent?? = state.withLock { state in
-                if let hangup = state.hangup { return .some(hangup) }
+                if !afterHangup, let hangup = state.hangup { return .some(hangup) }
                 if let index = state.events.firstIndex(where: predicate) { return .some(state.events.remove(at: index)) }
-                if timeout == .zero { return .some(nil) }
-                state.waiters.append(Waiter(id: id, matches: predicate, continuation: continuation))
+                if timeout.map({ $0 <= .zero }) == true { return .some(nil) }
+                state.waiters.append(Waiter(id: id, matches: predicate, continuation: continuation, endsOnHangup: !afterHangup))
                 return .none
             }
             if let immediate {

@@ -58,8 +58,6 @@ final class CallRouter: Sendable {
         switch event {
         case .callState(let id, _), .mediaStats(let id, _, _, _), .dtmf(let id, _, _), .playbackFinished(let id, _, _), .recordingFinished(let id, _, _):
             target = mailboxes.withLock { $0[id]?.mailbox }
-        case .commandFailed(let id?, _, _):
-            target = mailboxes.withLock { $0[id]?.mailbox }
         case .transferRequested(let request):
             target = mailboxes.withLock { $0[request.call]?.mailbox }
         case .messageStatus(let id, _, _):

@@ -120,7 +120,15 @@ extension EngineCore {
 
     // MARK: - Commands
 
+    /// Carries out a command; a failure is logged at debug level (nobody waits for it).
     func execute(_ command: SIPCommand) {
+        if case .failure(let error) = run(command) {
+            log.debug("command failed", ("command", command.name), ("error", error.description))
+        }
+    }
+
+    /// Carries out a command on the engine thread: done, or why not.
+    func run(_ command: SIPCommand) -> Result<Void, EngineError> {
         preconditionOnEngineThread()
         do {
             switch command {
@@ -171,15 +179,9 @@ extension EngineCore {
                 restoreBindings(agent, bindings)
             }
         } catch {
-            let callID: CallID? = switch command {
-            case .provisional(let id, _, _), .answer(let id, _), .reject(let id, _, _), .hangup(let id, _),
-                 .call(let id, _, _, _, _, _), .bridge(let id, _), .unbridge(let id, _), .play(let id, _, _),
-                 .stopPlayback(let id), .record(let id, _), .stopRecording(let id), .transferOutcome(let id, _, _): id
-            case .message, .restoreRegistrations: nil
-            }
-            log.debug("command failed", ("command", command.name), ("error", String(describing: error)))
-            emit(.commandFailed(callID, command: command.name, error: String(describing: error)))
+            return .failure(EngineError(error))
         }
+        return .success(())
     }
 
     /// One audio stream and nothing else. pjsua's default also offers (and
@@ -196,7 +198,7 @@ extension EngineCore {
 
     /// The live call with this id, or an error naming it.
     func live(_ id: CallID) throws -> CallEntry {
-        guard let call = calls[id] else { throw CallGone(id: id) }
+        guard let call = calls[id] else { throw EngineError.callGone(id) }
         return call
     }
 
@@ -204,7 +206,7 @@ extension EngineCore {
                            account: String?, srtp: SRTPUse) throws {
         let accountID: pjsua_acc_id
         if let account {
-            guard let id = providerAccounts[account] else { throw UnknownAccount(name: account) }
+            guard let id = providerAccounts[account] else { throw EngineError.unknownAccount(account) }
             accountID = id
         } else {
             accountID = self.account(for: to, srtp: srtp)
@@ -222,16 +224,17 @@ extension EngineCore {
                 status = pjsua_call_make_call(accountID, &destination, &setting, userData(id), msg, &pjID)
             }
         } catch {
-            status = pj_status_t(PJ_EINVAL)
+            calls[id] = nil
+            throw error
         }
         if status == PJ_SUCCESS.rawValue {
             entry.pjsuaID = pjID
             log.debug("calling", ("call.id", id), ("to", to))
             return
         }
-        guard calls.removeValue(forKey: id) != nil else { return }
-        log.warning("cannot place call", ("call.id", id), ("to", to), ("error", pjText(status)))
-        emit(.callState(id, .disconnected(status: 500, reason: pjText(status), byUs: true)))
+        // Never placed: the one who asked learns why (no call state follows).
+        calls[id] = nil
+        throw SIPError(status: status, call: "pjsua_call_make_call")
     }
 
     /// Runs `body` with a `pjsua_msg_data` carrying extra headers (and a From
@@ -251,7 +254,7 @@ extension EngineCore {
         pjsua_msg_data_init(msg)
         for header in headers {
             guard isValidHeader(name: header.name, value: header.value) else {
-                throw InvalidHeader(name: header.name)
+                throw EngineError.invalidHeader(header.name)
             }
             var name = strings.pj(header.name)
             var value = strings.pj(header.value)
@@ -360,24 +363,6 @@ extension EngineCore {
     }
 }
 
-/// A command named a call that has already ended (or never existed).
-struct CallGone: Error, CustomStringConvertible {
-    let id: CallID
-    var description: String { "call \(id) is not live" }
-}
-
-/// A command named an account that is not configured.
-struct UnknownAccount: Error, CustomStringConvertible {
-    let name: String
-    var description: String { "no SIP account named '\(name)'" }
-}
-
-/// A header the engine refuses to put on the wire.
-struct InvalidHeader: Error, CustomStringConvertible {
-    let name: String
-    var description: String { "header '\(name)' has an invalid name or value" }
-}
-
 /// Header names are tokens; values must not contain line breaks (no header injection).
 func isValidHeader(name: String, value: String) -> Bool {
     let tokenChars = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
@@ -386,7 +371,7 @@ func isValidHeader(name: String, value: String) -> Bool {
 }
 
 extension SIPCommand {
-    /// The command's name, for logs and `.commandFailed`.
+    /// The command's name, for logs.
     var name: String {
         switch self {
         case .provisional: "provisional"

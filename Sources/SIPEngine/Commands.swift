@@ -1,6 +1,8 @@
 /// What callers can ask of the engine. Commands run on the engine thread in
-/// the order they were posted; a failure is reported as `.commandFailed` (or,
-/// for a call that never started, as its `.disconnected` state).
+/// the order they were given: `SIPEngine.perform` waits until one is carried
+/// out there and throws an `EngineError` when it cannot be; `post` does not
+/// wait (a failure is logged). What follows later (a call's states, the end
+/// of a prompt, a message's answer) comes as events.
 public enum SIPCommand: Sendable {
     /// Sends a provisional response (180 Ringing, 183 Session Progress with early media).
     case provisional(CallID, status: Int, headers: [(name: String, value: String)] = [])

@@ -89,15 +89,31 @@ public final class SIPEngine: Sendable {
         return SIPEngine(core: core, transports: transports)
     }
 
-    /// Queues a command for the engine thread and wakes it.
+    /// Queues a command for the engine thread and wakes it; returns at once. A
+    /// command that fails there is logged (debug) and dropped: use `perform`
+    /// to learn how it went.
     public func post(_ command: SIPCommand) {
-        core.enqueue { $0.execute(command) }
+        _ = core.enqueue { $0.execute(command) }
+    }
+
+    /// Carries out a command on the engine thread and returns once it has been
+    /// done there (the 200 sent, the leg's INVITE sent, the prompt started).
+    /// - Throws: `EngineError`: `.stopped` when the engine has stopped (nothing
+    ///   was done), `.callGone` for a call that has ended, `.library` when PJSIP refused.
+    public func perform(_ command: SIPCommand) async throws(EngineError) {
+        let result: Result<Void, EngineError> = await withCheckedContinuation { continuation in
+            let queued = core.enqueue(
+                { core in continuation.resume(returning: core.run(command)) },
+                ifStopped: { continuation.resume(returning: .failure(.stopped)) })
+            if !queued { continuation.resume(returning: .failure(.stopped)) }
+        }
+        try result.get()
     }
 
     /// Runs `body` on the engine thread between two polls: proof that the thread is alive
     /// (the service watchdog). `body` must not block.
     public func probe(_ body: @escaping @Sendable () -> Void) {
-        core.enqueue { _ in body() }
+        _ = core.enqueue { _ in body() }
     }
 
     /// From now on, new INVITEs get 503 (a graceful stop drains live calls).
@@ -181,7 +197,10 @@ final class EngineCore: @unchecked Sendable {
     let onEvent: @Sendable (SIPEvent) -> Void
     let log = Logger("sip")
 
-    private let pending = Mutex<[@Sendable (EngineCore) -> Void]>([])
+    /// Work for the engine thread, and whether it still takes any: once the
+    /// thread has ended, nothing is queued and the wake socket (closed, its
+    /// number perhaps reused) is never written.
+    private let pending = Mutex(PendingWork())
     private let wakePending = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     let liveCallCount = Atomic<Int>(0)
@@ -249,8 +268,7 @@ final class EngineCore: @unchecked Sendable {
                 result.withLock { $0 = .failure(error) }
                 started.signal()
             }
-            close(self.wakeFDs.read)
-            close(self.wakeFDs.write)
+            self.closeQueue()
             self.stopped.signal()
         }
         thread.name = "omnigate-sip"
@@ -293,23 +311,44 @@ final class EngineCore: @unchecked Sendable {
     }
 
     /// Queues work for the engine thread; safe from any thread, including pjmedia's.
-    func enqueue(_ work: @escaping @Sendable (EngineCore) -> Void) {
-        pending.withLock { $0.append(work) }
-        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
-            var byte: UInt8 = 1
-            _ = write(wakeFDs.write, &byte, 1)
+    /// Returns false, and queues nothing, once the engine thread has ended;
+    /// `ifStopped` runs instead of `work` when the thread ends before running it.
+    @discardableResult
+    func enqueue(_ work: @escaping @Sendable (EngineCore) -> Void, ifStopped: (@Sendable () -> Void)? = nil) -> Bool {
+        pending.withLock { pending in
+            guard pending.open else { return false }
+            pending.items.append((work, ifStopped))
+            // Written under the lock: the thread closes the socket under it too.
+            if !wakePending.exchange(true, ordering: .acquiringAndReleasing) {
+                var byte: UInt8 = 1
+                _ = write(wakeFDs.write, &byte, 1)
+            }
+            return true
         }
     }
 
     private func drainPending() {
         wakePending.store(false, ordering: .releasing)
-        let work = pending.withLock { queue -> [@Sendable (EngineCore) -> Void] in
-            let taken = queue
-            queue.removeAll(keepingCapacity: true)
+        let work = pending.withLock { pending in
+            let taken = pending.items
+            pending.items.removeAll(keepingCapacity: true)
             return taken
         }
-        for item in work { item(self) }
+        for item in work { item.work(self) }
         liveCallCount.store(calls.count, ordering: .relaxed)
+    }
+
+    /// The engine thread's last act: takes no more work, closes the wake
+    /// socket, and tells whoever waits on work never run that it was not.
+    private func closeQueue() {
+        let left = pending.withLock { pending in
+            pending.open = false
+            close(wakeFDs.read)
+            close(wakeFDs.write)
+            defer { pending.items.removeAll() }
+            return pending.items
+        }
+        for item in left { item.ifStopped?() }
     }
 
     func shutdown() {
@@ -475,4 +514,10 @@ final class EngineCore: @unchecked Sendable {
         try check(pjsua_codec_set_priority(&pcmu, pj_uint8_t(PJMEDIA_CODEC_PRIO_HIGHEST.rawValue)), "pjsua_codec_set_priority PCMU")
         try check(pjsua_codec_set_priority(&pcma, pj_uint8_t(PJMEDIA_CODEC_PRIO_NEXT_HIGHER.rawValue)), "pjsua_codec_set_priority PCMA")
     }
+}
+
+/// The engine thread's queue: work, each with what to do should the thread end first.
+struct PendingWork {
+    var items: [(work: @Sendable (EngineCore) -> Void, ifStopped: (@Sendable () -> Void)?)] = []
+    var open = true
 }

@@ -165,8 +165,6 @@ public enum SIPEvent: Sendable {
     case mediaStats(CallID, sentPackets: Int, receivedPackets: Int, encrypted: Bool)
     /// A provider registration changed: 2xx means registered for `expires` seconds.
     case registration(account: String, status: Int, reason: String, expires: Int)
-    /// A command could not be carried out; the call (if any) is unchanged.
-    case commandFailed(CallID?, command: String, error: String)
     /// A REFER the transfer policy accepted (answered 202): carry it out and
     /// report with `.transferOutcome`.
     indirect case transferRequested(TransferRequest)

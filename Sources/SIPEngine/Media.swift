@@ -46,7 +46,7 @@ extension EngineCore {
     }
 
     func requireMedia(_ entry: CallEntry) throws -> pjsua_conf_port_id {
-        guard entry.confSlot >= 0 else { throw NoMediaYet(id: entry.id) }
+        guard entry.confSlot >= 0 else { throw EngineError.noMedia(entry.id) }
         return entry.confSlot
     }
 
@@ -178,10 +178,4 @@ struct ClosingRecording {
     let call: CallID
     let path: String
     let deadline: ContinuousClock.Instant
-}
-
-/// A media command for a call whose media is not up yet (not answered, no early media).
-struct NoMediaYet: Error, CustomStringConvertible {
-    let id: CallID
-    var description: String { "call \(id) has no media yet" }
 }

@@ -73,14 +73,18 @@ struct EngineTests {
         #expect(messages.contains("From: \"Ada Lovelace\" <sip:+15551230000@127.0.0.1>"))
     }
 
-    @Test("a call to an address nobody listens on ends with a failure status, not a hang")
+    @Test("a call to something that is not a URI fails at once with PJSIP's reason, not a hang")
     func outboundCallToNobody() async throws {
         let harness = try EngineHarness.start()
         defer { harness.engine.stop() }
-        let id = CallID.make()
-        harness.engine.post(.call(id, to: "not a uri", from: nil))
-        let (failed, status, _) = try await harness.events.wait { $0.disconnected }
-        #expect(failed == id && status >= 400)
+        do {
+            try await harness.engine.perform(.call(.make(), to: "not a uri", from: nil))
+            Issue.record("a call to 'not a uri' was placed")
+        } catch {
+            guard case .library(let sipError) = error else { Issue.record("\(error)"); return }
+            #expect(sipError.call == "pjsua_call_make_call" && sipError.description.contains("Invalid Request URI"), "\(sipError)")
+        }
+        #expect(harness.engine.liveCalls == 0)
     }
 
     @Test("an inbound MESSAGE gets 202 without Contact and is handed on exactly once")
@@ -220,11 +224,11 @@ struct EngineTests {
     func headerInjection() async throws {
         let harness = try EngineHarness.start()
         defer { harness.engine.stop() }
-        let id = CallID.make()
-        harness.engine.post(.call(id, to: "sip:agent@127.0.0.1:9", from: nil,
-                                  headers: [("X-Note", "hello\r\nVia: SIP/2.0/UDP evil")]))
-        let (failed, _, _) = try await harness.events.wait { $0.disconnected }
-        #expect(failed == id)
+        await #expect(throws: EngineError.invalidHeader("X-Note")) {
+            try await harness.engine.perform(.call(.make(), to: "sip:agent@127.0.0.1:9", from: nil,
+                                                   headers: [("X-Note", "hello\r\nVia: SIP/2.0/UDP evil")]))
+        }
+        #expect(harness.engine.liveCalls == 0)
     }
 
     @Test("the gateway registers with a provider, answering its digest challenge")
@@ -264,6 +268,57 @@ struct EngineTests {
             if case .registration("provider", let status, _, _) = event { status } else { nil }
         }
         #expect(status == 403)
+    }
+
+    @Test("perform answers a call that is gone with a typed error, and returns once a command is done")
+    func performTypedErrors() async throws {
+        let harness = try EngineHarness.start()
+        defer { harness.engine.stop() }
+        let gone = CallID.make()
+        await #expect(throws: EngineError.callGone(gone)) { try await harness.engine.perform(.answer(gone)) }
+        await #expect(throws: EngineError.callGone(gone)) { try await harness.engine.perform(.play(gone, .make(), path: "/nonexistent.wav")) }
+        // A command that works returns once it is done on the engine thread.
+        let uasPort = Ports.free()
+        let (uas, directory) = try SIPp.start("builtin:uas", target: nil, port: uasPort, arguments: ["-m", "1"])
+        let id = CallID.make()
+        try await harness.engine.perform(.call(id, to: "sip:agent@127.0.0.1:\(uasPort)", from: nil))
+        try await harness.events.wait { $0.state(of: id) == .confirmed ? true : nil }
+        try await harness.engine.perform(.hangup(id))
+        #expect(try await SIPp.finish(uas, directory: directory).successful == 1)
+    }
+
+    @Test("after stop, perform throws .stopped and post writes to no descriptor, even one whose number was reused")
+    func commandsAfterStop() async throws {
+        let harness = try EngineHarness.start()
+        harness.engine.stop()
+        // The engine's wake socket is closed: new descriptors may take its numbers.
+        var pipes: [(read: Int32, write: Int32)] = []
+        for _ in 0..<4 {
+            var fds: [Int32] = [0, 0]
+            #expect(pipe(&fds) == 0)
+            _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
+            pipes.append((fds[0], fds[1]))
+        }
+        defer { for p in pipes { close(p.read); close(p.write) } }
+        await #expect(throws: EngineError.stopped) { try await harness.engine.perform(.answer(.make())) }
+        for _ in 0..<10 { harness.engine.post(.hangup(.make())) }
+        harness.engine.probe { Issue.record("work ran after the engine stopped") }
+        for p in pipes {
+            var byte: UInt8 = 0
+            #expect(read(p.read, &byte, 1) == -1 && errno == EAGAIN, "a command wrote into descriptor \(p.read)/\(p.write)")
+        }
+        var sockets: [Int32] = []
+        for _ in 0..<4 {
+            var fds: [Int32] = [0, 0]
+            #expect(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &fds) == 0)
+            sockets += fds
+        }
+        defer { sockets.forEach { close($0) } }
+        harness.engine.post(.hangup(.make()))
+        for fd in sockets {
+            var byte: UInt8 = 0
+            #expect(recv(fd, &byte, 1, Int32(MSG_DONTWAIT)) == -1, "a command wrote into socket \(fd)")
+        }
     }
 
     @Test("pjsua entry points trap off the engine thread")
