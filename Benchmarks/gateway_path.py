@@ -21,7 +21,7 @@ Usage: Benchmarks/gateway_path.py [--rates "100 200 300"] [--targets "omnigate a
 Asterisk comes from ../shared/peers/asterisk/build.sh plus Benchmarks/asterisk-extend.sh
 (app_dial and the bridges); both run once and are reused.
 """
-import argparse, datetime, os, re, signal, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sip_cps import ROOT, SHARED, HZ, PORT, Asterisk, Target, cpu_ticks, ms, rss_kb, say, stat_row  # noqa: E402
@@ -64,7 +64,7 @@ contact = sip:agent@127.0.0.1:{AGENT_PORT}
         return [self.binary, "run", "--config", conf]
 
     def records(self):
-        out = subprocess.run([os.path.join(ROOT, ".build/release/omnigate"), "calls", "--store", self.store, "--format", "csv"],
+        out = subprocess.run([self.binary, "calls", "--store", self.store, "--format", "csv"],
                              capture_output=True, text=True).stdout
         return max(0, len(out.splitlines()) - 1)
 
@@ -87,7 +87,8 @@ class AgentsPath(OmnigatePath):
         d = tempfile.mkdtemp(prefix="phones-", dir=self.work)
         phones = os.path.join(d, "phones.csv")
         with open(phones, "w") as f:
-            f.write("SEQUENTIAL\n" + "".join(f"phone{i};pw{i};\n" for i in range(self.count)))
+            f.write("SEQUENTIAL\n" + "".join(f"phone{i};[authentication username=phone{i} password=pw{i}];\n"
+                                            for i in range(self.count)))
         common = ["sipp", "-sf", REGISTER, f"127.0.0.1:{PORT}", "-i", "127.0.0.1", "-p", str(PHONES_PORT), "-inf", phones,
                   "-nostdin", "-trace_stat", "-stf", "stat.csv"]
         say(f"agents: registering {self.count} phones")
@@ -202,7 +203,7 @@ def handle(block, stamp, want, result):
 
 def run_rate(target, pid, rate, args, numbers, work):
     d = tempfile.mkdtemp(prefix=f"rate{rate}-", dir=work)
-    calls = rate * 10
+    calls = rate * args.seconds
     agent = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(AGENT_PORT), "-m", str(calls),
                               "-nostdin", "-trace_msg", "-message_file", "agent.log", "-timeout", "120s"],
                              cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -263,6 +264,7 @@ def main():
     ap.add_argument("--contacts", type=int, default=100_000)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--hold", type=int, default=1000, help="ms each call is held")
+    ap.add_argument("--seconds", type=int, default=10, help="how long each rate is offered")
     ap.add_argument("--concurrent", type=int, default=300)
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--before", help="an earlier omnigate binary, measured as target 'before' (same libpjproject)")
@@ -292,7 +294,9 @@ def main():
     store = os.path.join(work, "store.sqlite")
     say(f"filling a store with {a.contacts} contacts and {a.events} events")
     t0 = time.time()
-    subprocess.run([os.path.join(ROOT, ".build/release/omnigate"), "demo-data", "--contacts", str(a.contacts), "--events",
+    # Made by the oldest build measured, so every build can open it (a newer one migrates it).
+    maker = BeforePath.binary if "before" in names else OmnigatePath.binary
+    subprocess.run([maker, "demo-data", "--contacts", str(a.contacts), "--events",
                     str(a.events), "--store", store], check=True, stderr=subprocess.DEVNULL)
     say(f"store ready in {time.time() - t0:.0f} s ({os.path.getsize(store) / 1e6:.0f} MB)")
     numbers = os.path.join(work, "numbers.csv")
@@ -303,12 +307,21 @@ def main():
     OmnigatePath.store = store
     classes = {"omnigate": OmnigatePath, "before": BeforePath, "agents": AgentsPath, "asterisk": AsteriskPath}
     rows, memory, loaded = [], [], []
-    for name in names:
+    for index, name in enumerate(names):
         target = classes[name](name, work)
+        # Each run its own copy of the store: a newer build migrates the file, which an older one then refuses.
+        target.store = os.path.join(work, f"store-{index}-{name}.sqlite")
+        for suffix in ["", "-wal"]:
+            if os.path.exists(store + suffix):
+                shutil.copyfile(store + suffix, target.store + suffix)
         say(f"{name}: starting")
-        pid = target.start()
+        try:
+            pid = target.start()
+        except BaseException:
+            target.stop()  # nothing left holding the port (or the phones running) for the next run
+            raise
         for rate in [int(r) for r in a.rates.split()]:
-            say(f"{name}: {rate} calls/s offered, {rate * 10} bridged calls")
+            say(f"{name}: {rate} calls/s offered, {rate * a.seconds} bridged calls")
             row = run_rate(target, pid, rate, a, numbers, work)
             rows.append(row)
             say(f"{name}: {row['ok']} ok, {row['failed']} failed, {row['retrans']} retrans, {row['cpu_ms_call']:.2f} ms CPU/call, "

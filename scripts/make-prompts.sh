@@ -27,7 +27,7 @@ PROMPTS=(
     # Queue announcements (a queue's announce_frequency) and agents' feature codes.
     "queue-youarenext|You are now first in line."
     "queue-thereare|There are"
-    "queue-callswaiting|calls waiting ahead of you."
+    "queue-callswaiting|calls waiting."
     "queue-holdtime|The estimated hold time is"
     "queue-minute|minute."
     "queue-minutes|minutes."

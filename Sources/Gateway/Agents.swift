@@ -376,6 +376,8 @@ public final class AgentRoster: Sendable {
                 if entry.queues.isEmpty {
                     entry.queues = state.queues.values.filter { $0.members.contains(agent) }.map(\.name).sorted()
                 }
+                // An agent that serves no queue has nothing to log in to.
+                guard !entry.queues.isEmpty else { result = .noSuchQueue; return }
                 result = entry.presence == .loggedOut ? .added : .memberAlready
             }
             if entry.presence == .loggedOut { entry.presence = .available }

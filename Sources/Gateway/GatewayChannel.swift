@@ -451,6 +451,8 @@ final class GatewayChannel: Channel, Sendable {
             }
         }
         prompts.append("queue-thankyou")
+        services.log.info("queue: announcement", ("call.uniqueid", uniqueID), ("queue", queue.name), ("position", position ?? 0),
+                          ("expected_wait_s", expectedWait.map { Int($0.timeInterval) } ?? 0), ("prompts", prompts.joined(separator: "&")))
         for prompt in prompts {
             guard session.isUp else { return }
             _ = await session.play(prompt)

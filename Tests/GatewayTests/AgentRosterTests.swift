@@ -1,5 +1,8 @@
 import Configuration
+import Foundation
+import Synchronization
 @testable import Gateway
+import Timeline
 import Testing
 
 @Suite("queue strategies pick the agents they should")
@@ -117,5 +120,90 @@ struct AgentRosterTests {
         #expect(r.snapshot("ann")?.callsTaken == 1)
         #expect(r.agent(named: "ann")?.contact == "sip:ann@127.0.0.2")
         #expect(r.agent(named: "ben") == nil)
+    }
+
+    @Test("login, logout, pause and unpause answer as Asterisk's member applications, and change who is picked")
+    func memberChanges() {
+        let r = roster(.linear)
+        #expect(r.pause("ann", reason: "lunch") == .paused)
+        #expect(r.status(of: "ann")?.state == .paused && r.status(of: "ann")?.presence == .paused(reason: "lunch"))
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ben"], "ann is paused")
+        r.release("ben")
+        #expect(r.logOut("ben", queue: nil) == .removed)
+        #expect(r.logOut("ben", queue: nil) == .notInQueue)
+        #expect(r.status(of: "ben")?.state == .loggedOut)
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["cat"])
+        r.release("cat")
+        #expect(r.logIn("ben", queue: nil) == .added, "back in the queues it had")
+        #expect(r.status(of: "ben")?.queues == ["q"])
+        #expect(r.logIn("ben", queue: "q") == .memberAlready)
+        #expect(r.logIn("ben", queue: "nosuch") == .noSuchQueue)
+        #expect(r.logOut("ben", queue: "q") == .removed)
+        #expect(r.logOut("ben", queue: "q") == .notInQueue)
+        #expect(r.unpause("ann") == .unpaused)
+        #expect(r.pause("nobody", reason: "") == .notFound)
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
+    }
+
+    @Test("an agent that says it is ready ends its wrap-up at once")
+    func readyEndsWrapUp() {
+        let r = roster(.linear, members: ["ann"], wrapUp: .seconds(600))
+        _ = r.pick(queue: "q", lastAgent: nil)
+        serve(r, "ann")
+        #expect(r.status(of: "ann")?.state == .wrapUp)
+        #expect(r.pick(queue: "q", lastAgent: nil).isEmpty)
+        #expect(r.unpause("ann") == .unpaused)
+        #expect(r.status(of: "ann")?.state == .available)
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
+    }
+
+    @Test("every change of state reaches the followers once, in order: ringing, on a call, wrap-up, available")
+    func changesAreReported() async {
+        let r = roster(.linear, members: ["ann"], wrapUp: .milliseconds(50))
+        let seen = Mutex<[AgentStatus.State]>([])
+        r.follow { _, after in seen.withLock { $0.append(after.state) } }
+        _ = r.pick(queue: "q", lastAgent: nil)
+        r.answered("ann")
+        r.finished("ann", queue: "q")
+        // Wrap-up ends by itself, as a change like any other.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while seen.withLock({ $0.last }) != .available && ContinuousClock.now < deadline { await Task.yield() }
+        #expect(seen.withLock { $0 } == [.ringing, .onCall, .wrapUp, .available])
+    }
+
+    @Test("a saved state comes back at start: paused with its reason, or logged out, in the queues it had")
+    func savedStates() {
+        let location = ConfigLocation(file: "t.conf", line: 1)
+        let agents = ["ann", "ben"].map { name -> Agent in
+            var agent = Agent(name: name, location: location)
+            agent.contact = "sip:\(name)@127.0.0.1"
+            return agent
+        }
+        var q = Queue(name: "q", location: location)
+        q.members = ["ann", "ben"]
+        let saved = [SavedAgentState(agent: "ann", presence: "paused", reason: "training", queues: ["q", "gone"], changedAt: Date()),
+                     SavedAgentState(agent: "ben", presence: "logged_out", queues: ["q"], changedAt: Date())]
+        let r = AgentRoster(agents: agents, queues: [q], saved: saved)
+        #expect(r.status(of: "ann")?.presence == .paused(reason: "training"))
+        #expect(r.status(of: "ann")?.queues == ["q"], "a queue no longer configured is dropped")
+        #expect(r.status(of: "ben")?.state == .loggedOut)
+        #expect(r.unavailability(of: "ann", queue: "q") == "paused (training)")
+        #expect(r.pick(queue: "q", lastAgent: nil).isEmpty)
+    }
+
+    @Test("joinempty and leavewhenempty read members as Asterisk's get_member_status does")
+    func emptyConditions() {
+        let r = roster(.ringall, members: ["ann"])
+        #expect(r.hasUsableMember("q", under: .loose) && r.hasUsableMember("q", under: .strict))
+        _ = r.pause("ann", reason: "")
+        #expect(r.hasUsableMember("q", under: .loose), "loose: a paused member still counts")
+        #expect(!r.hasUsableMember("q", under: .strict))
+        _ = r.logOut("ann", queue: nil)
+        #expect(!r.hasUsableMember("q", under: .loose), "nobody logged in")
+        #expect(r.hasUsableMember("q", under: []), "no conditions: callers wait for nobody, as Asterisk's default")
+        #expect(EmptyConditions(parsing: "yes", joining: true) == [])
+        #expect(EmptyConditions(parsing: "no", joining: false) == [])
+        #expect(EmptyConditions(parsing: "paused, inuse", joining: true) == [.paused, .inUse])
+        #expect(EmptyConditions(parsing: "sometimes", joining: true) == nil)
     }
 }

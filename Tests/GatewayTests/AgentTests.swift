@@ -303,4 +303,33 @@ struct AgentTests {
         #expect(recent.contains { $0["direction"] as? String == "in" && ($0["body"] as? String)?.contains("Friday") == true }, "\(recent)")
         #expect(recent.count == 2, "passing the reply on to alice is not another interaction: \(recent)")
     }
+
+    @Test("a waiting caller hears its place in line and the expected wait, every announce_frequency")
+    func announcements() async throws {
+        let phonePort = Ports.free()
+        let config = GatewayProcess.loopbackTrunk()
+            + "[agent alice]\npassword = s3cret\nqueues = support\nqualify_frequency = 0\n"
+            + "[queue support]\nwrapup = 0s\nannounce_frequency = 1s\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: Self.queuePlan)
+        try await Self.register("alice", port: phonePort, gateway)
+        try await Self.dial("*47", as: "alice", gateway)
+        let (first, firstDirectory) = try Self.caller("+15550000001", gateway)
+        let (second, secondDirectory) = try Self.caller("+15550000002", gateway)
+        try await gateway.process.waitForLine(containing: "queue: joined", occurrence: 2)
+        // Each caller hears where it is: the first that it is next, the second its number.
+        var heard: [String] = []
+        for occurrence in 1...2 { heard.append(try await gateway.process.waitForLine(containing: "queue: announcement", occurrence: occurrence)) }
+        #expect(heard.contains { $0.contains("position=1") && $0.contains("prompts=queue-youarenext&queue-thankyou") }, "\(heard)")
+        #expect(heard.contains { $0.contains("position=2") && $0.contains("prompts=queue-thereare&digits/2&queue-callswaiting&queue-thankyou") },
+                "\(heard)")
+        // Then alice takes them both.
+        let (phone, phoneDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: phonePort,
+                                                     arguments: ["-i", Self.phoneAddress, "-m", "2", "-d", "200"])
+        defer { phone.kill() }
+        try await Self.dial("*48", as: "alice", gateway)
+        #expect(try await SIPp.finish(first, directory: firstDirectory).successful == 1)
+        #expect(try await SIPp.finish(second, directory: secondDirectory).successful == 1)
+        #expect(try await SIPp.finish(phone, directory: phoneDirectory).successful == 2)
+        #expect(try await gateway.stop() == 0)
+    }
 }

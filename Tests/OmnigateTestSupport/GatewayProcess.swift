@@ -34,8 +34,11 @@ public struct GatewayProcess {
         var text = config
         // Each gateway its own RTP ports too: test gateways running side by side (in this process or
         // another) would otherwise all start at 10000 and take each other's.
+        let rtp = "rtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n"
         if !text.contains("[sip]") {
-            text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n"
+            text += "\n[sip]\nudp = 127.0.0.1:0\ntcp = 127.0.0.1:0\n" + rtp
+        } else if !text.contains("rtp_port_start") {
+            text = text.replacingOccurrences(of: "[sip]\n", with: "[sip]\n" + rtp)
         }
         try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
         var files = files

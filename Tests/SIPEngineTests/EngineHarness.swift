@@ -42,8 +42,10 @@ struct EngineHarness {
         let port = Ports.free()
         config.udp = ("127.0.0.1", port)
         config.tcp = ("127.0.0.1", port)
-        config.rtpPortStart = Ports.free(count: 2)
-        config.rtpPortRange = 4000
+        // Reserved as a block: pjsua takes RTP ports anywhere in its range, and a
+        // range wider than the block would take ports handed out to other tests.
+        config.rtpPortStart = Ports.free(count: 1000)
+        config.rtpPortRange = 1000
         config.userAgent = "Omnigate-test"
         config.accounts = accounts
         // Every source is welcome and trusted here: these tests are about the engine, not the policy.
