@@ -33,6 +33,39 @@ struct AgentTests {
                        arguments: ["-m", "1", "-s", exten, "-key", "user", number, "-key", "display", "Caller \(number)"])
     }
 
+    /// The shipped dialplan and configuration's shape: a provider trunk whose
+    /// host (the customer's carrier) is SIPp at `carrierPort`, sending the
+    /// company's number +15550100; agent alice (password s3cret) and `agents`;
+    /// a store that knows Ada (+12025550142). The caller removes `directory`.
+    static func companyGateway(_ name: String, carrierPort: Int, agents: String = "") async throws
+        -> (gateway: GatewayProcess, directory: String, store: String) {
+        let directory = try TestPaths.temporaryDirectory(name)
+        let store = directory + "/store.sqlite"
+        try await CallFlow.fillStore(store, contacts: "id,name,tier,phone,email\nc-ada,Ada Lovelace,gold,+12025550142,ada@example.com\n")
+        let config = """
+            [trunk provider]
+            match = 127.0.0.1
+            context = from-trunk
+            message_context = sms-in
+            host = sip:127.0.0.1:\(carrierPort)
+            from_user = +15550100
+            [agent alice]
+            name = Alice Example
+            password = s3cret
+            qualify_frequency = 0
+            \(agents)
+            [queue vip]
+            [queue sales]
+            [queue support]
+            [store]
+            path = \(store)
+
+            """
+        // The shipped dialplan: its [from-agents] and [agents-sms] send numbers out through OUTBOUND_TRUNK (provider).
+        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
+        return (try await GatewayProcess.start(config: config, dialplan: shipped), directory, store)
+    }
+
     static let agentPlan = """
         [from-agents]
         exten => *45,1,AddQueueMember()
@@ -59,33 +92,10 @@ struct AgentTests {
 
     @Test("an agent calls a customer through the outbound trunk: the customer sees the company's number, the record is outbound with agent and contact; and another agent by name")
     func agentCallsOut() async throws {
-        let directory = try TestPaths.temporaryDirectory("agent-out")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = directory + "/store.sqlite"
-        try await CallFlow.fillStore(store, contacts: "id,name,tier,phone,email\nc-ada,Ada Lovelace,gold,+12025550142,ada@example.com\n")
         let customerPort = Ports.free(), bobPort = Ports.free()
-        let config = """
-            [trunk provider]
-            match = 127.0.0.1
-            context = from-trunk
-            host = sip:127.0.0.1:\(customerPort)
-            from_user = +15550100
-            [agent alice]
-            name = Alice Example
-            password = s3cret
-            qualify_frequency = 0
-            [agent bob]
-            contact = sip:bob@127.0.0.1:\(bobPort)
-            [queue vip]
-            [queue sales]
-            [queue support]
-            [store]
-            path = \(store)
-
-            """
-        // The shipped dialplan: its [from-agents] sends numbers out through OUTBOUND_TRUNK (provider).
-        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
-        let gateway = try await GatewayProcess.start(config: config, dialplan: shipped)
+        let (gateway, directory, store) = try await Self.companyGateway("agent-out", carrierPort: customerPort,
+                                                                        agents: "[agent bob]\ncontact = sip:bob@127.0.0.1:\(bobPort)")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (customer, customerDirectory) = try SIPp.start("builtin:uas", target: nil, port: customerPort, arguments: ["-m", "1"])
         let call = try await SIPp.run("uac-agent-calls.xml", target: gateway.udpTarget, port: Ports.free(),
                                       arguments: ["-i", Self.phoneAddress, "-m", "1", "-d", "500", "-s", "+12025550142",
@@ -242,30 +252,9 @@ struct AgentTests {
 
     @Test("an agent texts a customer From the company's number; the customer's reply goes to that agent's phone; both are on the timeline")
     func agentTextsCustomer() async throws {
-        let directory = try TestPaths.temporaryDirectory("agent-sms")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = directory + "/store.sqlite"
-        try await CallFlow.fillStore(store, contacts: "id,name,tier,phone,email\nc-ada,Ada Lovelace,gold,+12025550142,ada@example.com\n")
         let carrierPort = Ports.free(), phonePort = Ports.free()
-        let config = """
-            [trunk provider]
-            match = 127.0.0.1
-            context = from-trunk
-            message_context = sms-in
-            host = sip:127.0.0.1:\(carrierPort)
-            from_user = +15550100
-            [agent alice]
-            password = s3cret
-            qualify_frequency = 0
-            [queue vip]
-            [queue sales]
-            [queue support]
-            [store]
-            path = \(store)
-
-            """
-        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
-        let gateway = try await GatewayProcess.start(config: config, dialplan: shipped)
+        let (gateway, directory, store) = try await Self.companyGateway("agent-sms", carrierPort: carrierPort)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         try await Self.register("alice", port: phonePort, gateway)
 
         // alice texts Ada: out through the trunk, From the company's number.
