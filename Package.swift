@@ -17,6 +17,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CMalloc", providers: [.apt(["libc6-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Leaf modules: none of these imports another, except Log.
         .target(name: "Log"),
@@ -27,8 +29,10 @@ let package = Package(
 
         // Where they meet, and the executable.
         .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
-        .executableTarget(name: "omnigate", dependencies: ["Gateway", "SIPEngine", "Dialplan", "Timeline", "Configuration", "Log",
-                                                           "CSystemd", "CMalloc"]),
+        // The HTTP API: the gateway's public API over libmicrohttpd.
+        .target(name: "HTTPAPI", dependencies: ["Gateway", "Timeline", "Configuration", "Log", "CMicroHTTPD", "CCrypto"]),
+        .executableTarget(name: "omnigate", dependencies: ["Gateway", "HTTPAPI", "SIPEngine", "Dialplan", "Timeline", "Configuration",
+                                                           "Log", "CSystemd", "CMalloc"]),
 
         // Benchmarks: programs that print figures, never run by `swift test`.
         .executableTarget(name: "pjsua-autoanswer", dependencies: ["CPJSIP"], path: "Benchmarks/pjsua-autoanswer"),
@@ -44,5 +48,6 @@ let package = Package(
         .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "OmnigateTestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "OmnigateTestSupport"]),
+        .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Timeline", "OmnigateTestSupport"]),
     ]
 )

@@ -122,6 +122,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var dialplan = DialplanSettings()
     public var media = Media()
     public var screenPop = ScreenPop()
+    public var http = HTTPSettings()
+    /// API tokens; none by default (the API then answers only /health).
+    public var tokens: [APIToken] = []
     /// By default one trunk: phones and test tools on this machine, entering
     /// the shipped dialplan. A configuration file with any [trunk] replaces it.
     public var trunks: [Trunk] = [Trunk.loopback]
@@ -168,6 +171,16 @@ public struct GatewayConfig: Sendable, Equatable {
             case ("dialplan", 1): config.dialplan.read(&reader)
             case ("media", 1): config.media.read(&reader)
             case ("screenpop", 1): config.screenPop.read(&reader)
+            case ("http", 1): config.http.read(&reader)
+            case ("token", 2):
+                guard isName(words[1]) else {
+                    diagnostics.append(.init(location: section.location,
+                                             message: "'\(words[1])' is not a valid token name; use letters, digits, '-', '_' or '.'"))
+                    continue
+                }
+                var token = APIToken(name: words[1], location: section.location)
+                token.read(&reader)
+                config.tokens.append(token)
             case ("trunk", 2), ("agent", 2), ("queue", 2):
                 guard isName(words[1]) else {
                     diagnostics.append(.init(location: section.location,
@@ -193,7 +206,7 @@ public struct GatewayConfig: Sendable, Equatable {
             default:
                 diagnostics.append(.init(location: section.location, message: """
                     unknown section [\(section.name)]; known: [general], [sip], [store], [dialplan], [media], \
-                    [screenpop], [trunk NAME], [agent NAME], [queue NAME]
+                    [screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME]
                     """))
                 continue
             }
@@ -310,6 +323,28 @@ extension GatewayConfig {
     /// Checks what sections say about each other, and settles each queue's members.
     mutating func checkReferences(file: String) -> [ConfigDiagnostic] {
         var diagnostics: [ConfigDiagnostic] = []
+        for token in tokens {
+            if token.sha256.isEmpty {
+                diagnostics.append(.init(location: token.location, message: "[token \(token.name)] needs 'sha256', the SHA-256 of the token (omnigate token new makes one)"))
+            }
+            if token.role == .agent {
+                if let agent = token.agent {
+                    if !agents.contains(where: { $0.name == agent }) {
+                        diagnostics.append(.init(location: token.location, message: "[token \(token.name)] acts as agent '\(agent)', which is not an [agent]"))
+                    }
+                } else {
+                    diagnostics.append(.init(location: token.location, message: "[token \(token.name)] has role agent, so it needs 'agent', the agent it acts as"))
+                }
+            } else if token.agent != nil {
+                diagnostics.append(.init(location: token.location, message: "[token \(token.name)] names an agent, but only role agent acts as one"))
+            }
+        }
+        if Set(tokens.map(\.sha256)).count < tokens.count {
+            diagnostics.append(.init(location: tokens.last!.location, message: "two [token] sections have the same sha256: each token must be different"))
+        }
+        if (http.tlsCertificate == nil) != (http.tlsPrivateKey == nil) {
+            diagnostics.append(.init(location: .init(file: file, line: 0), message: "[http] needs both tls_certificate and tls_private_key for HTTPS, or neither"))
+        }
         for trunk in trunks {
             if trunk.context.isEmpty {
                 diagnostics.append(.init(location: trunk.location, message: "[trunk \(trunk.name)] needs 'context', the dialplan context its calls enter"))

@@ -36,6 +36,12 @@ public final class Service: Sendable {
 
     /// The screen-pop bus (agent-facing interfaces subscribe to it).
     public var screenPops: ScreenPopBus { services.bus }
+    /// Agents' state: read and changed by the HTTP API as by feature codes.
+    public var agents: AgentRoster { services.roster }
+    /// The configuration in force (agents, queues and screen pops as last reloaded).
+    public var configuration: GatewayConfig { services.config }
+    /// Callers waiting in a queue's line now.
+    public func waitingCount(in queue: String) -> Int { services.lines.line(for: queue).count }
 
     /// Opens the store, loads the dialplan, starts the SIP engine.
     /// - Throws: `StoreError`, `LoadFailure` (dialplan errors with file:line),

@@ -81,7 +81,8 @@ extension TimelineStore {
                    lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, disposition = ?, userfield = ?,
                    state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
                    agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?,
-                   truncated = ?, run_id = coalesce(?, run_id)
+                   truncated = ?, run_id = coalesce(?, run_id),
+                   ended_seq = coalesce(ended_seq, (SELECT coalesce(max(ended_seq), 0) + 1 FROM call_records))
             WHERE uniqueid = ?
             """, [.text(record.direction.rawValue), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
                   .text(record.dstchannel), .text(record.lastapp), .text(record.lastdata), .int(record.start.milliseconds),
@@ -141,6 +142,45 @@ extension TimelineStore {
     /// One call record, or nil.
     public func callRecord(uniqueid: String) throws -> CallRecord? {
         try read { db in try db.rows("SELECT * FROM call_records WHERE uniqueid = ?", [.text(uniqueid)]).first.map(CallRecord.init(row:)) }
+    }
+
+    /// What a page of call records may be narrowed to (every field optional).
+    public struct RecordFilter: Sendable {
+        public var since: Date?
+        public var until: Date?
+        public var direction: Direction?
+        public var disposition: String?
+        public var agent: String?
+        public var queue: String?
+        public var contact: String?
+        public init() {}
+    }
+
+    /// Ended call records in the order they ended, after `cursor` (the
+    /// `ended_seq` of the last one read), at most `limit`; the cursor to go on
+    /// from (always given: asked again later, it returns the records that
+    /// ended since); and whether more are there now. Records that end while a
+    /// reader pages through come after its cursor, so every record is seen
+    /// exactly once.
+    public func callRecordPage(after cursor: Int64?, limit: Int, filter: RecordFilter = RecordFilter()) throws
+        -> (records: [CallRecord], next: Int64, more: Bool) {
+        var sql = "SELECT * FROM call_records WHERE ended_seq > ?"
+        var values: [SQLValue] = [.int(cursor ?? 0)]
+        if let since = filter.since { sql += " AND start >= ?"; values.append(.int(since.milliseconds)) }
+        if let until = filter.until { sql += " AND start < ?"; values.append(.int(until.milliseconds)) }
+        if let direction = filter.direction { sql += " AND direction = ?"; values.append(.text(direction.rawValue)) }
+        if let disposition = filter.disposition { sql += " AND disposition = ?"; values.append(.text(disposition)) }
+        if let agent = filter.agent { sql += " AND agent = ?"; values.append(.text(agent)) }
+        if let queue = filter.queue { sql += " AND queue = ?"; values.append(.text(queue)) }
+        if let contact = filter.contact { sql += " AND contact_id = ?"; values.append(.text(contact)) }
+        sql += " ORDER BY ended_seq LIMIT ?"
+        values.append(.int(Int64(limit + 1)))
+        return try read { db in
+            let rows = try db.rows(sql, values)
+            let page = rows.prefix(limit)
+            let next = page.last?.int("ended_seq") ?? cursor ?? 0
+            return (page.map(CallRecord.init(row:)), next, rows.count > limit)
+        }
     }
 
     /// Ended call records that started at or after `since`, oldest first (for helpdesks).

@@ -164,6 +164,11 @@ enum Schema {
             user_agent   TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (agent, contact)
         );
+        -- The order records ended in: the HTTP API pages by it, so a page boundary never
+        -- skips a record that ends while a helpdesk reads (start order would).
+        ALTER TABLE call_records ADD COLUMN ended_seq INTEGER;
+        UPDATE call_records SET ended_seq = rowid WHERE state = 'ended';
+        CREATE UNIQUE INDEX call_records_ended_seq ON call_records(ended_seq) WHERE ended_seq IS NOT NULL;
         """),
     ]
 

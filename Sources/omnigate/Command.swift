@@ -20,6 +20,7 @@ var commands: [any Command.Type] { [
     CallsCommand.self,
     LookupCommand.self,
     DemoDataCommand.self,
+    TokenCommand.self,
 ] }
 
 func writeError(_ text: String) {

@@ -2,6 +2,7 @@ import Configuration
 import Dispatch
 import Foundation
 import Gateway
+import HTTPAPI
 import Log
 import SIPEngine
 import Synchronization
@@ -79,7 +80,19 @@ enum RunCommand: Command {
             return 1
         }
         let transports = service.transports.map(\.description).joined(separator: ",")
-        log.info("ready", ("config", configPath ?? "built-in defaults"), ("transports", transports), ("version", Version.omnigate))
+        var http: HTTPServer?
+        if let listen = config.http.listen {
+            do {
+                http = try APIServer.start(service: service, config: config, listen: listen)
+            } catch {
+                writeError("omnigate: \(error)")
+                service.stop(drain: .zero)
+                return 1
+            }
+        }
+        let httpAddress = http.map { "\(config.http.tlsCertificate == nil ? "http" : "https") \(config.http.listen!.host):\($0.port)" } ?? "off"
+        log.info("ready", ("config", configPath ?? "built-in defaults"), ("transports", transports), ("api", httpAddress),
+                 ("version", Version.omnigate))
         Systemd.notify("READY=1\nSTATUS=taking calls on \(transports)")
         let trim = MemoryTrim()
         let watchdog = Watchdog(service: service)
@@ -107,6 +120,7 @@ enum RunCommand: Command {
             sources.append(source)
         }
         stopping.wait()
+        http?.stop()
         service.stop(drain: received.withLock { $0 } == SIGINT ? .zero : nil)
         watchdog?.stop()
         trim.stop()

@@ -76,7 +76,7 @@ struct AsteriskModeTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try FileManager.default.createDirectory(atPath: directory + "/Dialplans", withIntermediateDirectories: true)
         try String(contentsOfFile: basicPBXPath, encoding: .utf8).write(toFile: directory + "/Dialplans/extensions.conf", atomically: true, encoding: .utf8)
-        try "[sip]\nudp = 127.0.0.1:0\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
+        try "[sip]\nudp = 127.0.0.1:0\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n[http]\nlisten = off\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/o.conf"], directory: directory)
         #expect(try await process.waitForExit() == 1)
         let errors = process.stderr.split(separator: "\n").filter { $0.contains(": error: ") }

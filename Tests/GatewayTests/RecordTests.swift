@@ -211,7 +211,7 @@ struct ForeignFileTests {
         let path = try Self.foreignDatabase(in: directory, wal: wal)
         try "id,name\nc1,Ada\n".write(toFile: directory + "/contacts.csv", atomically: true, encoding: .utf8)
         try "[from-trunk]\nexten => _X.,1,Answer()\n".write(toFile: directory + "/plan.conf", atomically: true, encoding: .utf8)
-        try "[store]\npath = \(path)\n[dialplan]\npath = \(directory)/plan.conf\n[sip]\nudp = 127.0.0.1:0\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n"
+        try "[store]\npath = \(path)\n[dialplan]\npath = \(directory)/plan.conf\n[sip]\nudp = 127.0.0.1:0\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n[http]\nlisten = off\n"
             .write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
         let before = try Self.listing(directory)
         let refusal = "\(path) is not an Omnigate store: it is an SQLite database with tables of its own (1) "

@@ -15,7 +15,7 @@ struct ServiceTests {
         #expect(try await process.waitForExit() == 1)
         #expect(process.stderr == """
         \(path):2: error: bad value 'many' for 'max_calls' in [general]: expected a whole number from 1 to 4000
-        \(path):3: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media], [screenpop], [trunk NAME], [agent NAME], [queue NAME]
+        \(path):3: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media], [screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME]
 
         """)
     }
@@ -36,7 +36,7 @@ struct ServiceTests {
 
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try "[sip]\nudp = 127.0.0.1:\(port)\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
+        try "[sip]\nudp = 127.0.0.1:\(port)\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n[http]\nlisten = off\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/o.conf"])
         #expect(try await process.waitForExit() == 1)
         #expect(process.stderr.split(separator: "\n").map(String.init) == [

@@ -9,6 +9,8 @@ public struct GatewayProcess {
     public let tcpPort: Int
     /// 0 when TLS is off.
     public let tlsPort: Int
+    /// The HTTP API's port; 0 when it is off.
+    public let apiPort: Int
 
     public var udpTarget: String { "127.0.0.1:\(udpPort)" }
 
@@ -40,6 +42,8 @@ public struct GatewayProcess {
         } else if !text.contains("rtp_port_start") {
             text = text.replacingOccurrences(of: "[sip]\n", with: "[sip]\n" + rtp)
         }
+        // The HTTP API on a port of the kernel's choosing, unless the test says where.
+        if !text.contains("[http]") { text += "\n[http]\nlisten = 127.0.0.1:0\n" }
         try text.write(toFile: directory + "/omnigate.conf", atomically: true, encoding: .utf8)
         var files = files
         if files["Dialplans/extensions.conf"] == nil { files["Dialplans/extensions.conf"] = dialplan }
@@ -56,7 +60,8 @@ public struct GatewayProcess {
         let ready = try await process.waitForLine(containing: json ? "\"subsystem\":\"omnigate\",\"message\":\"ready\"" : "omnigate: ready ",
                                                   timeout: .seconds(20))
         return GatewayProcess(process: process, directory: directory, udpPort: port(in: ready, transport: "udp"),
-                              tcpPort: port(in: ready, transport: "tcp"), tlsPort: port(in: ready, transport: "tls"))
+                              tcpPort: port(in: ready, transport: "tcp"), tlsPort: port(in: ready, transport: "tls"),
+                              apiPort: port(in: ready, transport: "http"))
     }
 
     /// Stops the service with SIGTERM and returns its exit status.

@@ -1,0 +1,13 @@
+#ifndef OMNIGATE_CRYPTO_SHIM_H
+#define OMNIGATE_CRYPTO_SHIM_H
+#include <stddef.h>
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+// SHA-256 of `length` bytes into `out` (32 bytes); 1 on success.
+static inline int omnigate_sha256(const void *data, size_t length, unsigned char *out) {
+    unsigned int size = 0;
+    return EVP_Digest(data, length, out, &size, EVP_sha256(), NULL) == 1 && size == 32;
+}
+#endif

@@ -1,0 +1,327 @@
+import Configuration
+import Foundation
+import Gateway
+import Timeline
+
+/// The HTTP API, version 1 (docs/api.md): call records, lookups, events in,
+/// agents and queues. Every route but `/health` needs a token whose role
+/// allows it; errors are problem details. Handlers run on the HTTP server's
+/// connection threads: each reads or writes the store through its own
+/// connection (WAL: readers never wait for the gateway's writer) and asks the
+/// gateway's roster, which never blocks.
+public final class API: Sendable {
+    private let service: Service
+    private let store: TimelineStore
+    private let tokens: TokenBook
+    private let origins: Set<String>
+    /// Items in one events request, at most.
+    static let maxBatch = 1000
+
+    public init(service: Service, config: GatewayConfig) throws {
+        self.service = service
+        store = try TimelineStore(path: config.store.path, defaultCountry: config.store.defaultCountry)
+        tokens = TokenBook(config.tokens)
+        origins = Set(config.http.allowedOrigins)
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        var response = route(request)
+        if let origin = request.headers["origin"], origins.contains(origin) {
+            response.headers += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        }
+        return response
+    }
+
+    private func route(_ request: HTTPRequest) -> HTTPResponse {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map { $0.removingPercentEncoding ?? String($0) }
+        if request.method == "OPTIONS" {
+            // A browser's preflight: answered for allowed origins only (the headers are added in `handle`).
+            return HTTPResponse(status: 204, headers: [("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS"),
+                                                      ("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept")])
+        }
+        if parts == ["health"] {
+            guard request.method == "GET" else { return methodNotAllowed("GET") }
+            return JSONResponse.make(["status": "ok", "live_calls": service.liveCalls])
+        }
+        guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else {
+            return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)). The API is under /api/v1.")
+        }
+        guard let token = tokens.token(authorization: request.headers["authorization"]) else {
+            let detail = request.headers["authorization"] == nil ? "Send 'Authorization: Bearer TOKEN'." : "The token is not known."
+            return Problem.response(401, "Unauthorized", detail, headers: [("WWW-Authenticate", "Bearer realm=\"omnigate\"")])
+        }
+        let resource = Array(parts.dropFirst(2))
+        switch (request.method, resource.first, resource.count) {
+        case ("GET", "calls", 1): return calls(request, token)
+        case ("GET", "calls", 2): return call(resource[1], token)
+        case ("GET", "lookup", 1): return lookup(request, token)
+        case ("POST", "events", 1): return ingest(request, token)
+        case ("GET", "agents", 1): return agents(token)
+        case ("GET", "agents", 2): return agent(resource[1], token)
+        case ("PUT", "agents", 3) where resource[2] == "state", ("POST", "agents", 3) where resource[2] == "state":
+            return changeState(of: resource[1], request, token)
+        case ("GET", "queues", 1): return queues(token)
+        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1):
+            return methodNotAllowed("GET")
+        case (_, "events", 1): return methodNotAllowed("POST")
+        case (_, "agents", 3): return methodNotAllowed("PUT")
+        default:
+            return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)).")
+        }
+    }
+
+    // MARK: - Roles
+
+    private func forbidden(_ token: APIToken, _ what: String) -> HTTPResponse {
+        Problem.response(403, "Forbidden", "A token with role \(token.role.rawValue) may not \(what).")
+    }
+
+    private func allows(_ token: APIToken, _ roles: Set<APIToken.Role>) -> Bool { roles.contains(token.role) }
+
+    // MARK: - Call records
+
+    private func calls(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .helpdesk, .agent]) else { return forbidden(token, "read call records") }
+        var filter = TimelineStore.RecordFilter()
+        let query = request.query
+        do {
+            filter.since = try query["since"].map { try Self.time($0, "since") }
+            filter.until = try query["until"].map { try Self.time($0, "until") }
+            if let direction = query["direction"] {
+                switch direction {
+                case "in", "inbound": filter.direction = .inbound
+                case "out", "outbound": filter.direction = .outbound
+                default: throw BadRequest("'direction' is in or out")
+                }
+            }
+            filter.disposition = query["disposition"]?.uppercased()
+            filter.agent = query["agent"]
+            filter.queue = query["queue"]
+            filter.contact = query["contact"]
+            if token.role == .agent {
+                // An agent reads its own calls only.
+                if let asked = filter.agent, asked != token.agent { return forbidden(token, "read another agent's calls") }
+                filter.agent = token.agent
+            }
+            let limit = try query["limit"].map { text -> Int in
+                guard let n = Int(text), (1...1000).contains(n) else { throw BadRequest("'limit' is a number from 1 to 1000") }
+                return n
+            } ?? 100
+            let cursor = try query["cursor"].map { text -> Int64 in
+                guard let n = Int64(text), n >= 0 else { throw BadRequest("'cursor' is the next_cursor of an earlier page") }
+                return n
+            }
+            let page = try store.callRecordPage(after: cursor, limit: limit, filter: filter)
+            if (request.headers["accept"] ?? "").contains("text/csv") {
+                var text = CallRecordExport.csvHeader + "\r\n"
+                for record in page.records { text += CallRecordExport.csv(record) + "\r\n" }
+                return HTTPResponse(status: 200, headers: [("Content-Type", "text/csv; charset=utf-8"), ("X-Next-Cursor", String(page.next)),
+                                                           ("X-More", page.more ? "true" : "false")], body: Data(text.utf8))
+            }
+            let records = try page.records.map { try CallRecordExport.json($0) }.joined(separator: ",")
+            return JSONResponse.raw("{\"records\":[\(records)],\"next_cursor\":\"\(page.next)\",\"more\":\(page.more)}")
+        } catch let error as BadRequest {
+            return Problem.response(400, "Bad request", error.message)
+        } catch {
+            return storeTrouble(error)
+        }
+    }
+
+    private func call(_ uniqueid: String, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .helpdesk, .agent]) else { return forbidden(token, "read call records") }
+        do {
+            guard let record = try store.callRecord(uniqueid: uniqueid),
+                  token.role != .agent || record.agent == token.agent else {
+                return Problem.response(404, "Not found", "No call record '\(Self.shown(uniqueid))'.")
+            }
+            return JSONResponse.raw(try CallRecordExport.json(record))
+        } catch {
+            return storeTrouble(error)
+        }
+    }
+
+    // MARK: - Lookups and events
+
+    private func lookup(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard let query = request.query["q"], !query.isEmpty, query.count <= 256 else {
+            return Problem.response(400, "Bad request", "Give the number, email, SIP URI or chat handle as ?q=…")
+        }
+        do {
+            return JSONResponse.raw(try store.screenPop(for: query).json)
+        } catch {
+            return storeTrouble(error)
+        }
+    }
+
+    /// One event (an object) or a batch (`{"events": [...]}`), all or nothing:
+    /// addresses normalised and contacts resolved by the store, an event whose
+    /// (source, external_ref) is stored already left as it is.
+    private func ingest(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .integration]) else { return forbidden(token, "write events") }
+        let items: [Any]
+        do {
+            let document = try JSONSerialization.jsonObject(with: request.body)
+            if let batch = document as? [String: Any], let events = batch["events"] {
+                guard let list = events as? [Any], batch.count == 1 else {
+                    throw BadRequest("a batch is {\"events\": [ … ]} and nothing else")
+                }
+                items = list
+            } else if document is [String: Any] {
+                items = [document]
+            } else {
+                throw BadRequest("the body is one event (a JSON object) or {\"events\": [ … ]}")
+            }
+        } catch let error as BadRequest {
+            return Problem.response(400, "Bad request", error.message)
+        } catch {
+            return Problem.response(400, "Malformed JSON", "The body is not JSON: \(error.localizedDescription)")
+        }
+        guard !items.isEmpty else { return Problem.response(400, "Bad request", "The batch has no events.") }
+        guard items.count <= Self.maxBatch else {
+            return Problem.response(413, "Batch too large", "A batch may hold at most \(Self.maxBatch) events.")
+        }
+        var lines = Data()
+        for (index, item) in items.enumerated() {
+            guard item is [String: Any], let line = try? JSONSerialization.data(withJSONObject: item) else {
+                return Problem.response(422, "Invalid event", "Item \(index + 1) is not a JSON object.",
+                                        extra: ["errors": [["item": index + 1, "detail": "not a JSON object"]]])
+            }
+            lines.append(line)
+            lines.append(0x0A)
+        }
+        do {
+            let imported = try store.importEvents(jsonl: lines, file: "request")
+            return JSONResponse.make(["added": imported.added, "already_stored": imported.alreadyStored])
+        } catch let error as ImportError {
+            // "request:N: message": item N of the batch; nothing was written.
+            let text = "\(error)"
+            let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
+            let item = parts.count == 3 ? Int(parts[1]) : nil
+            let detail = parts.count == 3 ? parts[2].trimmingCharacters(in: .whitespaces) : text
+            return Problem.response(422, "Invalid event", "Item \(item.map(String.init) ?? "?"): \(detail). Nothing was written.",
+                                    extra: ["errors": [["item": item ?? 0, "detail": detail]]])
+        } catch {
+            return storeTrouble(error)
+        }
+    }
+
+    // MARK: - Agents and queues
+
+    private func agents(_ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "read agents") }
+        let statuses = service.agents.statuses.filter { token.role != .agent || $0.agent == token.agent }
+        return JSONResponse.make(["agents": statuses.map(Self.json)])
+    }
+
+    private func agent(_ name: String, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "read agents") }
+        if token.role == .agent && name != token.agent { return forbidden(token, "read another agent") }
+        guard let status = service.agents.status(of: name) else {
+            return Problem.response(404, "Not found", "No agent '\(Self.shown(name))'.")
+        }
+        return JSONResponse.make(Self.json(status))
+    }
+
+    /// `{"state": "available" | "paused" | "logged_out", "reason": "…", "queue": "…"}`, as the
+    /// feature codes do (docs/gateway.md): the same roster, the same change stream.
+    private func changeState(of name: String, _ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "change agents") }
+        if token.role == .agent && name != token.agent { return forbidden(token, "change another agent") }
+        guard service.agents.status(of: name) != nil else { return Problem.response(404, "Not found", "No agent '\(Self.shown(name))'.") }
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+              let state = body["state"] as? String else {
+            return Problem.response(400, "Bad request", "The body is {\"state\": \"available\" | \"paused\" | \"logged_out\", \"reason\": …}")
+        }
+        let reason = (body["reason"] as? String) ?? ""
+        guard reason.count <= 64, !reason.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            return Problem.response(400, "Bad request", "'reason' is at most 64 characters of text")
+        }
+        let queue = body["queue"] as? String
+        let roster = service.agents
+        let outcome: AgentRoster.MemberChange
+        switch state {
+        case "available":
+            if roster.status(of: name)?.presence == .loggedOut {
+                outcome = roster.logIn(name, queue: queue)
+                if outcome == .added || outcome == .memberAlready { _ = roster.unpause(name) }
+            } else {
+                outcome = roster.unpause(name)
+            }
+        case "paused": outcome = roster.pause(name, reason: reason)
+        case "logged_out": outcome = roster.logOut(name, queue: queue)
+        default: return Problem.response(400, "Bad request", "'state' is available, paused or logged_out")
+        }
+        switch outcome {
+        case .noSuchQueue: return Problem.response(404, "Not found", "No queue '\(Self.shown(queue ?? ""))' for this agent.")
+        case .notFound: return Problem.response(409, "Conflict", "Agent '\(name)' is logged out: log it in (state available) first.")
+        default: break
+        }
+        guard let status = roster.status(of: name) else { return Problem.response(404, "Not found", "No agent '\(name)'.") }
+        var document = Self.json(status)
+        document["result"] = outcome.rawValue
+        return JSONResponse.make(document)
+    }
+
+    private func queues(_ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .agent, .helpdesk]) else { return forbidden(token, "read queues") }
+        let roster = service.agents
+        let list: [[String: Any]] = service.configuration.queues.map { queue in
+            ["name": queue.name, "strategy": queue.strategy.rawValue, "waiting": service.waitingCount(in: queue.name),
+             "members": roster.members(of: queue.name),
+             "free": Int(roster.memberFigure(queue: queue.name, option: "free") ?? "0") ?? 0]
+        }
+        return JSONResponse.make(["queues": list])
+    }
+
+    static func json(_ status: AgentStatus) -> [String: Any] {
+        var document: [String: Any] = ["agent": status.agent, "state": status.state.rawValue, "presence": status.presence.name,
+                                       "queues": status.queues, "phones": status.phones,
+                                       "since": Timestamp.string(status.since)]
+        if case .paused(let reason) = status.presence { document["reason"] = reason }
+        return document
+    }
+
+    // MARK: - Helpers
+
+    private func methodNotAllowed(_ allowed: String) -> HTTPResponse {
+        Problem.response(405, "Method not allowed", "Use \(allowed).", headers: [("Allow", allowed)])
+    }
+
+    private func storeTrouble(_ error: Error) -> HTTPResponse {
+        Problem.response(503, "Store unavailable", "The store did not answer: \(error)", headers: [("Retry-After", "1")])
+    }
+
+    static func time(_ text: String, _ name: String) throws -> Date {
+        guard let date = Timestamp.parse(text) else { throw BadRequest("'\(name)' must be ISO 8601, such as 2026-11-24T10:00:00Z") }
+        return date
+    }
+
+    /// A value from the request, cut short and without control characters, for a message.
+    static func shown(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.prefix(80)))
+    }
+}
+
+struct BadRequest: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// The API on its HTTP server, as `omnigate run` starts it.
+public enum APIServer {
+    public static func start(service: Service, config: GatewayConfig, listen: ListenAddress) throws -> HTTPServer {
+        let api = try API(service: service, config: config)
+        var certificate: String?, key: String?
+        if let certificatePath = config.http.tlsCertificate, let keyPath = config.http.tlsPrivateKey {
+            do {
+                certificate = try String(contentsOfFile: certificatePath, encoding: .utf8)
+                key = try String(contentsOfFile: keyPath, encoding: .utf8)
+            } catch {
+                throw HTTPServerError(description: "cannot read [http] tls_certificate or tls_private_key: \(error.localizedDescription)")
+            }
+        }
+        return try HTTPServer(host: listen.host, port: listen.port, certificate: certificate, privateKey: key,
+                              maxConnections: config.http.maxConnections, connectionsPerAddress: config.http.connectionsPerAddress,
+                              maxBody: config.http.maxBody) { api.handle($0) }
+    }
+}
