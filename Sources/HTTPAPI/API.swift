@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Gateway
+import Synchronization
 import Timeline
 
 /// The HTTP API, version 1 (docs/api.md): call records, lookups, events in,
@@ -11,15 +12,15 @@ import Timeline
 /// gateway's roster, which never blocks.
 public final class API: Sendable {
     private let service: Service
-    private let store: TimelineStore
+    private let stores: StoreHandle
     private let tokens: TokenBook
     private let origins: Set<String>
     /// Items in one events request, at most.
     static let maxBatch = 1000
 
-    public init(service: Service, config: GatewayConfig) throws {
+    public init(service: Service, config: GatewayConfig) {
         self.service = service
-        store = try TimelineStore(path: config.store.path, defaultCountry: config.store.defaultCountry)
+        stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
         tokens = TokenBook(config.tokens)
         origins = Set(config.http.allowedOrigins)
     }
@@ -111,7 +112,7 @@ public final class API: Sendable {
                 guard let n = Int64(text), n >= 0 else { throw BadRequest("'cursor' is the next_cursor of an earlier page") }
                 return n
             }
-            let page = try store.callRecordPage(after: cursor, limit: limit, filter: filter)
+            let page = try stores.store().callRecordPage(after: cursor, limit: limit, filter: filter)
             if (request.headers["accept"] ?? "").contains("text/csv") {
                 var text = CallRecordExport.csvHeader + "\r\n"
                 for record in page.records { text += CallRecordExport.csv(record) + "\r\n" }
@@ -130,7 +131,7 @@ public final class API: Sendable {
     private func call(_ uniqueid: String, _ token: APIToken) -> HTTPResponse {
         guard allows(token, [.admin, .supervisor, .helpdesk, .agent]) else { return forbidden(token, "read call records") }
         do {
-            guard let record = try store.callRecord(uniqueid: uniqueid),
+            guard let record = try stores.store().callRecord(uniqueid: uniqueid),
                   token.role != .agent || record.agent == token.agent else {
                 return Problem.response(404, "Not found", "No call record '\(Self.shown(uniqueid))'.")
             }
@@ -147,7 +148,7 @@ public final class API: Sendable {
             return Problem.response(400, "Bad request", "Give the number, email, SIP URI or chat handle as ?q=…")
         }
         do {
-            return JSONResponse.raw(try store.screenPop(for: query).json)
+            return JSONResponse.raw(try stores.store().screenPop(for: query).json)
         } catch {
             return storeTrouble(error)
         }
@@ -190,7 +191,7 @@ public final class API: Sendable {
             lines.append(0x0A)
         }
         do {
-            let imported = try store.importEvents(jsonl: lines, file: "request")
+            let imported = try stores.store().importEvents(jsonl: lines, file: "request")
             return JSONResponse.make(["added": imported.added, "already_stored": imported.alreadyStored])
         } catch let error as ImportError {
             // "request:N: message": item N of the batch; nothing was written.
@@ -310,7 +311,7 @@ struct BadRequest: Error {
 /// The API on its HTTP server, as `omnigate run` starts it.
 public enum APIServer {
     public static func start(service: Service, config: GatewayConfig, listen: ListenAddress) throws -> HTTPServer {
-        let api = try API(service: service, config: config)
+        let api = API(service: service, config: config)
         var certificate: String?, key: String?
         if let certificatePath = config.http.tlsCertificate, let keyPath = config.http.tlsPrivateKey {
             do {
@@ -323,5 +324,27 @@ public enum APIServer {
         return try HTTPServer(host: listen.host, port: listen.port, certificate: certificate, privateKey: key,
                               maxConnections: config.http.maxConnections, connectionsPerAddress: config.http.connectionsPerAddress,
                               maxBody: config.http.maxBody) { api.handle($0) }
+    }
+}
+
+/// The API's own connection to the store, opened on first use (a gateway that
+/// starts on a full disk still starts; the API answers 503 until the store opens).
+final class StoreHandle: Sendable {
+    private let path: String
+    private let defaultCountry: String
+    private let opened = Mutex<TimelineStore?>(nil)
+
+    init(path: String, defaultCountry: String) {
+        self.path = path
+        self.defaultCountry = defaultCountry
+    }
+
+    func store() throws -> TimelineStore {
+        try opened.withLock { opened in
+            if let store = opened { return store }
+            let store = try TimelineStore(path: path, defaultCountry: defaultCountry)
+            opened = store
+            return store
+        }
     }
 }

@@ -128,6 +128,75 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("events come in one by one or in batches, all or nothing, idempotent by source and external_ref, and show in the lookup")
+    func eventIngest() async throws {
+        let directory = try TestPaths.temporaryDirectory("api-events")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = directory + "/store.sqlite"
+        try await CallFlow.fillStore(store, contacts: "id,name,tier,phone,email\nc-ada,Ada Lovelace,gold,+12025550142,ada@example.com\n")
+        let gateway = try await Self.start(store: store)
+        let good: [[String: Any]] = [
+            ["source": "chat", "channel": "chat", "address": "(202) 555-0142", "external_ref": "conv-1", "subject": "Order 4711"],
+            ["source": "mail", "channel": "email", "address": "ADA@example.com", "external_ref": "m-1", "subject": "Invoice"],
+        ]
+        // One bad item: nothing is written, and the answer names it.
+        let bad = try await Self.call(gateway, "POST", "/api/v1/events", token: "chat",
+                                      body: Self.json(["events": [good[0], ["source": "chat", "chanel": "chat"]]]))
+        #expect(bad.status == 422 && bad.headers["content-type"] == "application/problem+json")
+        #expect((bad.json["detail"] as? String)?.hasPrefix("Item 2: unknown key 'chanel'") == true, "\(bad.text)")
+        #expect(((bad.json["errors"] as? [[String: Any]])?.first?["item"] as? Int) == 2)
+        let before = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "chat")
+        #expect((before.json["recent"] as? [Any])?.isEmpty == true, "the bad batch wrote nothing: \(before.text)")
+
+        let added = try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Self.json(["events": good]))
+        #expect(added.status == 200 && added.json["added"] as? Int == 2 && added.json["already_stored"] as? Int == 0, "\(added.text)")
+        let again = try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Self.json(["events": good]))
+        #expect(again.json["added"] as? Int == 0 && again.json["already_stored"] as? Int == 2, "a repeat is a no-op: \(again.text)")
+        let single = try await Self.call(gateway, "POST", "/api/v1/events", token: "admin",
+                                         body: Self.json(["source": "chat", "channel": "chat", "address": "+12025550142", "external_ref": "conv-2"]))
+        #expect(single.json["added"] as? Int == 1)
+        // Both addresses were written differently; the store resolved them to Ada.
+        let pop = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "desk")
+        #expect((pop.json["contact"] as? [String: Any])?["id"] as? String == "c-ada", "\(pop.text)")
+        #expect((pop.json["recent"] as? [Any])?.count == 3, "\(pop.text)")
+
+        #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data("{\"source\": ".utf8)).status == 400)
+        #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data("[1, 2]".utf8)).status == 400)
+        let huge = try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data(repeating: 0x20, count: 2 << 20))
+        #expect(huge.status == 413, "\(huge.status)")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/lookup", token: "chat").status == 400)
+        #expect(try await Self.call(gateway, "GET", "/health").status == 200, "still serving")
+        #expect(try await gateway.stop() == 0)
+    }
+
+    @Test("agents and queues: a supervisor pauses an agent, an agent changes only itself, and the state is the roster's")
+    func agents() async throws {
+        let gateway = try await Self.start()
+        let list = try await Self.call(gateway, "GET", "/api/v1/agents", token: "lead")
+        #expect((list.json["agents"] as? [[String: Any]])?.map { $0["agent"] as? String } == ["alice", "bob"])
+        let paused = try await Self.call(gateway, "PUT", "/api/v1/agents/alice/state", token: "lead",
+                                         body: Self.json(["state": "paused", "reason": "coaching"]))
+        #expect(paused.status == 200 && paused.json["state"] as? String == "paused" && paused.json["reason"] as? String == "coaching",
+                "\(paused.text)")
+        try await gateway.process.waitForLine(containing: "agent changed agent=alice")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/agents/alice", token: "alice").json["presence"] as? String == "paused")
+        #expect(try await Self.call(gateway, "PUT", "/api/v1/agents/alice/state", token: "bob", body: Self.json(["state": "available"])).status == 403)
+        #expect(try await Self.call(gateway, "GET", "/api/v1/agents/alice", token: "bob").status == 403)
+        let own = try await Self.call(gateway, "GET", "/api/v1/agents", token: "bob")
+        #expect((own.json["agents"] as? [[String: Any]])?.map { $0["agent"] as? String } == ["bob"])
+        let ready = try await Self.call(gateway, "PUT", "/api/v1/agents/alice/state", token: "alice", body: Self.json(["state": "available"]))
+        #expect(ready.json["state"] as? String == "available")
+        let out = try await Self.call(gateway, "PUT", "/api/v1/agents/bob/state", token: "admin", body: Self.json(["state": "logged_out"]))
+        #expect(out.json["state"] as? String == "logged_out" && out.json["result"] as? String == "REMOVED")
+        #expect(try await Self.call(gateway, "PUT", "/api/v1/agents/bob/state", token: "admin", body: Self.json(["state": "away"])).status == 400)
+        #expect(try await Self.call(gateway, "PUT", "/api/v1/agents/nobody/state", token: "admin", body: Self.json(["state": "paused"])).status == 404)
+        let queues = try await Self.call(gateway, "GET", "/api/v1/queues", token: "desk")
+        let support = (queues.json["queues"] as? [[String: Any]])?.first { $0["name"] as? String == "support" }
+        #expect(support?["waiting"] as? Int == 0 && support?["members"] as? [String] == ["alice"], "\(queues.text)")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/queues", token: "chat").status == 403)
+        #expect(try await gateway.stop() == 0)
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
