@@ -4,6 +4,7 @@ import Synchronization
 /// blocks: a slow subscriber's stream keeps the newest `buffer` events.
 public final class Broadcast<Event: Sendable>: Sendable {
     private let subscribers = Mutex<[UInt64: AsyncStream<Event>.Continuation]>([:])
+    private let observers = Mutex<[@Sendable (Event) -> Void]>([])
     private let nextSubscriber = Atomic<UInt64>(0)
     private let buffer: Int
 
@@ -17,7 +18,15 @@ public final class Broadcast<Event: Sendable>: Sendable {
         return stream
     }
 
+    /// Runs `observer` for every event, on the sender's thread, before `send`
+    /// returns: for what must have the event before the sender goes on (the
+    /// API's event stream has a pop before the agent's INVITE is sent). It must not block.
+    public func observe(_ observer: @escaping @Sendable (Event) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
     public func send(_ event: Event) {
+        for observer in observers.withLock({ $0 }) { observer(event) }
         for continuation in subscribers.withLock({ Array($0.values) }) { continuation.yield(event) }
     }
 }

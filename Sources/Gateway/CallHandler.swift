@@ -73,6 +73,8 @@ struct CallHandler {
             record.agent = agent.name
         }
         services.access.write(.openCall(record))
+        services.calls.send(CallEvent(kind: .started, uniqueid: uniqueID, direction: record.direction.rawValue, from: callerNumber,
+                                      to: exten, agent: record.agent, time: started))
         if let agent = origin.agent {
             log.info("call out", ("call.uniqueid", uniqueID), ("agent", agent.name), ("exten", exten), ("context", origin.context),
                      ("source", call.source))
@@ -127,6 +129,9 @@ struct CallHandler {
         record.hangupSide = facts.agent != nil && facts.agentHungUp ? "agent" : (ending?.byUs ?? true) ? "gateway" : "caller"
         // The call counts as done once its record is committed, or kept in the spill file.
         await services.access.writeAndWait(.finalizeCall(record))
+        services.calls.send(CallEvent(kind: .ended, uniqueid: record.uniqueid, direction: record.direction.rawValue, from: record.src,
+                                      to: record.dst, agent: record.agent, queue: record.queue, disposition: record.disposition,
+                                      time: record.end ?? Date()))
         log.info("call ended", ("call.uniqueid", record.uniqueid), ("disposition", record.disposition), ("agent", record.agent ?? "-"),
                  ("sip.status", ending?.status ?? 0), ("by", record.hangupSide ?? "-"), ("steps", outcome.steps.count),
                  ("caller.rtp", callerRTP.map { "sent \($0.sent) received \($0.received)" } ?? "-"),

@@ -40,6 +40,8 @@ public final class Service: Sendable {
     public var agents: AgentRoster { services.roster }
     /// The configuration in force (agents, queues and screen pops as last reloaded).
     public var configuration: GatewayConfig { services.config }
+    /// Calls started, answered and ended, as they happen.
+    public var callEvents: Broadcast<CallEvent> { services.calls }
     /// Callers waiting in a queue's line now.
     public func waitingCount(in queue: String) -> Int { services.lines.line(for: queue).count }
 

@@ -14,6 +14,8 @@ final class Services: Sendable {
     let roster: AgentRoster
     let lines: WaitingLines
     let bus: ScreenPopBus
+    /// Calls started, answered and ended.
+    let calls = Broadcast<CallEvent>()
     let popFile: ScreenPopFile?
     private let settings: Mutex<GatewayConfig>
     let log = Logger("call")
@@ -198,6 +200,10 @@ final class GatewayChannel: Channel, Sendable {
     /// and the record says so at once (a crash later still shows who took it).
     private func bridged(_ leg: LegRequest, queue: String?) {
         if let agent = leg.agent { services.roster.answered(agent) }
+        services.calls.send(CallEvent(kind: .answered, uniqueid: uniqueID, direction: origin.agent == nil ? "in" : "out",
+                                      from: origin.callerID(session.call).number, to: SIPAddress(uri: session.call.requestURI).user,
+                                      agent: leg.agent, queue: queue,
+                                      time: Date()))
         services.access.write(.callProgress(uniqueid: uniqueID, state: "bridged", answer: Date(), agent: leg.agent,
                                             dstchannel: leg.channelName, queue: queue))
     }

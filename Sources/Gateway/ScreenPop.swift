@@ -54,6 +54,9 @@ public final class ScreenPopBus: Sendable {
 
     public func subscribe() -> AsyncStream<ScreenPopEvent> { events.subscribe() }
 
+    /// Sees every pop on the publisher's thread, before the agent's INVITE is sent (it must not block).
+    public func observe(_ observer: @escaping @Sendable (ScreenPopEvent) -> Void) { events.observe(observer) }
+
     /// Numbers and publishes a pop; returns it as published.
     @discardableResult
     public func publish(_ pop: ScreenPop) -> ScreenPop {

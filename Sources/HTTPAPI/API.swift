@@ -15,6 +15,7 @@ public final class API: Sendable {
     private let stores: StoreHandle
     private let tokens: TokenBook
     private let origins: Set<String>
+    private let hub = EventHub()
     /// Items in one events request, at most.
     static let maxBatch = 1000
 
@@ -23,7 +24,11 @@ public final class API: Sendable {
         stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
         tokens = TokenBook(config.tokens)
         origins = Set(config.http.allowedOrigins)
+        hub.follow(service)
     }
+
+    /// Ends every event stream (before the server stops: their threads must return).
+    public func close() { hub.close() }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
         var response = route(request)
@@ -62,7 +67,8 @@ public final class API: Sendable {
         case ("PUT", "agents", 3) where resource[2] == "state", ("POST", "agents", 3) where resource[2] == "state":
             return changeState(of: resource[1], request, token)
         case ("GET", "queues", 1): return queues(token)
-        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1):
+        case ("GET", "stream", 1): return stream(request, token)
+        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1):
             return methodNotAllowed("GET")
         case (_, "events", 1): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")
@@ -274,6 +280,42 @@ public final class API: Sendable {
         return JSONResponse.make(["queues": list])
     }
 
+    // MARK: - The live event stream
+
+    /// Server-Sent Events: `topics` (pops, agents, calls; default all the role
+    /// may see), resumed after `Last-Event-ID`. An agent's token sees its own
+    /// pops, calls and state only; a helpdesk's, calls.
+    private func stream(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        let allowed: Set<String> = switch token.role {
+        case .admin, .supervisor, .agent: ["pops", "agents", "calls"]
+        case .helpdesk: ["calls"]
+        case .integration: []
+        }
+        guard !allowed.isEmpty else { return forbidden(token, "read the event stream") }
+        var topics = allowed
+        if let asked = request.query["topics"] {
+            let wanted = Set(asked.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            guard wanted.isSubset(of: ["pops", "agents", "calls"]) else {
+                return Problem.response(400, "Bad request", "'topics' takes pops, agents and calls, separated by commas")
+            }
+            guard wanted.isSubset(of: allowed) else { return forbidden(token, "read \(wanted.subtracting(allowed).sorted().joined(separator: ", "))") }
+            topics = wanted
+        }
+        var from: UInt64?
+        if let text = request.headers["last-event-id"] ?? request.query["last_event_id"] {
+            guard let id = UInt64(text) else { return Problem.response(400, "Bad request", "Last-Event-ID is an id this stream sent") }
+            from = id
+        }
+        let agent = token.role == .agent ? token.agent : nil
+        let body = EventStreamBody(hub: hub, from: from) { item in
+            topics.contains(item.topic) && (agent == nil || item.agent == agent)
+        }
+        var response = HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
+                                                          ("X-Accel-Buffering", "no")])
+        response.stream = body
+        return response
+    }
+
     static func json(_ status: AgentStatus) -> [String: Any] {
         var document: [String: Any] = ["agent": status.agent, "state": status.state.rawValue, "presence": status.presence.name,
                                        "queues": status.queues, "phones": status.phones,
@@ -321,9 +363,11 @@ public enum APIServer {
                 throw HTTPServerError(description: "cannot read [http] tls_certificate or tls_private_key: \(error.localizedDescription)")
             }
         }
-        return try HTTPServer(host: listen.host, port: listen.port, certificate: certificate, privateKey: key,
-                              maxConnections: config.http.maxConnections, connectionsPerAddress: config.http.connectionsPerAddress,
-                              maxBody: config.http.maxBody) { api.handle($0) }
+        let server = try HTTPServer(host: listen.host, port: listen.port, certificate: certificate, privateKey: key,
+                                    maxConnections: config.http.maxConnections, connectionsPerAddress: config.http.connectionsPerAddress,
+                                    maxBody: config.http.maxBody) { api.handle($0) }
+        server.beforeStop = { api.close() }
+        return server
     }
 }
 

@@ -26,12 +26,20 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Data
+    /// A body written as it comes (an event stream), instead of `body`.
+    var stream: (any StreamingBody)?
 
     public init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
         self.status = status
         self.headers = headers
         self.body = body
     }
+}
+
+/// A response body produced piece by piece on the connection's thread.
+protocol StreamingBody: AnyObject, Sendable {
+    /// The next bytes, at most `max` (waiting for them is allowed); nil ends the body.
+    func next(max: Int) -> Data?
 }
 
 public struct HTTPServerError: Error, CustomStringConvertible {
@@ -77,14 +85,27 @@ public final class HTTPServer: @unchecked Sendable {
         self.port = Int(omnigate_http_port(started))
     }
 
+    /// Runs first in `stop`: ends what keeps connections open (event streams).
+    public var beforeStop: (@Sendable () -> Void)? {
+        get { hooks.withLock { $0 } }
+        set { hooks.withLock { $0 = newValue } }
+    }
+    private let hooks = Mutex<(@Sendable () -> Void)?>(nil)
+
     /// Closes the listening socket and every connection; returns once no handler runs.
     public func stop() {
         let first = stopped.withLock { done -> Bool in defer { done = true }; return !done }
         guard first, let daemon else { return }
+        beforeStop?()
         MHD_stop_daemon(daemon)
     }
 
     deinit { stop() }
+
+    final class StreamBox {
+        let body: any StreamingBody
+        init(_ body: any StreamingBody) { self.body = body }
+    }
 
     /// One request's state while its body arrives.
     final class PendingRequest {
@@ -130,8 +151,22 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func queue(_ response: HTTPResponse, on connection: OpaquePointer) -> MHD_Result {
-        let made = response.body.withUnsafeBytes { bytes in
-            MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+        let made: OpaquePointer?
+        if let stream = response.stream {
+            // The connection's thread asks for more as the client reads; the box lives until MHD frees the response.
+            let box = Unmanaged.passRetained(StreamBox(stream)).toOpaque()
+            made = MHD_create_response_from_callback(UInt64.max, 16 * 1024, { cls, _, buffer, max in
+                guard let cls, let buffer else { return -1 }
+                guard let data = Unmanaged<StreamBox>.fromOpaque(cls).takeUnretainedValue().body.next(max: max) else { return -1 }
+                data.copyBytes(to: UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: UInt8.self), count: data.count)
+                return data.count
+            }, box, { cls in
+                if let cls { Unmanaged<StreamBox>.fromOpaque(cls).release() }
+            })
+        } else {
+            made = response.body.withUnsafeBytes { bytes in
+                MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+            }
         }
         guard let made else { return .NO }
         defer { MHD_destroy_response(made) }

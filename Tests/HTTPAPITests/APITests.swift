@@ -197,6 +197,52 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("the event stream shows a call's pop, start, answer and end as they happen, resumes after Last-Event-ID, and an agent sees only its own")
+    func eventStream() async throws {
+        let agentPort = Ports.free()
+        let gateway = try await GatewayProcess.start(
+            config: GatewayProcess.loopbackTrunk() + "[agent alice]\ncontact = sip:alice@127.0.0.1:\(agentPort)\nqueues = support\n"
+                + "[agent bob]\ncontact = sip:bob@127.0.0.1:9\nqueues = support\n" + Self.tokenSections,
+            dialplan: "[from-trunk]\nexten => _X.,1,Dial(PJSIP/alice,10)\n")
+        func curl(_ token: String, _ extra: [String] = []) throws -> TestProcess {
+            try TestProcess("/usr/bin/curl", ["-sN", "-H", "Authorization: Bearer \(Self.secret(token))"] + extra
+                                + ["http://127.0.0.1:\(gateway.apiPort)/api/v1/stream"])
+        }
+        let admin = try curl("admin")
+        let bob = try curl("bob")
+        defer { admin.kill(); bob.kill() }
+        try await admin.waitForLine(containing: ": stream of new events")
+        try await bob.waitForLine(containing: ": stream of new events")
+
+        let (uas, uasDirectory) = try SIPp.start("builtin:uas", target: nil, port: agentPort, arguments: ["-m", "1"])
+        let caller = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "1", "-d", "300", "-s", "100"])
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(uas, directory: uasDirectory).successful == 1)
+        try await admin.waitForLine(containing: "event: call.ended")
+        let names = admin.stdout.split(separator: "\n").filter { $0.hasPrefix("event: ") }.map { String($0.dropFirst(7)) }
+        let order = names.filter { ["call.started", "pop.published", "call.answered", "call.ended"].contains($0) }
+        #expect(order == ["call.started", "pop.published", "call.answered", "call.ended"], "\(names)")
+        let published = try #require(admin.stdout.split(separator: "\n").first { $0.hasPrefix("data: ") && $0.contains("\"caller_number\"") })
+        #expect(published.contains("\"agent\":\"alice\"") && published.contains("\"caller_number\":\"+15551230000\""), "\(published)")
+
+        // A client that lost its connection after the first event gets the rest, without a gap.
+        let ids = admin.stdout.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { UInt64($0.dropFirst(4)) }
+        #expect(ids == ids.sorted() && Set(ids).count == ids.count)
+        let resumed = try curl("admin", ["-H", "Last-Event-ID: \(ids[0])"])
+        defer { resumed.kill() }
+        try await resumed.waitForLine(containing: "event: call.ended")
+        let resumedIDs = resumed.stdout.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { UInt64($0.dropFirst(4)) }
+        #expect(resumedIDs == Array(ids.dropFirst()), "resumed \(resumedIDs), had \(ids)")
+
+        // bob's stream: only bob. A change of bob's own state comes through; alice's call never did.
+        #expect(try await Self.call(gateway, "PUT", "/api/v1/agents/bob/state", token: "lead", body: Self.json(["state": "paused"])).status == 200)
+        try await bob.waitForLine(containing: "event: agent.state_changed")
+        #expect(!bob.stdout.contains("pop.published") && !bob.stdout.contains("call.started"), "\(bob.stdout)")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/stream?topics=pops", token: "desk").status == 403)
+        #expect(try await gateway.stop() == 0, "the streams open do not hold up the stop")
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
