@@ -16,6 +16,7 @@ public final class API: Sendable {
     private let tokens: TokenBook
     private let origins: Set<String>
     private let hub = EventHub()
+    private let metrics: Metrics
     /// Items in one events request, at most.
     static let maxBatch = 1000
 
@@ -25,6 +26,7 @@ public final class API: Sendable {
         tokens = TokenBook(config.tokens)
         origins = Set(config.http.allowedOrigins)
         hub.follow(service)
+        metrics = Metrics(service: service)
     }
 
     /// Ends every event stream (before the server stops: their threads must return).
@@ -48,6 +50,16 @@ public final class API: Sendable {
         if parts == ["health"] {
             guard request.method == "GET" else { return methodNotAllowed("GET") }
             return JSONResponse.make(["status": "ok", "live_calls": service.liveCalls])
+        }
+        if parts == ["metrics"] {
+            guard request.method == "GET" else { return methodNotAllowed("GET") }
+            guard let token = tokens.token(authorization: request.headers["authorization"]) else {
+                return Problem.response(401, "Unauthorized", "Send 'Authorization: Bearer TOKEN' (Prometheus: authorization.credentials).",
+                                        headers: [("WWW-Authenticate", "Bearer realm=\"omnigate\"")])
+            }
+            guard allows(token, [.admin, .supervisor]) else { return forbidden(token, "read metrics") }
+            return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                body: Data(metrics.render().utf8))
         }
         guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else {
             return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)). The API is under /api/v1.")

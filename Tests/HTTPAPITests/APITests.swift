@@ -240,6 +240,14 @@ struct APITests {
         try await bob.waitForLine(containing: "event: agent.state_changed")
         #expect(!bob.stdout.contains("pop.published") && !bob.stdout.contains("call.started"), "\(bob.stdout)")
         #expect(try await Self.call(gateway, "GET", "/api/v1/stream?topics=pops", token: "desk").status == 403)
+        // The same call in the metrics.
+        let metrics = try await Self.call(gateway, "GET", "/metrics", token: "lead")
+        #expect(metrics.status == 200 && metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        #expect(metrics.text.contains("omnigate_calls_ended_total{disposition=\"ANSWERED\"} 1"), "\(metrics.text)")
+        #expect(metrics.text.contains("omnigate_call_to_agent_seconds_count 1"))
+        #expect(metrics.text.contains("omnigate_agents{state=\"paused\"} 1") && metrics.text.contains("omnigate_queue_waiting{queue=\"support\"} 0"))
+        #expect(try await Self.call(gateway, "GET", "/metrics").status == 401)
+        #expect(try await Self.call(gateway, "GET", "/metrics", token: "desk").status == 403)
         #expect(try await gateway.stop() == 0, "the streams open do not hold up the stop")
     }
 
