@@ -125,6 +125,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var http = HTTPSettings()
     /// API tokens; none by default (the API then answers only /health).
     public var tokens: [APIToken] = []
+    /// Webhook subscriptions; none by default.
+    public var webhooks: [Webhook] = []
     /// By default one trunk: phones and test tools on this machine, entering
     /// the shipped dialplan. A configuration file with any [trunk] replaces it.
     public var trunks: [Trunk] = [Trunk.loopback]
@@ -172,6 +174,18 @@ public struct GatewayConfig: Sendable, Equatable {
             case ("media", 1): config.media.read(&reader)
             case ("screenpop", 1): config.screenPop.read(&reader)
             case ("http", 1): config.http.read(&reader)
+            case ("webhook", 2):
+                guard isName(words[1]) else {
+                    diagnostics.append(.init(location: section.location,
+                                             message: "'\(words[1])' is not a valid webhook name; use letters, digits, '-', '_' or '.'"))
+                    continue
+                }
+                var webhook = Webhook(name: words[1], location: section.location)
+                webhook.read(&reader)
+                if webhook.url.isEmpty || webhook.secret.isEmpty {
+                    diagnostics.append(.init(location: section.location, message: "[webhook \(words[1])] needs 'url' and 'secret'"))
+                }
+                config.webhooks.append(webhook)
             case ("token", 2):
                 guard isName(words[1]) else {
                     diagnostics.append(.init(location: section.location,
@@ -206,7 +220,7 @@ public struct GatewayConfig: Sendable, Equatable {
             default:
                 diagnostics.append(.init(location: section.location, message: """
                     unknown section [\(section.name)]; known: [general], [sip], [store], [dialplan], [media], \
-                    [screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME]
+                    [screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME], [webhook NAME]
                     """))
                 continue
             }

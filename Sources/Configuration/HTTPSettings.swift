@@ -73,3 +73,36 @@ public struct APIToken: Sendable, Equatable {
         reader.optional("agent", into: &agent, expected: "an agent's name") { isName($0) ? $0 : nil }
     }
 }
+
+/// `[webhook NAME]`: where Omnigate posts events, signed with the secret
+/// (docs/api.md, "Webhooks").
+public struct Webhook: Sendable, Equatable {
+    public static let eventNames = ["call.ended"]
+
+    public var name: String
+    /// An http:// or https:// URL.
+    public var url = ""
+    public var events: [String] = ["call.ended"]
+    /// The HMAC-SHA256 key the receiver checks signatures with.
+    public var secret = ""
+    /// How long a delivery is retried before it is given up (and shown as failed).
+    public var retryFor: Duration = .seconds(86_400)
+    public var location: ConfigLocation
+
+    public init(name: String, location: ConfigLocation) {
+        self.name = name
+        self.location = location
+    }
+
+    mutating func read(_ reader: inout SectionReader) {
+        reader.read("url", into: &url, expected: "an http:// or https:// URL") { text in
+            (text.hasPrefix("http://") || text.hasPrefix("https://")) && URL(string: text)?.host != nil && !text.contains(" ") ? text : nil
+        }
+        reader.read("events", into: &events, expected: "events separated by commas: \(Webhook.eventNames.joined(separator: ", "))") { text in
+            let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            return !names.isEmpty && names.allSatisfy(Webhook.eventNames.contains) ? names : nil
+        }
+        reader.read("secret", into: &secret, expected: "at least 16 characters") { $0.count >= 16 ? $0 : nil }
+        reader.duration("retry_for", into: &retryFor)
+    }
+}

@@ -80,7 +80,8 @@ public final class API: Sendable {
             return changeState(of: resource[1], request, token)
         case ("GET", "queues", 1): return queues(token)
         case ("GET", "stream", 1): return stream(request, token)
-        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1):
+        case ("GET", "webhooks", 1): return webhooks(token)
+        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1):
             return methodNotAllowed("GET")
         case (_, "events", 1): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")
@@ -290,6 +291,22 @@ public final class API: Sendable {
              "free": Int(roster.memberFigure(queue: queue.name, option: "free") ?? "0") ?? 0]
         }
         return JSONResponse.make(["queues": list])
+    }
+
+    /// Each webhook's deliveries: pending, delivered, given up, and the last error.
+    private func webhooks(_ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor]) else { return forbidden(token, "read webhooks") }
+        do {
+            let list: [[String: Any]] = try stores.store().webhookSummaries().map { summary in
+                var item: [String: Any] = ["webhook": summary.webhook, "pending": summary.pending, "delivered": summary.delivered,
+                                           "given_up": summary.givenUp]
+                if let error = summary.lastError { item["last_error"] = error }
+                return item
+            }
+            return JSONResponse.make(["webhooks": list])
+        } catch {
+            return storeTrouble(error)
+        }
     }
 
     // MARK: - The live event stream

@@ -169,6 +169,28 @@ enum Schema {
         ALTER TABLE call_records ADD COLUMN ended_seq INTEGER;
         UPDATE call_records SET ended_seq = rowid WHERE state = 'ended';
         CREATE UNIQUE INDEX call_records_ended_seq ON call_records(ended_seq) WHERE ended_seq IS NOT NULL;
+        -- Webhooks: how far each has taken ended calls, and every delivery with its attempts.
+        CREATE TABLE webhook_cursors (
+            webhook    TEXT PRIMARY KEY,
+            ended_seq  INTEGER NOT NULL
+        );
+        CREATE TABLE webhook_deliveries (
+            id               INTEGER PRIMARY KEY,
+            webhook          TEXT NOT NULL,
+            event            TEXT NOT NULL,
+            event_id         TEXT NOT NULL,
+            body             TEXT NOT NULL,
+            created_at       INTEGER NOT NULL,
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at  INTEGER NOT NULL,
+            delivered_at     INTEGER,
+            given_up_at      INTEGER,
+            last_status      INTEGER,
+            last_error       TEXT,
+            UNIQUE (webhook, event, event_id)
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
+            WHERE delivered_at IS NULL AND given_up_at IS NULL;
         """),
     ]
 

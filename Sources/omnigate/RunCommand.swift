@@ -90,6 +90,7 @@ enum RunCommand: Command {
                 return 1
             }
         }
+        let webhooks = WebhookDispatcher.start(service: service, config: config)
         let httpAddress = http.map { "\(config.http.tlsCertificate == nil ? "http" : "https") \(config.http.listen!.host):\($0.port)" } ?? "off"
         log.info("ready", ("config", configPath ?? "built-in defaults"), ("transports", transports), ("api", httpAddress),
                  ("version", Version.omnigate))
@@ -122,6 +123,7 @@ enum RunCommand: Command {
         stopping.wait()
         http?.stop()
         service.stop(drain: received.withLock { $0 } == SIGINT ? .zero : nil)
+        webhooks?.stop()
         watchdog?.stop()
         trim.stop()
         log.info("stopped")

@@ -61,7 +61,7 @@ struct ConfigurationTests {
     func unknownSection() {
         #expect(errors("[sipp]\nudp = 1.2.3.4:5\n") == [
             "omnigate.conf:1: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media], "
-                + "[screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME]",
+                + "[screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME], [webhook NAME]",
         ])
     }
 

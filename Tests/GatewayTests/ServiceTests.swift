@@ -15,7 +15,7 @@ struct ServiceTests {
         #expect(try await process.waitForExit() == 1)
         #expect(process.stderr == """
         \(path):2: error: bad value 'many' for 'max_calls' in [general]: expected a whole number from 1 to 4000
-        \(path):3: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media], [screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME]
+        \(path):3: error: unknown section [sipp]; known: [general], [sip], [store], [dialplan], [media], [screenpop], [http], [trunk NAME], [agent NAME], [queue NAME], [token NAME], [webhook NAME]
 
         """)
     }

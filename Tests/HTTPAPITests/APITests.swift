@@ -251,6 +251,59 @@ struct APITests {
         #expect(try await gateway.stop() == 0, "the streams open do not hold up the stop")
     }
 
+    @Test("webhooks: call.ended is signed as documented, retried while the receiver answers 500, and none is lost across kill -9")
+    func webhooks() async throws {
+        let directory = try TestPaths.temporaryDirectory("webhooks")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let receiverPort = Ports.free()
+        let secret = "whsec-0123456789abcdef"
+        try "500".write(toFile: directory + "/status", atomically: true, encoding: .utf8)
+        let receiver = try TestProcess("/usr/bin/python3", [TestPaths.packageRoot + "/docs/examples/webhook_receiver.py", "--port", String(receiverPort),
+                                                            "--secret", secret, "--log", directory + "/deliveries.jsonl",
+                                                            "--status-file", directory + "/status"])
+        defer { receiver.kill() }
+        try await receiver.waitForLine(containing: "listening on")
+        let config = GatewayProcess.loopbackTrunk() + Self.tokenSections
+            + "[agent alice]\ncontact = sip:alice@127.0.0.1:9\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\n"
+            + "[webhook desk]\nurl = http://127.0.0.1:\(receiverPort)/hook\nsecret = \(secret)\nevents = call.ended\n"
+            + "[store]\npath = \(directory)/store.sqlite\n"
+        func deliveries() -> [[String: Any]] {
+            let text = (try? String(contentsOfFile: directory + "/deliveries.jsonl", encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+        func waitFor(_ what: String, _ condition: () -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !condition() {
+                guard ContinuousClock.now < deadline else { throw TestProcessError("no \(what) within 30 s: \(deliveries())") }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
+        let first = try await GatewayProcess.start(config: config)
+        let calls = try await SIPp.run("uac-caller-hangs-up.xml", target: first.udpTarget, port: Ports.free(),
+                                       arguments: ["-m", "3", "-r", "10", "-d", "100", "-s", "100"])
+        #expect(calls.successful == 3)
+        // Every call is offered and refused (500), and offered again: then the gateway is killed.
+        try await waitFor("second attempts") { Set(deliveries().filter { $0["attempt"] as? String == "2" }.compactMap { $0["event_id"] as? String }).count == 3 }
+        first.process.signal(SIGKILL)
+        _ = try await first.process.waitForExit()
+
+        try "200".write(toFile: directory + "/status", atomically: true, encoding: .utf8)
+        let second = try await GatewayProcess.start(config: config)
+        try await waitFor("deliveries accepted") { Set(deliveries().filter { $0["status"] as? Int == 200 }.compactMap { $0["event_id"] as? String }).count == 3 }
+        let all = deliveries()
+        #expect(all.allSatisfy { $0["valid"] as? Bool == true }, "every delivery verifies with the documented recipe")
+        let accepted = all.filter { $0["status"] as? Int == 200 }
+        #expect(accepted.count == 3, "each call.ended accepted once: \(accepted.count)")
+        let event = try #require(accepted.first?["event"] as? [String: Any])
+        #expect(event["event"] as? String == "call.ended" && (event["data"] as? [String: Any])?["disposition"] as? String == "ANSWERED")
+        let summary = try await Self.call(second, "GET", "/api/v1/webhooks", token: "admin")
+        let desk = (summary.json["webhooks"] as? [[String: Any]])?.first
+        #expect(desk?["delivered"] as? Int == 3 && desk?["pending"] as? Int == 0, "\(summary.text)")
+        #expect(desk?["last_error"] == nil || (desk?["last_error"] as? String)?.contains("500") == true)
+        #expect(try await second.stop() == 0)
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0

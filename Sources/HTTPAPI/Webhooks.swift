@@ -1,0 +1,133 @@
+import CCrypto
+import Configuration
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Gateway
+import Log
+import Synchronization
+import Timeline
+
+/// Posts events to the configured webhooks from the store's outbox
+/// (docs/api.md, "Webhooks"): at least once, in the order calls ended,
+/// signed, retried with exponential backoff and jitter for the webhook's
+/// `retry_for`, across restarts and kills (the outbox and its cursor are in
+/// the store). Runs on a thread of its own; a slow receiver holds up only
+/// its deliveries, never a call.
+public final class WebhookDispatcher: @unchecked Sendable {
+    // @unchecked: `thread` is set once in `start`; the rest is immutable or atomic.
+    private let webhooks: [String: Webhook]
+    private let stores: StoreHandle
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let log = Logger("webhook")
+    private let session: URLSession
+
+    private init(config: GatewayConfig) {
+        webhooks = Dictionary(config.webhooks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
+        let settings = URLSessionConfiguration.ephemeral
+        settings.timeoutIntervalForRequest = 10
+        settings.timeoutIntervalForResource = 15
+        session = URLSession(configuration: settings)
+    }
+
+    /// Starts delivering for the configured webhooks; nil when there are none.
+    public static func start(service: Service, config: GatewayConfig) -> WebhookDispatcher? {
+        guard !config.webhooks.isEmpty else { return nil }
+        let dispatcher = WebhookDispatcher(config: config)
+        service.callEvents.observe { [weak dispatcher] event in
+            if event.kind == .ended { dispatcher?.wake.signal() }
+        }
+        let thread = Thread { [dispatcher] in
+            while !dispatcher.stopped.load(ordering: .acquiring) {
+                dispatcher.tick()
+                _ = dispatcher.wake.wait(timeout: .now() + 1)
+            }
+            dispatcher.finished.signal()
+        }
+        thread.name = "omnigate-webhooks"
+        thread.start()
+        return dispatcher
+    }
+
+    /// Stops after the delivery in flight (what is left stays in the outbox for the next start).
+    public func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
+        _ = finished.wait(timeout: .now() + 20)
+    }
+
+    private func tick() {
+        guard let store = try? stores.store() else { return }
+        for webhook in webhooks.values where webhook.events.contains("call.ended") {
+            do {
+                while try store.queueEndedCalls(for: webhook.name) > 0 && !stopped.load(ordering: .relaxed) {}
+            } catch {
+                log.warning("webhook outbox not filled: the store did not answer", ("webhook", webhook.name), ("error", "\(error)"))
+            }
+        }
+        guard let due = try? store.dueDeliveries() else { return }
+        for delivery in due where !stopped.load(ordering: .relaxed) { deliver(delivery, store) }
+    }
+
+    private func deliver(_ delivery: WebhookDelivery, _ store: TimelineStore) {
+        guard let webhook = webhooks[delivery.webhook], let url = URL(string: webhook.url) else {
+            try? store.deliveryFailed(delivery.id, status: nil, error: "the webhook is no longer configured", retryAt: nil)
+            return
+        }
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = Data(delivery.body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("Omnigate", forHTTPHeaderField: "User-Agent")
+        request.setValue("\(delivery.event):\(delivery.eventID)", forHTTPHeaderField: "Omnigate-Event-Id")
+        request.setValue(delivery.event, forHTTPHeaderField: "Omnigate-Event")
+        request.setValue(String(delivery.attempts + 1), forHTTPHeaderField: "Omnigate-Attempt")
+        request.setValue(timestamp, forHTTPHeaderField: "Omnigate-Timestamp")
+        request.setValue("v1=" + Self.signature(secret: webhook.secret, timestamp: timestamp, body: delivery.body),
+                         forHTTPHeaderField: "Omnigate-Signature")
+        let answer = Mutex<(status: Int?, error: String?)>((nil, nil))
+        let done = DispatchSemaphore(value: 0)
+        session.dataTask(with: request) { _, response, error in
+            answer.withLock { $0 = ((response as? HTTPURLResponse)?.statusCode, error.map { $0.localizedDescription }) }
+            done.signal()
+        }.resume()
+        done.wait()
+        let (status, error) = answer.withLock { $0 }
+        if let status, (200..<300).contains(status) {
+            try? store.deliveryDone(delivery.id, status: status)
+            return
+        }
+        let reason = error ?? "the receiver answered \(status ?? 0)"
+        let now = Date()
+        // Exponential backoff from 1 s to 10 minutes, with jitter, until retry_for has passed.
+        let delay = min(600, pow(2, Double(delivery.attempts))) * Double.random(in: 0.5...1.5)
+        let retryAt = now.addingTimeInterval(delay)
+        let expired = retryAt > delivery.createdAt.addingTimeInterval(webhook.retryFor.timeInterval)
+        try? store.deliveryFailed(delivery.id, status: status, error: reason, retryAt: expired ? nil : retryAt)
+        if expired {
+            log.error("webhook delivery given up", ("webhook", webhook.name), ("event", delivery.event), ("event.id", delivery.eventID),
+                      ("attempts", delivery.attempts + 1), ("reason", reason))
+        } else if delivery.attempts == 0 {
+            log.warning("webhook delivery failed; retrying", ("webhook", webhook.name), ("event", delivery.event),
+                        ("event.id", delivery.eventID), ("reason", reason))
+        }
+    }
+
+    /// `hex(HMAC-SHA256(secret, timestamp + "." + body))`, as docs/api.md tells receivers to check it.
+    static func signature(secret: String, timestamp: String, body: String) -> String {
+        let key = Array(secret.utf8)
+        let message = Array((timestamp + "." + body).utf8)
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = omnigate_hmac_sha256(key, Int32(key.count), message, message.count, &digest)
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

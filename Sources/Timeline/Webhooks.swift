@@ -1,0 +1,104 @@
+import Foundation
+
+/// A webhook delivery waiting to go out (or to be tried again).
+public struct WebhookDelivery: Sendable {
+    public var id: Int64
+    public var webhook: String
+    public var event: String
+    /// The event's own id (a call's uniqueid): with `event`, unique per webhook.
+    public var eventID: String
+    public var body: String
+    public var attempts: Int
+    public var createdAt: Date
+}
+
+/// What a webhook's deliveries look like now, for the API and metrics.
+public struct WebhookSummary: Sendable {
+    public var webhook: String
+    public var pending = 0
+    public var delivered = 0
+    public var givenUp = 0
+    public var lastError: String?
+}
+
+/// The webhook outbox. Ended calls are taken in the order they ended, from a
+/// cursor kept in the store in the same transaction as the deliveries they
+/// make: after a crash or `kill -9`, nothing is taken twice or missed.
+extension TimelineStore {
+    /// Turns calls that ended since the webhook's cursor into deliveries (at
+    /// most `limit`); returns how many. A webhook seen for the first time
+    /// starts from now: calls that ended before it was configured are not sent.
+    @discardableResult
+    public func queueEndedCalls(for webhook: String, limit: Int = 200, now: Date = Date()) throws -> Int {
+        try write { db in
+            guard let cursor = try db.scalar("SELECT ended_seq FROM webhook_cursors WHERE webhook = ?", [.text(webhook)])?.int else {
+                let newest = try db.scalar("SELECT coalesce(max(ended_seq), 0) FROM call_records")?.int ?? 0
+                try db.run("INSERT INTO webhook_cursors (webhook, ended_seq) VALUES (?, ?)", [.text(webhook), .int(newest)])
+                return 0
+            }
+            let rows = try db.rows("SELECT * FROM call_records WHERE ended_seq > ? ORDER BY ended_seq LIMIT ?",
+                                   [.int(cursor), .int(Int64(limit))])
+            guard let last = rows.last?.int("ended_seq") else { return 0 }
+            for row in rows {
+                let record = CallRecord(row: row)
+                let data = try CallRecordExport.json(record)
+                let body = "{\"event\":\"call.ended\",\"id\":\"call.ended:\(record.uniqueid)\",\"created_at\":\"\(Timestamp.string(now))\",\"data\":\(data)}"
+                try db.run("""
+                    INSERT INTO webhook_deliveries (webhook, event, event_id, body, created_at, next_attempt_at)
+                    VALUES (?, 'call.ended', ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, [.text(webhook), .text(record.uniqueid), .text(body), .int(now.milliseconds), .int(now.milliseconds)])
+            }
+            try db.run("UPDATE webhook_cursors SET ended_seq = ? WHERE webhook = ?", [.int(last), .text(webhook)])
+            return rows.count
+        }
+    }
+
+    /// Deliveries due now, oldest first.
+    public func dueDeliveries(now: Date = Date(), limit: Int = 50) throws -> [WebhookDelivery] {
+        try read { db in
+            try db.rows("""
+                SELECT * FROM webhook_deliveries WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?
+                ORDER BY next_attempt_at, id LIMIT ?
+                """, [.int(now.milliseconds), .int(Int64(limit))]).map { row in
+                WebhookDelivery(id: row.int("id") ?? 0, webhook: row.text("webhook") ?? "", event: row.text("event") ?? "",
+                                eventID: row.text("event_id") ?? "", body: row.text("body") ?? "",
+                                attempts: Int(row.int("attempts") ?? 0), createdAt: Date(milliseconds: row.int("created_at") ?? 0))
+            }
+        }
+    }
+
+    /// The receiver answered 2xx.
+    public func deliveryDone(_ id: Int64, status: Int, now: Date = Date()) throws {
+        try write { db in
+            try db.run("UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?",
+                       [.int(now.milliseconds), .int(Int64(status)), .int(id)])
+        }
+    }
+
+    /// An attempt failed: tried again at `retryAt`, or given up (nil).
+    public func deliveryFailed(_ id: Int64, status: Int?, error: String, retryAt: Date?, now: Date = Date()) throws {
+        try write { db in
+            try db.run("""
+                UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?, given_up_at = ?
+                WHERE id = ?
+                """, [status.map { .int(Int64($0)) } ?? .null, .text(String(error.prefix(300))),
+                      .int((retryAt ?? now).milliseconds), retryAt == nil ? .int(now.milliseconds) : .null, .int(id)])
+        }
+    }
+
+    public func webhookSummaries() throws -> [WebhookSummary] {
+        try read { db in
+            try db.rows("""
+                SELECT webhook, sum(delivered_at IS NULL AND given_up_at IS NULL) AS pending, sum(delivered_at IS NOT NULL) AS delivered,
+                       sum(given_up_at IS NOT NULL) AS given_up,
+                       (SELECT last_error FROM webhook_deliveries d2 WHERE d2.webhook = d.webhook AND last_error IS NOT NULL
+                        ORDER BY id DESC LIMIT 1) AS last_error
+                FROM webhook_deliveries d GROUP BY webhook ORDER BY webhook
+                """).map { row in
+                WebhookSummary(webhook: row.text("webhook") ?? "", pending: Int(row.int("pending") ?? 0),
+                               delivered: Int(row.int("delivered") ?? 0), givenUp: Int(row.int("given_up") ?? 0),
+                               lastError: row.text("last_error"))
+            }
+        }
+    }
+}
