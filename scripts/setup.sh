@@ -43,7 +43,7 @@ PACKAGES=(
     build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
     libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
     uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3 libsystemd-dev systemd libmicrohttpd-dev curl
-    sip-tester baresip-core espeak-ng sox procps iproute2 python3 patch openssl tshark e2fsprogs util-linux
+    sip-tester baresip-core espeak-ng sox procps iproute2 python3 python3-venv patch openssl tshark e2fsprogs util-linux
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -170,5 +170,18 @@ fi
 
 # ---------------------------------------------------------------- 4. voice prompts
 "$ROOT/scripts/make-prompts.sh"
+
+# ---------------------------------------------------------------- 5. test tools from PyPI
+# openapi-spec-validator checks the API's OpenAPI document in the tests; it is not in Debian,
+# so it lives in a virtual environment of its own (the system Python is left alone).
+VENV="$CACHE/venv"
+if "$VENV/bin/python" -c "import openapi_spec_validator" 2>/dev/null; then
+    say "test tools: present in $VENV"
+else
+    $SUDO /usr/bin/python3 -m venv "$VENV" || fail "cannot make a Python virtual environment in $VENV" "install python3-venv"
+    $SUDO "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==0.7.1" \
+        || fail "pip install openapi-spec-validator failed" "check that PyPI is reachable"
+    say "test tools: openapi-spec-validator in $VENV"
+fi
 
 say "setup complete"

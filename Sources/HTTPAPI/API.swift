@@ -17,6 +17,14 @@ public final class API: Sendable {
     private let origins: Set<String>
     private let hub = EventHub()
     private let metrics: Metrics
+    /// Every route served, as the OpenAPI document names it (a test holds the two together).
+    static let routes: [(method: String, path: String)] = [
+        ("GET", "/health"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
+        ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
+        ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"),
+    ]
+
     /// Items in one events request, at most.
     static let maxBatch = 1000
 
@@ -76,12 +84,14 @@ public final class API: Sendable {
         case ("POST", "events", 1): return ingest(request, token)
         case ("GET", "agents", 1): return agents(token)
         case ("GET", "agents", 2): return agent(resource[1], token)
-        case ("PUT", "agents", 3) where resource[2] == "state", ("POST", "agents", 3) where resource[2] == "state":
+        case ("GET", "openapi.json", 1):
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: Data(OpenAPI.document.utf8))
+        case ("PUT", "agents", 3) where resource[2] == "state":
             return changeState(of: resource[1], request, token)
         case ("GET", "queues", 1): return queues(token)
         case ("GET", "stream", 1): return stream(request, token)
         case ("GET", "webhooks", 1): return webhooks(token)
-        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1):
+        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1):
             return methodNotAllowed("GET")
         case (_, "events", 1): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")

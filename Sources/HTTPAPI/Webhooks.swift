@@ -31,6 +31,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
         let settings = URLSessionConfiguration.ephemeral
         settings.timeoutIntervalForRequest = 10
         settings.timeoutIntervalForResource = 15
+        settings.httpMaximumConnectionsPerHost = WebhookDispatcher.inFlight
         session = URLSession(configuration: settings)
     }
 
@@ -69,13 +70,31 @@ public final class WebhookDispatcher: @unchecked Sendable {
                 log.warning("webhook outbox not filled: the store did not answer", ("webhook", webhook.name), ("error", "\(error)"))
             }
         }
-        guard let due = try? store.dueDeliveries() else { return }
-        for delivery in due where !stopped.load(ordering: .relaxed) { deliver(delivery, store) }
+        // Up to `inFlight` deliveries at once: a receiver's round trip does not set the rate.
+        var batches = 0
+        while batches < 50, !stopped.load(ordering: .relaxed), let due = try? store.dueDeliveries(limit: Self.inFlight * 4), !due.isEmpty {
+            batches += 1
+            let group = DispatchGroup()
+            let slots = DispatchSemaphore(value: Self.inFlight)
+            for delivery in due {
+                slots.wait()
+                group.enter()
+                deliver(delivery, store) {
+                    slots.signal()
+                    group.leave()
+                }
+            }
+            group.wait()
+        }
     }
 
-    private func deliver(_ delivery: WebhookDelivery, _ store: TimelineStore) {
+    /// Deliveries sent at once.
+    static let inFlight = 8
+
+    private func deliver(_ delivery: WebhookDelivery, _ store: TimelineStore, then done: @escaping @Sendable () -> Void) {
         guard let webhook = webhooks[delivery.webhook], let url = URL(string: webhook.url) else {
             try? store.deliveryFailed(delivery.id, status: nil, error: "the webhook is no longer configured", retryAt: nil)
+            done()
             return
         }
         let timestamp = String(Int(Date().timeIntervalSince1970))
@@ -90,14 +109,13 @@ public final class WebhookDispatcher: @unchecked Sendable {
         request.setValue(timestamp, forHTTPHeaderField: "Omnigate-Timestamp")
         request.setValue("v1=" + Self.signature(secret: webhook.secret, timestamp: timestamp, body: delivery.body),
                          forHTTPHeaderField: "Omnigate-Signature")
-        let answer = Mutex<(status: Int?, error: String?)>((nil, nil))
-        let done = DispatchSemaphore(value: 0)
-        session.dataTask(with: request) { _, response, error in
-            answer.withLock { $0 = ((response as? HTTPURLResponse)?.statusCode, error.map { $0.localizedDescription }) }
-            done.signal()
+        session.dataTask(with: request) { [self] _, response, error in
+            settle(delivery, webhook, store, status: (response as? HTTPURLResponse)?.statusCode, error: error?.localizedDescription)
+            done()
         }.resume()
-        done.wait()
-        let (status, error) = answer.withLock { $0 }
+    }
+
+    private func settle(_ delivery: WebhookDelivery, _ webhook: Webhook, _ store: TimelineStore, status: Int?, error: String?) {
         if let status, (200..<300).contains(status) {
             try? store.deliveryDone(delivery.id, status: status)
             return

@@ -84,6 +84,19 @@ struct APITests {
         #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "desk", body: Self.json(["source": "x"])).status == 403)
         #expect(try await Self.call(gateway, "GET", "/api/v1/nothing", token: "admin").status == 404)
         #expect(try await Self.call(gateway, "DELETE", "/api/v1/calls", token: "admin").status == 405)
+
+        // The OpenAPI document it serves passes a standard validator (openapi-spec-validator, from scripts/setup.sh).
+        let document = try await Self.call(gateway, "GET", "/api/v1/openapi.json", token: "chat")
+        #expect(document.status == 200 && document.json["openapi"] as? String == "3.1.0")
+        let directory = try TestPaths.temporaryDirectory("openapi")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try document.body.write(to: URL(fileURLWithPath: directory + "/openapi.json"))
+        let venv = (ProcessInfo.processInfo.environment["OMNIGATE_CACHE"] ?? "/var/cache/omnigate") + "/venv/bin/python"
+        try #require(FileManager.default.isExecutableFile(atPath: venv), "no \(venv): run scripts/setup.sh")
+        let validator = try TestProcess(venv, ["-c", "import json, sys; from openapi_spec_validator import validate; "
+                                                   + "validate(json.load(open(sys.argv[1]))); print('valid')", directory + "/openapi.json"])
+        #expect(try await validator.waitForExit() == 0, "\(validator.stderr)")
+        #expect(validator.stdout.contains("valid"))
         #expect(try await gateway.stop() == 0)
     }
 
@@ -122,6 +135,13 @@ struct APITests {
         let filtered = try await Self.call(gateway, "GET", "/api/v1/calls?direction=out", token: "desk")
         #expect((filtered.json["records"] as? [Any])?.isEmpty == true)
         #expect(try await Self.call(gateway, "GET", "/api/v1/calls?since=yesterday", token: "desk").status == 400)
+        // The documented Python client reads the same records, each once.
+        let client = try TestProcess("/usr/bin/python3", [TestPaths.packageRoot + "/docs/examples/omnigate_client.py", "calls"],
+                                     environment: ["OMNIGATE_URL": "http://127.0.0.1:\(gateway.apiPort)", "OMNIGATE_TOKEN": Self.secret("desk"),
+                                                   "PATH": "/usr/bin:/bin"])
+        #expect(try await client.waitForExit() == 0, "\(client.stderr)")
+        let printed = client.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(Set(printed.compactMap { $0["uniqueid"] as? String }) == Set(seen) && printed.count == 30)
         // An agent reads its own calls only.
         #expect(try await Self.call(gateway, "GET", "/api/v1/calls?agent=bob", token: "alice").status == 403)
         #expect(try await Self.call(gateway, "GET", "/api/v1/calls/\(seen[0])", token: "alice").status == 404)

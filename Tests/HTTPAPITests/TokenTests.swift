@@ -1,4 +1,5 @@
 @testable import HTTPAPI
+import Foundation
 import Configuration
 import Testing
 
@@ -29,5 +30,20 @@ struct TokenTests {
         #expect(problems("[token a]\nrole = agent\nagent = bob\nsha256 = \(String(repeating: "a", count: 64))\n").contains("which is not an [agent]"))
         #expect(problems("[token a]\nsha256 = abc\n").contains("64 hex digits"))
         #expect(problems("[http]\nlisten = somewhere\n").contains("host:port"))
+    }
+}
+
+@Suite("the OpenAPI document")
+struct OpenAPIDocumentTests {
+    @Test("it is JSON, and names exactly the routes the API serves, with their methods")
+    func matchesRoutes() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPI.document.utf8)) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented: Set<String> = []
+        for (path, operations) in paths {
+            for method in operations.keys { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        #expect(documented == Set(API.routes.map { "\($0.method) \($0.path)" }))
     }
 }

@@ -1,0 +1,202 @@
+/// The API's OpenAPI 3.1 document, served at `/api/v1/openapi.json`. A test
+/// holds it to `API.routes`: a route added without its description fails.
+enum OpenAPI {
+    static let document = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "Omnigate API",
+        "version": "1.0.0",
+        "description": "Call records, lookups, events in, agents and queues, the live event stream and metrics of an Omnigate gateway. See docs/api.md."
+      },
+      "servers": [{"url": "http://127.0.0.1:8080"}],
+      "security": [{"bearer": []}],
+      "components": {
+        "securitySchemes": {
+          "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `omnigate token new`; its role decides what it may do."}
+        },
+        "schemas": {
+          "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details.",
+            "properties": {
+              "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+              "errors": {"type": "array", "items": {"type": "object", "properties": {"item": {"type": "integer"}, "detail": {"type": "string"}}}}
+            },
+            "required": ["type", "title", "status", "detail"]
+          },
+          "CallRecord": {
+            "type": "object",
+            "description": "Asterisk's CDR fields, then the contact center's: the columns of `omnigate calls --format csv`.",
+            "properties": {
+              "uniqueid": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]}, "clid": {"type": "string"},
+              "src": {"type": "string"}, "dst": {"type": "string"}, "dcontext": {"type": "string"}, "channel": {"type": "string"},
+              "dstchannel": {"type": "string"}, "lastapp": {"type": "string"}, "lastdata": {"type": "string"},
+              "start": {"type": "string", "format": "date-time"}, "answer": {"type": ["string", "null"], "format": "date-time"},
+              "end": {"type": ["string", "null"], "format": "date-time"}, "duration": {"type": "integer"}, "billsec": {"type": "integer"},
+              "disposition": {"type": "string"}, "contact_id": {"type": ["string", "null"]}, "agent": {"type": ["string", "null"]},
+              "queue": {"type": ["string", "null"]}
+            },
+            "required": ["uniqueid", "direction", "start", "disposition"]
+          },
+          "CallPage": {
+            "type": "object",
+            "properties": {
+              "records": {"type": "array", "items": {"$ref": "#/components/schemas/CallRecord"}},
+              "next_cursor": {"type": "string", "description": "Where to go on from, now or later."},
+              "more": {"type": "boolean", "description": "More records are there now."}
+            },
+            "required": ["records", "next_cursor", "more"]
+          },
+          "Event": {
+            "type": "object",
+            "description": "An interaction from another system (docs/timeline.md, events).",
+            "properties": {
+              "source": {"type": "string"}, "channel": {"type": "string", "enum": ["voice", "sms", "chat", "email", "social", "note"]},
+              "direction": {"type": "string", "enum": ["in", "out", "internal"]}, "time": {"type": "string", "format": "date-time"},
+              "contact": {"type": "string"}, "address": {"type": "string"}, "subject": {"type": "string"}, "summary": {"type": "string"},
+              "body": {"type": "string"}, "status": {"type": "string"}, "agent": {"type": "string"}, "external_ref": {"type": "string"}
+            },
+            "required": ["source"]
+          },
+          "Agent": {
+            "type": "object",
+            "properties": {
+              "agent": {"type": "string"},
+              "state": {"type": "string", "enum": ["logged_out", "available", "paused", "ringing", "on_call", "wrap_up"]},
+              "presence": {"type": "string", "enum": ["logged_out", "available", "paused"]}, "reason": {"type": "string"},
+              "queues": {"type": "array", "items": {"type": "string"}}, "phones": {"type": "integer"},
+              "since": {"type": "string", "format": "date-time"}, "result": {"type": "string"}
+            },
+            "required": ["agent", "state", "presence", "queues", "phones", "since"]
+          }
+        },
+        "responses": {
+          "Problem": {"description": "An error", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        }
+      },
+      "paths": {
+        "/health": {
+          "get": {
+            "summary": "Whether the gateway runs, and its live calls (no token)", "security": [],
+            "responses": {"200": {"description": "Running", "content": {"application/json": {"schema": {"type": "object",
+              "properties": {"status": {"type": "string"}, "live_calls": {"type": "integer"}}}}}}}
+          }
+        },
+        "/metrics": {
+          "get": {
+            "summary": "Prometheus metrics (admin, supervisor)",
+            "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                          "401": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/openapi.json": {
+          "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}
+        },
+        "/api/v1/calls": {
+          "get": {
+            "summary": "Call records in the order they ended (admin, supervisor, helpdesk; agent: its own)",
+            "parameters": [
+              {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "A next_cursor of an earlier page"},
+              {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+              {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+              {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+              {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["in", "out", "inbound", "outbound"]}},
+              {"name": "disposition", "in": "query", "schema": {"type": "string"}},
+              {"name": "agent", "in": "query", "schema": {"type": "string"}},
+              {"name": "queue", "in": "query", "schema": {"type": "string"}},
+              {"name": "contact", "in": "query", "schema": {"type": "string"}}
+            ],
+            "responses": {
+              "200": {"description": "A page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallPage"}},
+                                                          "text/csv": {"schema": {"type": "string"}}}},
+              "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
+              "403": {"$ref": "#/components/responses/Problem"}
+            }
+          }
+        },
+        "/api/v1/calls/{uniqueid}": {
+          "get": {
+            "summary": "One call record",
+            "parameters": [{"name": "uniqueid", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The record", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallRecord"}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/lookup": {
+          "get": {
+            "summary": "The screen pop for a number, email, SIP URI or chat handle",
+            "parameters": [{"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 256}}],
+            "responses": {"200": {"description": "The pop", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/events": {
+          "post": {
+            "summary": "Events from chat and email systems: one, or a batch of up to 1,000, all or nothing (admin, integration)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
+              {"$ref": "#/components/schemas/Event"},
+              {"type": "object", "properties": {"events": {"type": "array", "maxItems": 1000, "items": {"$ref": "#/components/schemas/Event"}}}, "required": ["events"]}
+            ]}}}},
+            "responses": {
+              "200": {"description": "Stored", "content": {"application/json": {"schema": {"type": "object",
+                "properties": {"added": {"type": "integer"}, "already_stored": {"type": "integer"}}}}}},
+              "400": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"},
+              "422": {"$ref": "#/components/responses/Problem"}
+            }
+          }
+        },
+        "/api/v1/agents": {
+          "get": {
+            "summary": "Agents' state (admin, supervisor; agent: itself)",
+            "responses": {"200": {"description": "Agents", "content": {"application/json": {"schema": {"type": "object",
+              "properties": {"agents": {"type": "array", "items": {"$ref": "#/components/schemas/Agent"}}}}}}}}
+          }
+        },
+        "/api/v1/agents/{name}": {
+          "get": {
+            "summary": "One agent's state",
+            "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The agent", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Agent"}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/agents/{name}/state": {
+          "put": {
+            "summary": "Log an agent in or out, pause or unpause it (admin, supervisor; agent: itself)",
+            "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "state": {"type": "string", "enum": ["available", "paused", "logged_out"]}, "reason": {"type": "string", "maxLength": 64},
+              "queue": {"type": "string"}}, "required": ["state"]}}}},
+            "responses": {"200": {"description": "The agent now", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Agent"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"},
+                          "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/queues": {
+          "get": {
+            "summary": "Queues: strategy, members logged in, free members, callers waiting",
+            "responses": {"200": {"description": "Queues", "content": {"application/json": {"schema": {"type": "object"}}}}}
+          }
+        },
+        "/api/v1/stream": {
+          "get": {
+            "summary": "The live event stream (Server-Sent Events): pops, calls, agents",
+            "parameters": [
+              {"name": "topics", "in": "query", "schema": {"type": "string"}, "description": "pops, agents, calls, separated by commas"},
+              {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
+            ],
+            "responses": {"200": {"description": "Events as they happen", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                          "403": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/webhooks": {
+          "get": {
+            "summary": "Each webhook's deliveries: pending, delivered, given up, the last error (admin, supervisor)",
+            "responses": {"200": {"description": "Webhooks", "content": {"application/json": {"schema": {"type": "object"}}}}}
+          }
+        }
+      }
+    }
+    """#
+}
