@@ -174,28 +174,7 @@ public struct GatewayConfig: Sendable, Equatable {
             case ("media", 1): config.media.read(&reader)
             case ("screenpop", 1): config.screenPop.read(&reader)
             case ("http", 1): config.http.read(&reader)
-            case ("webhook", 2):
-                guard isName(words[1]) else {
-                    diagnostics.append(.init(location: section.location,
-                                             message: "'\(words[1])' is not a valid webhook name; use letters, digits, '-', '_' or '.'"))
-                    continue
-                }
-                var webhook = Webhook(name: words[1], location: section.location)
-                webhook.read(&reader)
-                if webhook.url.isEmpty || webhook.secret.isEmpty {
-                    diagnostics.append(.init(location: section.location, message: "[webhook \(words[1])] needs 'url' and 'secret'"))
-                }
-                config.webhooks.append(webhook)
-            case ("token", 2):
-                guard isName(words[1]) else {
-                    diagnostics.append(.init(location: section.location,
-                                             message: "'\(words[1])' is not a valid token name; use letters, digits, '-', '_' or '.'"))
-                    continue
-                }
-                var token = APIToken(name: words[1], location: section.location)
-                token.read(&reader)
-                config.tokens.append(token)
-            case ("trunk", 2), ("agent", 2), ("queue", 2):
+            case ("trunk", 2), ("agent", 2), ("queue", 2), ("token", 2), ("webhook", 2):
                 guard isName(words[1]) else {
                     diagnostics.append(.init(location: section.location,
                                              message: "'\(words[1])' is not a valid \(words[0]) name; use letters, digits, '-', '_' or '.'"))
@@ -211,6 +190,17 @@ public struct GatewayConfig: Sendable, Equatable {
                     var agent = Agent(name: words[1], location: section.location)
                     agent.read(&reader)
                     config.agents.append(agent)
+                case "token":
+                    var token = APIToken(name: words[1], location: section.location)
+                    token.read(&reader)
+                    config.tokens.append(token)
+                case "webhook":
+                    var webhook = Webhook(name: words[1], location: section.location)
+                    webhook.read(&reader)
+                    if webhook.url.isEmpty || webhook.secret.isEmpty {
+                        diagnostics.append(.init(location: section.location, message: "[webhook \(words[1])] needs 'url' and 'secret'"))
+                    }
+                    config.webhooks.append(webhook)
                 default:
                     if !seen.keys.contains(where: { $0 != name && $0.hasPrefix("queue ") }) { config.queues.removeAll() }
                     var queue = Queue(name: words[1], location: section.location)

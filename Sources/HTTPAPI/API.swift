@@ -13,7 +13,8 @@ import Timeline
 public final class API: Sendable {
     private let service: Service
     private let stores: StoreHandle
-    private let tokens: TokenBook
+    private let book: Mutex<TokenBook>
+    private var tokens: TokenBook { book.withLock { $0 } }
     private let origins: Set<String>
     private let hub = EventHub()
     private let metrics: Metrics
@@ -31,11 +32,14 @@ public final class API: Sendable {
     public init(service: Service, config: GatewayConfig) {
         self.service = service
         stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
-        tokens = TokenBook(config.tokens)
+        book = Mutex(TokenBook(config.tokens))
         origins = Set(config.http.allowedOrigins)
         hub.follow(service)
         metrics = Metrics(service: service)
     }
+
+    /// Takes the tokens of a reloaded configuration: a token removed stops working at once.
+    public func reload(tokens: [APIToken]) { book.withLock { $0 = TokenBook(tokens) } }
 
     /// Ends every event stream (before the server stops: their threads must return).
     public func close() { hub.close() }
@@ -391,7 +395,7 @@ struct BadRequest: Error {
 
 /// The API on its HTTP server, as `omnigate run` starts it.
 public enum APIServer {
-    public static func start(service: Service, config: GatewayConfig, listen: ListenAddress) throws -> HTTPServer {
+    public static func start(service: Service, config: GatewayConfig, listen: ListenAddress) throws -> (server: HTTPServer, api: API) {
         let api = API(service: service, config: config)
         var certificate: String?, key: String?
         if let certificatePath = config.http.tlsCertificate, let keyPath = config.http.tlsPrivateKey {
@@ -406,7 +410,7 @@ public enum APIServer {
                                     maxConnections: config.http.maxConnections, connectionsPerAddress: config.http.connectionsPerAddress,
                                     maxBody: config.http.maxBody) { api.handle($0) }
         server.beforeStop = { api.close() }
-        return server
+        return (server, api)
     }
 }
 

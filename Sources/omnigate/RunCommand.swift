@@ -81,9 +81,10 @@ enum RunCommand: Command {
         }
         let transports = service.transports.map(\.description).joined(separator: ",")
         var http: HTTPServer?
+        var api: API?
         if let listen = config.http.listen {
             do {
-                http = try APIServer.start(service: service, config: config, listen: listen)
+                (http, api) = try APIServer.start(service: service, config: config, listen: listen)
             } catch {
                 writeError("omnigate: \(error)")
                 service.stop(drain: .zero)
@@ -109,6 +110,8 @@ enum RunCommand: Command {
                     log.info("reloading", ("signal", "SIGHUP"))
                     Systemd.notify("RELOADING=1\nMONOTONIC_USEC=\(Systemd.monotonicMicroseconds)")
                     service.reload()
+                    // The API's tokens too: a token taken out of the file stops working now.
+                    if let api, let configPath, let reloaded = try? GatewayConfig.load(path: configPath) { api.reload(tokens: reloaded.tokens) }
                     Systemd.notify("READY=1\nSTATUS=taking calls on \(transports)")
                     return
                 }

@@ -12,8 +12,9 @@ enum TokenCommand: Command {
     Prints a new random token on standard output, and on standard error the
     [token NAME] section to add to the configuration. The configuration keeps
     only the token's SHA-256: give the token to whoever calls the API (as
-    'Authorization: Bearer TOKEN'); it cannot be read back. Reload with SIGHUP
-    or restart for it to take effect. docs/api.md lists what each role may do.
+    'Authorization: Bearer TOKEN'); it cannot be read back. It works after the
+    next SIGHUP (or restart); a [token] taken out stops working the same way.
+    docs/api.md lists what each role may do.
 
     Options:
       --role ROLE     admin, supervisor, agent, helpdesk (the default) or integration

@@ -97,6 +97,18 @@ struct APITests {
                                                    + "validate(json.load(open(sys.argv[1]))); print('valid')", directory + "/openapi.json"])
         #expect(try await validator.waitForExit() == 0, "\(validator.stderr)")
         #expect(validator.stdout.contains("valid"))
+
+        // A token taken out of the configuration stops working at the next SIGHUP.
+        let path = gateway.directory + "/omnigate.conf"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let withoutDesk = text.replacingOccurrences(of: "[token desk]\nrole = helpdesk\nsha256 = \(Self.sha256(Self.secret("desk")))\n", with: "")
+        #expect(withoutDesk != text)
+        try withoutDesk.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try await Self.call(gateway, "GET", "/api/v1/calls", token: "desk").status == 200)
+        gateway.process.signal(SIGHUP)
+        try await gateway.process.waitForLine(containing: "agents and queues reloaded")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/calls", token: "desk").status == 401)
+        #expect(try await Self.call(gateway, "GET", "/api/v1/calls", token: "admin").status == 200)
         #expect(try await gateway.stop() == 0)
     }
 
