@@ -42,6 +42,21 @@ public final class Service: Sendable {
     public var configuration: GatewayConfig { services.config }
     /// Calls started, answered and ended, as they happen.
     public var callEvents: Broadcast<CallEvent> { services.calls }
+    /// Sends an SMS as an agent, as if its phone had sent it: through the
+    /// agent's message context (the shipped plan sends it out through the
+    /// outbound trunk, From the company's number, on the customer's timeline
+    /// with the agent). False when there is no such agent.
+    public func sendMessage(asAgent name: String, to destination: String, body: String) async -> Bool {
+        guard let agent = services.roster.agent(named: name) else { return false }
+        let host = services.localHost
+        let message = IncomingMessage(from: SIPAddress(uri: "sip:\(MessageSender.escapedUser(name))@\(host)"),
+                                      to: SIPAddress(uri: "sip:\(MessageSender.escapedUser(destination))@\(host)"), body: body,
+                                      sipCallID: "api-" + UUID().uuidString, source: SourceAddress(host: "127.0.0.1", port: 0, transport: "API"),
+                                      agent: name)
+        await InboundMessageHandler(services: services, plans: plans).handle(message, agent: agent)
+        return true
+    }
+
     /// Callers waiting in a queue's line now.
     public func waitingCount(in queue: String) -> Int { services.lines.line(for: queue).count }
 

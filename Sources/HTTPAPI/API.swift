@@ -23,7 +23,7 @@ public final class API: Sendable {
         ("GET", "/health"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
         ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
-        ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"),
+        ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
     ]
 
     /// Items in one events request, at most.
@@ -95,9 +95,10 @@ public final class API: Sendable {
         case ("GET", "queues", 1): return queues(token)
         case ("GET", "stream", 1): return stream(request, token)
         case ("GET", "webhooks", 1): return webhooks(token)
+        case ("POST", "messages", 1): return sendMessage(request, token)
         case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1):
             return methodNotAllowed("GET")
-        case (_, "events", 1): return methodNotAllowed("POST")
+        case (_, "events", 1), (_, "messages", 1): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")
         default:
             return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)).")
@@ -305,6 +306,37 @@ public final class API: Sendable {
              "free": Int(roster.memberFigure(queue: queue.name, option: "free") ?? "0") ?? 0]
         }
         return JSONResponse.make(["queues": list])
+    }
+
+    /// `{"to": "+12025550142", "body": "…", "agent": "alice"}`: an SMS from an
+    /// agent to a customer, sent as the agent's phone would send it (its
+    /// message context decides the route). An agent's token sends as itself.
+    private func sendMessage(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "send messages") }
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+              let to = body["to"] as? String, let text = body["body"] as? String else {
+            return Problem.response(400, "Bad request", "The body is {\"to\": \"+12025550142\", \"body\": \"…\", \"agent\": \"alice\"}")
+        }
+        let asked = body["agent"] as? String
+        if token.role == .agent, let asked, asked != token.agent { return forbidden(token, "send as another agent") }
+        guard let agent = token.role == .agent ? token.agent : asked else {
+            return Problem.response(400, "Bad request", "Say which agent sends it: \"agent\"")
+        }
+        guard !to.isEmpty, to.count <= 64, to.allSatisfy({ $0.isNumber || $0 == "+" || $0.isLetter || "-_.".contains($0) }) else {
+            return Problem.response(400, "Bad request", "'to' is a number (or an agent's name)")
+        }
+        guard !text.isEmpty, text.count <= 1600 else { return Problem.response(400, "Bad request", "'body' is 1 to 1,600 characters") }
+        guard service.agents.agent(named: agent) != nil else { return Problem.response(404, "Not found", "No agent '\(Self.shown(agent))'.") }
+        let done = DispatchSemaphore(value: 0)
+        let service = self.service
+        Task {
+            _ = await service.sendMessage(asAgent: agent, to: to, body: text)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 45) == .success else {
+            return Problem.response(504, "Gateway timeout", "The message was not handed on within 45 s; its status will be on the timeline.")
+        }
+        return JSONResponse.make(["agent": agent, "to": to, "status": "handed on: the timeline shows whether the next hop took it"], status: 202)
     }
 
     /// Each webhook's deliveries: pending, delivered, given up, and the last error.

@@ -190,6 +190,16 @@ enum OpenAPI {
                           "403": {"$ref": "#/components/responses/Problem"}}
           }
         },
+        "/api/v1/messages": {
+          "post": {
+            "summary": "Send an SMS to a customer as an agent, as the agent's phone would (admin, supervisor; agent: as itself)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "to": {"type": "string"}, "body": {"type": "string", "maxLength": 1600}, "agent": {"type": "string"}}, "required": ["to", "body"]}}}},
+            "responses": {"202": {"description": "Handed on", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
         "/api/v1/webhooks": {
           "get": {
             "summary": "Each webhook's deliveries: pending, delivered, given up, the last error (admin, supervisor)",

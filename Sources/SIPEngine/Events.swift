@@ -142,6 +142,18 @@ public struct IncomingMessage: Sendable {
     public var source: SourceAddress
     /// The agent whose phone sent it, authenticated by digest; nil for a trunk's message.
     public var agent: String?
+
+    /// A message made by the gateway itself (an agent's SMS sent through the HTTP API).
+    public init(from: SIPAddress, to: SIPAddress, contentType: String = "text/plain", body: String, sipCallID: String,
+                source: SourceAddress, agent: String?) {
+        self.from = from
+        self.to = to
+        self.contentType = contentType
+        self.body = body
+        self.sipCallID = sipCallID
+        self.source = source
+        self.agent = agent
+    }
 }
 
 /// Everything the engine reports. Delivered in order, on the engine thread.

@@ -336,6 +336,35 @@ struct APITests {
         #expect(try await second.stop() == 0)
     }
 
+    @Test("an agent's SMS sent through the API goes out through the trunk From the company's number, on the customer's timeline with the agent")
+    func agentMessage() async throws {
+        let directory = try TestPaths.temporaryDirectory("api-sms")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let carrierPort = Ports.free()
+        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
+        let config = "[trunk provider]\nmatch = 127.0.0.1\ncontext = from-trunk\nmessage_context = sms-in\n"
+            + "host = sip:127.0.0.1:\(carrierPort)\nfrom_user = +15550100\n"
+            + "[agent alice]\ncontact = sip:alice@127.0.0.1:9\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\n"
+            + "[queue vip]\n[queue sales]\n[queue support]\n" + Self.tokenSections + "[store]\npath = \(directory)/store.sqlite\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: shipped)
+        let (carrier, carrierDirectory) = try SIPp.start("uas-takes-messages.xml", target: nil, port: carrierPort, arguments: ["-m", "1"])
+        let sent = try await Self.call(gateway, "POST", "/api/v1/messages", token: "alice",
+                                       body: Self.json(["to": "+12025550142", "body": "Your order 4711 ships today."]))
+        #expect(sent.status == 202, "\(sent.text)")
+        #expect(try await SIPp.finish(carrier, directory: carrierDirectory).successful == 1)
+        let out = try #require(CallFlow.received(in: carrierDirectory).first { $0.text.hasPrefix("MESSAGE ") }?.text)
+        #expect(CallFlow.header("From", in: out)?.contains("<sip:+15550100@") == true && out.contains("ships today"), "\(out)")
+        try await gateway.process.waitForLine(containing: "sms out to=sip:+12025550142@")
+        let pop = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "alice")
+        #expect((pop.json["recent"] as? [[String: Any]])?.contains { $0["agent"] as? String == "alice" && $0["direction"] as? String == "out" } == true,
+                "\(pop.text)")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/messages", token: "alice",
+                                    body: Self.json(["to": "+12025550142", "body": "hi", "agent": "bob"])).status == 403)
+        #expect(try await Self.call(gateway, "POST", "/api/v1/messages", token: "lead", body: Self.json(["to": "+1", "body": "hi"])).status == 400)
+        #expect(try await Self.call(gateway, "POST", "/api/v1/messages", token: "desk", body: Self.json(["to": "+1", "body": "hi"])).status == 403)
+        #expect(try await gateway.stop() == 0)
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
