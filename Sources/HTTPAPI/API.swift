@@ -24,6 +24,7 @@ public final class API: Sendable {
         ("GET", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
         ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
         ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
+        ("GET", "/api/v1/contacts/{id}"), ("GET", "/api/v1/contacts/{id}/timeline"),
     ]
 
     /// Items in one events request, at most.
@@ -96,7 +97,9 @@ public final class API: Sendable {
         case ("GET", "stream", 1): return stream(request, token)
         case ("GET", "webhooks", 1): return webhooks(token)
         case ("POST", "messages", 1): return sendMessage(request, token)
-        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1):
+        case ("GET", "contacts", 2): return contact(resource[1], token)
+        case ("GET", "contacts", 3) where resource[2] == "timeline": return timeline(of: resource[1], request, token)
+        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1), (_, "contacts", 2...3):
             return methodNotAllowed("GET")
         case (_, "events", 1), (_, "messages", 1): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")
@@ -337,6 +340,34 @@ public final class API: Sendable {
             return Problem.response(504, "Gateway timeout", "The message was not handed on within 45 s; its status will be on the timeline.")
         }
         return JSONResponse.make(["agent": agent, "to": to, "status": "handed on: the timeline shows whether the next hop took it"], status: 202)
+    }
+
+    // MARK: - Contacts
+
+    private func contact(_ id: String, _ token: APIToken) -> HTTPResponse {
+        do {
+            guard let contact = try stores.store().contact(id: id) else {
+                return Problem.response(404, "Not found", "No contact '\(Self.shown(id))'.")
+            }
+            return JSONResponse.raw(String(decoding: try Timestamp.encoder.encode(contact), as: UTF8.self))
+        } catch {
+            return storeTrouble(error)
+        }
+    }
+
+    /// A contact's interactions on every channel, newest first (`limit`, default 50, at most 1,000).
+    private func timeline(of id: String, _ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        let limit = request.query["limit"].flatMap(Int.init) ?? 50
+        guard (1...1000).contains(limit) else { return Problem.response(400, "Bad request", "'limit' is a number from 1 to 1000") }
+        do {
+            let store = try stores.store()
+            guard try store.contact(id: id) != nil else { return Problem.response(404, "Not found", "No contact '\(Self.shown(id))'.") }
+            let events = try store.events(forContact: id, limit: limit)
+            let list = try events.map { String(decoding: try Timestamp.encoder.encode($0), as: UTF8.self) }.joined(separator: ",")
+            return JSONResponse.raw("{\"contact_id\":\(String(decoding: try JSONEncoder().encode(id), as: UTF8.self)),\"events\":[\(list)]}")
+        } catch {
+            return storeTrouble(error)
+        }
     }
 
     /// Each webhook's deliveries: pending, delivered, given up, and the last error.

@@ -200,6 +200,24 @@ enum OpenAPI {
                           "404": {"$ref": "#/components/responses/Problem"}}
           }
         },
+        "/api/v1/contacts/{id}": {
+          "get": {
+            "summary": "A contact and its identities",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The contact", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/contacts/{id}/timeline": {
+          "get": {
+            "summary": "A contact's interactions on every channel, newest first",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}],
+            "responses": {"200": {"description": "Events", "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "contact_id": {"type": "string"}, "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
         "/api/v1/webhooks": {
           "get": {
             "summary": "Each webhook's deliveries: pending, delivered, given up, the last error (admin, supervisor)",

@@ -192,6 +192,11 @@ struct APITests {
         #expect((pop.json["contact"] as? [String: Any])?["id"] as? String == "c-ada", "\(pop.text)")
         #expect((pop.json["recent"] as? [Any])?.count == 3, "\(pop.text)")
 
+        let ada = try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada", token: "desk")
+        #expect(ada.status == 200 && ada.json["name"] as? String == "Ada Lovelace", "\(ada.text)")
+        let timeline = try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada/timeline?limit=2", token: "desk")
+        #expect((timeline.json["events"] as? [Any])?.count == 2 && timeline.json["contact_id"] as? String == "c-ada", "\(timeline.text)")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/contacts/nobody/timeline", token: "desk").status == 404)
         #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data("{\"source\": ".utf8)).status == 400)
         #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data("[1, 2]".utf8)).status == 400)
         let huge = try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data(repeating: 0x20, count: 2 << 20))
