@@ -30,7 +30,7 @@ let package = Package(
         // Where they meet, and the executable.
         .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
         // The HTTP API: the gateway's public API over libmicrohttpd.
-        .target(name: "HTTPAPI", dependencies: ["Gateway", "Timeline", "Configuration", "Log", "CMicroHTTPD", "CCrypto"]),
+        .target(name: "HTTPAPI", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "Log", "CMicroHTTPD", "CCrypto"]),
         .executableTarget(name: "omnigate", dependencies: ["Gateway", "HTTPAPI", "SIPEngine", "Dialplan", "Timeline", "Configuration",
                                                            "Log", "CSystemd", "CMalloc"]),
 

@@ -216,6 +216,13 @@ public final class Service: Sendable {
 
     // MARK: - Reload
 
+    /// Reloads the dialplan only (all or nothing), as a file change does: what the HTTP API's reload does.
+    public func reloadDialplan() -> LivePlan.Reload {
+        let result = plans.reload()
+        report(result, cause: "api")
+        return result
+    }
+
     /// Reloads the dialplan (all or nothing) and, from the configuration file,
     /// agents, queues and screen-pop settings. Calls in progress are not touched.
     public func reload() {

@@ -1,4 +1,5 @@
 import Configuration
+import Dialplan
 import Foundation
 import Gateway
 import Synchronization
@@ -25,6 +26,7 @@ public final class API: Sendable {
         ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
         ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
         ("GET", "/api/v1/contacts/{id}"), ("GET", "/api/v1/contacts/{id}/timeline"),
+        ("POST", "/api/v1/dialplan/check"), ("POST", "/api/v1/dialplan/reload"),
     ]
 
     /// Items in one events request, at most.
@@ -97,11 +99,13 @@ public final class API: Sendable {
         case ("GET", "stream", 1): return stream(request, token)
         case ("GET", "webhooks", 1): return webhooks(token)
         case ("POST", "messages", 1): return sendMessage(request, token)
+        case ("POST", "dialplan", 2) where resource[1] == "check": return checkDialplan(request, token)
+        case ("POST", "dialplan", 2) where resource[1] == "reload": return reloadDialplan(token)
         case ("GET", "contacts", 2): return contact(resource[1], token)
         case ("GET", "contacts", 3) where resource[2] == "timeline": return timeline(of: resource[1], request, token)
         case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1), (_, "contacts", 2...3):
             return methodNotAllowed("GET")
-        case (_, "events", 1), (_, "messages", 1): return methodNotAllowed("POST")
+        case (_, "events", 1), (_, "messages", 1), (_, "dialplan", 2): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")
         default:
             return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)).")
@@ -340,6 +344,37 @@ public final class API: Sendable {
             return Problem.response(504, "Gateway timeout", "The message was not handed on within 45 s; its status will be on the timeline.")
         }
         return JSONResponse.make(["agent": agent, "to": to, "status": "handed on: the timeline shows whether the next hop took it"], status: 202)
+    }
+
+    // MARK: - The dialplan
+
+    /// Checks a proposed plan (the request body, dialplan text) as `omnigate dialplan check`
+    /// does, against the configuration's queues, agents and trunks; nothing goes live.
+    private func checkDialplan(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor]) else { return forbidden(token, "check dialplans") }
+        guard let text = String(data: request.body, encoding: .utf8), !text.isEmpty else {
+            return Problem.response(400, "Bad request", "The body is the dialplan text (UTF-8), as in Dialplans/*.conf")
+        }
+        let config = service.configuration
+        let names = ConfigurationNames(source: "the configuration",
+                                       queues: Dictionary(config.queues.map { ($0.name, $0.members) }, uniquingKeysWith: { first, _ in first }),
+                                       agents: Set(config.agents.map(\.name)), trunks: Set(config.trunks.map(\.name)))
+        let load = DialplanLoader.parse(text, file: "proposed.conf", mode: DialplanMode(rawValue: config.dialplan.mode) ?? .strict, names: names)
+        return JSONResponse.make(["ok": load.diagnostics.errors.isEmpty, "errors": load.diagnostics.errors.map(Self.json),
+                                  "warnings": load.diagnostics.warnings.map(Self.json)])
+    }
+
+    /// Reloads the plan from its files (all or nothing, as at a file change).
+    private func reloadDialplan(_ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin]) else { return forbidden(token, "reload the dialplan") }
+        let result = service.reloadDialplan()
+        return JSONResponse.make(["applied": result.applied, "errors": result.diagnostics.errors.map(Self.json),
+                                  "warnings": result.diagnostics.warnings.map(Self.json)], status: result.applied ? 200 : 422)
+    }
+
+    static func json(_ diagnostic: Diagnostic) -> [String: Any] {
+        ["file": diagnostic.location.file, "line": diagnostic.location.line, "column": diagnostic.location.column,
+         "message": diagnostic.message, "text": diagnostic.description]
     }
 
     // MARK: - Contacts

@@ -218,6 +218,22 @@ enum OpenAPI {
                           "404": {"$ref": "#/components/responses/Problem"}}
           }
         },
+        "/api/v1/dialplan/check": {
+          "post": {
+            "summary": "Check a proposed dialplan against the configuration; nothing goes live (admin, supervisor)",
+            "requestBody": {"required": true, "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "responses": {"200": {"description": "Its errors and warnings, each with file:line:column", "content": {"application/json": {"schema": {
+              "type": "object", "properties": {"ok": {"type": "boolean"}, "errors": {"type": "array"}, "warnings": {"type": "array"}}}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/dialplan/reload": {
+          "post": {
+            "summary": "Reload the dialplan from its files, all or nothing (admin)",
+            "responses": {"200": {"description": "Applied", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "422": {"description": "Refused: the plan has errors; the running one stays", "content": {"application/json": {"schema": {"type": "object"}}}}}
+          }
+        },
         "/api/v1/webhooks": {
           "get": {
             "summary": "Each webhook's deliveries: pending, delivered, given up, the last error (admin, supervisor)",

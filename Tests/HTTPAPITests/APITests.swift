@@ -370,6 +370,35 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("a proposed dialplan is checked against the configuration with file:line:column; a reload is all or nothing")
+    func dialplan() async throws {
+        let gateway = try await Self.start()
+        let bad = "[from-trunk]\nexten => _X.,1,Queue(suport)\n same => n,Dail(PJSIP/alice)\n"
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(gateway.apiPort)/api/v1/dialplan/check")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(bad.utf8)
+        request.setValue("Bearer \(Self.secret("lead"))", forHTTPHeaderField: "Authorization")
+        let (data, _) = try await URLSession.shared.data(for: request)
+        let checked = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(checked["ok"] as? Bool == false)
+        let errors = (checked["errors"] as? [[String: Any]] ?? []).compactMap { $0["text"] as? String }
+        #expect(errors.contains { $0.hasPrefix("proposed.conf:2:") && $0.contains("'suport'") && $0.contains("did you mean 'support'") }, "\(errors)")
+        #expect(errors.contains { $0.hasPrefix("proposed.conf:3:") && $0.contains("'Dail'") }, "\(errors)")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/dialplan/check", token: "desk", body: Data(bad.utf8)).status == 403)
+
+        // A broken file on disk is refused by the reload, and the running plan stays.
+        let plan = gateway.directory + "/Dialplans/extensions.conf"
+        let good = try String(contentsOfFile: plan, encoding: .utf8)
+        try (good + "\n[broken]\nexten => 1,1,Goto(nowhere,1,1)\n").write(toFile: plan, atomically: true, encoding: .utf8)
+        let refused = try await Self.call(gateway, "POST", "/api/v1/dialplan/reload", token: "admin")
+        #expect(refused.status == 422 && refused.json["applied"] as? Bool == false, "\(refused.text)")
+        try good.write(toFile: plan, atomically: true, encoding: .utf8)
+        let applied = try await Self.call(gateway, "POST", "/api/v1/dialplan/reload", token: "admin")
+        #expect(applied.status == 200 && applied.json["applied"] as? Bool == true, "\(applied.text)")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/dialplan/reload", token: "lead").status == 403)
+        #expect(try await gateway.stop() == 0)
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
