@@ -146,7 +146,7 @@ public final class HTTPServer: @unchecked Sendable {
         let request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET", path: fullPath,
                                   query: Self.values(connection, .GET_ARGUMENT_KIND, lowercased: false),
                                   headers: Self.values(connection, .HEADER_KIND, lowercased: true), body: pending.body,
-                                  client: String(cString: client))
+                                  client: String(decoding: client.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         return queue(handler(request), on: connection)
     }
 

@@ -69,7 +69,7 @@ extension TimelineStore {
 
     /// The receiver answered 2xx.
     public func deliveryDone(_ id: Int64, status: Int, now: Date = Date()) throws {
-        try write { db in
+        _ = try write { db in
             try db.run("UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?",
                        [.int(now.milliseconds), .int(Int64(status)), .int(id)])
         }
@@ -77,7 +77,7 @@ extension TimelineStore {
 
     /// An attempt failed: tried again at `retryAt`, or given up (nil).
     public func deliveryFailed(_ id: Int64, status: Int?, error: String, retryAt: Date?, now: Date = Date()) throws {
-        try write { db in
+        _ = try write { db in
             try db.run("""
                 UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?, given_up_at = ?
                 WHERE id = ?
