@@ -39,6 +39,8 @@ public final class WebhookDispatcher: @unchecked Sendable {
     public static func start(service: Service, config: GatewayConfig) -> WebhookDispatcher? {
         guard !config.webhooks.isEmpty else { return nil }
         let dispatcher = WebhookDispatcher(config: config)
+        // Cursors of new webhooks are set before the gateway says it is ready: what happens from then on is sent.
+        dispatcher.fillOutbox()
         service.callEvents.observe { [weak dispatcher] event in
             if event.kind == .ended { dispatcher?.wake.signal() }
         }
@@ -62,14 +64,28 @@ public final class WebhookDispatcher: @unchecked Sendable {
     }
 
     private func tick() {
-        guard let store = try? stores.store() else { return }
-        for webhook in webhooks.values where webhook.events.contains("call.ended") {
-            do {
-                while try store.queueEndedCalls(for: webhook.name) > 0 && !stopped.load(ordering: .relaxed) {}
-            } catch {
-                log.warning("webhook outbox not filled: the store did not answer", ("webhook", webhook.name), ("error", "\(error)"))
+        guard let store = fillOutbox() else { return }
+        deliverDue(store)
+    }
+
+    /// Turns what happened since each webhook's cursors into deliveries.
+    @discardableResult
+    private func fillOutbox() -> TimelineStore? {
+        guard let store = try? stores.store() else { return nil }
+        for webhook in webhooks.values {
+            for event in webhook.events {
+                do {
+                    while try store.queueDeliveries(for: webhook.name, event: event) > 0 && !stopped.load(ordering: .relaxed) {}
+                } catch {
+                    log.warning("webhook outbox not filled: the store did not answer", ("webhook", webhook.name), ("event", event),
+                                ("error", "\(error)"))
+                }
             }
         }
+        return store
+    }
+
+    private func deliverDue(_ store: TimelineStore) {
         // Up to `inFlight` deliveries at once: a receiver's round trip does not set the rate.
         var batches = 0
         while batches < 50, !stopped.load(ordering: .relaxed), let due = try? store.dueDeliveries(limit: Self.inFlight * 4), !due.isEmpty {

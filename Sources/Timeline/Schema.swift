@@ -171,8 +171,10 @@ enum Schema {
         CREATE UNIQUE INDEX call_records_ended_seq ON call_records(ended_seq) WHERE ended_seq IS NOT NULL;
         -- Webhooks: how far each has taken ended calls, and every delivery with its attempts.
         CREATE TABLE webhook_cursors (
-            webhook    TEXT PRIMARY KEY,
-            ended_seq  INTEGER NOT NULL
+            webhook    TEXT NOT NULL,
+            event      TEXT NOT NULL,
+            position   INTEGER NOT NULL,
+            PRIMARY KEY (webhook, event)
         );
         CREATE TABLE webhook_deliveries (
             id               INTEGER PRIMARY KEY,

@@ -25,30 +25,56 @@ public struct WebhookSummary: Sendable {
 /// cursor kept in the store in the same transaction as the deliveries they
 /// make: after a crash or `kill -9`, nothing is taken twice or missed.
 extension TimelineStore {
-    /// Turns calls that ended since the webhook's cursor into deliveries (at
-    /// most `limit`); returns how many. A webhook seen for the first time
-    /// starts from now: calls that ended before it was configured are not sent.
+    /// Turns what happened since the webhook's cursor for `event` into
+    /// deliveries (at most `limit`); returns how many. `call.ended`: calls in
+    /// the order they ended; `sms.received`: SMS in; `voicemail.created`:
+    /// voicemails left (both from the timeline, in the order stored). A
+    /// webhook seen for the first time starts from now: nothing from before
+    /// it was configured is sent.
     @discardableResult
-    public func queueEndedCalls(for webhook: String, limit: Int = 200, now: Date = Date()) throws -> Int {
-        try write { db in
-            guard let cursor = try db.scalar("SELECT ended_seq FROM webhook_cursors WHERE webhook = ?", [.text(webhook)])?.int else {
-                let newest = try db.scalar("SELECT coalesce(max(ended_seq), 0) FROM call_records")?.int ?? 0
-                try db.run("INSERT INTO webhook_cursors (webhook, ended_seq) VALUES (?, ?)", [.text(webhook), .int(newest)])
+    public func queueDeliveries(for webhook: String, event: String, limit: Int = 200, now: Date = Date()) throws -> Int {
+        let source: (newest: String, rows: String, position: String)
+        switch event {
+        case "call.ended":
+            source = ("SELECT coalesce(max(ended_seq), 0) FROM call_records",
+                      "SELECT * FROM call_records WHERE ended_seq > ? ORDER BY ended_seq LIMIT ?", "ended_seq")
+        case "sms.received":
+            source = ("SELECT coalesce(max(id), 0) FROM events",
+                      "SELECT * FROM events WHERE id > ? AND channel = 'sms' AND direction = 'in' ORDER BY id LIMIT ?", "id")
+        case "voicemail.created":
+            source = ("SELECT coalesce(max(id), 0) FROM events",
+                      "SELECT * FROM events WHERE id > ? AND channel = 'voice' AND media_path IS NOT NULL ORDER BY id LIMIT ?", "id")
+        default:
+            return 0
+        }
+        return try write { db in
+            guard let cursor = try db.scalar("SELECT position FROM webhook_cursors WHERE webhook = ? AND event = ?",
+                                             [.text(webhook), .text(event)])?.int else {
+                let newest = try db.scalar(source.newest)?.int ?? 0
+                try db.run("INSERT INTO webhook_cursors (webhook, event, position) VALUES (?, ?, ?)", [.text(webhook), .text(event), .int(newest)])
                 return 0
             }
-            let rows = try db.rows("SELECT * FROM call_records WHERE ended_seq > ? ORDER BY ended_seq LIMIT ?",
-                                   [.int(cursor), .int(Int64(limit))])
-            guard let last = rows.last?.int("ended_seq") else { return 0 }
+            let rows = try db.rows(source.rows, [.int(cursor), .int(Int64(limit))])
+            // A full page ends at its last row (more may follow); a short one saw everything
+            // there is now, so the cursor moves past the rows the filter skipped too.
+            let position = rows.count == limit ? (rows.last?.int(source.position) ?? cursor) : max(cursor, try db.scalar(source.newest)?.int ?? cursor)
+            guard position > cursor else { return 0 }
             for row in rows {
-                let record = CallRecord(row: row)
-                let data = try CallRecordExport.json(record)
-                let body = "{\"event\":\"call.ended\",\"id\":\"call.ended:\(record.uniqueid)\",\"created_at\":\"\(Timestamp.string(now))\",\"data\":\(data)}"
+                let (id, data): (String, String)
+                if event == "call.ended" {
+                    let record = CallRecord(row: row)
+                    (id, data) = (record.uniqueid, try CallRecordExport.json(record))
+                } else {
+                    let item = TimelineEvent(row: row)
+                    (id, data) = (String(row.int("id") ?? 0), String(decoding: try Timestamp.encoder.encode(item), as: UTF8.self))
+                }
+                let body = "{\"event\":\"\(event)\",\"id\":\"\(event):\(id)\",\"created_at\":\"\(Timestamp.string(now))\",\"data\":\(data)}"
                 try db.run("""
                     INSERT INTO webhook_deliveries (webhook, event, event_id, body, created_at, next_attempt_at)
-                    VALUES (?, 'call.ended', ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                    """, [.text(webhook), .text(record.uniqueid), .text(body), .int(now.milliseconds), .int(now.milliseconds)])
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, [.text(webhook), .text(event), .text(id), .text(body), .int(now.milliseconds), .int(now.milliseconds)])
             }
-            try db.run("UPDATE webhook_cursors SET ended_seq = ? WHERE webhook = ?", [.int(last), .text(webhook)])
+            try db.run("UPDATE webhook_cursors SET position = ? WHERE webhook = ? AND event = ?", [.int(position), .text(webhook), .text(event)])
             return rows.count
         }
     }

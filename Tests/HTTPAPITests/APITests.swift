@@ -399,6 +399,39 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("webhooks: an SMS received is posted as sms.received, with the message as the timeline has it")
+    func smsWebhook() async throws {
+        let directory = try TestPaths.temporaryDirectory("webhook-sms")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let receiverPort = Ports.free()
+        let secret = "whsec-0123456789abcdef"
+        let receiver = try TestProcess("/usr/bin/python3", [TestPaths.packageRoot + "/docs/examples/webhook_receiver.py", "--port", String(receiverPort),
+                                                            "--secret", secret, "--log", directory + "/deliveries.jsonl"])
+        defer { receiver.kill() }
+        try await receiver.waitForLine(containing: "listening on")
+        let gateway = try await GatewayProcess.start(
+            config: GatewayProcess.loopbackTrunk(messageContext: "sms-in")
+                + "[webhook chat]\nurl = http://127.0.0.1:\(receiverPort)/hook\nsecret = \(secret)\nevents = sms.received, call.ended\n"
+                + "[store]\npath = \(directory)/store.sqlite\n",
+            dialplan: GatewayProcess.answeringPlan + "\n[sms-in]\nexten => _X.,1,NoOp(${MESSAGE(body)})\n")
+        let sent = try await SIPp.run("uac-message.xml", target: gateway.udpTarget, port: Ports.free(), arguments: ["-m", "1", "-s", "18005550100"])
+        #expect(sent.successful == 1)
+        let deadline = ContinuousClock.now + .seconds(20)
+        var lines: [[String: Any]] = []
+        while lines.isEmpty && ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: directory + "/deliveries.jsonl", encoding: .utf8)) ?? ""
+            lines = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let delivery = try #require(lines.first)
+        #expect(delivery["valid"] as? Bool == true && (delivery["event_id"] as? String)?.hasPrefix("sms.received:") == true, "\(delivery)")
+        let event = try #require(delivery["event"] as? [String: Any])
+        let data = try #require(event["data"] as? [String: Any])
+        #expect(event["event"] as? String == "sms.received" && (data["body"] as? String)?.contains("Watson, come here.") == true, "\(event)")
+        #expect(data["channel"] as? String == "sms" && data["direction"] as? String == "in")
+        #expect(try await gateway.stop() == 0)
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
