@@ -314,12 +314,14 @@ final class GatewayChannel: Channel, Sendable {
                           ("known", context?.known ?? false), ("missing", missing.isEmpty ? "-" : missing.joined(separator: "; ")))
         if config.screenPop.requireTLS && !overTLS {
             services.log.info("screen pop kept off the agent's INVITE: the leg is not over TLS", ("call.uniqueid", uniqueID), ("agent", agent))
-            return ([("X-Omnigate-Pop", String(pop.sequence))], callerNumber)
+            return ([("X-Omnigate-Pop", String(pop.sequence)), ("X-Omnigate-Call", uniqueID)], callerNumber)
         }
         var headers: [(name: String, value: String)] = [("Call-Info", "<\(url)>;purpose=info")]
         let summary = context?.summaryHeader ?? "name=\"\(callerName.isEmpty ? callerNumber : callerName)\"; missing=\"\(missing.joined(separator: "; "))\""
         headers.append(("X-Omnigate-Summary", summary))
         headers.append(("X-Omnigate-Pop", String(pop.sequence)))
+        // The call's uniqueid: a pop, its call record and an agent's wrap-up note join on it.
+        headers.append(("X-Omnigate-Call", uniqueID))
         var display = context?.name ?? callerName
         if let tier = context?.tier, tier != "standard" { display += " (\(tier))" }
         return (headers, display)

@@ -86,6 +86,8 @@ struct CallFlowTests {
         #expect((pop["missing"] as? [Any])?.isEmpty == true)
         let publishedAt = try #require(Double(pop["publishedAt"] as? String ?? ""))
         #expect(publishedAt <= invite.time.timeIntervalSince1970, "pop at \(publishedAt), INVITE at \(invite.time.timeIntervalSince1970)")
+        // The INVITE names the call whose record the pop belongs to.
+        #expect(CallFlow.header("X-Omnigate-Call", in: invite.text) == pop["callID"] as? String, "\(invite.text)")
 
         // Media flowed both ways through the bridge.
         try await running.gateway.process.waitForLine(containing: "call ended")
