@@ -34,6 +34,14 @@ final class CallSession: Sendable {
         router.register(call.id, mailbox, role: .caller(trunk: trunk))
     }
 
+    /// The first leg is up already: the gateway placed it and it was answered (click-to-call).
+    func markAnswered() {
+        state.withLock {
+            $0.answered = true
+            $0.answeredAt = Date()
+        }
+    }
+
     /// Lets go of the inbound leg and every leg placed (they are over).
     func close() {
         router.unregister(call.id)

@@ -57,6 +57,64 @@ public final class Service: Sendable {
         return true
     }
 
+    /// How a click-to-call went, as far as the agent's phone.
+    public enum ClickToCall: Sendable, Equatable {
+        /// The agent answered; the customer is being called through the agent's context.
+        case connecting
+        case noSuchAgent
+        /// No phone to ring: none registered or reachable, no contact.
+        case agentUnreachable
+        /// The agent's phone did not answer (or refused) within `timeout`.
+        case agentDidNotAnswer(status: Int)
+        case failed(String)
+    }
+
+    /// Click-to-call: rings the agent's phone first (showing the number it will
+    /// call) and, once the agent answers, calls `number` as if the agent had
+    /// dialled it: the agent's context routes it (the shipped plan: out through
+    /// the trunk, with the company's number), and the record is outbound with
+    /// the agent and the customer. Returns once the agent answered or did not.
+    public func clickToCall(agent name: String, to number: String, timeout: Duration = .seconds(30)) async -> ClickToCall {
+        guard let agent = services.roster.agent(named: name) else { return .noSuchAgent }
+        guard let destination = services.roster.destinations(of: name).first else { return .agentUnreachable }
+        let host = services.localHost
+        let id = CallID.make()
+        let user = MessageSender.escapedUser(number)
+        let call = IncomingCall(id: id, from: SIPAddress(displayName: agent.displayName, uri: "sip:\(MessageSender.escapedUser(name))@\(host)"),
+                                to: SIPAddress(uri: "sip:\(user)@\(host)"), sipCallID: "click-" + UUID().uuidString,
+                                requestURI: "sip:\(user)@\(host)", source: SourceAddress(host: "127.0.0.1", port: 0, transport: "API"),
+                                agent: name)
+        let session = CallSession(engine: services.engine, call: call, trunk: nil, router: services.router,
+                                  prompts: services.config.media.prompts)
+        services.roster.ringing(name)
+        do {
+            try await services.engine.perform(.call(id, to: destination, from: SIPAddress(displayName: "Call \(number)", uri: "sip:\(user)@\(host)"),
+                                                    headers: [("X-Omnigate-Click-To-Call", user)], srtp: agent.media.srtp))
+        } catch {
+            services.roster.release(name)
+            session.close()
+            return .failed(error.description)
+        }
+        let event = await session.mailbox.wait(timeout: timeout) { if case .callState(id, .confirmed) = $0 { true } else { false } }
+        guard case .callState(_, .confirmed)? = event else {
+            services.roster.release(name)
+            var status = 408
+            if case .callState(_, .disconnected(let code, _, _))? = event { status = code } else { services.engine.post(.hangup(id)) }
+            session.close()
+            return .agentDidNotAnswer(status: status)
+        }
+        services.roster.answered(name)
+        session.markAnswered()
+        live.add(1, ordering: .relaxed)
+        let (plan, globals) = plans.current
+        Task {
+            await CallHandler(services: services, session: session, origin: .agent(agent)).run(plan: plan, globals: globals)
+            services.roster.finished(name, queue: nil)
+            live.subtract(1, ordering: .relaxed)
+        }
+        return .connecting
+    }
+
     /// Callers waiting in a queue's line now.
     public func waitingCount(in queue: String) -> Int { services.lines.line(for: queue).count }
 

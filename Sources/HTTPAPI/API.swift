@@ -22,7 +22,7 @@ public final class API: Sendable {
     /// Every route served, as the OpenAPI document names it (a test holds the two together).
     static let routes: [(method: String, path: String)] = [
         ("GET", "/health"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.json"),
-        ("GET", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
+        ("GET", "/api/v1/calls"), ("POST", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
         ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
         ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
         ("GET", "/api/v1/contacts/{id}"), ("GET", "/api/v1/contacts/{id}/timeline"),
@@ -86,6 +86,7 @@ public final class API: Sendable {
         let resource = Array(parts.dropFirst(2))
         switch (request.method, resource.first, resource.count) {
         case ("GET", "calls", 1): return calls(request, token)
+        case ("POST", "calls", 1): return clickToCall(request, token)
         case ("GET", "calls", 2): return call(resource[1], token)
         case ("GET", "lookup", 1): return lookup(request, token)
         case ("POST", "events", 1): return ingest(request, token)
@@ -103,7 +104,8 @@ public final class API: Sendable {
         case ("POST", "dialplan", 2) where resource[1] == "reload": return reloadDialplan(token)
         case ("GET", "contacts", 2): return contact(resource[1], token)
         case ("GET", "contacts", 3) where resource[2] == "timeline": return timeline(of: resource[1], request, token)
-        case (_, "calls", 1...2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1), (_, "contacts", 2...3):
+        case (_, "calls", 1): return methodNotAllowed("GET, POST")
+        case (_, "calls", 2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1), (_, "contacts", 2...3):
             return methodNotAllowed("GET")
         case (_, "events", 1), (_, "messages", 1), (_, "dialplan", 2): return methodNotAllowed("POST")
         case (_, "agents", 3): return methodNotAllowed("PUT")
@@ -402,6 +404,41 @@ public final class API: Sendable {
             return JSONResponse.raw("{\"contact_id\":\(String(decoding: try JSONEncoder().encode(id), as: UTF8.self)),\"events\":[\(list)]}")
         } catch {
             return storeTrouble(error)
+        }
+    }
+
+    /// `{"agent": "alice", "to": "+12025550142"}`: rings the agent's phone, then
+    /// calls the number as the agent would (202 once the agent answered).
+    private func clickToCall(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "place calls") }
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any], let to = body["to"] as? String else {
+            return Problem.response(400, "Bad request", "The body is {\"agent\": \"alice\", \"to\": \"+12025550142\"}")
+        }
+        let asked = body["agent"] as? String
+        if token.role == .agent, let asked, asked != token.agent { return forbidden(token, "place calls as another agent") }
+        guard let agent = token.role == .agent ? token.agent : asked else {
+            return Problem.response(400, "Bad request", "Say whose phone rings first: \"agent\"")
+        }
+        guard !to.isEmpty, to.count <= 64, to.allSatisfy({ $0.isNumber || $0 == "+" || $0.isLetter || "-_.*#".contains($0) }) else {
+            return Problem.response(400, "Bad request", "'to' is a number (or an extension of the agent's context)")
+        }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Service.ClickToCall>(.failed("no answer from the gateway"))
+        let service = self.service
+        Task {
+            let result = await service.clickToCall(agent: agent, to: to)
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        _ = done.wait(timeout: .now() + 45)
+        switch outcome.withLock({ $0 }) {
+        case .connecting:
+            return JSONResponse.make(["agent": agent, "to": to, "status": "connecting: the agent answered, the number is being called"], status: 202)
+        case .noSuchAgent: return Problem.response(404, "Not found", "No agent '\(Self.shown(agent))'.")
+        case .agentUnreachable: return Problem.response(409, "Agent unreachable", "Agent '\(agent)' has no phone to ring (none registered or reachable).")
+        case .agentDidNotAnswer(let status):
+            return Problem.response(409, "Agent did not answer", "Agent '\(agent)''s phone did not answer (SIP \(status)); nobody was called.")
+        case .failed(let reason): return Problem.response(502, "Call not placed", reason)
         }
     }
 

@@ -113,6 +113,15 @@ enum OpenAPI {
               "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
               "403": {"$ref": "#/components/responses/Problem"}
             }
+          },
+          "post": {
+            "summary": "Click-to-call: ring the agent's phone, then call the number as the agent would (admin, supervisor; agent: itself)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "agent": {"type": "string"}, "to": {"type": "string"}}, "required": ["to"]}}}},
+            "responses": {"202": {"description": "The agent answered; the number is being called", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"},
+                          "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"},
+                          "502": {"$ref": "#/components/responses/Problem"}}
           }
         },
         "/api/v1/calls/{uniqueid}": {

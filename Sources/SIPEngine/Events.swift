@@ -113,6 +113,22 @@ public struct IncomingCall: Sendable {
     public var offersSRTP = false
     /// The agent whose phone placed this call, authenticated by digest; nil for a trunk's call.
     public var agent: String?
+
+    /// A first leg the gateway placed itself (click-to-call rings the agent's phone first).
+    public init(id: CallID, from: SIPAddress, to: SIPAddress, sipCallID: String, requestURI: String,
+                headers: [(name: String, value: String)] = [], source: SourceAddress, account: String? = nil,
+                offersSRTP: Bool = false, agent: String?) {
+        self.id = id
+        self.from = from
+        self.to = to
+        self.sipCallID = sipCallID
+        self.requestURI = requestURI
+        self.headers = headers
+        self.source = source
+        self.account = account
+        self.offersSRTP = offersSRTP
+        self.agent = agent
+    }
 }
 
 /// A call leg's progress.

@@ -19,8 +19,7 @@ extension TimelineStore {
             out += CallRecordExport.csvHeader + "\r\n"
             for record in records { out += CallRecordExport.csv(record) + "\r\n" }
         case .jsonl:
-            let encoder = Timestamp.encoder
-            for record in records { out += try CallRecordExport.json(record, encoder: encoder) + "\n" }
+            for record in records { out += try CallRecordExport.json(record) + "\n" }
         }
         return Data(out.utf8)
     }
@@ -64,8 +63,26 @@ public enum CallRecordExport {
         return value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
     }
 
-    /// One JSON object (no line break).
-    public static func json(_ record: CallRecord, encoder: JSONEncoder = Timestamp.encoder) throws -> String {
-        String(decoding: try encoder.encode(record), as: UTF8.self)
+    /// The record as a JSON object with the CSV's column names (snake_case, the
+    /// same everywhere: the CLI's JSON Lines, the HTTP API, webhooks), values
+    /// typed: numbers as numbers, times in ISO 8601 UTC, nothing as null, the
+    /// dialplan path as a list.
+    public static func object(_ r: CallRecord) -> [String: Any] {
+        let time: (Date) -> String = Timestamp.string
+        let optional: (Any?) -> Any = { $0 ?? NSNull() }
+        return ["uniqueid": r.uniqueid, "direction": r.direction.rawValue, "clid": r.clid, "src": r.src, "dst": r.dst,
+                "dcontext": r.dcontext, "channel": r.channel, "dstchannel": r.dstchannel, "lastapp": r.lastapp, "lastdata": r.lastdata,
+                "start": time(r.start), "answer": optional(r.answer.map(time)), "end": optional(r.end.map(time)), "duration": r.duration,
+                "billsec": r.billsec, "disposition": r.disposition, "userfield": r.userfield, "contact_id": optional(r.contactID),
+                "agent": optional(r.agent), "queue": optional(r.queue), "wait_ms": optional(r.waitMilliseconds),
+                "sip_call_id": optional(r.sipCallID), "sip_status": optional(r.sipStatus), "agent_sip_status": optional(r.agentSIPStatus),
+                "hangup_side": optional(r.hangupSide), "dialplan_path": r.dialplanPath, "recording": optional(r.recording),
+                "trunk": optional(r.trunk), "interrupted": r.interrupted, "truncated": optional(r.truncated), "run_id": optional(r.runID)]
+    }
+
+    /// One JSON object (no line break), keys as `object` names them, sorted.
+    public static func json(_ record: CallRecord) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object(record), options: [.sortedKeys, .withoutEscapingSlashes]),
+               as: UTF8.self)
     }
 }

@@ -84,7 +84,7 @@ struct HostileNetworkTests {
         #expect(second["agent"] as? String == "bob" && second["disposition"] as? String == "ANSWERED")
         #expect(second["dst"] as? String == "2001" && second["dcontext"] as? String == "from-agents")
         #expect(second["lastapp"] as? String == "Dial")
-        #expect(first["sipCallID"] as? String != nil && first["sipCallID"] as? String == second["sipCallID"] as? String,
+        #expect(first["sip_call_id"] as? String != nil && first["sip_call_id"] as? String == second["sip_call_id"] as? String,
                 "both parts carry the caller's Call-ID")
         #expect(first["uniqueid"] as? String != second["uniqueid"] as? String)
     }

@@ -432,6 +432,41 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("click-to-call rings the agent first, then calls the customer with the company's number; the record is outbound with agent and contact")
+    func clickToCall() async throws {
+        let directory = try TestPaths.temporaryDirectory("api-click")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = directory + "/store.sqlite"
+        try await CallFlow.fillStore(store, contacts: "id,name,tier,phone,email\nc-ada,Ada Lovelace,gold,+12025550142,ada@example.com\n")
+        let carrierPort = Ports.free(), agentPort = Ports.free()
+        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
+        let config = "[trunk provider]\nmatch = 127.0.0.1\ncontext = from-trunk\nhost = sip:127.0.0.1:\(carrierPort)\nfrom_user = +15550100\n"
+            + "[agent alice]\nname = Alice Example\ncontact = sip:alice@127.0.0.1:\(agentPort)\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\n"
+            + "[queue vip]\n[queue sales]\n[queue support]\n" + Self.tokenSections + "[store]\npath = \(store)\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: shipped)
+        let (agent, agentDirectory) = try SIPp.start("builtin:uas", target: nil, port: agentPort, arguments: ["-m", "1"])
+        let (customer, customerDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: carrierPort,
+                                                           arguments: ["-m", "1", "-d", "300"])
+        let placed = try await Self.call(gateway, "POST", "/api/v1/calls", token: "alice", body: Self.json(["to": "+12025550142"]))
+        #expect(placed.status == 202, "\(placed.text)")
+        #expect(try await SIPp.finish(customer, directory: customerDirectory).successful == 1)
+        #expect(try await SIPp.finish(agent, directory: agentDirectory).successful == 1)
+        let agentInvite = try #require(CallFlow.received(in: agentDirectory).first { $0.text.hasPrefix("INVITE ") })
+        let customerInvite = try #require(CallFlow.received(in: customerDirectory).first { $0.text.hasPrefix("INVITE ") })
+        #expect(CallFlow.header("From", in: agentInvite.text)?.contains("sip:+12025550142@") == true, "the agent sees whom it calls")
+        #expect(CallFlow.header("From", in: customerInvite.text)?.contains("<sip:+15550100@") == true, "the customer sees the company")
+        #expect(agentInvite.time <= customerInvite.time, "the agent's phone rings first")
+        try await gateway.process.waitForLine(containing: "call ended")
+        let page = try await Self.call(gateway, "GET", "/api/v1/calls", token: "desk")
+        let record = try #require((page.json["records"] as? [[String: Any]])?.first, "\(page.text)")
+        #expect(record["direction"] as? String == "out" && record["agent"] as? String == "alice", "\(record)")
+        #expect(record["contact_id"] as? String == "c-ada" && record["disposition"] as? String == "ANSWERED", "\(record)")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/calls", token: "bob", body: Self.json(["to": "+1202", "agent": "alice"])).status == 403)
+        let unreachable = try await Self.call(gateway, "POST", "/api/v1/calls", token: "lead", body: Self.json(["to": "+12025550142", "agent": "bob"]))
+        #expect(unreachable.status == 409, "bob's phone (port 9) does not answer: \(unreachable.text)")
+        #expect(try await gateway.stop() == 0)
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
