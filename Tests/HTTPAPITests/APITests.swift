@@ -442,6 +442,7 @@ struct APITests {
         let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
         let config = "[trunk provider]\nmatch = 127.0.0.1\ncontext = from-trunk\nhost = sip:127.0.0.1:\(carrierPort)\nfrom_user = +15550100\n"
             + "[agent alice]\nname = Alice Example\ncontact = sip:alice@127.0.0.1:\(agentPort)\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\n"
+            + "[agent carol]\npassword = s3cret-carol\nqualify_frequency = 0\n"
             + "[queue vip]\n[queue sales]\n[queue support]\n" + Self.tokenSections + "[store]\npath = \(store)\n"
         let gateway = try await GatewayProcess.start(config: config, dialplan: shipped)
         let (agent, agentDirectory) = try SIPp.start("builtin:uas", target: nil, port: agentPort, arguments: ["-m", "1"])
@@ -462,8 +463,8 @@ struct APITests {
         #expect(record["direction"] as? String == "out" && record["agent"] as? String == "alice", "\(record)")
         #expect(record["contact_id"] as? String == "c-ada" && record["disposition"] as? String == "ANSWERED", "\(record)")
         #expect(try await Self.call(gateway, "POST", "/api/v1/calls", token: "bob", body: Self.json(["to": "+1202", "agent": "alice"])).status == 403)
-        let unreachable = try await Self.call(gateway, "POST", "/api/v1/calls", token: "lead", body: Self.json(["to": "+12025550142", "agent": "bob"]))
-        #expect(unreachable.status == 409, "bob's phone (port 9) does not answer: \(unreachable.text)")
+        let unreachable = try await Self.call(gateway, "POST", "/api/v1/calls", token: "lead", body: Self.json(["to": "+12025550142", "agent": "carol"]))
+        #expect(unreachable.status == 409 && unreachable.json["title"] as? String == "Agent unreachable", "carol has no phone: \(unreachable.text)")
         #expect(try await gateway.stop() == 0)
     }
 
