@@ -77,7 +77,7 @@ public struct APIToken: Sendable, Equatable {
 /// `[webhook NAME]`: where Omnigate posts events, signed with the secret
 /// (docs/api.md, "Webhooks").
 public struct Webhook: Sendable, Equatable {
-    public static let eventNames = ["call.ended", "sms.received", "voicemail.created"]
+    public static let eventNames = ["call.ended", "sms.received", "voicemail.created", "agent.state_changed"]
 
     public var name: String
     /// An http:// or https:// URL.

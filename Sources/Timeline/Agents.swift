@@ -57,6 +57,10 @@ extension TimelineStore {
             WHERE excluded.changed_at >= agent_states.changed_at
             """, [.text(Fitting.line(state.agent, max: Limits.agent).value), .text(state.presence),
                   .text(Fitting.line(state.reason, max: Limits.name).value), .text(queues), .int(state.changedAt.milliseconds)])
+        // Every change in order, for the agent.state_changed webhook (its cursor reads this log).
+        try db.run("INSERT INTO agent_state_log (agent, presence, reason, queues, changed_at) VALUES (?, ?, ?, ?, ?)",
+                   [.text(Fitting.line(state.agent, max: Limits.agent).value), .text(state.presence),
+                    .text(Fitting.line(state.reason, max: Limits.name).value), .text(queues), .int(state.changedAt.milliseconds)])
     }
 
     func save(registrations: [SavedRegistration], of agent: String, _ db: Connection) throws {

@@ -193,6 +193,15 @@ enum Schema {
         );
         CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
             WHERE delivered_at IS NULL AND given_up_at IS NULL;
+        -- Agents' changes of presence in order (agent_states keeps the latest only).
+        CREATE TABLE agent_state_log (
+            id          INTEGER PRIMARY KEY,
+            agent       TEXT NOT NULL,
+            presence    TEXT NOT NULL,
+            reason      TEXT NOT NULL DEFAULT '',
+            queues      TEXT NOT NULL DEFAULT '[]',
+            changed_at  INTEGER NOT NULL
+        );
         """),
     ]
 

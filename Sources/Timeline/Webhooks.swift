@@ -41,6 +41,9 @@ extension TimelineStore {
         case "sms.received":
             source = ("SELECT coalesce(max(id), 0) FROM events",
                       "SELECT * FROM events WHERE id > ? AND channel = 'sms' AND direction = 'in' ORDER BY id LIMIT ?", "id")
+        case "agent.state_changed":
+            source = ("SELECT coalesce(max(id), 0) FROM agent_state_log",
+                      "SELECT * FROM agent_state_log WHERE id > ? ORDER BY id LIMIT ?", "id")
         case "voicemail.created":
             source = ("SELECT coalesce(max(id), 0) FROM events",
                       "SELECT * FROM events WHERE id > ? AND channel = 'voice' AND media_path IS NOT NULL ORDER BY id LIMIT ?", "id")
@@ -64,6 +67,13 @@ extension TimelineStore {
                 if event == "call.ended" {
                     let record = CallRecord(row: row)
                     (id, data) = (record.uniqueid, try CallRecordExport.json(record))
+                } else if event == "agent.state_changed" {
+                    let object: [String: Any] = ["agent": row.text("agent") ?? "", "presence": row.text("presence") ?? "",
+                                                 "reason": row.text("reason") ?? "",
+                                                 "queues": (try? JSONSerialization.jsonObject(with: Data((row.text("queues") ?? "[]").utf8))) ?? [],
+                                                 "changed_at": Timestamp.string(Date(milliseconds: row.int("changed_at") ?? 0))]
+                    (id, data) = (String(row.int("id") ?? 0),
+                                  String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
                 } else {
                     let item = TimelineEvent(row: row)
                     (id, data) = (String(row.int("id") ?? 0), String(decoding: try Timestamp.encoder.encode(item), as: UTF8.self))

@@ -399,7 +399,7 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
-    @Test("webhooks: an SMS received is posted as sms.received, with the message as the timeline has it")
+    @Test("webhooks: an SMS received is posted as sms.received, with the message as the timeline has it; an agent's pause as agent.state_changed")
     func smsWebhook() async throws {
         let directory = try TestPaths.temporaryDirectory("webhook-sms")
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -411,8 +411,9 @@ struct APITests {
         try await receiver.waitForLine(containing: "listening on")
         let gateway = try await GatewayProcess.start(
             config: GatewayProcess.loopbackTrunk(messageContext: "sms-in")
-                + "[webhook chat]\nurl = http://127.0.0.1:\(receiverPort)/hook\nsecret = \(secret)\nevents = sms.received, call.ended\n"
-                + "[store]\npath = \(directory)/store.sqlite\n",
+                + "[webhook chat]\nurl = http://127.0.0.1:\(receiverPort)/hook\nsecret = \(secret)\nevents = sms.received, call.ended, agent.state_changed\n"
+                + "[agent alice]\ncontact = sip:alice@127.0.0.1:9\nqueues = support\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\n"
+                + Self.tokenSections + "[store]\npath = \(directory)/store.sqlite\n",
             dialplan: GatewayProcess.answeringPlan + "\n[sms-in]\nexten => _X.,1,NoOp(${MESSAGE(body)})\n")
         let sent = try await SIPp.run("uac-message.xml", target: gateway.udpTarget, port: Ports.free(), arguments: ["-m", "1", "-s", "18005550100"])
         #expect(sent.successful == 1)
@@ -429,6 +430,18 @@ struct APITests {
         let data = try #require(event["data"] as? [String: Any])
         #expect(event["event"] as? String == "sms.received" && (data["body"] as? String)?.contains("Watson, come here.") == true, "\(event)")
         #expect(data["channel"] as? String == "sms" && data["direction"] as? String == "in")
+
+        #expect(try await Self.call(gateway, "PUT", "/api/v1/agents/alice/state", token: "lead",
+                                    body: Self.json(["state": "paused", "reason": "training"])).status == 200)
+        var change: [String: Any]?
+        while change == nil && ContinuousClock.now < deadline + .seconds(20) {
+            let text = (try? String(contentsOfFile: directory + "/deliveries.jsonl", encoding: .utf8)) ?? ""
+            change = text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .compactMap { $0["event"] as? [String: Any] }.first { $0["event"] as? String == "agent.state_changed" }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let state = try #require(change?["data"] as? [String: Any], "no agent.state_changed delivered")
+        #expect(state["agent"] as? String == "alice" && state["presence"] as? String == "paused" && state["reason"] as? String == "training")
         #expect(try await gateway.stop() == 0)
     }
 
