@@ -481,6 +481,34 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("slow clients that never finish their request hold no one else up: the API answers others, and calls go through")
+    func slowClients() async throws {
+        let gateway = try await Self.start()
+        // 20 connections that send half a request and then nothing (well under the 32 per address).
+        var sockets: [Int32] = []
+        for _ in 0..<20 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(gateway.apiPort).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(connected == 0)
+            let partial = "GET /api/v1/calls HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            _ = partial.withCString { send(fd, $0, strlen($0), 0) }
+            sockets.append(fd)
+        }
+        defer { sockets.forEach { close($0) } }
+        #expect(try await Self.call(gateway, "GET", "/health").status == 200)
+        #expect(try await Self.call(gateway, "GET", "/api/v1/calls", token: "desk").status == 200)
+        let call = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                      arguments: ["-m", "1", "-d", "200", "-s", "100"])
+        #expect(call.successful == 1, "\(call.summary)")
+        #expect(try await gateway.stop() == 0, "the slow connections do not hold up the stop")
+    }
+
     /// Whether the gateway has no call left (every record written).
     static func allEnded(_ gateway: GatewayProcess) async throws -> Bool {
         (try await call(gateway, "GET", "/health")).json["live_calls"] as? Int == 0
