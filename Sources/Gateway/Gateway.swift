@@ -118,6 +118,12 @@ public final class Service: Sendable {
     /// Callers waiting in a queue's line now.
     public func waitingCount(in queue: String) -> Int { services.lines.line(for: queue).count }
 
+    /// How long the longest-waiting caller in a queue has waited, in seconds.
+    public func longestWait(in queue: String) -> Double {
+        let wait = services.lines.line(for: queue).longestWait()
+        return Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+    }
+
     /// Opens the store, loads the dialplan, starts the SIP engine.
     /// - Throws: `StoreError`, `LoadFailure` (dialplan errors with file:line),
     ///   `TransportError` (a port in use, …) or `SIPError`.

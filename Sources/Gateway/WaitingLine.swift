@@ -93,6 +93,11 @@ final class WaitingLine: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
+    /// How long the caller who has waited longest has waited (zero when nobody waits).
+    func longestWait(now: ContinuousClock.Instant = .now) -> Duration {
+        state.withLock { state in state.entries.map { now - $0.joined }.max() ?? .zero }
+    }
+
     /// Callers whose task is parked in `waitForTurn` now.
     var parked: Int { state.withLock { $0.entries.filter { $0.waiter != nil }.count } }
 

@@ -38,7 +38,7 @@ public final class API: Sendable {
         book = Mutex(TokenBook(config.tokens))
         origins = Set(config.http.allowedOrigins)
         hub.follow(service)
-        metrics = Metrics(service: service)
+        metrics = Metrics(service: service, stores: stores)
     }
 
     /// Takes the tokens of a reloaded configuration: a token removed stops working at once.

@@ -24,9 +24,11 @@ final class Metrics: Sendable {
 
     private let state = Mutex(State())
     private let service: Service
+    private let stores: StoreHandle
 
-    init(service: Service) {
+    init(service: Service, stores: StoreHandle) {
         self.service = service
+        self.stores = stores
         service.callEvents.observe { [weak self] call in
             self?.state.withLock { state in
                 switch call.kind {
@@ -83,6 +85,14 @@ final class Metrics: Sendable {
         let queues = service.configuration.queues.map(\.name)
         metric("omnigate_queue_waiting", "gauge", "Callers waiting in each queue.",
                queues.map { ("{queue=\"\(Self.label($0))\"}", String(service.waitingCount(in: $0))) })
+        metric("omnigate_queue_longest_wait_seconds", "gauge", "How long the caller who has waited longest in each queue has waited.",
+               queues.map { ("{queue=\"\(Self.label($0))\"}", String(format: "%.3f", service.longestWait(in: $0))) })
+        if let summaries = try? stores.store().webhookSummaries() {
+            metric("omnigate_webhook_pending", "gauge", "Webhook deliveries waiting to go out or be tried again.",
+                   summaries.map { ("{webhook=\"\(Self.label($0.webhook))\"}", String($0.pending)) })
+            metric("omnigate_webhook_given_up_total", "counter", "Webhook deliveries given up after retry_for.",
+                   summaries.map { ("{webhook=\"\(Self.label($0.webhook))\"}", String($0.givenUp)) })
+        }
         return out
     }
 

@@ -283,6 +283,7 @@ struct APITests {
         #expect(metrics.text.contains("omnigate_calls_ended_total{disposition=\"ANSWERED\"} 1"), "\(metrics.text)")
         #expect(metrics.text.contains("omnigate_call_to_agent_seconds_count 1"))
         #expect(metrics.text.contains("omnigate_agents{state=\"paused\"} 1") && metrics.text.contains("omnigate_queue_waiting{queue=\"support\"} 0"))
+        #expect(metrics.text.contains("omnigate_queue_longest_wait_seconds{queue=\"support\"} 0.000"))
         #expect(try await Self.call(gateway, "GET", "/metrics").status == 401)
         #expect(try await Self.call(gateway, "GET", "/metrics", token: "desk").status == 403)
         #expect(try await gateway.stop() == 0, "the streams open do not hold up the stop")
