@@ -25,7 +25,8 @@ public final class API: Sendable {
         ("GET", "/api/v1/calls"), ("POST", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
         ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
         ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
-        ("GET", "/api/v1/contacts/{id}"), ("GET", "/api/v1/contacts/{id}/timeline"),
+        ("GET", "/api/v1/contacts/{id}"), ("PUT", "/api/v1/contacts/{id}"), ("POST", "/api/v1/contacts/{id}/merge"),
+        ("GET", "/api/v1/contacts/{id}/timeline"),
         ("POST", "/api/v1/dialplan/check"), ("POST", "/api/v1/dialplan/reload"),
     ]
 
@@ -103,11 +104,14 @@ public final class API: Sendable {
         case ("POST", "dialplan", 2) where resource[1] == "check": return checkDialplan(request, token)
         case ("POST", "dialplan", 2) where resource[1] == "reload": return reloadDialplan(token)
         case ("GET", "contacts", 2): return contact(resource[1], token)
+        case ("PUT", "contacts", 2): return upsertContact(resource[1], request, token)
+        case ("POST", "contacts", 3) where resource[2] == "merge": return mergeContact(into: resource[1], request, token)
         case ("GET", "contacts", 3) where resource[2] == "timeline": return timeline(of: resource[1], request, token)
         case (_, "calls", 1): return methodNotAllowed("GET, POST")
         case (_, "calls", 2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1), (_, "contacts", 2...3):
             return methodNotAllowed("GET")
         case (_, "events", 1), (_, "messages", 1), (_, "dialplan", 2): return methodNotAllowed("POST")
+        case (_, "contacts", 2): return methodNotAllowed("GET, PUT")
         case (_, "agents", 3): return methodNotAllowed("PUT")
         default:
             return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)).")
@@ -381,27 +385,96 @@ public final class API: Sendable {
 
     // MARK: - Contacts
 
+    /// JSON with the store's snake_case names (`contact_id`, `external_ref`) and ISO 8601 times.
+    static var snake: JSONEncoder {
+        let encoder = Timestamp.encoder
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+
+    private static func encoded(_ value: some Encodable) throws -> String {
+        String(decoding: try snake.encode(value), as: UTF8.self)
+    }
+
     private func contact(_ id: String, _ token: APIToken) -> HTTPResponse {
         do {
             guard let contact = try stores.store().contact(id: id) else {
                 return Problem.response(404, "Not found", "No contact '\(Self.shown(id))'.")
             }
-            return JSONResponse.raw(String(decoding: try Timestamp.encoder.encode(contact), as: UTF8.self))
+            return JSONResponse.raw(try Self.encoded(contact))
         } catch {
             return storeTrouble(error)
         }
     }
 
-    /// A contact's interactions on every channel, newest first (`limit`, default 50, at most 1,000).
+    /// `{"name": …, "tier": …, "company": …, "identities": [{"kind": "phone", "value": "(202) 555-0142"}]}`:
+    /// creates the contact or updates it; identities are normalised and added (an identity another
+    /// contact owns is 409, and nothing is written).
+    private func upsertContact(_ id: String, _ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .integration]) else { return forbidden(token, "write contacts") }
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any], let name = body["name"] as? String else {
+            return Problem.response(400, "Bad request", "The body is {\"name\": …, \"tier\": …, \"company\": …, \"identities\": [{\"kind\": \"phone\", \"value\": …}]}")
+        }
+        var contact = Contact(id: id, name: name, tier: body["tier"] as? String ?? "standard", company: body["company"] as? String)
+        for item in body["identities"] as? [[String: Any]] ?? [] {
+            guard let kindName = item["kind"] as? String, let kind = IdentityKind(rawValue: kindName), let value = item["value"] as? String else {
+                return Problem.response(400, "Bad request", "An identity is {\"kind\": \"phone\" | \"email\" | \"sip\" | \"chat\" | …, \"value\": …}")
+            }
+            contact.identities.append(Identity(kind: kind, value: value))
+        }
+        do {
+            let (stored, created) = try stores.store().upsertContact(contact)
+            return JSONResponse.raw(try Self.encoded(stored), status: created ? 201 : 200)
+        } catch let error as StoreError {
+            return storeRefusal(error)
+        } catch {
+            return Problem.response(400, "Bad request", "\(error)")
+        }
+    }
+
+    /// `{"from": "c-other"}`: the other contact's identities, events and call records move here; it is deleted.
+    private func mergeContact(into id: String, _ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .integration, .supervisor]) else { return forbidden(token, "merge contacts") }
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any], let other = body["from"] as? String else {
+            return Problem.response(400, "Bad request", "The body is {\"from\": \"the contact to merge into this one\"}")
+        }
+        do {
+            let store = try stores.store()
+            try store.mergeContact(other, into: id)
+            guard let merged = try store.contact(id: id) else { return Problem.response(404, "Not found", "No contact '\(Self.shown(id))'.") }
+            return JSONResponse.raw(try Self.encoded(merged))
+        } catch let error as StoreError {
+            return storeRefusal(error)
+        } catch {
+            return storeTrouble(error)
+        }
+    }
+
+    private func storeRefusal(_ error: StoreError) -> HTTPResponse {
+        switch error.kind {
+        case .notFound: return Problem.response(404, "Not found", error.message)
+        case .conflict: return Problem.response(409, "Conflict", error.message)
+        case .invalidValue: return Problem.response(400, "Bad request", error.message)
+        default: return storeTrouble(error)
+        }
+    }
+
+    /// A contact's interactions on every channel, newest first, a page at a time:
+    /// `limit` (default 50, at most 1,000), `before` (the `next_before` of the page before).
     private func timeline(of id: String, _ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
         let limit = request.query["limit"].flatMap(Int.init) ?? 50
         guard (1...1000).contains(limit) else { return Problem.response(400, "Bad request", "'limit' is a number from 1 to 1000") }
+        let before = request.query["before"].flatMap(Int64.init)
+        if request.query["before"] != nil && before == nil {
+            return Problem.response(400, "Bad request", "'before' is the next_before of an earlier page")
+        }
         do {
             let store = try stores.store()
             guard try store.contact(id: id) != nil else { return Problem.response(404, "Not found", "No contact '\(Self.shown(id))'.") }
-            let events = try store.events(forContact: id, limit: limit)
-            let list = try events.map { String(decoding: try Timestamp.encoder.encode($0), as: UTF8.self) }.joined(separator: ",")
-            return JSONResponse.raw("{\"contact_id\":\(String(decoding: try JSONEncoder().encode(id), as: UTF8.self)),\"events\":[\(list)]}")
+            let events = try store.events(forContact: id, before: before, limit: limit)
+            let list = try events.map { try Self.encoded($0) }.joined(separator: ",")
+            let next = events.count == limit ? events.last?.id.map { "\"\($0)\"" } ?? "null" : "null"
+            return JSONResponse.raw("{\"contact_id\":\(try Self.encoded(id)),\"events\":[\(list)],\"next_before\":\(next)}")
         } catch {
             return storeTrouble(error)
         }

@@ -215,13 +215,35 @@ enum OpenAPI {
             "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "The contact", "content": {"application/json": {"schema": {"type": "object"}}}},
                           "404": {"$ref": "#/components/responses/Problem"}}
+          },
+          "put": {
+            "summary": "Create or update a contact; identities are normalised and added (admin, integration)",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "name": {"type": "string"}, "tier": {"type": "string"}, "company": {"type": "string"},
+              "identities": {"type": "array", "items": {"type": "object", "properties": {"kind": {"type": "string"}, "value": {"type": "string"}},
+                "required": ["kind", "value"]}}}, "required": ["name"]}}}},
+            "responses": {"200": {"description": "Updated", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "201": {"description": "Created", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/contacts/{id}/merge": {
+          "post": {
+            "summary": "Merge another contact into this one: its identities, events and call records move here (admin, supervisor, integration)",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "from": {"type": "string"}}, "required": ["from"]}}}},
+            "responses": {"200": {"description": "The merged contact", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}
           }
         },
         "/api/v1/contacts/{id}/timeline": {
           "get": {
             "summary": "A contact's interactions on every channel, newest first",
             "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
-                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}}],
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+                           {"name": "before", "in": "query", "schema": {"type": "string"}, "description": "The next_before of the page before"}],
             "responses": {"200": {"description": "Events", "content": {"application/json": {"schema": {"type": "object", "properties": {
               "contact_id": {"type": "string"}, "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}},
                           "404": {"$ref": "#/components/responses/Problem"}}

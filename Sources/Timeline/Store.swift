@@ -304,7 +304,7 @@ public final class TimelineStore: @unchecked Sendable {
     }
 
     /// Links an identity to a contact, and the identity's earlier events too.
-    private func attach(_ identity: Identity, to contactID: String, _ db: Connection) throws {
+    func attach(_ identity: Identity, to contactID: String, _ db: Connection) throws {
         try Limits.check(line: identity.value, "identity", max: Limits.identity)
         if let owner = try db.scalar("SELECT contact_id FROM identities WHERE kind = ? AND value = ?",
                                      [.text(identity.kind.rawValue), .text(identity.value)])?.string {

@@ -192,10 +192,27 @@ struct APITests {
         #expect((pop.json["contact"] as? [String: Any])?["id"] as? String == "c-ada", "\(pop.text)")
         #expect((pop.json["recent"] as? [Any])?.count == 3, "\(pop.text)")
 
+        // Contacts written through the API: created, updated, merged; the timeline pages.
+        let made = try await Self.call(gateway, "PUT", "/api/v1/contacts/c-ada2", token: "chat",
+                                       body: Self.json(["name": "A. Lovelace", "identities": [["kind": "chat", "value": "ada-handle"]]]))
+        #expect(made.status == 201, "\(made.text)")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat",
+                                    body: Self.json(["source": "chat", "channel": "chat", "contact": "c-ada2", "external_ref": "conv-9"])).status == 200)
+        let taken = try await Self.call(gateway, "PUT", "/api/v1/contacts/c-ada2", token: "chat",
+                                        body: Self.json(["name": "A. Lovelace", "identities": [["kind": "phone", "value": "+1 202 555 0142"]]]))
+        #expect(taken.status == 409 && (taken.json["detail"] as? String)?.contains("c-ada") == true, "\(taken.text)")
+        let merged = try await Self.call(gateway, "POST", "/api/v1/contacts/c-ada/merge", token: "chat", body: Self.json(["from": "c-ada2"]))
+        #expect(merged.status == 200 && (merged.json["identities"] as? [[String: Any]])?.contains { $0["value"] as? String == "ada-handle" } == true,
+                "\(merged.text)")
+        #expect(try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada2", token: "desk").status == 404)
+        let firstPage = try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada/timeline?limit=3", token: "desk")
+        let olderThan = try #require(firstPage.json["next_before"] as? String, "\(firstPage.text)")
+        let secondPage = try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada/timeline?limit=3&before=\(olderThan)", token: "desk")
+        let ids = ((firstPage.json["events"] as? [[String: Any]] ?? []) + (secondPage.json["events"] as? [[String: Any]] ?? [])).compactMap { $0["id"] as? Int }
+        #expect(ids.count == 4 && Set(ids).count == 4, "four events over two pages, none twice: \(ids)")
+        #expect((secondPage.json["events"] as? [[String: Any]])?.first?["contact_id"] as? String == "c-ada", "\(secondPage.text)")
         let ada = try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada", token: "desk")
         #expect(ada.status == 200 && ada.json["name"] as? String == "Ada Lovelace", "\(ada.text)")
-        let timeline = try await Self.call(gateway, "GET", "/api/v1/contacts/c-ada/timeline?limit=2", token: "desk")
-        #expect((timeline.json["events"] as? [Any])?.count == 2 && timeline.json["contact_id"] as? String == "c-ada", "\(timeline.text)")
         #expect(try await Self.call(gateway, "GET", "/api/v1/contacts/nobody/timeline", token: "desk").status == 404)
         #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data("{\"source\": ".utf8)).status == 400)
         #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat", body: Data("[1, 2]".utf8)).status == 400)
