@@ -176,3 +176,22 @@ public enum TimelineFields {
     public static let known: Set<String> = ["name", "tier", "id", "company", "known", "last_agent", "last_channel",
                                             "last_contact", "last_subject", "open_items", "interactions", "email", "phone"]
 }
+
+/// What a simulated call did, as JSON objects: for `omnigate dialplan simulate
+/// --format json` and the HTTP API, with the same (snake_case) names.
+public enum SimulationReport {
+    public static func document(_ outcome: Outcome, commands: [String]) -> [String: Any] {
+        [
+            "steps": outcome.steps.map { ["context": $0.context, "exten": $0.exten, "priority": $0.priority,
+                                          "application": $0.application, "arguments": $0.arguments] },
+            "commands": commands,
+            "outcome": ["reason": outcome.reason, "hangup_cause": outcome.hangupCause.map { $0 as Any } ?? NSNull()],
+            "variables": outcome.variables,
+            "warnings": outcome.warnings,
+            "messages": outcome.messages,
+            "user_events": outcome.userEvents.map { event in
+                ["name": event.name, "fields": event.fields.map { ["key": $0.key, "value": $0.value] }] as [String: Any]
+            },
+        ]
+    }
+}

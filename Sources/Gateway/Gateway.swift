@@ -280,6 +280,9 @@ public final class Service: Sendable {
 
     // MARK: - Reload
 
+    /// The plan calls start on now (to simulate a call on it, with globals of its own).
+    public var currentPlan: Dialplan { plans.current.0 }
+
     /// Reloads the dialplan only (all or nothing), as a file change does: what the HTTP API's reload does.
     public func reloadDialplan() -> LivePlan.Reload {
         let result = plans.reload()

@@ -27,7 +27,7 @@ public final class API: Sendable {
         ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
         ("GET", "/api/v1/contacts/{id}"), ("PUT", "/api/v1/contacts/{id}"), ("POST", "/api/v1/contacts/{id}/merge"),
         ("GET", "/api/v1/contacts/{id}/timeline"),
-        ("POST", "/api/v1/dialplan/check"), ("POST", "/api/v1/dialplan/reload"),
+        ("POST", "/api/v1/dialplan/check"), ("POST", "/api/v1/dialplan/reload"), ("POST", "/api/v1/dialplan/simulate"),
     ]
 
     /// Items in one events request, at most.
@@ -103,6 +103,7 @@ public final class API: Sendable {
         case ("POST", "messages", 1): return sendMessage(request, token)
         case ("POST", "dialplan", 2) where resource[1] == "check": return checkDialplan(request, token)
         case ("POST", "dialplan", 2) where resource[1] == "reload": return reloadDialplan(token)
+        case ("POST", "dialplan", 2) where resource[1] == "simulate": return simulate(request, token)
         case ("GET", "contacts", 2): return contact(resource[1], token)
         case ("PUT", "contacts", 2): return upsertContact(resource[1], request, token)
         case ("POST", "contacts", 3) where resource[2] == "merge": return mergeContact(into: resource[1], request, token)
@@ -376,6 +377,43 @@ public final class API: Sendable {
         let result = service.reloadDialplan()
         return JSONResponse.make(["applied": result.applied, "errors": result.diagnostics.errors.map(Self.json),
                                   "warnings": result.diagnostics.warnings.map(Self.json)], status: result.applied ? 200 : 422)
+    }
+
+    /// `{"context": "from-trunk", "exten": "18005550100", "callerid": "+12025550142", "digits": "2",
+    /// "time": "2026-11-24T15:00:00Z", "contact": {"tier": "vip"}, "dial_status": "NOANSWER", "queue_status": "TIMEOUT"}`:
+    /// a scripted call through the running plan, as `omnigate dialplan simulate` makes one. Nothing rings, nothing is recorded.
+    private func simulate(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
+        guard allows(token, [.admin, .supervisor]) else { return forbidden(token, "simulate calls") }
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
+              let context = body["context"] as? String, let exten = body["exten"] as? String else {
+            return Problem.response(400, "Bad request", "The body is {\"context\": …, \"exten\": …, \"digits\": …, \"time\": …}")
+        }
+        let plan = service.currentPlan
+        guard plan.contexts[context] != nil else { return Problem.response(404, "Not found", "No context [\(Self.shown(context))] in the running plan.") }
+        var script = ScriptedChannel.Script()
+        script.digits = Array((body["digits"] as? String ?? "").prefix(64))
+        for (field, value) in body["contact"] as? [String: String] ?? [:] { script.contact[field] = value }
+        if let status = body["dial_status"] as? String { script.dialStatus["*"] = status }
+        if let status = body["queue_status"] as? String { script.queueStatus["*"] = status }
+        var start = CallStart(context: context, exten: exten, callerIDNumber: body["callerid"] as? String ?? "",
+                              callerIDName: body["callername"] as? String ?? "", uniqueID: "simulated-1")
+        if let text = body["time"] as? String {
+            guard let moment = Timestamp.parse(text) else { return Problem.response(400, "Bad request", "'time' is ISO 8601, such as 2026-11-24T15:00:00Z") }
+            start.now = { moment }
+        }
+        let channel = ScriptedChannel(script)
+        let callStart = start
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Outcome?>(nil)
+        Task {
+            let outcome = await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: callStart).run()
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 10) == .success, let outcome = result.withLock({ $0 }) else {
+            return Problem.response(504, "Gateway timeout", "The simulated call did not end within 10 s.")
+        }
+        return JSONResponse.make(SimulationReport.document(outcome, commands: channel.commands))
     }
 
     static func json(_ diagnostic: Diagnostic) -> [String: Any] {

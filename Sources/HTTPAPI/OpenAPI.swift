@@ -258,6 +258,18 @@ enum OpenAPI {
                           "400": {"$ref": "#/components/responses/Problem"}}
           }
         },
+        "/api/v1/dialplan/simulate": {
+          "post": {
+            "summary": "A scripted call through the running plan: each step and what the call did; nothing rings (admin, supervisor)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "context": {"type": "string"}, "exten": {"type": "string"}, "callerid": {"type": "string"}, "callername": {"type": "string"},
+              "digits": {"type": "string"}, "time": {"type": "string", "format": "date-time"},
+              "contact": {"type": "object", "additionalProperties": {"type": "string"}},
+              "dial_status": {"type": "string"}, "queue_status": {"type": "string"}}, "required": ["context", "exten"]}}}},
+            "responses": {"200": {"description": "The steps, commands and outcome", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
         "/api/v1/dialplan/reload": {
           "post": {
             "summary": "Reload the dialplan from its files, all or nothing (admin)",

@@ -202,18 +202,7 @@ enum DialplanCommand: Command {
             return message == nil ? await interpreter.run() : await interpreter.runMessage()
         }
         if format == "json" {
-            let document: [String: Any] = [
-                "steps": outcome.steps.map { ["context": $0.context, "exten": $0.exten, "priority": $0.priority,
-                                              "application": $0.application, "arguments": $0.arguments] },
-                "commands": channel.commands,
-                "outcome": ["reason": outcome.reason, "hangupCause": outcome.hangupCause.map { $0 as Any } ?? NSNull()],
-                "variables": outcome.variables,
-                "warnings": outcome.warnings,
-                "messages": outcome.messages,
-                "userEvents": outcome.userEvents.map { event in
-                    ["name": event.name, "fields": event.fields.map { ["key": $0.key, "value": $0.value] }] as [String: Any]
-                },
-            ]
+            let document = SimulationReport.document(outcome, commands: channel.commands)
             let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {

@@ -404,6 +404,14 @@ struct APITests {
         #expect(errors.contains { $0.hasPrefix("proposed.conf:3:") && $0.contains("'Dail'") }, "\(errors)")
         #expect(try await Self.call(gateway, "POST", "/api/v1/dialplan/check", token: "desk", body: Data(bad.utf8)).status == 403)
 
+        // A scripted call through the running plan (GatewayProcess's answering plan): nothing rings.
+        let simulated = try await Self.call(gateway, "POST", "/api/v1/dialplan/simulate", token: "lead",
+                                            body: Self.json(["context": "from-trunk", "exten": "100", "callerid": "+12025550142"]))
+        #expect(simulated.status == 200 && (simulated.json["commands"] as? [String])?.first == "answer", "\(simulated.text)")
+        #expect((simulated.json["steps"] as? [[String: Any]])?.first?["application"] as? String == "Answer")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/dialplan/simulate", token: "lead",
+                                    body: Self.json(["context": "nowhere", "exten": "1"])).status == 404)
+
         // A broken file on disk is refused by the reload, and the running plan stays.
         let plan = gateway.directory + "/Dialplans/extensions.conf"
         let good = try String(contentsOfFile: plan, encoding: .utf8)
