@@ -352,7 +352,13 @@ struct APITests {
         #expect(accepted.count == 3, "each call.ended accepted once: \(accepted.count)")
         let event = try #require(accepted.first?["event"] as? [String: Any])
         #expect(event["event"] as? String == "call.ended" && (event["data"] as? [String: Any])?["disposition"] as? String == "ANSWERED")
-        let summary = try await Self.call(second, "GET", "/api/v1/webhooks", token: "admin")
+        // The receiver logs before it answers: the gateway marks a delivery done once the answer is in.
+        var summary = try await Self.call(second, "GET", "/api/v1/webhooks", token: "admin")
+        let settled = ContinuousClock.now + .seconds(20)
+        while ((summary.json["webhooks"] as? [[String: Any]])?.first?["delivered"] as? Int) != 3 && ContinuousClock.now < settled {
+            try await Task.sleep(for: .milliseconds(50))
+            summary = try await Self.call(second, "GET", "/api/v1/webhooks", token: "admin")
+        }
         let desk = (summary.json["webhooks"] as? [[String: Any]])?.first
         #expect(desk?["delivered"] as? Int == 3 && desk?["pending"] as? Int == 0, "\(summary.text)")
         #expect(desk?["last_error"] == nil || (desk?["last_error"] as? String)?.contains("500") == true)
