@@ -384,9 +384,17 @@ struct APITests {
         let out = try #require(CallFlow.received(in: carrierDirectory).first { $0.text.hasPrefix("MESSAGE ") }?.text)
         #expect(CallFlow.header("From", in: out)?.contains("<sip:+15550100@") == true && out.contains("ships today"), "\(out)")
         try await gateway.process.waitForLine(containing: "sms out to=sip:+12025550142@")
-        let pop = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "alice")
-        #expect((pop.json["recent"] as? [[String: Any]])?.contains { $0["agent"] as? String == "alice" && $0["direction"] as? String == "out" } == true,
-                "\(pop.text)")
+        // The store's writer commits the message a moment after it was sent: look until it is there.
+        var pop = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "alice")
+        let committed = ContinuousClock.now + .seconds(20)
+        func hasIt(_ reply: Reply) -> Bool {
+            (reply.json["recent"] as? [[String: Any]])?.contains { $0["agent"] as? String == "alice" && $0["direction"] as? String == "out" } == true
+        }
+        while !hasIt(pop) && ContinuousClock.now < committed {
+            try await Task.sleep(for: .milliseconds(50))
+            pop = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "alice")
+        }
+        #expect(hasIt(pop), "\(pop.text)")
         #expect(try await Self.call(gateway, "POST", "/api/v1/messages", token: "alice",
                                     body: Self.json(["to": "+12025550142", "body": "hi", "agent": "bob"])).status == 403)
         #expect(try await Self.call(gateway, "POST", "/api/v1/messages", token: "lead", body: Self.json(["to": "+1", "body": "hi"])).status == 400)
