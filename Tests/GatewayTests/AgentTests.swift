@@ -269,6 +269,13 @@ struct AgentTests {
         #expect(CallFlow.header("From", in: out)?.contains("<sip:+15550100@") == true, "the company's number: \(out)")
         #expect(out.contains("Your order 4711 ships today."))
         try await gateway.process.waitForLine(containing: "sms out to=sip:+12025550142@")
+        // The store's writer commits it a moment later; the reply below finds alice through it.
+        let committed = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < committed {
+            let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", store, "--format", "json"])
+            if pop.contains("\"agent\":\"alice\"") { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
 
         // Ada answers the company's number: the reply reaches alice's phone, From Ada's number.
         let (phone, phoneDirectory) = try SIPp.start("uas-takes-messages.xml", target: nil, port: phonePort,
