@@ -242,7 +242,10 @@ public struct IdentityNormalizer: Sendable {
     public func candidates(_ text: String) -> [Identity] {
         let fromURI = fromURI(text)
         if !fromURI.isEmpty { return fromURI }
-        return [Identity(kind: .chat, value: text.trimmingCharacters(in: .whitespaces))]
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        // `chat:HANDLE`, as lookups take it, names the handle itself.
+        if trimmed.lowercased().hasPrefix("chat:") { return [Identity(kind: .chat, value: String(trimmed.dropFirst(5)))] }
+        return [Identity(kind: .chat, value: trimmed)]
     }
 
     private func invalid(_ text: String, _ why: String) -> StoreError {

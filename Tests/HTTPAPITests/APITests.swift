@@ -197,7 +197,7 @@ struct APITests {
                                        body: Self.json(["name": "A. Lovelace", "identities": [["kind": "chat", "value": "ada-handle"]]]))
         #expect(made.status == 201, "\(made.text)")
         #expect(try await Self.call(gateway, "POST", "/api/v1/events", token: "chat",
-                                    body: Self.json(["source": "chat", "channel": "chat", "contact": "c-ada2", "external_ref": "conv-9"])).status == 200)
+                                    body: Self.json(["source": "chat", "channel": "chat", "address": "chat:ada-handle", "external_ref": "conv-9"])).status == 200)
         let taken = try await Self.call(gateway, "PUT", "/api/v1/contacts/c-ada2", token: "chat",
                                         body: Self.json(["name": "A. Lovelace", "identities": [["kind": "phone", "value": "+1 202 555 0142"]]]))
         #expect(taken.status == 409 && (taken.json["detail"] as? String)?.contains("c-ada") == true, "\(taken.text)")

@@ -84,6 +84,9 @@ struct NormalisationTests {
         ])
         #expect(us.fromURI("sip:Alice@Example.COM;transport=tcp") == [Identity(kind: .sip, value: "sip:Alice@example.com")])
         #expect(us.candidates("Ada@Example.com") == [Identity(kind: .email, value: "ada@example.com")])
+        // A chat handle written bare, or as chat:HANDLE as lookups take it, is the same identity.
+        #expect(us.candidates("ada-handle") == [Identity(kind: .chat, value: "ada-handle")])
+        #expect(us.candidates("chat:ada-handle") == [Identity(kind: .chat, value: "ada-handle")])
     }
 }
 
