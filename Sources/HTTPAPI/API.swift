@@ -327,18 +327,11 @@ public final class API: Sendable {
     /// message context decides the route). An agent's token sends as itself.
     private func sendMessage(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
         guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "send messages") }
-        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any],
-              let to = body["to"] as? String, let text = body["body"] as? String else {
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any], let text = body["body"] as? String else {
             return Problem.response(400, "Bad request", "The body is {\"to\": \"+12025550142\", \"body\": \"…\", \"agent\": \"alice\"}")
         }
-        let asked = body["agent"] as? String
-        if token.role == .agent, let asked, asked != token.agent { return forbidden(token, "send as another agent") }
-        guard let agent = token.role == .agent ? token.agent : asked else {
-            return Problem.response(400, "Bad request", "Say which agent sends it: \"agent\"")
-        }
-        guard !to.isEmpty, to.count <= 64, to.allSatisfy({ $0.isNumber || $0 == "+" || $0.isLetter || "-_.".contains($0) }) else {
-            return Problem.response(400, "Bad request", "'to' is a number (or an agent's name)")
-        }
+        let agent: String, to: String
+        do { (agent, to) = try agentAndNumber(body, token, doing: "send") } catch { return error.response }
         guard !text.isEmpty, text.count <= 1600 else { return Problem.response(400, "Bad request", "'body' is 1 to 1,600 characters") }
         guard service.agents.agent(named: agent) != nil else { return Problem.response(404, "Not found", "No agent '\(Self.shown(agent))'.") }
         let done = DispatchSemaphore(value: 0)
@@ -522,17 +515,11 @@ public final class API: Sendable {
     /// calls the number as the agent would (202 once the agent answered).
     private func clickToCall(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
         guard allows(token, [.admin, .supervisor, .agent]) else { return forbidden(token, "place calls") }
-        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any], let to = body["to"] as? String else {
+        guard let body = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any] else {
             return Problem.response(400, "Bad request", "The body is {\"agent\": \"alice\", \"to\": \"+12025550142\"}")
         }
-        let asked = body["agent"] as? String
-        if token.role == .agent, let asked, asked != token.agent { return forbidden(token, "place calls as another agent") }
-        guard let agent = token.role == .agent ? token.agent : asked else {
-            return Problem.response(400, "Bad request", "Say whose phone rings first: \"agent\"")
-        }
-        guard !to.isEmpty, to.count <= 64, to.allSatisfy({ $0.isNumber || $0 == "+" || $0.isLetter || "-_.*#".contains($0) }) else {
-            return Problem.response(400, "Bad request", "'to' is a number (or an extension of the agent's context)")
-        }
+        let agent: String, to: String
+        do { (agent, to) = try agentAndNumber(body, token, doing: "place calls", extra: "*#") } catch { return error.response }
         let done = DispatchSemaphore(value: 0)
         let outcome = Mutex<Service.ClickToCall>(.failed("no answer from the gateway"))
         let service = self.service
@@ -551,6 +538,24 @@ public final class API: Sendable {
             return Problem.response(409, "Agent did not answer", "Agent '\(agent)''s phone did not answer (SIP \(status)); nobody was called.")
         case .failed(let reason): return Problem.response(502, "Call not placed", reason)
         }
+    }
+
+    struct Refusal: Error { let response: HTTPResponse }
+
+    /// The agent a request acts for (an agent's token: itself only) and the number or
+    /// name it gives in `to` (digits, `+`, letters, `-_.` and `extra`).
+    private func agentAndNumber(_ body: [String: Any], _ token: APIToken, doing what: String, extra: String = "") throws(Refusal)
+        -> (agent: String, to: String) {
+        guard let to = body["to"] as? String, !to.isEmpty, to.count <= 64,
+              to.allSatisfy({ $0.isNumber || $0 == "+" || $0.isLetter || "-_.".contains($0) || extra.contains($0) }) else {
+            throw Refusal(response: Problem.response(400, "Bad request", "'to' is a number (or a name the agent's context knows)"))
+        }
+        let asked = body["agent"] as? String
+        if token.role == .agent, let asked, asked != token.agent { throw Refusal(response: forbidden(token, "\(what) as another agent")) }
+        guard let agent = token.role == .agent ? token.agent : asked else {
+            throw Refusal(response: Problem.response(400, "Bad request", "Say which agent: \"agent\""))
+        }
+        return (agent, to)
     }
 
     /// Each webhook's deliveries: pending, delivered, given up, and the last error.
