@@ -10,13 +10,36 @@ import Timeline
 /// agent's INVITE is sent); each stream's connection thread waits on it.
 final class EventHub: @unchecked Sendable {
     // @unchecked: every field is guarded by `condition`.
-    struct Item {
+    /// One event. Its JSON is made when a stream first sends it, off the
+    /// call's path (where the event was posted), and then kept for every stream.
+    final class Item: @unchecked Sendable {
+        // @unchecked: `rendered` is guarded by `lock`; the rest is immutable.
         let id: UInt64
         let topic: String
         let name: String
         /// The agent the event concerns, for agents' tokens.
         let agent: String?
-        let json: String
+        private let object: @Sendable () -> [String: Any]
+        private let lock = NSLock()
+        private var rendered: String?
+
+        init(id: UInt64, topic: String, name: String, agent: String?, object: @escaping @Sendable () -> [String: Any]) {
+            self.id = id
+            self.topic = topic
+            self.name = name
+            self.agent = agent
+            self.object = object
+        }
+
+        var json: String {
+            lock.lock()
+            defer { lock.unlock() }
+            if let rendered { return rendered }
+            let data = (try? JSONSerialization.data(withJSONObject: object(), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+            let text = String(decoding: data, as: UTF8.self)
+            rendered = text
+            return text
+        }
     }
 
     private let condition = NSCondition()
@@ -38,30 +61,31 @@ final class EventHub: @unchecked Sendable {
         service.screenPops.observe { [weak self] event in
             switch event {
             case .published(let pop):
-                self?.post(topic: "pops", name: "pop.published", agent: pop.agent, object: EventHub.json(pop))
+                self?.post(topic: "pops", name: "pop.published", agent: pop.agent) { EventHub.json(pop) }
             case .withdrawn(let callID, let agent, let reason):
-                self?.post(topic: "pops", name: "pop.withdrawn", agent: agent,
-                           object: ["call_id": callID, "agent": agent, "reason": reason])
+                self?.post(topic: "pops", name: "pop.withdrawn", agent: agent) { ["call_id": callID, "agent": agent, "reason": reason] }
             }
         }
         service.agents.changes.observe { [weak self] status in
-            self?.post(topic: "agents", name: "agent.state_changed", agent: status.agent, object: API.json(status))
+            self?.post(topic: "agents", name: "agent.state_changed", agent: status.agent) { API.json(status) }
         }
         service.callEvents.observe { [weak self] call in
-            var object: [String: Any] = ["uniqueid": call.uniqueid, "direction": call.direction, "from": call.from, "to": call.to,
-                                         "time": Timestamp.string(call.time)]
-            if let agent = call.agent { object["agent"] = agent }
-            if let queue = call.queue { object["queue"] = queue }
-            if let disposition = call.disposition { object["disposition"] = disposition }
-            self?.post(topic: "calls", name: "call.\(call.kind.rawValue)", agent: call.agent, object: object)
+            self?.post(topic: "calls", name: "call.\(call.kind.rawValue)", agent: call.agent) {
+                var object: [String: Any] = ["uniqueid": call.uniqueid, "direction": call.direction, "from": call.from, "to": call.to,
+                                             "time": Timestamp.string(call.time)]
+                if let agent = call.agent { object["agent"] = agent }
+                if let queue = call.queue { object["queue"] = queue }
+                if let disposition = call.disposition { object["disposition"] = disposition }
+                return object
+            }
         }
     }
 
-    func post(topic: String, name: String, agent: String?, object: [String: Any]) {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    /// Numbers and keeps an event; its JSON is made later, when a stream sends it.
+    func post(topic: String, name: String, agent: String?, object: @escaping @Sendable () -> [String: Any]) {
         condition.lock()
         nextID += 1
-        items.append(Item(id: nextID, topic: topic, name: name, agent: agent, json: String(decoding: data, as: UTF8.self)))
+        items.append(Item(id: nextID, topic: topic, name: name, agent: agent, object: object))
         if items.count > capacity + capacity / 4 { items.removeFirst(items.count - capacity) }
         condition.broadcast()
         condition.unlock()
