@@ -10,7 +10,7 @@ INVITE to the agent's INVITE (p50/p99, from SIPp's message logs: both SIPp
 processes stamp messages with the same clock, matched by the caller's number).
 Then it holds bridged calls and prints resident memory per bridged call.
 
-Targets: omnigate (this build), before (an earlier build: --before PATH),
+Targets: omnigate (this build), noapi (this build, its HTTP API off), before (an earlier build: --before PATH),
 agents (this build with --agents N registered agents whose phones re-register
 every 60 s while the calls run, the registrations' CPU and memory beside
 omnigate's), asterisk.
@@ -71,6 +71,13 @@ contact = sip:agent@127.0.0.1:{AGENT_PORT}
 
 class BeforePath(OmnigatePath):
     """An earlier build of the gateway, on the same job."""
+
+
+class NoAPIPath(OmnigatePath):
+    """This build with its HTTP API off: what the API and its event stream cost a call."""
+
+    def extra_config(self):
+        return "[http]\nlisten = off\n"
 
 
 class AgentsPath(OmnigatePath):
@@ -305,7 +312,7 @@ def main():
         for i in range(min(a.contacts, 20000)):
             f.write(f"+1{201 + (i // 10000) % 799}555{i % 10000:04d};\n")
     OmnigatePath.store = store
-    classes = {"omnigate": OmnigatePath, "before": BeforePath, "agents": AgentsPath, "asterisk": AsteriskPath}
+    classes = {"omnigate": OmnigatePath, "noapi": NoAPIPath, "before": BeforePath, "agents": AgentsPath, "asterisk": AsteriskPath}
     rows, memory, loaded = [], [], []
     for index, name in enumerate(names):
         target = classes[name](name, work)
