@@ -48,6 +48,8 @@ public final class WebhookDispatcher: @unchecked Sendable {
             while !dispatcher.stopped.load(ordering: .acquiring) {
                 dispatcher.tick()
                 _ = dispatcher.wake.wait(timeout: .now() + 1)
+                // Calls that ended meanwhile are all taken by the next tick: one wake, not one per call.
+                while dispatcher.wake.wait(timeout: .now()) == .success {}
             }
             dispatcher.finished.signal()
         }
@@ -92,25 +94,33 @@ public final class WebhookDispatcher: @unchecked Sendable {
             batches += 1
             let group = DispatchGroup()
             let slots = DispatchSemaphore(value: Self.inFlight)
+            let outcomes = Mutex<[TimelineStore.DeliveryOutcome]>([])
             for delivery in due {
                 slots.wait()
                 group.enter()
-                deliver(delivery, store) {
+                deliver(delivery) { outcome in
+                    outcomes.withLock { $0.append(outcome) }
                     slots.signal()
                     group.leave()
                 }
             }
             group.wait()
+            // One transaction for the batch: a sync of the store per delivery would set the rate.
+            do {
+                try store.settleDeliveries(outcomes.withLock { $0 })
+            } catch {
+                log.warning("webhook outcomes not written; the deliveries will be tried again", ("error", "\(error)"))
+                return
+            }
         }
     }
 
     /// Deliveries sent at once.
     static let inFlight = 8
 
-    private func deliver(_ delivery: WebhookDelivery, _ store: TimelineStore, then done: @escaping @Sendable () -> Void) {
+    private func deliver(_ delivery: WebhookDelivery, then done: @escaping @Sendable (TimelineStore.DeliveryOutcome) -> Void) {
         guard let webhook = webhooks[delivery.webhook], let url = URL(string: webhook.url) else {
-            try? store.deliveryFailed(delivery.id, status: nil, error: "the webhook is no longer configured", retryAt: nil)
-            done()
+            done(.init(id: delivery.id, status: nil, error: "the webhook is no longer configured", retryAt: nil))
             return
         }
         let timestamp = String(Int(Date().timeIntervalSince1970))
@@ -126,15 +136,13 @@ public final class WebhookDispatcher: @unchecked Sendable {
         request.setValue("v1=" + Self.signature(secret: webhook.secret, timestamp: timestamp, body: delivery.body),
                          forHTTPHeaderField: "Omnigate-Signature")
         session.dataTask(with: request) { [self] _, response, error in
-            settle(delivery, webhook, store, status: (response as? HTTPURLResponse)?.statusCode, error: error?.localizedDescription)
-            done()
+            done(outcome(delivery, webhook, status: (response as? HTTPURLResponse)?.statusCode, error: error?.localizedDescription))
         }.resume()
     }
 
-    private func settle(_ delivery: WebhookDelivery, _ webhook: Webhook, _ store: TimelineStore, status: Int?, error: String?) {
+    private func outcome(_ delivery: WebhookDelivery, _ webhook: Webhook, status: Int?, error: String?) -> TimelineStore.DeliveryOutcome {
         if let status, (200..<300).contains(status) {
-            try? store.deliveryDone(delivery.id, status: status)
-            return
+            return .init(id: delivery.id, status: status, error: nil, retryAt: nil)
         }
         let reason = error ?? "the receiver answered \(status ?? 0)"
         let now = Date()
@@ -142,7 +150,6 @@ public final class WebhookDispatcher: @unchecked Sendable {
         let delay = min(600, pow(2, Double(delivery.attempts))) * Double.random(in: 0.5...1.5)
         let retryAt = now.addingTimeInterval(delay)
         let expired = retryAt > delivery.createdAt.addingTimeInterval(webhook.retryFor.timeInterval)
-        try? store.deliveryFailed(delivery.id, status: status, error: reason, retryAt: expired ? nil : retryAt)
         if expired {
             log.error("webhook delivery given up", ("webhook", webhook.name), ("event", delivery.event), ("event.id", delivery.eventID),
                       ("attempts", delivery.attempts + 1), ("reason", reason))
@@ -150,6 +157,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
             log.warning("webhook delivery failed; retrying", ("webhook", webhook.name), ("event", delivery.event),
                         ("event.id", delivery.eventID), ("reason", reason))
         }
+        return .init(id: delivery.id, status: status, error: reason, retryAt: expired ? nil : retryAt)
     }
 
     /// `hex(HMAC-SHA256(secret, timestamp + "." + body))`, as docs/api.md tells receivers to check it.

@@ -105,22 +105,42 @@ extension TimelineStore {
         }
     }
 
-    /// The receiver answered 2xx.
-    public func deliveryDone(_ id: Int64, status: Int, now: Date = Date()) throws {
-        _ = try write { db in
-            try db.run("UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?",
-                       [.int(now.milliseconds), .int(Int64(status)), .int(id)])
+    /// How one attempt went.
+    public struct DeliveryOutcome: Sendable {
+        public var id: Int64
+        /// The receiver's status, if it answered.
+        public var status: Int?
+        /// nil when delivered (2xx); else why not.
+        public var error: String?
+        /// When to try again; nil with an error: given up.
+        public var retryAt: Date?
+
+        public init(id: Int64, status: Int?, error: String?, retryAt: Date?) {
+            self.id = id
+            self.status = status
+            self.error = error
+            self.retryAt = retryAt
         }
     }
 
-    /// An attempt failed: tried again at `retryAt`, or given up (nil).
-    public func deliveryFailed(_ id: Int64, status: Int?, error: String, retryAt: Date?, now: Date = Date()) throws {
+    /// Notes a batch of attempts in one transaction (one sync of the file, not one per delivery).
+    public func settleDeliveries(_ outcomes: [DeliveryOutcome], now: Date = Date()) throws {
+        guard !outcomes.isEmpty else { return }
         _ = try write { db in
-            try db.run("""
-                UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?, given_up_at = ?
-                WHERE id = ?
-                """, [status.map { .int(Int64($0)) } ?? .null, .text(String(error.prefix(300))),
-                      .int((retryAt ?? now).milliseconds), retryAt == nil ? .int(now.milliseconds) : .null, .int(id)])
+            for outcome in outcomes {
+                if outcome.error == nil {
+                    try db.run("UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?",
+                               [.int(now.milliseconds), outcome.status.map { .int(Int64($0)) } ?? .null, .int(outcome.id)])
+                } else {
+                    try db.run("""
+                        UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?,
+                               given_up_at = ?
+                        WHERE id = ?
+                        """, [outcome.status.map { .int(Int64($0)) } ?? .null, .text(String((outcome.error ?? "").prefix(300))),
+                              .int((outcome.retryAt ?? now).milliseconds), outcome.retryAt == nil ? .int(now.milliseconds) : .null,
+                              .int(outcome.id)])
+                }
+            }
         }
     }
 
