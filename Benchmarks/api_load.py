@@ -217,6 +217,8 @@ def main():
     received = []
 
     class Hook(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a production receiver would
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             record = json.loads(body)["data"]
