@@ -36,6 +36,8 @@ def main():
     a = ap.parse_args()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep connections alive: a connection per delivery limits the rate
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             valid = verify(a.secret, self.headers.get("Omnigate-Timestamp", ""), body, self.headers.get("Omnigate-Signature", ""))
