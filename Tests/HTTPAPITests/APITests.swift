@@ -23,16 +23,9 @@ struct APITests {
 
     /// SHA-256 hex by the system's sha256sum (a second opinion on the gateway's).
     static func sha256(_ text: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try? process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64).description
+        guard let process = try? TestProcess("/bin/sh", ["-c", "printf %s \"$0\" | /usr/bin/sha256sum", text]) else { return "" }
+        process.waitForExitBlocking(timeout: .seconds(10))
+        return String(process.stdout.prefix(64))
     }
 
     struct Reply {

@@ -37,14 +37,8 @@ public enum Facilities {
     /// Runs a command to completion (a short system tool) and returns its exit status.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
+        guard let process = try? TestProcess(executable, arguments) else { return -1 }
+        return process.waitForExitBlocking(timeout: .seconds(60))
     }
 }
 

@@ -65,7 +65,29 @@ public final class TestProcess: @unchecked Sendable {
     public var pid: Int32 { process.processIdentifier }
     public var stdout: String { state.withLock { $0.stdout } }
     public var stderr: String { state.withLock { $0.stderr } }
-    public var isRunning: Bool { process.isRunning }
+    /// Running, as the kernel sees it: Foundation's Process can miss a child's
+    /// exit on Linux (seen once as a zombie it never reaped, and a test that
+    /// waited for it forever), so a zombie counts as ended.
+    public var isRunning: Bool { process.isRunning && zombieStatus == nil }
+
+    /// The exit status of a zombie child (`/proc/PID/stat`, field 52, as
+    /// waitpid(2) reports it), or nil while it runs or once it is reaped.
+    private var zombieStatus: Int32? {
+        let pid = process.processIdentifier
+        guard pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.first == "Z", fields.count >= 50, let raw = Int32(fields[49]) else { return nil }
+        return raw
+    }
+
+    /// How the process ended: Foundation's status, or a zombie's decoded as Foundation would
+    /// (the exit code, or the signal number).
+    private var endStatus: Int32 {
+        if !process.isRunning { return process.terminationStatus }
+        guard let raw = zombieStatus else { return -1 }
+        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f
+    }
 
     /// Waits until a stderr (or stdout) line contains `text` (the `occurrence`th
     /// such line, counting from 1); returns that line.
@@ -82,12 +104,12 @@ public final class TestProcess: @unchecked Sendable {
             let pastDeadline = ContinuousClock.now >= deadline
             if let line = find(state.withLock({ $0.stderr + "\n" + $0.stdout })) { return line }
             if pastDeadline { break }
-            if !process.isRunning {
+            if !isRunning {
                 let drained = ContinuousClock.now + .seconds(5)  // let the pipes drain to their end
                 while state.withLock({ $0.closed }) < 2 && ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(5)) }
                 let final = state.withLock { $0.stderr + "\n" + $0.stdout }
                 if let line = find(final) { return line }
-                throw TestProcessError("\(name) exited (status \(process.terminationStatus)) before printing '\(text)':\n\(final)")
+                throw TestProcessError("\(name) exited (status \(endStatus)) before printing '\(text)':\n\(final)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -98,7 +120,7 @@ public final class TestProcess: @unchecked Sendable {
     @discardableResult
     public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while isRunning {
             if ContinuousClock.now >= deadline {
                 kill()
                 throw TestProcessError("\(name) did not exit within \(timeout); killed.\n\(stderr)")
@@ -110,19 +132,34 @@ public final class TestProcess: @unchecked Sendable {
         while state.withLock({ $0.closed }) < 2 && ContinuousClock.now < drained {
             try await Task.sleep(for: .milliseconds(5))
         }
-        return process.terminationStatus
+        return endStatus
+    }
+
+    /// The same wait from synchronous code (a short tool run to its end).
+    @discardableResult
+    public func waitForExitBlocking(timeout: Duration = .seconds(30)) -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while isRunning {
+            if ContinuousClock.now >= deadline { kill(); return -1 }
+            usleep(5_000)
+        }
+        let drained = ContinuousClock.now + .seconds(5)
+        while state.withLock({ $0.closed }) < 2 && ContinuousClock.now < drained { usleep(2_000) }
+        return endStatus
     }
 
     /// Sends a signal by PID.
     public func signal(_ number: Int32) {
-        if process.isRunning { Foundation.kill(process.processIdentifier, number) }
+        if isRunning { Foundation.kill(process.processIdentifier, number) }
     }
 
-    /// Kills the process (SIGKILL) and reaps it.
+    /// Kills the process (SIGKILL) and waits, boundedly, until it has ended
+    /// (never Foundation's waitUntilExit, which spins forever on an exit it missed).
     public func kill() {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while isRunning && ContinuousClock.now < deadline { usleep(5_000) }
     }
 
     private var name: String { (executable as NSString).lastPathComponent }
