@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "LogTests", dependencies: ["Log"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"]),
         .testTarget(name: "SIPEngineTests", dependencies: ["SIPEngine", "OmnigateTestSupport"]),
-        .testTarget(name: "DialplanTests", dependencies: ["Dialplan"]),
+        .testTarget(name: "DialplanTests", dependencies: ["Dialplan", "OmnigateTestSupport"]),
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "OmnigateTestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "OmnigateTestSupport"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Timeline", "OmnigateTestSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import OmnigateTestSupport
 import Testing
 
 /// The built `omnigate` executable, beside the test runner.
@@ -14,18 +15,9 @@ private let built = FileManager.default.isExecutableFile(atPath: omnigate)
 
 /// Runs `omnigate ARGS` in the package root; returns its exit status, stdout and stderr.
 private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: omnigate)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    let process = try TestProcess(omnigate, arguments, directory: packageRoot)
+    let status = process.waitForExitBlocking(timeout: .seconds(60))
+    return (status, process.stdout, process.stderr)
 }
 
 /// `omnigate dialplan check|simulate|graph`, as admins run them.
