@@ -120,8 +120,7 @@ public final class Service: Sendable {
 
     /// How long the longest-waiting caller in a queue has waited, in seconds.
     public func longestWait(in queue: String) -> Double {
-        let wait = services.lines.line(for: queue).longestWait()
-        return Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+        services.lines.line(for: queue).longestWait().timeInterval
     }
 
     /// Opens the store, loads the dialplan, starts the SIP engine.

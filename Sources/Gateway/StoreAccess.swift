@@ -678,8 +678,8 @@ enum Deadlines {
 }
 
 extension Duration {
-    /// Seconds, for dispatch deadlines.
-    var timeInterval: TimeInterval {
+    /// Seconds, for dispatch deadlines and Foundation dates (the HTTP API uses it too).
+    public var timeInterval: TimeInterval {
         TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
     }
 }

@@ -334,13 +334,8 @@ public final class API: Sendable {
         do { (agent, to) = try agentAndNumber(body, token, doing: "send") } catch { return error.response }
         guard !text.isEmpty, text.count <= 1600 else { return Problem.response(400, "Bad request", "'body' is 1 to 1,600 characters") }
         guard service.agents.agent(named: agent) != nil else { return Problem.response(404, "Not found", "No agent '\(Self.shown(agent))'.") }
-        let done = DispatchSemaphore(value: 0)
         let service = self.service
-        Task {
-            _ = await service.sendMessage(asAgent: agent, to: to, body: text)
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 45) == .success else {
+        guard Self.awaitBounded(.seconds(45), { await service.sendMessage(asAgent: agent, to: to, body: text) }) != nil else {
             return Problem.response(504, "Gateway timeout", "The message was not handed on within 45 s; its status will be on the timeline.")
         }
         return JSONResponse.make(["agent": agent, "to": to, "status": "handed on: the timeline shows whether the next hop took it"], status: 202)
@@ -396,14 +391,9 @@ public final class API: Sendable {
         }
         let channel = ScriptedChannel(script)
         let callStart = start
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Outcome?>(nil)
-        Task {
-            let outcome = await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: callStart).run()
-            result.withLock { $0 = outcome }
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 10) == .success, let outcome = result.withLock({ $0 }) else {
+        guard let outcome = Self.awaitBounded(.seconds(10), {
+            await Interpreter(plan: plan, channel: channel, globals: Globals(plan), start: callStart).run()
+        }) else {
             return Problem.response(504, "Gateway timeout", "The simulated call did not end within 10 s.")
         }
         return JSONResponse.make(SimulationReport.document(outcome, commands: channel.commands))
@@ -520,16 +510,8 @@ public final class API: Sendable {
         }
         let agent: String, to: String
         do { (agent, to) = try agentAndNumber(body, token, doing: "place calls", extra: "*#") } catch { return error.response }
-        let done = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Service.ClickToCall>(.failed("no answer from the gateway"))
         let service = self.service
-        Task {
-            let result = await service.clickToCall(agent: agent, to: to)
-            outcome.withLock { $0 = result }
-            done.signal()
-        }
-        _ = done.wait(timeout: .now() + 45)
-        switch outcome.withLock({ $0 }) {
+        switch Self.awaitBounded(.seconds(45), { await service.clickToCall(agent: agent, to: to) }) ?? .failed("no answer from the gateway") {
         case .connecting:
             return JSONResponse.make(["agent": agent, "to": to, "status": "connecting: the agent answered, the number is being called"], status: 202)
         case .noSuchAgent: return Problem.response(404, "Not found", "No agent '\(Self.shown(agent))'.")
@@ -538,6 +520,20 @@ public final class API: Sendable {
             return Problem.response(409, "Agent did not answer", "Agent '\(agent)''s phone did not answer (SIP \(status)); nobody was called.")
         case .failed(let reason): return Problem.response(502, "Call not placed", reason)
         }
+    }
+
+    /// Runs async gateway work from a connection's thread (which may block) and
+    /// waits for it at most `limit`; nil when it took longer (it goes on).
+    static func awaitBounded<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async -> T) -> T? {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<T?>(nil)
+        Task {
+            let value = await work()
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + limit.timeInterval) == .success else { return nil }
+        return result.withLock { $0 }
     }
 
     struct Refusal: Error { let response: HTTPResponse }

@@ -87,11 +87,14 @@ final class Metrics: Sendable {
                queues.map { ("{queue=\"\(Self.label($0))\"}", String(service.waitingCount(in: $0))) })
         metric("omnigate_queue_longest_wait_seconds", "gauge", "How long the caller who has waited longest in each queue has waited.",
                queues.map { ("{queue=\"\(Self.label($0))\"}", String(format: "%.3f", service.longestWait(in: $0))) })
-        if let summaries = try? stores.store().webhookSummaries() {
+        // Every configured webhook, 0 when nothing waits (an absent series hides a webhook).
+        let webhooks = service.configuration.webhooks.map(\.name)
+        if !webhooks.isEmpty, let backlog = try? stores.store().webhookBacklog() {
+            let byName = Dictionary(backlog.map { ($0.webhook, $0) }, uniquingKeysWith: { first, _ in first })
             metric("omnigate_webhook_pending", "gauge", "Webhook deliveries waiting to go out or be tried again.",
-                   summaries.map { ("{webhook=\"\(Self.label($0.webhook))\"}", String($0.pending)) })
+                   webhooks.map { ("{webhook=\"\(Self.label($0))\"}", String(byName[$0]?.pending ?? 0)) })
             metric("omnigate_webhook_given_up_total", "counter", "Webhook deliveries given up after retry_for.",
-                   summaries.map { ("{webhook=\"\(Self.label($0.webhook))\"}", String($0.givenUp)) })
+                   webhooks.map { ("{webhook=\"\(Self.label($0))\"}", String(byName[$0]?.givenUp ?? 0)) })
         }
         return out
     }

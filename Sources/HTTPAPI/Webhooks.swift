@@ -169,7 +169,3 @@ public final class WebhookDispatcher: @unchecked Sendable {
         return digest.map { String(format: "%02x", $0) }.joined()
     }
 }
-
-extension Duration {
-    var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -193,6 +193,9 @@ enum Schema {
         );
         CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
             WHERE delivered_at IS NULL AND given_up_at IS NULL;
+        CREATE INDEX webhook_deliveries_pending ON webhook_deliveries(webhook)
+            WHERE delivered_at IS NULL AND given_up_at IS NULL;
+        CREATE INDEX webhook_deliveries_given_up ON webhook_deliveries(webhook) WHERE given_up_at IS NOT NULL;
         -- Agents' changes of presence in order (agent_states keeps the latest only).
         CREATE TABLE agent_state_log (
             id          INTEGER PRIMARY KEY,

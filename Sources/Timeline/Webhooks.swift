@@ -144,6 +144,30 @@ extension TimelineStore {
         }
     }
 
+    /// Pending and given-up deliveries per webhook, from partial indexes: what a
+    /// metrics scrape asks every few seconds, without reading the delivered ones
+    /// (which only grow).
+    public func webhookBacklog() throws -> [WebhookSummary] {
+        try read { db in
+            var byName: [String: WebhookSummary] = [:]
+            for row in try db.rows("""
+                SELECT webhook, count(*) AS n FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+                WHERE delivered_at IS NULL AND given_up_at IS NULL GROUP BY webhook
+                """) {
+                let name = row.text("webhook") ?? ""
+                byName[name, default: WebhookSummary(webhook: name)].pending = Int(row.int("n") ?? 0)
+            }
+            for row in try db.rows("""
+                SELECT webhook, count(*) AS n FROM webhook_deliveries INDEXED BY webhook_deliveries_given_up
+                WHERE given_up_at IS NOT NULL GROUP BY webhook
+                """) {
+                let name = row.text("webhook") ?? ""
+                byName[name, default: WebhookSummary(webhook: name)].givenUp = Int(row.int("n") ?? 0)
+            }
+            return byName.values.sorted { $0.webhook < $1.webhook }
+        }
+    }
+
     public func webhookSummaries() throws -> [WebhookSummary] {
         try read { db in
             try db.rows("""

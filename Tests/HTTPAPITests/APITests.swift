@@ -287,6 +287,8 @@ struct APITests {
         try await bob.waitForLine(containing: "event: agent.state_changed")
         #expect(!bob.stdout.contains("pop.published") && !bob.stdout.contains("call.started"), "\(bob.stdout)")
         #expect(try await Self.call(gateway, "GET", "/api/v1/stream?topics=pops", token: "desk").status == 403)
+        #expect(try await Self.call(gateway, "GET", "/api/v1/stream?topics=pops,everything", token: "admin").status == 400)
+        #expect(try await Self.call(gateway, "GET", "/api/v1/stream", token: "admin", headers: ["Last-Event-ID": "yesterday"]).status == 400)
         // The same call in the metrics.
         let metrics = try await Self.call(gateway, "GET", "/metrics", token: "lead")
         #expect(metrics.status == 200 && metrics.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
@@ -355,6 +357,9 @@ struct APITests {
         let desk = (summary.json["webhooks"] as? [[String: Any]])?.first
         #expect(desk?["delivered"] as? Int == 3 && desk?["pending"] as? Int == 0, "\(summary.text)")
         #expect(desk?["last_error"] == nil || (desk?["last_error"] as? String)?.contains("500") == true)
+        let metrics = try await Self.call(second, "GET", "/metrics", token: "admin")
+        #expect(metrics.text.contains("omnigate_webhook_pending{webhook=\"desk\"} 0")
+                && metrics.text.contains("omnigate_webhook_given_up_total{webhook=\"desk\"} 0"), "\(metrics.text)")
         #expect(try await second.stop() == 0)
     }
 

@@ -30,6 +30,27 @@ struct TokenTests {
         #expect(problems("[token a]\nrole = agent\nagent = bob\nsha256 = \(String(repeating: "a", count: 64))\n").contains("which is not an [agent]"))
         #expect(problems("[token a]\nsha256 = abc\n").contains("64 hex digits"))
         #expect(problems("[http]\nlisten = somewhere\n").contains("host:port"))
+        #expect(problems("[http]\nallowed_origins = crm.example.com\n").contains("origins such as https://"))
+        #expect(problems("[http]\ntls_certificate = /x.pem\n").contains("both tls_certificate and tls_private_key"))
+    }
+
+    @Test("webhook, agent, queue and screen-pop settings of this change refuse bad values with file:line")
+    func newSettings() {
+        func problems(_ text: String) -> String {
+            do { _ = try GatewayConfig.parse(text, file: "t.conf"); return "" } catch { return "\(error)" }
+        }
+        #expect(problems("[webhook w]\nurl = http://127.0.0.1:9/h\n").contains("t.conf:1: error: [webhook w] needs 'url' and 'secret'"))
+        #expect(problems("[webhook w]\nurl = ftp://x\nsecret = 0123456789abcdef\n").contains("t.conf:2:"))
+        #expect(problems("[webhook w]\nurl = http://x/h\nsecret = short\n").contains("at least 16 characters"))
+        #expect(problems("[webhook w]\nurl = http://x/h\nsecret = 0123456789abcdef\nevents = call.ended, call.exploded\n")
+            .contains("t.conf:4:"))
+        #expect(problems("[webhook w]\nurl = http://x/h\nsecret = 0123456789abcdef\nretry_for = forever\n").contains("duration"))
+        #expect(problems("[agent a]\nmessage_context = two words\n").contains("t.conf:2:"))
+        #expect(problems("[queue q]\njoinempty = sometimes\n").contains("t.conf:2:"))
+        #expect(problems("[queue q]\nannounce_frequency = often\n").contains("t.conf:2:"))
+        #expect(problems("[queue q]\nmaxlen = -1\n").contains("t.conf:2:"))
+        #expect(problems("[screenpop]\nconversation_window = a while\n").contains("t.conf:2:"))
+        #expect(problems("[webhook w]\nurl = http://x/h\nsecret = 0123456789abcdef\nevents = sms.received, agent.state_changed\n") == "")
     }
 }
 
