@@ -50,6 +50,8 @@ struct CallHandler {
     let services: Services
     let session: CallSession
     let origin: CallOrigin
+    /// When the agent answered its own phone, for a call the gateway placed to it first (click-to-call).
+    var agentAnswered: Date? = nil
 
     func run(plan: Dialplan, globals: Globals) async {
         let call = session.call
@@ -71,6 +73,7 @@ struct CallHandler {
         if let agent = origin.agent {
             record.direction = .outbound
             record.agent = agent.name
+            record.agentAnswer = agentAnswered
         }
         services.access.write(.openCall(record))
         services.calls.send(CallEvent(kind: .started, uniqueid: uniqueID, direction: record.direction.rawValue, from: callerNumber,
@@ -218,6 +221,8 @@ extension CallRecord {
     /// Fills in what the call's facts say: answer, agent, queue, legs, waits.
     mutating func apply(_ facts: CallFacts) {
         answer = facts.answeredAt
+        agentAnswer = agentAnswer ?? facts.agentAnsweredAt
+        bridged = facts.bridgedAt
         agent = facts.agent
         queue = facts.queue
         dstchannel = facts.dstchannel

@@ -103,12 +103,14 @@ public final class Service: Sendable {
             session.close()
             return .agentDidNotAnswer(status: status)
         }
+        let answered = Date()
         services.roster.answered(name)
         session.markAnswered()
         live.add(1, ordering: .relaxed)
         let (plan, globals) = plans.current
         Task {
-            await CallHandler(services: services, session: session, origin: .agent(agent)).run(plan: plan, globals: globals)
+            await CallHandler(services: services, session: session, origin: .agent(agent), agentAnswered: answered)
+                .run(plan: plan, globals: globals)
             services.roster.finished(name, queue: nil)
             live.subtract(1, ordering: .relaxed)
         }

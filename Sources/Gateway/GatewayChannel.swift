@@ -59,6 +59,9 @@ final class Services: Sendable {
 /// What the call record needs to know, gathered while the call runs.
 struct CallFacts: Sendable {
     var answeredAt: Date?
+    /// When an agent's leg answered, and when the caller was first bridged to anyone.
+    var agentAnsweredAt: Date?
+    var bridgedAt: Date?
     var agent: String?
     var queue: String?
     var dstchannel = ""
@@ -200,7 +203,7 @@ final class GatewayChannel: Channel, Sendable {
     /// and the record says so at once (a crash later still shows who took it).
     private func bridged(_ leg: LegRequest, queue: String?) {
         if let agent = leg.agent { services.roster.answered(agent) }
-        services.calls.send(CallEvent(kind: .answered, uniqueid: uniqueID, direction: origin.agent == nil ? "in" : "out",
+        services.calls.send(CallEvent(kind: .answered, uniqueid: uniqueID, direction: origin.agent == nil ? "inbound" : "outbound",
                                       from: origin.callerID(session.call).number, to: SIPAddress(uri: session.call.requestURI).user,
                                       agent: leg.agent, queue: queue,
                                       time: Date()))
@@ -220,6 +223,8 @@ final class GatewayChannel: Channel, Sendable {
                 facts.queue = queue ?? facts.queue
                 facts.waitMilliseconds = Int((outcome.answeredAt ?? Date()).timeIntervalSince(started) * 1000)
                 if facts.answeredAt == nil { facts.answeredAt = outcome.answeredAt }
+                if facts.bridgedAt == nil { facts.bridgedAt = outcome.answeredAt }
+                if answered.agent != nil, facts.agentAnsweredAt == nil { facts.agentAnsweredAt = outcome.answeredAt }
                 facts.agentHungUp = !outcome.callerHungUp
                 facts.agentLeg = outcome.answeredLeg
             }

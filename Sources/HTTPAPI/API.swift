@@ -137,11 +137,10 @@ public final class API: Sendable {
             filter.since = try query["since"].map { try Self.time($0, "since") }
             filter.until = try query["until"].map { try Self.time($0, "until") }
             if let direction = query["direction"] {
-                switch direction {
-                case "in", "inbound": filter.direction = .inbound
-                case "out", "outbound": filter.direction = .outbound
-                default: throw BadRequest("'direction' is in or out")
+                guard let value = Direction(spelling: direction), value != .internal else {
+                    throw BadRequest("'direction' is inbound or outbound")
                 }
+                filter.direction = value
             }
             filter.disposition = query["disposition"]?.uppercased()
             filter.agent = query["agent"]

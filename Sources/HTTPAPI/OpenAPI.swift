@@ -29,13 +29,15 @@ enum OpenAPI {
             "type": "object",
             "description": "Asterisk's CDR fields, then the contact center's: the columns of `omnigate calls --format csv`.",
             "properties": {
-              "uniqueid": {"type": "string"}, "direction": {"type": "string", "enum": ["in", "out"]}, "clid": {"type": "string"},
+              "uniqueid": {"type": "string"}, "direction": {"type": "string", "enum": ["inbound", "outbound"]}, "clid": {"type": "string"},
               "src": {"type": "string"}, "dst": {"type": "string"}, "dcontext": {"type": "string"}, "channel": {"type": "string"},
               "dstchannel": {"type": "string"}, "lastapp": {"type": "string"}, "lastdata": {"type": "string"},
               "start": {"type": "string", "format": "date-time"}, "answer": {"type": ["string", "null"], "format": "date-time"},
               "end": {"type": ["string", "null"], "format": "date-time"}, "duration": {"type": "integer"}, "billsec": {"type": "integer"},
               "disposition": {"type": "string"}, "contact_id": {"type": ["string", "null"]}, "agent": {"type": ["string", "null"]},
-              "queue": {"type": ["string", "null"]}
+              "queue": {"type": ["string", "null"]}, "wait_ms": {"type": ["integer", "null"]},
+              "agent_answer": {"type": ["string", "null"], "format": "date-time", "description": "When an agent's phone answered"},
+              "talksec": {"type": ["integer", "null"], "description": "Seconds the agent and the customer were connected"}
             },
             "required": ["uniqueid", "direction", "start", "disposition"]
           },
@@ -53,7 +55,7 @@ enum OpenAPI {
             "description": "An interaction from another system (docs/timeline.md, events).",
             "properties": {
               "source": {"type": "string"}, "channel": {"type": "string", "enum": ["voice", "sms", "chat", "email", "social", "note"]},
-              "direction": {"type": "string", "enum": ["in", "out", "internal"]}, "time": {"type": "string", "format": "date-time"},
+              "direction": {"type": "string", "enum": ["inbound", "outbound", "internal"]}, "time": {"type": "string", "format": "date-time"},
               "contact": {"type": "string"}, "address": {"type": "string"}, "subject": {"type": "string"}, "summary": {"type": "string"},
               "body": {"type": "string"}, "status": {"type": "string"}, "agent": {"type": "string"}, "external_ref": {"type": "string"}
             },
@@ -101,7 +103,7 @@ enum OpenAPI {
               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
               {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
               {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-              {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["in", "out", "inbound", "outbound"]}},
+              {"name": "direction", "in": "query", "schema": {"type": "string", "enum": ["inbound", "outbound"]}},
               {"name": "disposition", "in": "query", "schema": {"type": "string"}},
               {"name": "agent", "in": "query", "schema": {"type": "string"}},
               {"name": "queue", "in": "query", "schema": {"type": "string"}},

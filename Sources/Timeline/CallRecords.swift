@@ -13,13 +13,13 @@ extension TimelineStore {
         let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
         try db.run("""
             INSERT INTO call_records (uniqueid, direction, clid, src, dst, dcontext, channel, start, state, contact_id,
-                                      sip_call_id, trunk, disposition, truncated, run_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ringing', ?, ?, ?, 'NO ANSWER', ?, ?)
+                                      sip_call_id, trunk, disposition, truncated, run_id, agent_answer)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ringing', ?, ?, ?, 'NO ANSWER', ?, ?, ?)
             ON CONFLICT(uniqueid) DO NOTHING
             """, [.text(record.uniqueid), .text(record.direction.rawValue), .text(record.clid), .text(record.src),
                   .text(record.dst), .text(record.dcontext), .text(record.channel), .int(record.start.milliseconds),
                   .optional(contact), .optional(record.sipCallID), .optional(record.trunk), .optional(record.truncatedJSON),
-                  .optional(record.runID)])
+                  .optional(record.runID), record.agentAnswer.map { .int($0.milliseconds) } ?? .null])
     }
 
     /// Notes progress on an open record: answered (and when), bridged to an agent.
@@ -37,12 +37,15 @@ extension TimelineStore {
         }
         let fit = { (value: String?) in value.map { Fitting.line($0, max: Limits.name).value } }
         // `bridged` is further on than `answered`: a late `answered` never moves a record back.
+        // Bridged to an agent, the answer is the agent's too (a crash later still knows the talk time).
+        let agentAnswer = state == "bridged" && agent != nil ? answer : nil
         try db.run("""
             UPDATE call_records SET state = CASE WHEN state = 'bridged' THEN state ELSE ? END, answer = coalesce(answer, ?),
+                   agent_answer = coalesce(agent_answer, ?),
                    agent = coalesce(?, agent), dstchannel = coalesce(?, dstchannel), queue = coalesce(?, queue)
             WHERE uniqueid = ? AND state != 'ended'
-            """, [.text(state), answer.map { .int($0.milliseconds) } ?? .null, .optional(fit(agent)), .optional(fit(dstchannel)),
-                  .optional(fit(queue)), .text(uniqueid)])
+            """, [.text(state), answer.map { .int($0.milliseconds) } ?? .null, agentAnswer.map { .int($0.milliseconds) } ?? .null,
+                  .optional(fit(agent)), .optional(fit(dstchannel)), .optional(fit(queue)), .text(uniqueid)])
     }
 
     /// Finalises a record at hangup with every field, and puts the call on the
@@ -62,6 +65,7 @@ extension TimelineStore {
         record.end = end
         record.duration = max(0, Int((end.timeIntervalSince(record.start)).rounded(.down)))
         record.billsec = record.answer.map { max(0, Int(end.timeIntervalSince($0).rounded(.down))) } ?? 0
+        record.talksec = record.bridged.map { max(0, Int(end.timeIntervalSince($0).rounded(.down))) } ?? 0
         let contact = try record.contactID ?? owner(of: normalizer.candidates(record.customer), db)
         record.contactID = contact
         // A record is keyed by its uniqueid and the run that took the call: a write from one run
@@ -78,7 +82,8 @@ extension TimelineStore {
             """, [.text(record.uniqueid), .int(record.start.milliseconds)])
         try db.run("""
             UPDATE call_records SET direction = ?, clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
-                   lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, disposition = ?, userfield = ?,
+                   lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, agent_answer = ?, talksec = ?,
+                   disposition = ?, userfield = ?,
                    state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
                    agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?,
                    truncated = ?, run_id = coalesce(?, run_id),
@@ -87,7 +92,8 @@ extension TimelineStore {
             """, [.text(record.direction.rawValue), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
                   .text(record.dstchannel), .text(record.lastapp), .text(record.lastdata), .int(record.start.milliseconds),
                   record.answer.map { .int($0.milliseconds) } ?? .null, .int(end.milliseconds), .int(Int64(record.duration)),
-                  .int(Int64(record.billsec)), .text(record.disposition), .text(record.userfield), .optional(contact),
+                  .int(Int64(record.billsec)), record.agentAnswer.map { .int($0.milliseconds) } ?? .null,
+                  .int(Int64(record.talksec ?? 0)), .text(record.disposition), .text(record.userfield), .optional(contact),
                   .optional(record.agent), .optional(record.queue), record.waitMilliseconds.map { .int(Int64($0)) } ?? .null,
                   .optional(record.sipCallID), record.sipStatus.map { .int(Int64($0)) } ?? .null,
                   record.agentSIPStatus.map { .int(Int64($0)) } ?? .null, .optional(record.hangupSide), .text(path),
@@ -130,6 +136,9 @@ extension TimelineStore {
             }
             end = max(end, record.answer ?? record.start, record.start)
             record.end = end
+            // Talk time up to the last sign of life: from the agent's answer, or (a call to a
+            // customer) from the bridge, which the record shows as its answer.
+            record.bridged = record.agentAnswer ?? (record.state == "bridged" ? record.answer : nil)
             record.disposition = record.answer != nil ? "ANSWERED" : "FAILED"
             record.interrupted = true
             record.hangupSide = "system"
@@ -196,7 +205,7 @@ extension TimelineStore {
 extension CallRecord {
     init(row: Row) {
         self.init(uniqueid: row.text("uniqueid") ?? "", start: Date(milliseconds: row.int("start") ?? 0))
-        direction = row.text("direction") == Direction.outbound.rawValue ? .outbound : .inbound
+        direction = Direction(spelling: row.text("direction") ?? "") == .outbound ? .outbound : .inbound
         clid = row.text("clid") ?? ""
         src = row.text("src") ?? ""
         dst = row.text("dst") ?? ""
@@ -209,6 +218,8 @@ extension CallRecord {
         end = row.int("end").map(Date.init(milliseconds:))
         duration = Int(row.int("duration") ?? 0)
         billsec = Int(row.int("billsec") ?? 0)
+        agentAnswer = row.int("agent_answer").map(Date.init(milliseconds:))
+        talksec = row.int("talksec").map { Int($0) }
         disposition = row.text("disposition") ?? "NO ANSWER"
         userfield = row.text("userfield") ?? ""
         state = row.text("state") ?? "ringing"

@@ -72,7 +72,7 @@ extension TimelineStore {
                     let options = subjects[channel]!
                     let subject = options[Int.random(in: 0..<options.count, using: &random)]
                     let open = Int.random(in: 0..<100, using: &random) < 8
-                    let direction = channel == .note ? "internal" : (Int.random(in: 0..<3, using: &random) == 0 ? "out" : "in")
+                    let direction = channel == .note ? "internal" : (Int.random(in: 0..<3, using: &random) == 0 ? "outbound" : "inbound")
                     let identities = Self.demoIdentities(contact, name: "")
                     var address = channel == .email ? identities[1].value : channel == .chat ? identities[2].value : identities[0].value
                     // Some calls and texts come from numbers no contact owns (UK drama-range mobiles).
@@ -114,7 +114,7 @@ extension TimelineStore {
                     let open = Int.random(in: 0..<100, using: &random) < 8
                     try db.run("""
                         INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, status, agent, source)
-                        VALUES (?, ?, ?, 'in', ?, 'History', 'A past interaction (synthetic)', ?, ?, 'demo')
+                        VALUES (?, ?, ?, 'inbound', ?, 'History', 'A past interaction (synthetic)', ?, ?, 'demo')
                         """, [.text(contactID), .text(address), .text(channel.rawValue), .int(time), .text(open ? "open" : "closed"),
                               Int.random(in: 0..<4, using: &random) == 0 ? .text("agent\(Int.random(in: 0..<40, using: &random))") : .null])
                 }

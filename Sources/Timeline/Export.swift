@@ -29,7 +29,7 @@ extension TimelineStore {
 public enum CallRecordExport {
     public static let columns = ["uniqueid", "direction", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp",
                                  "lastdata", "start", "answer", "end", "duration", "billsec", "disposition", "userfield",
-                                 "contact_id", "agent", "queue", "wait_ms", "sip_call_id", "sip_status", "agent_sip_status",
+                                 "contact_id", "agent", "queue", "wait_ms", "agent_answer", "talksec", "sip_call_id", "sip_status", "agent_sip_status",
                                  "hangup_side", "dialplan_path", "recording", "trunk", "interrupted", "truncated"]
     public static var csvHeader: String { columns.joined(separator: ",") }
 
@@ -39,7 +39,8 @@ public enum CallRecordExport {
         return [r.uniqueid, r.direction.rawValue, r.clid, r.src, r.dst, r.dcontext, r.channel, r.dstchannel, r.lastapp,
                 r.lastdata, time(r.start), r.answer.map(time) ?? "", r.end.map(time) ?? "", String(r.duration),
                 String(r.billsec), r.disposition, r.userfield, r.contactID ?? "", r.agent ?? "", r.queue ?? "",
-                r.waitMilliseconds.map(String.init) ?? "", r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "",
+                r.waitMilliseconds.map(String.init) ?? "", r.agentAnswer.map(time) ?? "", r.talksec.map(String.init) ?? "",
+                r.sipCallID ?? "", r.sipStatus.map(String.init) ?? "",
                 r.agentSIPStatus.map(String.init) ?? "", r.hangupSide ?? "", r.dialplanPath.joined(separator: " | "),
                 r.recording ?? "", r.trunk ?? "", r.interrupted ? "1" : "0", r.truncatedJSON ?? ""]
     }
@@ -75,6 +76,7 @@ public enum CallRecordExport {
                 "start": time(r.start), "answer": optional(r.answer.map(time)), "end": optional(r.end.map(time)), "duration": r.duration,
                 "billsec": r.billsec, "disposition": r.disposition, "userfield": r.userfield, "contact_id": optional(r.contactID),
                 "agent": optional(r.agent), "queue": optional(r.queue), "wait_ms": optional(r.waitMilliseconds),
+                "agent_answer": optional(r.agentAnswer.map(time)), "talksec": optional(r.talksec),
                 "sip_call_id": optional(r.sipCallID), "sip_status": optional(r.sipStatus), "agent_sip_status": optional(r.agentSIPStatus),
                 "hangup_side": optional(r.hangupSide), "dialplan_path": r.dialplanPath, "recording": optional(r.recording),
                 "trunk": optional(r.trunk), "interrupted": r.interrupted, "truncated": optional(r.truncated), "run_id": optional(r.runID)]

@@ -97,8 +97,8 @@ extension TimelineStore {
                 guard let channel = EventChannel(rawValue: try string("channel") ?? "note") else {
                     throw fail("'channel' must be one of \(EventChannel.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                guard let direction = Direction(rawValue: try string("direction") ?? "in") else {
-                    throw fail("'direction' must be in, out or internal")
+                guard let direction = Direction(spelling: try string("direction") ?? "inbound") else {
+                    throw fail("'direction' must be inbound, outbound or internal")
                 }
                 var time = Date()
                 if let text = try string("time") {

@@ -25,7 +25,25 @@ public enum EventChannel: String, Sendable, Codable, CaseIterable {
 
 /// Which way an interaction went, seen from the business.
 public enum Direction: String, Sendable, Codable, CaseIterable {
-    case inbound = "in", outbound = "out", `internal`
+    case inbound, outbound, `internal`
+
+    /// A direction as written, also in the spellings stores before schema 6 used (`in`, `out`).
+    public init?(spelling: String) {
+        switch spelling {
+        case "in": self = .inbound
+        case "out": self = .outbound
+        default: self.init(rawValue: spelling)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let direction = Direction(spelling: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not inbound, outbound or internal")
+        }
+        self = direction
+    }
 }
 
 /// One interaction on a customer's timeline.
@@ -63,7 +81,7 @@ public struct TimelineEvent: Sendable, Codable, Equatable {
 /// A call record: Asterisk's CDR fields plus what a contact center needs.
 public struct CallRecord: Sendable, Codable, Equatable {
     public var uniqueid: String
-    /// `in` for a call from a customer (the customer is `src`), `out` for one to a customer (`dst`).
+    /// `inbound` for a call from a customer (the customer is `src`), `outbound` for one to a customer (`dst`).
     public var direction: Direction = .inbound
     public var clid = ""
     public var src = ""
@@ -90,6 +108,16 @@ public struct CallRecord: Sendable, Codable, Equatable {
     public var queue: String?
     /// Milliseconds the caller waited (queue or dial) before an agent answered or the wait ended.
     public var waitMilliseconds: Int?
+    /// When an agent answered: the agent's phone rung for the call, or for click-to-call the
+    /// agent's own phone rung first. Nil when no agent's phone answered (`answer` is when the
+    /// gateway or the called party did).
+    public var agentAnswer: Date?
+    /// When the agent and the customer were connected (not stored: `talksec` is made from it).
+    public var bridged: Date?
+    /// Seconds the agent and the customer were connected, from the bridge to the end (beside
+    /// `billsec`, which counts from `answer` and so includes an IVR and the wait in a queue).
+    /// Nil on records from before schema 6.
+    public var talksec: Int?
     public var sipCallID: String?
     /// The final SIP status of the caller's leg, and of the agent's leg.
     public var sipStatus: Int?

@@ -5,8 +5,21 @@ import Foundation
 /// migration is never edited, only followed by a new one. docs/timeline.md is
 /// the contract other writers follow.
 enum Schema {
-    static let migrations: [(version: Int, sql: String)] = [
-        (1, """
+    /// One step of the schema: SQL, and for what SQL alone cannot do in SQLite
+    /// (change a column's CHECK), Swift run after it in the same transaction.
+    struct Migration: Sendable {
+        let version: Int
+        let sql: String
+        var rewrite: (@Sendable (Connection) throws -> Void)? = nil
+        init(_ version: Int, _ sql: String, rewrite: (@Sendable (Connection) throws -> Void)? = nil) {
+            self.version = version
+            self.sql = sql
+            self.rewrite = rewrite
+        }
+    }
+
+    static let migrations: [Migration] = [
+        Migration(1, """
         CREATE TABLE contacts (
             id          TEXT PRIMARY KEY,
             name        TEXT NOT NULL DEFAULT '',
@@ -63,7 +76,7 @@ enum Schema {
         );
         CREATE INDEX call_records_start ON call_records(start);
         """),
-        (2, """
+        Migration(2, """
         ALTER TABLE call_records ADD COLUMN contact_id TEXT REFERENCES contacts(id) ON DELETE SET NULL;
         ALTER TABLE call_records ADD COLUMN agent TEXT;
         ALTER TABLE call_records ADD COLUMN queue TEXT;
@@ -79,13 +92,13 @@ enum Schema {
         CREATE INDEX call_records_open ON call_records(state) WHERE state != 'ended';
         CREATE INDEX events_contact_open ON events(contact_id, occurred_at DESC) WHERE status = 'open';
         """),
-        (3, """
+        Migration(3, """
         ALTER TABLE events ADD COLUMN media_path TEXT;
         ALTER TABLE events ADD COLUMN media_duration_ms INTEGER CHECK (media_duration_ms IS NULL OR media_duration_ms >= 0);
         ALTER TABLE call_records ADD COLUMN direction TEXT NOT NULL DEFAULT 'in' CHECK (direction IN ('in', 'out'));
         PRAGMA application_id = 1330466375;
         """),
-        (4, """
+        Migration(4, """
         ALTER TABLE call_records ADD COLUMN truncated TEXT;
         ALTER TABLE call_records ADD COLUMN run_id TEXT;
         CREATE TABLE gateway_runs (
@@ -145,7 +158,7 @@ enum Schema {
         CREATE INDEX events_address_agent ON events(address, occurred_at DESC) WHERE agent IS NOT NULL;
         """),
         // 5: agents' login states and their phones' registrations survive a restart.
-        (5, """
+        Migration(5, """
         CREATE TABLE agent_states (
             agent       TEXT PRIMARY KEY,
             presence    TEXT NOT NULL CHECK (presence IN ('logged_out', 'available', 'paused')),
@@ -206,7 +219,109 @@ enum Schema {
             changed_at  INTEGER NOT NULL
         );
         """),
+        // 6: `direction` says inbound/outbound (as helpdesks' APIs do); a call record keeps when
+        // an agent answered and how long the agent talked, beside Asterisk's answer and billsec.
+        Migration(6, "", rewrite: { db in
+            try rebuild("events", as: """
+                CREATE TABLE events_rebuilt (
+                    id                 INTEGER PRIMARY KEY,
+                    contact_id         TEXT REFERENCES contacts(id) ON DELETE SET NULL,
+                    address            TEXT,
+                    channel            TEXT NOT NULL CHECK (channel IN ('voice', 'sms', 'chat', 'email', 'social', 'note')),
+                    direction          TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound', 'internal')),
+                    occurred_at        INTEGER NOT NULL,
+                    subject            TEXT,
+                    summary            TEXT,
+                    body               TEXT,
+                    status             TEXT,
+                    agent              TEXT,
+                    thread_id          TEXT,
+                    external_ref       TEXT,
+                    source             TEXT NOT NULL,
+                    media_path         TEXT,
+                    media_duration_ms  INTEGER CHECK (media_duration_ms IS NULL OR media_duration_ms >= 0)
+                )
+                """, mapping: ["direction": directionValues], db)
+            try rebuild("call_records", as: """
+                CREATE TABLE call_records_rebuilt (
+                    uniqueid          TEXT PRIMARY KEY,
+                    direction         TEXT NOT NULL DEFAULT 'inbound' CHECK (direction IN ('inbound', 'outbound')),
+                    clid              TEXT NOT NULL DEFAULT '',
+                    src               TEXT NOT NULL DEFAULT '',
+                    dst               TEXT NOT NULL DEFAULT '',
+                    dcontext          TEXT NOT NULL DEFAULT '',
+                    channel           TEXT NOT NULL DEFAULT '',
+                    dstchannel        TEXT NOT NULL DEFAULT '',
+                    lastapp           TEXT NOT NULL DEFAULT '',
+                    lastdata          TEXT NOT NULL DEFAULT '',
+                    start             INTEGER NOT NULL,
+                    answer            INTEGER,
+                    end               INTEGER,
+                    duration          INTEGER NOT NULL DEFAULT 0,
+                    billsec           INTEGER NOT NULL DEFAULT 0,
+                    disposition       TEXT NOT NULL DEFAULT 'NO ANSWER'
+                                      CHECK (disposition IN ('ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED', 'CONGESTION')),
+                    userfield         TEXT NOT NULL DEFAULT '',
+                    state             TEXT NOT NULL DEFAULT 'ringing' CHECK (state IN ('ringing', 'answered', 'bridged', 'ended')),
+                    contact_id        TEXT REFERENCES contacts(id) ON DELETE SET NULL,
+                    agent             TEXT,
+                    queue             TEXT,
+                    wait_ms           INTEGER,
+                    agent_answer      INTEGER,
+                    talksec           INTEGER CHECK (talksec IS NULL OR talksec >= 0),
+                    sip_call_id       TEXT,
+                    sip_status        INTEGER,
+                    agent_sip_status  INTEGER,
+                    hangup_side       TEXT,
+                    dialplan_path     TEXT NOT NULL DEFAULT '[]',
+                    recording         TEXT,
+                    trunk             TEXT,
+                    interrupted       INTEGER NOT NULL DEFAULT 0,
+                    truncated         TEXT,
+                    run_id            TEXT,
+                    ended_seq         INTEGER
+                )
+                """, mapping: ["direction": directionValues], db)
+        }),
     ]
+
+    /// Version 6's mapping of the old direction values to the new.
+    private static let directionValues = "CASE direction WHEN 'in' THEN 'inbound' WHEN 'out' THEN 'outbound' ELSE direction END"
+
+    /// Makes `table` anew from `definition` (a CREATE TABLE of `<table>_rebuilt`), SQLite's
+    /// documented way to change a column's constraint: every row is copied (through `mapping`'s
+    /// expressions where given, a reference to a contact that is gone becomes NULL), then its
+    /// indexes and triggers are made again as they were. Runs inside the migration's transaction.
+    static func rebuild(_ table: String, as definition: String, mapping: [String: String], _ db: Connection) throws {
+        let dependents = try db.rows("""
+            SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name
+            """, [.text(table)]).compactMap { $0.text("sql") }
+        let columns = try db.rows("SELECT name FROM pragma_table_info(?)", [.text(table)]).compactMap { $0.text("name") }
+        try db.execute(definition)
+        let kept = Set(try db.rows("SELECT name FROM pragma_table_info(?)", [.text(table + "_rebuilt")]).compactMap { $0.text("name") })
+        if let lost = columns.first(where: { !kept.contains($0) }) {
+            throw StoreError(.invalidValue, "the store's \(table) table has a column '\(lost)' this Omnigate does not know; it was not changed")
+        }
+        let values = columns.map { column in
+            if let expression = mapping[column] { return expression }
+            if column == "contact_id" { return "(SELECT id FROM contacts WHERE id = \(table).contact_id)" }
+            return "\"\(column)\""
+        }
+        try db.execute("""
+            INSERT INTO \(table)_rebuilt (\(columns.map { "\"\($0)\"" }.joined(separator: ", ")))
+            SELECT \(values.joined(separator: ", ")) FROM \(table);
+            DROP TABLE \(table);
+            ALTER TABLE \(table)_rebuilt RENAME TO \(table);
+            """)
+        for sql in dependents { try db.execute(sql) }
+    }
+
+    /// Runs one migration (its SQL, then its rewrite) and records its version.
+    static func apply(_ migration: Migration, _ db: Connection) throws {
+        if !migration.sql.isEmpty { try db.execute(migration.sql) }
+        try migration.rewrite?(db)
+        try db.execute("PRAGMA user_version = \(migration.version)")
+    }
 
     /// `PRAGMA application_id` of an Omnigate store: 'OMNG' (set from version 3 on).
     static let applicationID: Int64 = 0x4F4D_4E47
@@ -273,8 +388,7 @@ enum Schema {
                 let current = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
                 if current > latest { throw newer(current, db.path) }
                 guard current < migration.version else { return }
-                try db.execute(migration.sql)
-                try db.execute("PRAGMA user_version = \(migration.version)")
+                try apply(migration, db)
             }
         }
     }

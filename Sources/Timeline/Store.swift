@@ -500,7 +500,7 @@ extension StoreError {
 extension TimelineEvent {
     init(row: Row) {
         self.init(channel: EventChannel(rawValue: row.text("channel") ?? "") ?? .note,
-                  direction: Direction(rawValue: row.text("direction") ?? "") ?? .internal,
+                  direction: Direction(spelling: row.text("direction") ?? "") ?? .internal,
                   time: Date(milliseconds: row.int("occurred_at") ?? 0),
                   source: row.text("source") ?? "")
         id = row.int("id")

@@ -40,7 +40,7 @@ extension TimelineStore {
                       "SELECT * FROM call_records WHERE ended_seq > ? ORDER BY ended_seq LIMIT ?", "ended_seq")
         case "sms.received":
             source = ("SELECT coalesce(max(id), 0) FROM events",
-                      "SELECT * FROM events WHERE id > ? AND channel = 'sms' AND direction = 'in' ORDER BY id LIMIT ?", "id")
+                      "SELECT * FROM events WHERE id > ? AND channel = 'sms' AND direction = 'inbound' ORDER BY id LIMIT ?", "id")
         case "agent.state_changed":
             source = ("SELECT coalesce(max(id), 0) FROM agent_state_log",
                       "SELECT * FROM agent_state_log WHERE id > ? ORDER BY id LIMIT ?", "id")

@@ -119,7 +119,7 @@ struct AgentTests {
         let rows = try CSV.parse(Data(csv.utf8), file: "calls.csv").dropFirst().map(\.fields)
         let column = { (row: [String], name: String) in row[CallRecordExport.columns.firstIndex(of: name)!] }
         let out = try #require(rows.first { column($0, "dst") == "'+12025550142" }, "\(csv)\n\(gateway.process.stderr)")
-        #expect(column(out, "direction") == "out")
+        #expect(column(out, "direction") == "outbound")
         #expect(column(out, "agent") == "alice")
         #expect(column(out, "contact_id") == "c-ada")
         #expect(column(out, "trunk") == "provider")
@@ -127,12 +127,12 @@ struct AgentTests {
         #expect(column(out, "disposition") == "ANSWERED")
         let toBob = try #require(rows.first { column($0, "dst") == "bob" }, "\(csv)")
         #expect(column(toBob, "disposition") == "ANSWERED" && column(toBob, "agent") == "alice", "\(toBob)")
-        #expect(column(toBob, "direction") == "out" && column(toBob, "trunk") == "", "\(toBob)")
+        #expect(column(toBob, "direction") == "outbound" && column(toBob, "trunk") == "", "\(toBob)")
         // The call is on Ada's timeline.
         let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", store, "--format", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(pop.utf8)) as? [String: Any])
         let recent = document["recent"] as? [[String: Any]] ?? []
-        #expect(recent.contains { $0["direction"] as? String == "out" && $0["channel"] as? String == "voice" }, "\(recent)")
+        #expect(recent.contains { $0["direction"] as? String == "outbound" && $0["channel"] as? String == "voice" }, "\(recent)")
     }
 
     @Test("a stranger's INVITE from outside every trunk is challenged, and without credentials never reaches the dialplan")
@@ -294,9 +294,9 @@ struct AgentTests {
         let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", store, "--format", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(pop.utf8)) as? [String: Any])
         let recent = (document["recent"] as? [[String: Any]] ?? []).filter { $0["channel"] as? String == "sms" }
-        #expect(recent.contains { $0["direction"] as? String == "out" && $0["agent"] as? String == "alice"
+        #expect(recent.contains { $0["direction"] as? String == "outbound" && $0["agent"] as? String == "alice"
             && ($0["body"] as? String)?.contains("ships today") == true }, "\(recent)")
-        #expect(recent.contains { $0["direction"] as? String == "in" && ($0["body"] as? String)?.contains("Friday") == true }, "\(recent)")
+        #expect(recent.contains { $0["direction"] as? String == "inbound" && ($0["body"] as? String)?.contains("Friday") == true }, "\(recent)")
         #expect(recent.count == 2, "passing the reply on to alice is not another interaction: \(recent)")
     }
 

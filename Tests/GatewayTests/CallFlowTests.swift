@@ -1,5 +1,6 @@
 import Foundation
 import OmnigateTestSupport
+import Timeline
 import Testing
 
 /// Calls with context, end to end: SIPp as the trunk caller and the agents,
@@ -112,6 +113,13 @@ struct CallFlowTests {
         #expect(path.prefix(4) == ["from-trunk,18005550100,1: Goto(ivr,s,1)", "ivr,s,1: Answer()", "ivr,s,2: Background(menu)",
                                    "ivr,2,1: Queue(support,,,,20)"], "\(path)")
         #expect((record["billsec"] as? Int ?? 0) >= 1)
+        // The gateway answered for the IVR; the agent answered later, and talked for part of billsec.
+        let answer = try #require(Timestamp.parse(record["answer"] as? String ?? ""))
+        let agentAnswer = try #require(Timestamp.parse(record["agent_answer"] as? String ?? ""), "\(record)")
+        let end = try #require(Timestamp.parse(record["end"] as? String ?? ""))
+        #expect(answer < agentAnswer && agentAnswer <= end, "\(record)")
+        let talksec = try #require(record["talksec"] as? Int)
+        #expect(talksec == Int(end.timeIntervalSince(agentAnswer).rounded(.down)) && talksec <= record["billsec"] as? Int ?? 0, "\(record)")
     }
 
     @Test("with ringall every agent leg gets its own pop, and the one not answering is withdrawn")
@@ -220,7 +228,7 @@ struct CallFlowTests {
             import sqlite3, sys, time
             db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
             db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO events (channel, direction, occurred_at, subject, source) VALUES ('chat', 'in', 0, 'typing', 'chat')")
+            db.execute("INSERT INTO events (channel, direction, occurred_at, subject, source) VALUES ('chat', 'inbound', 0, 'typing', 'chat')")
             print("locked", flush=True)
             time.sleep(30)
             """, running.store])
@@ -270,9 +278,9 @@ struct CallFlowTests {
         let document = try #require(try JSONSerialization.jsonObject(with: Data(pop.utf8)) as? [String: Any])
         let recent = document["recent"] as? [[String: Any]] ?? []
         #expect(recent.count == 2, "\(pop)")
-        #expect(recent.contains { $0["direction"] as? String == "in" && $0["status"] as? String == "received"
+        #expect(recent.contains { $0["direction"] as? String == "inbound" && $0["status"] as? String == "received"
             && ($0["body"] as? String)?.hasPrefix("Where is my order 4711?") == true }, "\(recent)")
-        #expect(recent.contains { $0["direction"] as? String == "out" && $0["status"] as? String == "accepted"
+        #expect(recent.contains { $0["direction"] as? String == "outbound" && $0["status"] as? String == "accepted"
             && ($0["body"] as? String)?.hasPrefix("Thanks for your message") == true })
         #expect(document["known"] as? Bool == true)
     }

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import OmnigateTestSupport
 import Testing
+import Timeline
 
 /// The HTTP API against the real `omnigate run` process, over real HTTP.
 @Suite("the HTTP API")
@@ -137,7 +138,7 @@ struct APITests {
         let csv = try await Self.call(gateway, "GET", "/api/v1/calls?limit=2", token: "desk", headers: ["Accept": "text/csv"])
         #expect(csv.headers["content-type"]?.hasPrefix("text/csv") == true && csv.text.hasPrefix("uniqueid,direction,clid"))
         #expect(csv.headers["x-next-cursor"] != nil)
-        let filtered = try await Self.call(gateway, "GET", "/api/v1/calls?direction=out", token: "desk")
+        let filtered = try await Self.call(gateway, "GET", "/api/v1/calls?direction=outbound", token: "desk")
         #expect((filtered.json["records"] as? [Any])?.isEmpty == true)
         #expect(try await Self.call(gateway, "GET", "/api/v1/calls?since=yesterday", token: "desk").status == 400)
         // The documented Python client reads the same records, each once.
@@ -386,7 +387,7 @@ struct APITests {
         var pop = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "alice")
         let committed = ContinuousClock.now + .seconds(20)
         func hasIt(_ reply: Reply) -> Bool {
-            (reply.json["recent"] as? [[String: Any]])?.contains { $0["agent"] as? String == "alice" && $0["direction"] as? String == "out" } == true
+            (reply.json["recent"] as? [[String: Any]])?.contains { $0["agent"] as? String == "alice" && $0["direction"] as? String == "outbound" } == true
         }
         while !hasIt(pop) && ContinuousClock.now < committed {
             try await Task.sleep(for: .milliseconds(50))
@@ -467,7 +468,7 @@ struct APITests {
         let event = try #require(delivery["event"] as? [String: Any])
         let data = try #require(event["data"] as? [String: Any])
         #expect(event["event"] as? String == "sms.received" && (data["body"] as? String)?.contains("Watson, come here.") == true, "\(event)")
-        #expect(data["channel"] as? String == "sms" && data["direction"] as? String == "in")
+        #expect(data["channel"] as? String == "sms" && data["direction"] as? String == "inbound")
 
         #expect(try await Self.call(gateway, "PUT", "/api/v1/agents/alice/state", token: "lead",
                                     body: Self.json(["state": "paused", "reason": "training"])).status == 200)
@@ -511,8 +512,13 @@ struct APITests {
         try await gateway.process.waitForLine(containing: "call ended")
         let page = try await Self.call(gateway, "GET", "/api/v1/calls", token: "desk")
         let record = try #require((page.json["records"] as? [[String: Any]])?.first, "\(page.text)")
-        #expect(record["direction"] as? String == "out" && record["agent"] as? String == "alice", "\(record)")
+        #expect(record["direction"] as? String == "outbound" && record["agent"] as? String == "alice", "\(record)")
         #expect(record["contact_id"] as? String == "c-ada" && record["disposition"] as? String == "ANSWERED", "\(record)")
+        // The agent answered its own phone before the customer answered; talk time runs from the customer's answer.
+        let agentAnswer = try #require(Timestamp.parse(record["agent_answer"] as? String ?? ""), "\(record)")
+        let start = try #require(Timestamp.parse(record["start"] as? String ?? ""))
+        #expect(agentAnswer <= start.addingTimeInterval(0.01) && agentAnswer <= customerInvite.time, "\(record)")
+        #expect((record["talksec"] as? Int).map { $0 <= record["duration"] as? Int ?? -1 } == true, "\(record)")
         #expect(try await Self.call(gateway, "POST", "/api/v1/calls", token: "bob", body: Self.json(["to": "+1202", "agent": "alice"])).status == 403)
         let unreachable = try await Self.call(gateway, "POST", "/api/v1/calls", token: "lead", body: Self.json(["to": "+12025550142", "agent": "carol"]))
         #expect(unreachable.status == 409 && unreachable.json["title"] as? String == "Agent unreachable", "carol has no phone: \(unreachable.text)")

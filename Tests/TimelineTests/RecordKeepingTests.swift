@@ -120,10 +120,10 @@ struct RecordKeepingTests {
         for i in 0..<5 {
             try other.run("""
                 INSERT INTO events (contact_id, address, channel, direction, occurred_at, status, source)
-                VALUES ('c1', '+12015550100', ?, 'in', ?, ?, 'chat')
+                VALUES ('c1', '+12015550100', ?, 'inbound', ?, ?, 'chat')
                 """, [.text(i < 3 ? "chat" : "email"), .int(Int64(i)), .text(i == 0 ? "open" : "closed")])
         }
-        try other.run("INSERT INTO events (address, channel, direction, occurred_at, source) VALUES ('+12015550111', 'sms', 'in', 9, 'sms')")
+        try other.run("INSERT INTO events (address, channel, direction, occurred_at, source) VALUES ('+12015550111', 'sms', 'inbound', 9, 'sms')")
         var pop = try store.screenPop(for: "+12015550100")
         #expect(pop.summary.interactions == ["chat": 3, "email": 2] && pop.summary.openItems == 1)
         try other.run("UPDATE events SET status = 'open' WHERE channel = 'email'")
@@ -174,10 +174,7 @@ struct RecordKeepingTests {
         do {
             let db = try Connection(path: scratch.path, create: true)
             for migration in Schema.migrations.prefix(3) {
-                try db.transaction {
-                    try db.execute(migration.sql)
-                    try db.execute("PRAGMA user_version = \(migration.version)")
-                }
+                try db.transaction { try Schema.apply(migration, db) }
             }
         }
         #expect(throws: StoreError(.newerSchema(found: 3, supported: Schema.latest),

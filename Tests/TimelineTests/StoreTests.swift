@@ -124,10 +124,7 @@ struct StoreTests {
         let path = directory + "/v1.sqlite"
         do {
             let db = try Connection(path: path, create: true)
-            try db.transaction {
-                try db.execute(Schema.migrations[0].sql)
-                try db.execute("PRAGMA user_version = 1")
-            }
+            try db.transaction { try Schema.apply(Schema.migrations[0], db) }
             try db.run("INSERT INTO contacts (id, name, tier, created_at, updated_at) VALUES ('c1', 'Old', 'gold', 0, 0)")
             try db.run("INSERT INTO call_records (uniqueid, src, start, disposition, state) VALUES ('u1', '+12015550100', 0, 'ANSWERED', 'ended')")
         }

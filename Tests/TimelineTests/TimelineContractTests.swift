@@ -13,10 +13,7 @@ struct MigrationTests {
         guard version > 0 else { return path }
         let db = try Connection(path: path, create: true)
         for migration in Schema.migrations.prefix(version) {
-            try db.transaction {
-                try db.execute(migration.sql)
-                try db.execute("PRAGMA user_version = \(migration.version)")
-            }
+            try db.transaction { try Schema.apply(migration, db) }
         }
         try db.run("INSERT INTO contacts (id, name, tier, created_at, updated_at) VALUES ('c1', 'Old Customer', 'gold', 0, 0)")
         try db.run("INSERT INTO identities (kind, value, contact_id) VALUES ('phone', '+12015550100', 'c1')")
@@ -25,6 +22,9 @@ struct MigrationTests {
             VALUES ('c1', '+12015550100', 'chat', 'in', 1000, 'Old chat', 'open', 'chat', 'old-1')
             """)
         try db.run("INSERT INTO call_records (uniqueid, src, start, disposition, state) VALUES ('u1', '+12015550100', 0, 'ANSWERED', 'ended')")
+        if version >= 3 {
+            try db.run("INSERT INTO call_records (uniqueid, direction, dst, start, state) VALUES ('u0', 'out', '+12015550100', 0, 'ended')")
+        }
         return path
     }
 
@@ -44,6 +44,22 @@ struct MigrationTests {
             #expect(pop.recent.first?.mediaPath == nil)
             let record = try #require(try store.callRecord(uniqueid: "u1"))
             #expect(record.disposition == "ANSWERED" && record.direction == .inbound && !record.interrupted)
+            #expect(record.agentAnswer == nil && record.talksec == nil)
+            // Directions are spelled inbound/outbound from version 6 on, also in rows written before.
+            let stored = try store.read { db in
+                try db.rows("SELECT direction FROM events UNION ALL SELECT direction FROM call_records ORDER BY 1").compactMap { $0.text("direction") }
+            }
+            #expect(stored == (version >= 3 ? ["inbound", "inbound", "outbound"] : ["inbound", "inbound"]))
+            let outbound = try store.callRecord(uniqueid: "u0")
+            #expect(version < 3 || outbound?.direction == .outbound)
+            // The rebuilt tables keep their indexes and triggers (the per-channel counts).
+            let counted = try store.read { try $0.scalar("SELECT events FROM timeline_counts WHERE scope = 'contact' AND key = 'c1' AND channel = 'chat'")?.int }
+            #expect(counted == 1)
+            let kept = try store.read { db in
+                try db.rows("SELECT type, count(*) AS n FROM sqlite_master WHERE tbl_name IN ('events', 'call_records') AND sql IS NOT NULL GROUP BY type ORDER BY type")
+                    .map { "\($0.text("type") ?? "") \($0.int("n") ?? 0)" }
+            }
+            #expect(kept == ["index 12", "table 2", "trigger 3"])
         }
         // The migrated store takes the newest kinds of write.
         let voicemail = try store.recordVoicemail(callID: "u2", from: "+12015550100", mailbox: "support",
