@@ -1,6 +1,7 @@
 import Foundation
 import Log
 import Synchronization
+import Timeline
 
 /// What the gateway knows about a caller when an agent is rung.
 public struct CallerContext: Sendable, Codable, Equatable {
@@ -34,6 +35,43 @@ public struct ScreenPop: Sendable, Codable {
     public var context: CallerContext?
     /// What could not be looked up in time, in words ("store lookup exceeded its 50 ms budget").
     public var missing: [String]
+}
+
+extension ScreenPop {
+    /// The pop as one JSON object, the same in the pop log and the HTTP event stream:
+    /// snake_case names, ISO 8601 UTC times, and the store's pop document (`detail`:
+    /// identities, recent events, open items) as an object, never as JSON inside a string.
+    public var object: [String: Any] {
+        var object: [String: Any] = ["sequence": sequence, "published_at": Timestamp.string(publishedAt), "call_id": callID,
+                                     "agent": agent, "caller_number": callerNumber, "caller_name": callerName,
+                                     "url": url, "missing": missing]
+        if let queue { object["queue"] = queue }
+        if let context {
+            var known: [String: Any] = ["known": context.known]
+            if let id = context.contactID { known["contact_id"] = id }
+            if let name = context.name { known["name"] = name }
+            if let tier = context.tier { known["tier"] = tier }
+            if let last = context.lastAgent { known["last_agent"] = last }
+            if let interaction = context.lastInteraction { known["last_interaction"] = interaction }
+            if let detail = context.detail.flatMap({ try? JSONSerialization.jsonObject(with: Data($0.utf8)) }) {
+                known["detail"] = detail
+            }
+            object["context"] = known
+        }
+        return object
+    }
+}
+
+extension ScreenPopEvent {
+    /// The event as the pop log writes it: `{"event": "published", "pop": {…}}`, or
+    /// `{"event": "withdrawn", "call_id", "agent", "reason", "at"}`.
+    public func object(at now: Date = Date()) -> [String: Any] {
+        switch self {
+        case .published(let pop): ["event": "published", "pop": pop.object]
+        case .withdrawn(let callID, let agent, let reason):
+            ["event": "withdrawn", "call_id": callID, "agent": agent, "reason": reason, "at": Timestamp.string(now)]
+        }
+    }
 }
 
 /// Everything the bus carries.
@@ -91,29 +129,9 @@ final class ScreenPopFile: Sendable {
 
     /// Writes synchronously, so the line is in the file before the caller goes on.
     func write(_ event: ScreenPopEvent) {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(String(format: "%.6f", date.timeIntervalSince1970))
-        }
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let line: Data?
-        switch event {
-        case .published(let pop):
-            line = try? encoder.encode(["event": AnyEncodable("published"), "pop": AnyEncodable(pop)])
-        case .withdrawn(let callID, let agent, let reason):
-            line = try? encoder.encode(["event": "withdrawn", "callID": callID, "agent": agent, "reason": reason,
-                                        "at": String(format: "%.6f", Date().timeIntervalSince1970)])
-        }
-        guard var line else { return }
+        guard var line = try? JSONSerialization.data(withJSONObject: event.object(), options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         line.append(0x0A)
         writeLock.withLock { _ in handle.write(line) }
     }
-}
-
-/// Encodes any Encodable value behind one type.
-struct AnyEncodable: Encodable {
-    private let encodeValue: (Encoder) throws -> Void
-    init<T: Encodable>(_ value: T) { encodeValue = value.encode }
-    func encode(to encoder: Encoder) throws { try encodeValue(encoder) }
 }

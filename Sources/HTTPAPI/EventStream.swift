@@ -61,7 +61,7 @@ final class EventHub: @unchecked Sendable {
         service.screenPops.observe { [weak self] event in
             switch event {
             case .published(let pop):
-                self?.post(topic: "pops", name: "pop.published", agent: pop.agent) { EventHub.json(pop) }
+                self?.post(topic: "pops", name: "pop.published", agent: pop.agent) { pop.object }
             case .withdrawn(let callID, let agent, let reason):
                 self?.post(topic: "pops", name: "pop.withdrawn", agent: agent) { ["call_id": callID, "agent": agent, "reason": reason] }
             }
@@ -120,23 +120,6 @@ final class EventHub: @unchecked Sendable {
         closed = true
         condition.broadcast()
         condition.unlock()
-    }
-
-    static func json(_ pop: ScreenPop) -> [String: Any] {
-        var object: [String: Any] = ["sequence": pop.sequence, "published_at": Timestamp.string(pop.publishedAt), "call_id": pop.callID,
-                                     "agent": pop.agent, "caller_number": pop.callerNumber, "caller_name": pop.callerName,
-                                     "url": pop.url, "missing": pop.missing]
-        if let queue = pop.queue { object["queue"] = queue }
-        if let context = pop.context {
-            var known: [String: Any] = ["known": context.known]
-            if let id = context.contactID { known["contact_id"] = id }
-            if let name = context.name { known["name"] = name }
-            if let tier = context.tier { known["tier"] = tier }
-            if let last = context.lastAgent { known["last_agent"] = last }
-            if let interaction = context.lastInteraction { known["last_interaction"] = interaction }
-            object["context"] = known
-        }
-        return object
     }
 }
 

@@ -85,10 +85,14 @@ struct CallFlowTests {
         #expect(pop["agent"] as? String == "alice")
         #expect((pop["context"] as? [String: Any])?["name"] as? String == "Ada Lovelace")
         #expect((pop["missing"] as? [Any])?.isEmpty == true)
-        let publishedAt = try #require(Double(pop["publishedAt"] as? String ?? ""))
-        #expect(publishedAt <= invite.time.timeIntervalSince1970, "pop at \(publishedAt), INVITE at \(invite.time.timeIntervalSince1970)")
+        let publishedAt = try #require(Timestamp.parse(pop["published_at"] as? String ?? ""), "\(pop)")
+        #expect(publishedAt <= invite.time, "pop at \(publishedAt), INVITE at \(invite.time)")
         // The INVITE names the call whose record the pop belongs to.
-        #expect(CallFlow.header("X-Omnigate-Call", in: invite.text) == pop["callID"] as? String, "\(invite.text)")
+        #expect(CallFlow.header("X-Omnigate-Call", in: invite.text) == pop["call_id"] as? String, "\(invite.text)")
+        // The log is JSON all through: the store's pop document is an object, not JSON in a string.
+        let detail = try #require((pop["context"] as? [String: Any])?["detail"] as? [String: Any], "\(pop)")
+        #expect((detail["contact"] as? [String: Any])?["name"] as? String == "Ada Lovelace", "\(detail)")
+        #expect((detail["recent"] as? [[String: Any]])?.isEmpty == false, "\(detail)")
 
         // Media flowed both ways through the bridge.
         try await running.gateway.process.waitForLine(containing: "call ended")
@@ -140,6 +144,7 @@ struct CallFlowTests {
         let withdrawn = events.filter { $0["event"] as? String == "withdrawn" }
         #expect(withdrawn.map { $0["agent"] as? String } == ["bob"])
         #expect(withdrawn.first?["reason"] as? String == "answered by another agent")
+        #expect(withdrawn.first.flatMap { Timestamp.parse($0["at"] as? String ?? "") } != nil, "\(withdrawn)")
         #expect(CallFlow.received(in: bobDirectory).contains { $0.text.hasPrefix("CANCEL ") })
         #expect(try await running.gateway.stop() == 0)
         #expect(try await CallFlow.callRecords(running.store).first?["agent"] as? String == "alice")
