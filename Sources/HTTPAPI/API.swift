@@ -229,25 +229,21 @@ public final class API: Sendable {
             return Problem.response(413, "Batch too large", "A batch may hold at most \(Self.maxBatch) events.")
         }
         var lines = Data()
-        for (index, item) in items.enumerated() {
-            guard item is [String: Any], let line = try? JSONSerialization.data(withJSONObject: item) else {
-                return Problem.response(422, "Invalid event", "Item \(index + 1) is not a JSON object.",
-                                        extra: ["errors": [["item": index + 1, "detail": "not a JSON object"]]])
-            }
-            lines.append(line)
+        // One line per item, so the store's import reports every bad item by its number.
+        for item in items {
+            lines.append((try? JSONSerialization.data(withJSONObject: item, options: .fragmentsAllowed)) ?? Data("null".utf8))
             lines.append(0x0A)
         }
         do {
             let imported = try stores.store().importEvents(jsonl: lines, file: "request")
             return JSONResponse.make(["added": imported.added, "already_stored": imported.alreadyStored])
-        } catch let error as ImportError {
-            // "request:N: message": item N of the batch; nothing was written.
-            let text = "\(error)"
-            let parts = text.split(separator: ":", maxSplits: 2).map(String.init)
-            let item = parts.count == 3 ? Int(parts[1]) : nil
-            let detail = parts.count == 3 ? parts[2].trimmingCharacters(in: .whitespaces) : text
-            return Problem.response(422, "Invalid event", "Item \(item.map(String.init) ?? "?"): \(detail). Nothing was written.",
-                                    extra: ["errors": [["item": item ?? 0, "detail": detail]]])
+        } catch let failure as ImportFailure {
+            // Line N of the request is item N of the batch; nothing was written.
+            let errors = failure.problems.map { ["item": $0.line, "detail": $0.message] as [String: Any] }
+            let first = failure.problems[0]
+            let others = failure.problems.count > 1 ? " (and \(failure.problems.count - 1) more, in errors)" : ""
+            return Problem.response(422, "Invalid event", "Item \(first.line): \(first.message)\(others). Nothing was written.",
+                                    extra: ["errors": errors])
         } catch {
             return storeTrouble(error)
         }
@@ -405,15 +401,9 @@ public final class API: Sendable {
 
     // MARK: - Contacts
 
-    /// JSON with the store's snake_case names (`contact_id`, `external_ref`) and ISO 8601 times.
-    static var snake: JSONEncoder {
-        let encoder = Timestamp.encoder
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return encoder
-    }
-
+    /// JSON with the store's snake_case names (`contact_id`, `external_ref`: the models' coding keys) and ISO 8601 times.
     private static func encoded(_ value: some Encodable) throws -> String {
-        String(decoding: try snake.encode(value), as: UTF8.self)
+        String(decoding: try Timestamp.encoder.encode(value), as: UTF8.self)
     }
 
     private func contact(_ id: String, _ token: APIToken) -> HTTPResponse {

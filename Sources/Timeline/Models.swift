@@ -70,6 +70,13 @@ public struct TimelineEvent: Sendable, Codable, Equatable {
     public var mediaPath: String?
     public var mediaDurationMilliseconds: Int?
 
+    /// The store's column names, in every JSON that carries an event (lookup, API, webhooks, import).
+    enum CodingKeys: String, CodingKey {
+        case id, address, channel, direction, time, subject, summary, body, status, agent, source
+        case contactID = "contact_id", threadID = "thread_id", externalRef = "external_ref", mediaPath = "media_path"
+        case mediaDurationMilliseconds = "media_duration_ms"
+    }
+
     public init(channel: EventChannel, direction: Direction, time: Date = Date(), source: String) {
         self.channel = channel
         self.direction = direction
@@ -155,6 +162,15 @@ public struct TimelinePop: Sendable, Codable {
         public var lastSubject: String?
         /// Events still open (work items), all of them; `openItems` lists the newest 20.
         public var openItems = 0
+
+        enum CodingKeys: String, CodingKey {
+            case interactions, lastContact = "last_contact", lastChannel = "last_channel", lastAgent = "last_agent"
+            case lastSubject = "last_subject", openItems = "open_items"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case query, known, contact, identities, recent, openItems = "open_items", summary
     }
 
     /// What was looked up.

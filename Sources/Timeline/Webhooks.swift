@@ -76,9 +76,7 @@ extension TimelineStore {
                                   String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
                 } else {
                     let item = TimelineEvent(row: row)
-                    let encoder = Timestamp.encoder
-                    encoder.keyEncodingStrategy = .convertToSnakeCase  // contact_id, external_ref: the store's names
-                    (id, data) = (String(row.int("id") ?? 0), String(decoding: try encoder.encode(item), as: UTF8.self))
+                    (id, data) = (String(row.int("id") ?? 0), String(decoding: try Timestamp.encoder.encode(item), as: UTF8.self))
                 }
                 let body = "{\"event\":\"\(event)\",\"id\":\"\(event):\(id)\",\"created_at\":\"\(Timestamp.string(now))\",\"data\":\(data)}"
                 try db.run("""

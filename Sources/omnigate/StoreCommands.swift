@@ -32,8 +32,11 @@ enum ImportCommand: Command {
     contacts: CSV with a header row; columns \(TimelineStore.contactColumns.joined(separator: ", "))
               (id and name required; several phones, emails, … in one cell separated by ';').
     events:   one JSON object per line; keys source (required), channel, direction,
-              time (ISO 8601), contact, address, subject, summary, body, status,
-              agent, thread_id, external_ref. See docs/timeline.md.
+              time (ISO 8601), contact (or contact_id), address, subject, summary,
+              body, status, agent, thread_id, external_ref, media_path,
+              media_duration_ms (an id is ignored). A line may also be a whole
+              `omnigate lookup --format json` document: its recent events and open
+              items are imported. Every bad line is reported. See docs/timeline.md.
 
     Options:
     \(storeOptions)
@@ -59,6 +62,7 @@ enum ImportCommand: Command {
             } else {
                 let events = try store.importEvents(jsonl: data, file: file)
                 summary = "imported \(events.added) events from \(file)"
+                if events.contactsAdded > 0 { summary += " and \(events.contactsAdded) contact\(events.contactsAdded == 1 ? "" : "s") of lookup documents" }
                 if events.alreadyStored > 0 { summary += " (\(events.alreadyStored) already in the store with the same source and external_ref: left as they were)" }
             }
             let seconds = Double((ContinuousClock.now - start).components.attoseconds) / 1e18 + Double((ContinuousClock.now - start).components.seconds)
@@ -66,6 +70,9 @@ enum ImportCommand: Command {
             return 0
         } catch let error as ImportError {
             writeError("\(error)\nnothing was imported")
+            return 1
+        } catch let failure as ImportFailure {
+            writeError("\(failure)\nnothing was imported (\(failure.problems.count) bad line\(failure.problems.count == 1 ? "" : "s"))")
             return 1
         }
     }
@@ -217,7 +224,7 @@ enum PopText {
         if pop.recent.isEmpty { lines.append("  nothing yet") }
         for event in pop.recent {
             lines.append("  \(formatter.string(from: event.time))  \(event.channel.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) "
-                         + "\(event.direction.rawValue.padding(toLength: 3, withPad: " ", startingAt: 0))  "
+                         + "\(event.direction.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  "
                          + "\(event.subject ?? event.summary ?? "")\(event.agent.map { "  (\($0))" } ?? "")\(event.status.map { " [\($0)]" } ?? "")")
         }
         return lines.joined(separator: "\n")

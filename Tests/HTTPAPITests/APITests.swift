@@ -171,6 +171,14 @@ struct APITests {
         #expect(bad.status == 422 && bad.headers["content-type"] == "application/problem+json")
         #expect((bad.json["detail"] as? String)?.hasPrefix("Item 2: unknown key 'chanel'") == true, "\(bad.text)")
         #expect(((bad.json["errors"] as? [[String: Any]])?.first?["item"] as? Int) == 2)
+        // Every bad item is reported, each by its number in the batch.
+        let worse = try await Self.call(gateway, "POST", "/api/v1/events", token: "chat",
+                                        body: Self.json(["events": [["source": "chat", "channel": "fax"], good[0], "not an event",
+                                                                    ["source": "chat", "direction": "sideways"]]]))
+        let items = (worse.json["errors"] as? [[String: Any]] ?? []).map { "\($0["item"] ?? "?"): \($0["detail"] ?? "?")" }
+        #expect(worse.status == 422 && items == ["1: 'channel' must be one of voice, sms, chat, email, social, note",
+                                                 "3: not a JSON object", "4: 'direction' must be inbound, outbound or internal"],
+                "\(worse.text)")
         let before = try await Self.call(gateway, "GET", "/api/v1/lookup?q=%2B12025550142", token: "chat")
         #expect((before.json["recent"] as? [Any])?.isEmpty == true, "the bad batch wrote nothing: \(before.text)")
 

@@ -59,13 +59,17 @@ struct ImportTests {
         let bad = """
         {"source":"chat","channel":"chat","subject":"first"}
         {"source":"chat","chanel":"chat"}
+        {"source":"chat","channel":"chat","subject":"fine"}
+        {"source":"chat","channel":"fax"}
 
         """
         do {
             try t.store.importEvents(jsonl: Data(bad.utf8), file: "e.jsonl")
             Issue.record("imported a bad file")
-        } catch {
-            #expect("\(error)".hasPrefix("e.jsonl:2: unknown key 'chanel'; keys are"))
+        } catch let failure as ImportFailure {
+            // Every bad line is named, not only the first.
+            #expect(failure.problems.map(\.line) == [2, 4], "\(failure)")
+            #expect(failure.problems.first?.description.hasPrefix("e.jsonl:2: unknown key 'chanel'; keys are") == true)
         }
         #expect(try t.store.events(address: nil).isEmpty)
         for (line, message) in [
@@ -78,9 +82,36 @@ struct ImportTests {
             // A line naming an event already stored is still checked, not waved through as a duplicate.
             ("{\"source\":\"chat\",\"external_ref\":\"conv-9\",\"subject\":\"a\\u0007b\"}", "e.jsonl:1: subject contains control characters"),
         ] {
-            #expect(throws: ImportError.self) { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") }
+            #expect(throws: ImportFailure.self) { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") }
             do { try t.store.importEvents(jsonl: Data(line.utf8), file: "e.jsonl") } catch { #expect("\(error)" == message) }
         }
+    }
+
+    @Test("what `omnigate lookup --format json` prints imports into another store: the contact, its events, a voicemail's recording")
+    func lookupRoundTrip() throws {
+        let from = try TemporaryStore(), into = try TemporaryStore()
+        try from.store.addContact(Contact(id: "c1", name: "Ada", tier: "vip", company: "Engines Ltd",
+                                          identities: [Identity(kind: .phone, value: "+12015550100"), Identity(kind: .email, value: "ada@example.com")]))
+        var chat = TimelineEvent(channel: .chat, direction: .inbound, time: Date(timeIntervalSince1970: 1_790_000_000), source: "chat")
+        (chat.address, chat.subject, chat.status, chat.externalRef, chat.threadID) = ("ada@example.com", "Refund", "open", "conv-9", "t-1")
+        _ = try from.store.appendEvent(chat)
+        _ = try from.store.recordVoicemail(callID: "u2", from: "+12015550100", mailbox: "support", recordingPath: "/var/vm/u2.wav",
+                                           durationMilliseconds: 12_000)
+        let document = try from.store.screenPop(for: "+12015550100").json
+        #expect(document.contains("\"open_items\"") && document.contains("\"contact_id\"") && !document.contains("contactID"),
+                "snake_case names, as the API's: \(document)")
+
+        let imported = try into.store.importEvents(jsonl: Data((document + "\n").utf8), file: "ada.json")
+        #expect(imported == ImportedEvents(added: 2, contactsAdded: 1), "the open chat is in recent and open items, imported once")
+        let pop = try into.store.screenPop(for: "ada@example.com")
+        #expect(pop.contact?.name == "Ada" && pop.contact?.tier == "vip" && pop.contact?.company == "Engines Ltd")
+        let original = try from.store.screenPop(for: "+12015550100")
+        let strip = { (events: [TimelineEvent]) in events.map { event -> TimelineEvent in var event = event; event.id = nil; return event } }
+        #expect(strip(pop.recent) == strip(original.recent), "\(pop.recent) vs \(original.recent)")
+        #expect(pop.recent.contains { $0.mediaPath == "/var/vm/u2.wav" && $0.mediaDurationMilliseconds == 12_000 })
+        // Fed in again: the chat (source, external_ref) is not stored twice, the contact is left as it is.
+        let again = try into.store.importEvents(jsonl: Data((document + "\n").utf8), file: "ada.json")
+        #expect(again.alreadyStored >= 1 && again.contactsAdded == 0, "\(again)")
     }
 
     @Test("invalid UTF-8 is reported with its line")

@@ -231,7 +231,7 @@ struct PopTests {
         #expect(pop.recent.last?.body?.count == Limits.popBody)
         let decoded = try TimelinePop.decode(json: Data(pop.json.utf8))
         #expect(decoded.recent.last?.time == when && decoded.contact == pop.contact && decoded.summary == pop.summary)
-        #expect(pop.json.contains("\"lastContact\":\"2026-11-18T11:06:40.250Z\""))
+        #expect(pop.json.contains("\"last_contact\":\"2026-11-18T11:06:40.250Z\""))
         let expected = ["name": "Ada Lovelace", "tier": "vip", "id": "c-ada", "company": "Analytical Engines", "known": "1",
                         "last_agent": "bob", "last_channel": "chat", "last_contact": "2026-11-18T11:06:40.250Z",
                         "last_subject": "Refund request", "open_items": "1", "interactions": "2",
