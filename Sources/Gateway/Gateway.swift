@@ -233,6 +233,24 @@ public final class Service: Sendable {
     /// Calls in progress.
     public var liveCalls: Int { live.load(ordering: .relaxed) }
 
+    /// SIP responses sent and received, by class: index 0 is 1xx, … 5 is 6xx.
+    public var sipResponses: (sent: [Int], received: [Int]) {
+        let counts = services.engine.responseCounts
+        return (counts.sent, counts.received)
+    }
+
+    /// What the SIP engine refused or dropped of hostile or broken traffic, by what it was.
+    public var sipRefusals: [(what: String, count: Int)] {
+        let counters = services.engine.securityCounters
+        return [("requests_dropped", counters.requestsDropped), ("connections_refused", counters.connectionsRefused),
+                ("connections_closed_idle", counters.connectionsClosedIdle), ("oversized_messages", counters.oversizedMessages),
+                ("malformed_messages", counters.malformedMessages)]
+    }
+
+    /// The store's commits (one transaction each), and its writes' waits from queued to committed.
+    public var storeCommits: LatencyHistogram { services.access.commitLatency }
+    public var storeWriteWaits: LatencyHistogram { services.access.writeWait }
+
     /// Runs `body` on the SIP engine's thread between two polls (the service watchdog's proof of life).
     public func probeEngine(_ body: @escaping @Sendable () -> Void) { services.engine.probe(body) }
 

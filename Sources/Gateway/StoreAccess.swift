@@ -59,6 +59,10 @@ final class StoreAccess: Sendable {
 
     /// What happened to writes so far.
     var counters: StoreCounters { writer.counters.snapshot }
+    /// How long each commit (one transaction of up to 256 writes) took.
+    var commitLatency: LatencyHistogram { writer.commitLatency }
+    /// How long each write waited, from queued to committed (held and spilled time included).
+    var writeWait: LatencyHistogram { writer.writeWait }
 
     /// Commits (or else spills) every queued write, notes the run's end and closes the store.
     /// `quietly` leaves out the closing summary line (a start that failed).
@@ -112,6 +116,7 @@ private final class StoreWriter: @unchecked Sendable {
         let write: StoreWrite
         let done: (@Sendable () -> Void)?
         var late = false
+        var queuedAt = ContinuousClock.now
     }
 
     let settings: GatewayConfig.Store
@@ -123,6 +128,8 @@ private final class StoreWriter: @unchecked Sendable {
     let current = Mutex<TimelineStore?>(nil)
     let refusing = Atomic<Bool>(false)
     let counters = SharedCounters()
+    let commitLatency = LatencyHistogram(bounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5])
+    let writeWait = LatencyHistogram(bounds: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300])
     private let inbox = Mutex<[Pending]>([])
     /// Set (under `inbox`'s lock) once the writer has stopped.
     nonisolated(unsafe) private var finished = false
@@ -269,8 +276,12 @@ private final class StoreWriter: @unchecked Sendable {
         if heartbeat { writes.append(.runAlive(id: identity.run.id, at: Date(), stopped: false)) }
         guard watch(store) else { return true }
         do {
+            let started = ContinuousClock.now
             let refused = try store.apply(writes)
+            let committed = ContinuousClock.now
             guard watch(store) else { return true }  // committed to a file that was just deleted or replaced: again, on the new one
+            commitLatency.observe(committed - started)
+            for item in batch { writeWait.observe(committed - item.queuedAt) }
             backlog.removeFirst(batch.count)
             counters.committed.add(batch.count, ordering: .relaxed)
             counters.held.store(backlog.count, ordering: .relaxed)

@@ -6,23 +6,17 @@ import Synchronization
 /// graphs and alerts on. Counted from the gateway's buses as calls happen;
 /// gauges read when scraped.
 final class Metrics: Sendable {
-    /// Upper bounds of the latency histogram's buckets, in seconds.
-    static let buckets: [Double] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1]
-
     private struct State {
         var callsEnded: [String: Int] = [:]
         var callsStarted = 0
         var popsPublished = 0
         /// Calls started and not yet popped or ended: when they started.
         var started: [String: Date] = [:]
-        /// The time from a call's start (its INVITE taken) to its agent's pop,
-        /// sent just before the agent's INVITE: counts per bucket, sum, count.
-        var toAgent = [Int](repeating: 0, count: Metrics.buckets.count)
-        var toAgentSum = 0.0
-        var toAgentCount = 0
     }
 
     private let state = Mutex(State())
+    /// The time from a call's start (its INVITE taken) to its agent's pop, sent just before the agent's INVITE.
+    private let toAgent = LatencyHistogram()
     private let service: Service
     private let stores: StoreHandle
 
@@ -44,16 +38,13 @@ final class Metrics: Sendable {
             }
         }
         service.screenPops.observe { [weak self] event in
-            guard case .published(let pop) = event else { return }
-            self?.state.withLock { state in
+            guard let self, case .published(let pop) = event else { return }
+            // The first pop of a call (ringall sends one per agent) measures it.
+            let start = state.withLock { state in
                 state.popsPublished += 1
-                // The first pop of a call (ringall sends one per agent) measures it.
-                guard let start = state.started.removeValue(forKey: pop.callID) else { return }
-                let seconds = max(0, pop.publishedAt.timeIntervalSince(start))
-                for (index, bound) in Metrics.buckets.enumerated() where seconds <= bound { state.toAgent[index] += 1 }
-                state.toAgentSum += seconds
-                state.toAgentCount += 1
+                return state.started.removeValue(forKey: pop.callID)
             }
+            if let start { toAgent.observe(pop.publishedAt.timeIntervalSince(start)) }
         }
     }
 
@@ -70,13 +61,25 @@ final class Metrics: Sendable {
         metric("omnigate_calls_ended_total", "counter", "Calls ended since start, by disposition.",
                counted.callsEnded.sorted { $0.key < $1.key }.map { ("{disposition=\"\(Self.label($0.key))\"}", String($0.value)) })
         metric("omnigate_screen_pops_total", "counter", "Screen pops published since start.", [("", String(counted.popsPublished))])
-        var buckets: [(String, String)] = []
-        for (index, bound) in Self.buckets.enumerated() { buckets.append(("{le=\"\(bound)\"}", String(counted.toAgent[index]))) }
-        buckets.append(("{le=\"+Inf\"}", String(counted.toAgentCount)))
-        out += "# HELP omnigate_call_to_agent_seconds From a call's INVITE to its first agent's pop, sent just before the agent's INVITE.\n"
-        out += "# TYPE omnigate_call_to_agent_seconds histogram\n"
-        for (labels, value) in buckets { out += "omnigate_call_to_agent_seconds_bucket\(labels) \(value)\n" }
-        out += "omnigate_call_to_agent_seconds_sum \(counted.toAgentSum)\nomnigate_call_to_agent_seconds_count \(counted.toAgentCount)\n"
+        func histogram(_ name: String, _ help: String, _ histogram: LatencyHistogram) {
+            let snapshot = histogram.snapshot
+            out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+            for (bound, count) in zip(histogram.bounds, snapshot.cumulative) { out += "\(name)_bucket{le=\"\(bound)\"} \(count)\n" }
+            out += "\(name)_bucket{le=\"+Inf\"} \(snapshot.count)\n\(name)_sum \(snapshot.sum)\n\(name)_count \(snapshot.count)\n"
+        }
+        histogram("omnigate_call_to_agent_seconds", "From a call's INVITE to its first agent's pop, sent just before the agent's INVITE.", toAgent)
+        histogram("omnigate_store_commit_seconds", "Each commit of the store's writer: one transaction of up to 256 writes.", service.storeCommits)
+        histogram("omnigate_store_write_wait_seconds",
+                  "Each write to the store, from queued to committed (time held or spilled while the store could not be written included).",
+                  service.storeWriteWaits)
+        let responses = service.sipResponses
+        metric("omnigate_sip_responses_total", "counter", "SIP responses sent and received since start, by class (every transmission).",
+               (0..<6).flatMap { index in
+                   [("{direction=\"sent\",class=\"\(index + 1)xx\"}", String(responses.sent[index])),
+                    ("{direction=\"received\",class=\"\(index + 1)xx\"}", String(responses.received[index]))]
+               })
+        metric("omnigate_sip_refused_total", "counter", "SIP traffic refused or dropped since start: over a source's rate, too many connections, idle, oversized, malformed.",
+               service.sipRefusals.map { ("{what=\"\($0.what)\"}", String($0.count)) })
         let statuses = service.agents.statuses
         var byState: [String: Int] = [:]
         for status in statuses { byState[status.state.rawValue, default: 0] += 1 }

@@ -127,6 +127,9 @@ public final class SIPEngine: Sendable {
     /// What the per-source limits and the malformed-message handling did since start.
     public var securityCounters: SecurityCounters { core.counters.snapshot }
 
+    /// SIP responses sent and received so far, by class.
+    public var responseCounts: SIPResponseCounts { core.responses.snapshot }
+
     /// Hangs up every live call with BYE (or CANCEL, or a final error), waits
     /// up to `hangupGrace` for them to end, closes the transports and stops
     /// the engine thread. Safe to call more than once, from any thread.
@@ -230,6 +233,7 @@ final class EngineCore: @unchecked Sendable {
     var connections = Connections()
     private var lastSweep = ContinuousClock.now
     let counters = SecurityCounterStore()
+    let responses = ResponseCounterStore()
     /// Repeated warnings (floods of malformed packets, limits biting) are logged 1st, 10th, 100th, …
     let throttle = LogThrottle(capacity: 256)
     /// Repeated pjsip warnings, by their text with numbers taken out.

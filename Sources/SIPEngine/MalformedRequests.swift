@@ -30,7 +30,13 @@ extension EngineCore {
         }, onResponse: { rdata in
             guard let rdata, let core = EngineCore.current else { return 0 }
             core.noteMessage(on: rdata.pointee.tp_info.transport)
+            if let msg = rdata.pointee.msg_info.msg { core.responses.note(Int32(msg.pointee.line.status.code), sent: false) }
             return 0
+        }, onTxResponse: { tdata in
+            if let msg = tdata?.pointee.msg, let core = EngineCore.current {
+                core.responses.note(Int32(msg.pointee.line.status.code), sent: true)
+            }
+            return pj_status_t(PJ_SUCCESS.rawValue)
         })
         try registerModule("mod-omnigate-unhandled", priority: Int32(PJSIP_MOD_PRIORITY_APPLICATION.rawValue) + 32) { rdata in
             guard let rdata, let core = EngineCore.current else { return 0 }
@@ -46,7 +52,8 @@ extension EngineCore {
     /// Registers a module whose `on_rx_request` (and `on_rx_response`) returns true when it answered.
     func registerModule(_ name: String, priority: Int32,
                         _ handler: @escaping @convention(c) (UnsafeMutablePointer<pjsip_rx_data>?) -> pj_bool_t,
-                        onResponse: (@convention(c) (UnsafeMutablePointer<pjsip_rx_data>?) -> pj_bool_t)? = nil) throws {
+                        onResponse: (@convention(c) (UnsafeMutablePointer<pjsip_rx_data>?) -> pj_bool_t)? = nil,
+                        onTxResponse: (@convention(c) (UnsafeMutablePointer<pjsip_tx_data>?) -> pj_status_t)? = nil) throws {
         // The module lives as long as the process: pjsip keeps the pointer.
         let module = UnsafeMutablePointer<pjsip_module>.allocate(capacity: 1)
         module.initialize(to: pjsip_module())
@@ -55,6 +62,7 @@ extension EngineCore {
         module.pointee.priority = priority
         module.pointee.on_rx_request = handler
         module.pointee.on_rx_response = onResponse
+        module.pointee.on_tx_response = onTxResponse
         try check(pjsip_endpt_register_module(pjsua_get_pjsip_endpt(), module), "pjsip_endpt_register_module(\(name))")
     }
 

@@ -64,3 +64,18 @@ struct WaitingLineTests {
         #expect(await behindWait.value)
     }
 }
+
+@Suite("latency histograms as Prometheus reads them")
+struct LatencyHistogramTests {
+    @Test("each observation counts in its bucket and every wider one; past the last bound only in the total; negatives as 0")
+    func cumulative() {
+        let histogram = LatencyHistogram(bounds: [0.001, 0.01, 0.1])
+        for seconds in [0.0005, 0.001, 0.005, 0.05, 2, -1] { histogram.observe(seconds) }
+        let snapshot = histogram.snapshot
+        #expect(snapshot.cumulative == [3, 4, 5])
+        #expect(snapshot.count == 6)
+        #expect(abs(snapshot.sum - 2.0565) < 1e-9)
+        histogram.observe(Duration.milliseconds(20))
+        #expect(histogram.snapshot.cumulative == [3, 4, 6])
+    }
+}

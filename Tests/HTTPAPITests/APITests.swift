@@ -305,6 +305,17 @@ struct APITests {
         #expect(metrics.text.contains("omnigate_call_to_agent_seconds_count 1"))
         #expect(metrics.text.contains("omnigate_agents{state=\"paused\"} 1") && metrics.text.contains("omnigate_queue_waiting{queue=\"support\"} 0"))
         #expect(metrics.text.contains("omnigate_queue_longest_wait_seconds{queue=\"support\"} 0.000"))
+        // SIP answers by class both ways (the caller got 200 from us, we got 200 from the agent), the store's latencies.
+        let sample = { (series: String) -> Double? in
+            metrics.text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        #expect((sample("omnigate_sip_responses_total{direction=\"sent\",class=\"2xx\"}") ?? 0) >= 1, "\(metrics.text)")
+        #expect((sample("omnigate_sip_responses_total{direction=\"received\",class=\"2xx\"}") ?? 0) >= 1, "\(metrics.text)")
+        #expect(sample("omnigate_sip_responses_total{direction=\"sent\",class=\"6xx\"}") == 0)
+        #expect(sample("omnigate_sip_refused_total{what=\"malformed_messages\"}") == 0)
+        #expect((sample("omnigate_store_commit_seconds_count") ?? 0) >= 1 && (sample("omnigate_store_write_wait_seconds_count") ?? 0) >= 4,
+                "the call's open, progress and final record at least: \(metrics.text)")
+        #expect(sample("omnigate_store_write_wait_seconds_bucket{le=\"+Inf\"}") == sample("omnigate_store_write_wait_seconds_count"))
         #expect(try await Self.call(gateway, "GET", "/metrics").status == 401)
         #expect(try await Self.call(gateway, "GET", "/metrics", token: "desk").status == 403)
         #expect(try await gateway.stop() == 0, "the streams open do not hold up the stop")
