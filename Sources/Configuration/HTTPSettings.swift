@@ -14,6 +14,8 @@ public struct HTTPSettings: Sendable, Equatable {
     public var connectionsPerAddress = 32
     /// Request bodies larger than this are refused with 413.
     public var maxBody = 1 << 20
+    /// How long webhook deliveries are kept once delivered or given up (the outbox is pruned after).
+    public var webhookHistory: Duration = .seconds(7 * 86_400)
 
     public init() {}
 
@@ -30,6 +32,9 @@ public struct HTTPSettings: Sendable, Equatable {
         reader.int("max_connections", into: &maxConnections, range: 1...10_000)
         reader.int("connections_per_address", into: &connectionsPerAddress, range: 1...10_000)
         reader.int("max_body", into: &maxBody, range: 1024...(64 << 20))
+        reader.read("webhook_history", into: &webhookHistory, expected: "a duration of at least 1h, such as 7d") { text in
+            SectionReader.parseDuration(text).flatMap { $0 >= .seconds(3600) ? $0 : nil }
+        }
     }
 }
 

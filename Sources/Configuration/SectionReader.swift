@@ -93,7 +93,7 @@ struct SectionReader {
 
     /// Milliseconds, written as `250ms`, `2s`, `1.5s` or a bare number of milliseconds.
     mutating func duration(_ key: String, into value: inout Duration) {
-        read(key, into: &value, expected: "a duration such as 250ms or 2s") { SectionReader.parseDuration($0) }
+        read(key, into: &value, expected: "a duration such as 250ms, 2s, 5m, 12h or 7d") { SectionReader.parseDuration($0) }
     }
 
     static func parseDuration(_ text: String) -> Duration? {
@@ -101,6 +101,8 @@ struct SectionReader {
         if t.hasSuffix("ms"), let n = Double(t.dropLast(2)), n >= 0 { return .milliseconds(Int64(n)) }
         if t.hasSuffix("s"), let n = Double(t.dropLast()), n >= 0 { return .milliseconds(Int64(n * 1000)) }
         if t.hasSuffix("m"), let n = Double(t.dropLast()), n >= 0 { return .milliseconds(Int64(n * 60_000)) }
+        if t.hasSuffix("h"), let n = Double(t.dropLast()), n >= 0 { return .milliseconds(Int64(n * 3_600_000)) }
+        if t.hasSuffix("d"), let n = Double(t.dropLast()), n >= 0 { return .milliseconds(Int64(n * 86_400_000)) }
         if let n = Int64(t), n >= 0 { return .milliseconds(n) }
         return nil
     }

@@ -24,8 +24,13 @@ public final class WebhookDispatcher: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let log = Logger("webhook")
     private let session: URLSession
+    /// How long settled deliveries stay in the outbox (`[http] webhook_history`).
+    private let history: Duration
+    /// When the outbox was last pruned; only the dispatcher's thread touches it.
+    private var lastPrune = ContinuousClock.now - .seconds(3600)
 
     private init(config: GatewayConfig) {
+        history = config.http.webhookHistory
         webhooks = Dictionary(config.webhooks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
         let settings = URLSessionConfiguration.ephemeral
@@ -68,6 +73,15 @@ public final class WebhookDispatcher: @unchecked Sendable {
     private func tick() {
         guard let store = fillOutbox() else { return }
         deliverDue(store)
+        if ContinuousClock.now - lastPrune >= .seconds(600) {
+            lastPrune = .now
+            do {
+                let removed = try store.pruneDeliveries(createdBefore: Date().addingTimeInterval(-history.timeInterval))
+                if removed > 0 { log.info("webhook outbox pruned", ("deliveries", removed), ("older_than", "\(history)")) }
+            } catch {
+                log.warning("webhook outbox not pruned; tried again in 10 minutes", ("error", "\(error)"))
+            }
+        }
     }
 
     /// Turns what happened since each webhook's cursors into deliveries.

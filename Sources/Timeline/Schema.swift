@@ -282,6 +282,15 @@ enum Schema {
                     ended_seq         INTEGER
                 )
                 """, mapping: ["direction": directionValues], db)
+            // Deliveries made so far per webhook: the outbox is pruned, this count is not.
+            try db.execute("""
+                CREATE TABLE webhook_totals (
+                    webhook    TEXT PRIMARY KEY,
+                    delivered  INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                INSERT INTO webhook_totals (webhook, delivered)
+                    SELECT webhook, count(*) FROM webhook_deliveries WHERE delivered_at IS NOT NULL GROUP BY webhook;
+                """)
         }),
     ]
 

@@ -127,8 +127,16 @@ extension TimelineStore {
         _ = try write { db in
             for outcome in outcomes {
                 if outcome.error == nil {
-                    try db.run("UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL WHERE id = ?",
-                               [.int(now.milliseconds), outcome.status.map { .int(Int64($0)) } ?? .null, .int(outcome.id)])
+                    let settled = try db.run("""
+                        UPDATE webhook_deliveries SET delivered_at = ?, attempts = attempts + 1, last_status = ?, last_error = NULL
+                        WHERE id = ? AND delivered_at IS NULL
+                        """, [.int(now.milliseconds), outcome.status.map { .int(Int64($0)) } ?? .null, .int(outcome.id)])
+                    if settled == 1 {
+                        try db.run("""
+                            INSERT INTO webhook_totals (webhook, delivered) SELECT webhook, 1 FROM webhook_deliveries WHERE id = ?
+                            ON CONFLICT (webhook) DO UPDATE SET delivered = delivered + 1
+                            """, [.int(outcome.id)])
+                    }
                 } else {
                     try db.run("""
                         UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ?,
@@ -166,19 +174,52 @@ extension TimelineStore {
         }
     }
 
+    /// Every webhook's deliveries: pending and given up (partial indexes), delivered
+    /// since ever (`webhook_totals`), and the newest error of one not delivered.
+    /// Reads nothing in proportion to the deliveries already made.
     public func webhookSummaries() throws -> [WebhookSummary] {
+        var byName = Dictionary(try webhookBacklog().map { ($0.webhook, $0) }, uniquingKeysWith: { first, _ in first })
         try read { db in
-            try db.rows("""
-                SELECT webhook, sum(delivered_at IS NULL AND given_up_at IS NULL) AS pending, sum(delivered_at IS NOT NULL) AS delivered,
-                       sum(given_up_at IS NOT NULL) AS given_up,
-                       (SELECT last_error FROM webhook_deliveries d2 WHERE d2.webhook = d.webhook AND last_error IS NOT NULL
-                        ORDER BY id DESC LIMIT 1) AS last_error
-                FROM webhook_deliveries d GROUP BY webhook ORDER BY webhook
-                """).map { row in
-                WebhookSummary(webhook: row.text("webhook") ?? "", pending: Int(row.int("pending") ?? 0),
-                               delivered: Int(row.int("delivered") ?? 0), givenUp: Int(row.int("given_up") ?? 0),
-                               lastError: row.text("last_error"))
+            for row in try db.rows("SELECT webhook, delivered FROM webhook_totals") {
+                let name = row.text("webhook") ?? ""
+                byName[name, default: WebhookSummary(webhook: name)].delivered = Int(row.int("delivered") ?? 0)
             }
+            for name in byName.keys {
+                // Delivered ones carry no error: the newest error is among the pending and the given up.
+                let pending = try db.rows("""
+                    SELECT id, last_error FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+                    WHERE webhook = ? AND delivered_at IS NULL AND given_up_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1
+                    """, [.text(name)]).first
+                let givenUp = try db.rows("""
+                    SELECT id, last_error FROM webhook_deliveries INDEXED BY webhook_deliveries_given_up
+                    WHERE webhook = ? AND given_up_at IS NOT NULL ORDER BY id DESC LIMIT 1
+                    """, [.text(name)]).first
+                let newest = [pending, givenUp].compactMap { $0 }.max { ($0.int("id") ?? 0) < ($1.int("id") ?? 0) }
+                byName[name]?.lastError = newest?.text("last_error")
+            }
+        }
+        return byName.values.sorted { $0.webhook < $1.webhook }
+    }
+
+    /// Deletes deliveries made before `cutoff` that are settled (delivered or given
+    /// up), a batch at a time, each batch its own short transaction so the
+    /// gateway's writes never wait long; returns how many went. Pending ones stay.
+    @discardableResult
+    public func pruneDeliveries(createdBefore cutoff: Date, batch: Int = 5_000) throws -> Int {
+        var total = 0
+        while true {
+            let removed = try write { db -> Int in
+                // Ids grow with time: the first delivery made at or after the cutoff bounds the scan.
+                let bound = try db.scalar("SELECT id FROM webhook_deliveries WHERE created_at >= ? ORDER BY id LIMIT 1",
+                                          [.int(cutoff.milliseconds)])?.int ?? Int64.max
+                return try db.run("""
+                    DELETE FROM webhook_deliveries WHERE id IN (
+                        SELECT id FROM webhook_deliveries WHERE id < ? AND (delivered_at IS NOT NULL OR given_up_at IS NOT NULL)
+                        ORDER BY id LIMIT ?)
+                    """, [.int(bound), .int(Int64(batch))])
+            }
+            total += removed
+            if removed < batch { return total }
         }
     }
 }

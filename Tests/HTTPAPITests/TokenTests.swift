@@ -32,6 +32,10 @@ struct TokenTests {
         #expect(problems("[http]\nlisten = somewhere\n").contains("host:port"))
         #expect(problems("[http]\nallowed_origins = crm.example.com\n").contains("origins such as https://"))
         #expect(problems("[http]\ntls_certificate = /x.pem\n").contains("both tls_certificate and tls_private_key"))
+        #expect(problems("[http]\nwebhook_history = 10m\n").contains("t.conf:2: error: bad value '10m' for 'webhook_history' in [http]: expected a duration of at least 1h"),
+                "\(problems("[http]\nwebhook_history = 10m\n"))")
+        #expect(problems("[http]\nwebhook_history = 3d\n").isEmpty)
+        #expect((try? GatewayConfig.parse("[http]\nwebhook_history = 36h\n", file: "t.conf"))?.http.webhookHistory == .seconds(36 * 3600))
     }
 
     @Test("webhook, agent, queue and screen-pop settings of this change refuse bad values with file:line")

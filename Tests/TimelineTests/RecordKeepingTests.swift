@@ -236,3 +236,39 @@ struct RecordKeepingTests {
         #expect(parsed.last?.fields == [neutralised ? "'" + value : value, "end"])
     }
 }
+
+@Suite("the webhook outbox")
+struct WebhookOutboxTests {
+    @Test("settled deliveries older than the history go in batches, pending ones stay; the delivered count outlives them")
+    func pruning() throws {
+        let t = try TemporaryStore()
+        let long = Date(timeIntervalSinceNow: -30 * 86_400), recent = Date(timeIntervalSinceNow: -3600)
+        _ = try t.store.queueDeliveries(for: "crm", event: "call.ended", now: long)  // sets the cursor at "now"
+        for (index, when) in [long, long, long, long, long, recent, recent].enumerated() {
+            var record = CallRecord(uniqueid: "u\(index)", start: when)
+            record.end = when
+            try t.store.finalizeCallRecord(record)
+            #expect(try t.store.queueDeliveries(for: "crm", event: "call.ended", now: when) == 1)
+        }
+        let due = try t.store.dueDeliveries(now: Date(), limit: 10)
+        #expect(due.count == 7)
+        // Old: three delivered, one given up, one still being tried; recent: one delivered, one given up.
+        let outcomes: [TimelineStore.DeliveryOutcome] = [
+            .init(id: due[0].id, status: 200, error: nil, retryAt: nil), .init(id: due[1].id, status: 204, error: nil, retryAt: nil),
+            .init(id: due[2].id, status: 200, error: nil, retryAt: nil), .init(id: due[3].id, status: 500, error: "HTTP 500", retryAt: nil),
+            .init(id: due[4].id, status: 503, error: "HTTP 503", retryAt: Date(timeIntervalSinceNow: 60)),
+            .init(id: due[5].id, status: 200, error: nil, retryAt: nil), .init(id: due[6].id, status: nil, error: "refused", retryAt: nil),
+        ]
+        try t.store.settleDeliveries(outcomes)
+        try t.store.settleDeliveries([outcomes[0]])  // settled twice: counted once
+        var summary = try #require(try t.store.webhookSummaries().first)
+        #expect((summary.pending, summary.delivered, summary.givenUp, summary.lastError) == (1, 4, 2, "refused"))
+
+        #expect(try t.store.pruneDeliveries(createdBefore: Date(timeIntervalSinceNow: -7 * 86_400), batch: 2) == 4)
+        let left = try t.store.read { db in try db.rows("SELECT event_id FROM webhook_deliveries ORDER BY id").compactMap { $0.text("event_id") } }
+        #expect(left == ["u4", "u5", "u6"], "the old one still being tried and the recent ones stay")
+        summary = try #require(try t.store.webhookSummaries().first)
+        #expect((summary.pending, summary.delivered, summary.givenUp) == (1, 4, 1), "delivered counts every delivery ever made")
+        #expect(try t.store.pruneDeliveries(createdBefore: Date(timeIntervalSinceNow: -7 * 86_400)) == 0)
+    }
+}
