@@ -57,7 +57,10 @@ enum OpenAPI {
               "source": {"type": "string"}, "channel": {"type": "string", "enum": ["voice", "sms", "chat", "email", "social", "note"]},
               "direction": {"type": "string", "enum": ["inbound", "outbound", "internal"]}, "time": {"type": "string", "format": "date-time"},
               "contact": {"type": "string"}, "address": {"type": "string"}, "subject": {"type": "string"}, "summary": {"type": "string"},
-              "body": {"type": "string"}, "status": {"type": "string"}, "agent": {"type": "string"}, "external_ref": {"type": "string"}
+              "body": {"type": "string"}, "status": {"type": "string"}, "agent": {"type": "string"}, "external_ref": {"type": "string"},
+              "contact_id": {"type": "string", "description": "The same as contact"}, "thread_id": {"type": "string"},
+              "media_path": {"type": "string"}, "media_duration_ms": {"type": "integer", "minimum": 0},
+              "id": {"description": "An event's id in the store it was read from: ignored"}
             },
             "required": ["source"]
           },

@@ -137,7 +137,8 @@ enum LookupCommand: Command {
     missing file is an error naming it, never created.
 
     Options:
-      --format F      text (default) or json
+      --format F      text (default) or json (the API's lookup document, snake_case;
+                      `omnigate import events FILE` takes it back: contact and events)
       --limit N       latest events to show (default 10)
     \(storeOptions)
       --help          show this help
