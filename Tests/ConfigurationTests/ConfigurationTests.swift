@@ -372,7 +372,7 @@ struct ConfigurationTests {
             "omnigate.conf:3: error: bad value 'pbx one' for 'system_name' in [general]: expected letters, digits, '.', '-' or '_', at most 32",
             "omnigate.conf:5: error: bad value '10' for 'backlog' in [store]: expected a whole number from 100 to 10000000",
             "omnigate.conf:6: error: bad value 'lots' for 'spill_size' in [store]: expected a size such as 512KB, 16MB or 1GB, from 4096 bytes to 1TB",
-            "omnigate.conf:7: error: bad value 'soon' for 'spill_after' in [store]: expected a duration such as 250ms or 2s",
+            "omnigate.conf:7: error: bad value 'soon' for 'spill_after' in [store]: expected a duration such as 250ms, 2s, 5m, 12h or 7d",
             "omnigate.conf:8: error: bad value 'panic' for 'when_full' in [store]: expected refuse or accept",
             "omnigate.conf:9: error: bad value 'ignore' for 'when_file_changes' in [store]: expected reopen or refuse",
             "omnigate.conf:10: error: bad value '1KB' for 'wal_limit' in [store]: expected a size such as 512KB, 16MB or 1GB, from 1048576 bytes to 1TB",

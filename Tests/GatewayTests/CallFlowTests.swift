@@ -220,7 +220,7 @@ struct CallFlowTests {
         #expect(size > 44 + 16000, "at least a second of audio in \(recording)")
         let pop = try await CallFlow.omnigate(["lookup", "+12025550142", "--store", running.store, "--format", "json"])
         #expect(pop.contains("\"subject\":\"Voicemail for support\""))
-        #expect(pop.contains("\"mediaPath\":\"\(recording)\""), "\(pop)")
+        #expect(pop.contains("\"media_path\":\"\(recording)\""), "\(pop)")
     }
 
     @Test("another process holding the store's write lock does not hold up the agent's ring or the pop; the record lands after")
