@@ -114,6 +114,10 @@ public struct GatewayConfig: Sendable, Equatable {
         /// recent is offered to that agent (`SMS_AGENT` in the message context),
         /// so a conversation goes on with the same person; zero: never.
         public var conversationWindow: Duration = .seconds(1800)
+        /// How long an agent's INVITE may wait for the pop to reach the screens the
+        /// agent has open (its event streams, its console), so the pop comes before
+        /// the ring; only when it has some open. Zero: never wait.
+        public var consoleWait: Duration = .milliseconds(100)
     }
 
     public var general = General()
@@ -320,6 +324,9 @@ extension GatewayConfig.ScreenPop {
         reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
         reader.bool("require_tls", into: &requireTLS)
         reader.duration("conversation_window", into: &conversationWindow)
+        reader.read("console_wait", into: &consoleWait, expected: "a duration from 0 to 2s, such as 100ms") { text in
+            SectionReader.parseDuration(text).flatMap { $0 <= .seconds(2) ? $0 : nil }
+        }
     }
 }
 

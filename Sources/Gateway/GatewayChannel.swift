@@ -317,6 +317,11 @@ final class GatewayChannel: Channel, Sendable {
                                              context: context, missing: missing))
         services.log.info("screen pop", ("call.uniqueid", uniqueID), ("agent", agent), ("pop", pop.sequence),
                           ("known", context?.known ?? false), ("missing", missing.isEmpty ? "-" : missing.joined(separator: "; ")))
+        // The agent's open screens get the pop before its phone rings (at most console_wait later).
+        if !(await services.bus.shown(pop, within: config.screenPop.consoleWait)) {
+            services.log.info("screen pop not on the agent's screens within console_wait; ringing anyway", ("call.uniqueid", uniqueID),
+                              ("agent", agent), ("pop", pop.sequence))
+        }
         if config.screenPop.requireTLS && !overTLS {
             services.log.info("screen pop kept off the agent's INVITE: the leg is not over TLS", ("call.uniqueid", uniqueID), ("agent", agent))
             return ([("X-Omnigate-Pop", String(pop.sequence)), ("X-Omnigate-Call", uniqueID)], callerNumber)

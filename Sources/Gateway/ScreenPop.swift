@@ -85,8 +85,14 @@ public enum ScreenPopEvent: Sendable {
 /// the call path publishes before it sends the agent's INVITE. Publishing never
 /// blocks: a slow subscriber's stream buffers (newest 1,000 kept).
 public final class ScreenPopBus: Sendable {
+    /// Shows pops to agents in person (the HTTP event stream, the console): told of
+    /// each pop right after it is published, it calls `shown` once the pop has reached
+    /// every screen the agent has open, and returns false when the agent has none.
+    public typealias Display = @Sendable (_ pop: ScreenPop, _ shown: @escaping @Sendable () -> Void) -> Bool
+
     private let events = Broadcast<ScreenPopEvent>()
     private let sequence = Atomic<UInt64>(0)
+    private let display = Mutex<Display?>(nil)
 
     public init() {}
 
@@ -107,6 +113,20 @@ public final class ScreenPopBus: Sendable {
 
     public func withdraw(callID: String, agent: String, reason: String) {
         events.send(.withdrawn(callID: callID, agent: agent, reason: reason))
+    }
+
+    /// Sets what shows pops to agents (one at a time; the HTTP API's event stream).
+    public func showPops(on display: @escaping Display) { self.display.withLock { $0 = display } }
+
+    /// Waits until `pop` is on every screen its agent has open, at most `budget`:
+    /// the pop before the ring. True when shown in time (or there was nothing to wait for).
+    func shown(_ pop: ScreenPop, within budget: Duration) async -> Bool {
+        guard budget > .zero, let display = display.withLock({ $0 }) else { return true }
+        return await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            guard display(pop, { once.resume(true) }) else { return once.resume(true) }
+            Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) { once.resume(false) }
+        }
     }
 }
 

@@ -24,7 +24,8 @@ public final class API: Sendable {
         ("GET", "/health"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/calls"), ("POST", "/api/v1/calls"), ("GET", "/api/v1/calls/{uniqueid}"), ("GET", "/api/v1/lookup"), ("POST", "/api/v1/events"),
         ("GET", "/api/v1/agents"), ("GET", "/api/v1/agents/{name}"), ("PUT", "/api/v1/agents/{name}/state"),
-        ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/messages"),
+        ("GET", "/api/v1/queues"), ("GET", "/api/v1/stream"), ("POST", "/api/v1/pops/{sequence}/shown"), ("GET", "/api/v1/webhooks"),
+        ("POST", "/api/v1/messages"),
         ("GET", "/api/v1/contacts/{id}"), ("PUT", "/api/v1/contacts/{id}"), ("POST", "/api/v1/contacts/{id}/merge"),
         ("GET", "/api/v1/contacts/{id}/timeline"),
         ("POST", "/api/v1/dialplan/check"), ("POST", "/api/v1/dialplan/reload"), ("POST", "/api/v1/dialplan/simulate"),
@@ -39,7 +40,7 @@ public final class API: Sendable {
         book = Mutex(TokenBook(config.tokens))
         origins = Set(config.http.allowedOrigins)
         hub.follow(service)
-        metrics = Metrics(service: service, stores: stores)
+        metrics = Metrics(service: service, stores: stores, popsShown: hub.shownLatency)
     }
 
     /// Takes the tokens of a reloaded configuration: a token removed stops working at once.
@@ -99,6 +100,7 @@ public final class API: Sendable {
             return changeState(of: resource[1], request, token)
         case ("GET", "queues", 1): return queues(token)
         case ("GET", "stream", 1): return stream(request, token)
+        case ("POST", "pops", 3) where resource[2] == "shown": return popShown(resource[1], token)
         case ("GET", "webhooks", 1): return webhooks(token)
         case ("POST", "messages", 1): return sendMessage(request, token)
         case ("POST", "dialplan", 2) where resource[1] == "check": return checkDialplan(request, token)
@@ -586,13 +588,25 @@ public final class API: Sendable {
             from = id
         }
         let agent = token.role == .agent ? token.agent : nil
-        let body = EventStreamBody(hub: hub, from: from) { item in
+        // A console says when it shows a pop (POST /api/v1/pops/{sequence}/shown); the gateway rings after that.
+        let saysShown = request.query["shown"] == "pops"
+        let body = EventStreamBody(hub: hub, from: from, screenOf: topics.contains("pops") ? agent : nil, saysShown: saysShown) { item in
             topics.contains(item.topic) && (agent == nil || item.agent == agent)
         }
         var response = HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
                                                           ("X-Accel-Buffering", "no")])
         response.stream = body
         return response
+    }
+
+    /// An agent's console shows pop `sequence`: the gateway may ring the agent now
+    /// (it waits at most `[screenpop] console_wait` for this). 204 whether or not the
+    /// ring still waited: saying so twice, or late, is harmless.
+    private func popShown(_ sequence: String, _ token: APIToken) -> HTTPResponse {
+        guard token.role == .agent, let agent = token.agent else { return forbidden(token, "say an agent's pop is shown") }
+        guard let number = UInt64(sequence) else { return Problem.response(400, "Bad request", "A pop's sequence is a number") }
+        _ = hub.shown(pop: number, agent: agent)
+        return HTTPResponse(status: 204)
     }
 
     static func json(_ status: AgentStatus) -> [String: Any] {

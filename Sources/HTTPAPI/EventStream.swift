@@ -19,15 +19,18 @@ final class EventHub: @unchecked Sendable {
         let name: String
         /// The agent the event concerns, for agents' tokens.
         let agent: String?
+        /// For a published pop: its sequence number.
+        let pop: UInt64?
         private let object: @Sendable () -> [String: Any]
         private let lock = NSLock()
         private var rendered: String?
 
-        init(id: UInt64, topic: String, name: String, agent: String?, object: @escaping @Sendable () -> [String: Any]) {
+        init(id: UInt64, topic: String, name: String, agent: String?, pop: UInt64?, object: @escaping @Sendable () -> [String: Any]) {
             self.id = id
             self.topic = topic
             self.name = name
             self.agent = agent
+            self.pop = pop
             self.object = object
         }
 
@@ -48,6 +51,31 @@ final class EventHub: @unchecked Sendable {
     private var closed = false
     private let capacity: Int
 
+    /// An agent's own open stream (its console): what it has handed to its connection,
+    /// and whether it says when it has shown a pop (`?shown=pops`: a console does).
+    private struct Screen {
+        let agent: String
+        var sentThrough: UInt64
+        let saysShown: Bool
+    }
+    /// A pop the gateway waits to see on its agent's screens before ringing the agent:
+    /// handed to each plain stream, and said shown by one of those that say so.
+    private struct Waiter {
+        let event: UInt64
+        let pop: UInt64
+        let agent: String
+        let published: Date
+        var screens: Set<ObjectIdentifier>
+        var awaitingShown: Bool
+        let since: Date
+        let shown: @Sendable () -> Void
+        var done: Bool { screens.isEmpty && !awaitingShown }
+    }
+    private var screens: [ObjectIdentifier: Screen] = [:]
+    private var waiters: [Waiter] = []
+    /// From a pop's publication to its agent's console saying it shows it.
+    let shownLatency = LatencyHistogram()
+
     /// Ids start from this run's start time in milliseconds times 1,000, so
     /// they keep growing across restarts: an id from before a restart is older
     /// than every id kept, and the client is told of the gap.
@@ -61,11 +89,12 @@ final class EventHub: @unchecked Sendable {
         service.screenPops.observe { [weak self] event in
             switch event {
             case .published(let pop):
-                self?.post(topic: "pops", name: "pop.published", agent: pop.agent) { pop.object }
+                self?.post(topic: "pops", name: "pop.published", agent: pop.agent, pop: pop.sequence) { pop.object }
             case .withdrawn(let callID, let agent, let reason):
                 self?.post(topic: "pops", name: "pop.withdrawn", agent: agent) { ["call_id": callID, "agent": agent, "reason": reason] }
             }
         }
+        service.screenPops.showPops { [weak self] pop, shown in self?.wait(for: pop, shown) ?? false }
         service.agents.changes.observe { [weak self] status in
             self?.post(topic: "agents", name: "agent.state_changed", agent: status.agent) { API.json(status) }
         }
@@ -82,13 +111,77 @@ final class EventHub: @unchecked Sendable {
     }
 
     /// Numbers and keeps an event; its JSON is made later, when a stream sends it.
-    func post(topic: String, name: String, agent: String?, object: @escaping @Sendable () -> [String: Any]) {
+    func post(topic: String, name: String, agent: String?, pop: UInt64? = nil, object: @escaping @Sendable () -> [String: Any]) {
         condition.lock()
         nextID += 1
-        items.append(Item(id: nextID, topic: topic, name: name, agent: agent, object: object))
+        items.append(Item(id: nextID, topic: topic, name: name, agent: agent, pop: pop, object: object))
         if items.count > capacity + capacity / 4 { items.removeFirst(items.count - capacity) }
+        // A waiter the gateway stopped waiting for (console_wait is at most 2 s) is forgotten.
+        if let oldest = waiters.first, Date().timeIntervalSince(oldest.since) > 5 { waiters.removeAll { Date().timeIntervalSince($0.since) > 5 } }
         condition.broadcast()
         condition.unlock()
+    }
+
+    // MARK: - The pop before the ring
+
+    /// Calls `shown` once every stream the pop's agent has open has handed the pop
+    /// to its connection; false (nothing to wait for) when the agent has none.
+    private func wait(for pop: ScreenPop, _ shown: @escaping @Sendable () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let item = items.last(where: { $0.pop == pop.sequence }) else { return false }
+        let own = screens.filter { $0.value.agent == pop.agent }
+        let waiter = Waiter(event: item.id, pop: pop.sequence, agent: pop.agent, published: pop.publishedAt,
+                            screens: Set(own.filter { !$0.value.saysShown && $0.value.sentThrough < item.id }.keys),
+                            awaitingShown: own.values.contains { $0.saysShown }, since: Date(), shown: shown)
+        guard !waiter.done else { return false }
+        waiters.append(waiter)
+        return true
+    }
+
+    /// An agent's own stream opens: the gateway waits for it before ringing the agent.
+    func open(screen: ObjectIdentifier, agent: String, from id: UInt64, saysShown: Bool) {
+        condition.lock()
+        screens[screen] = Screen(agent: agent, sentThrough: id, saysShown: saysShown)
+        condition.unlock()
+    }
+
+    /// The stream handed everything up to `id` to its connection (or closed: `id` nil).
+    func sent(screen: ObjectIdentifier, through id: UInt64?) {
+        condition.lock()
+        let closing = id == nil ? screens.removeValue(forKey: screen) : nil
+        if let id { screens[screen]?.sentThrough = id }
+        // The last screen that says when it shows a pop is gone: nobody will say so.
+        let noneSaysShown = closing.map { closed in closed.saysShown && !screens.values.contains { $0.agent == closed.agent && $0.saysShown } }
+        for index in waiters.indices where id == nil || waiters[index].event <= id! {
+            waiters[index].screens.remove(screen)
+            if noneSaysShown == true && waiters[index].agent == closing?.agent { waiters[index].awaitingShown = false }
+        }
+        condition.unlock()
+        release()
+    }
+
+    /// The agent's console says it shows pop `sequence`; false if no pop of that agent waits for it.
+    func shown(pop sequence: UInt64, agent: String) -> Bool {
+        condition.lock()
+        var found = false
+        for index in waiters.indices where waiters[index].pop == sequence && waiters[index].agent == agent && waiters[index].awaitingShown {
+            waiters[index].awaitingShown = false
+            shownLatency.observe(Date().timeIntervalSince(waiters[index].published))
+            found = true
+        }
+        condition.unlock()
+        release()
+        return found
+    }
+
+    /// Tells the gateway of every pop now on all its agent's screens.
+    private func release() {
+        condition.lock()
+        let done = waiters.filter(\.done).map(\.shown)
+        waiters.removeAll { $0.done }
+        condition.unlock()
+        for shown in done { shown() }
     }
 
     /// Events after `id` that `matches` allows; waits up to `timeout` for one.
@@ -131,13 +224,21 @@ final class EventStreamBody: StreamingBody, @unchecked Sendable {
     private let matches: (EventHub.Item) -> Bool
     private var pending = Data()
     private var lastWrite = Date()
+    /// For an agent's own stream of pops: the gateway rings the agent once this stream has its pop.
+    private let isScreen: Bool
 
-    init(hub: EventHub, from id: UInt64?, matches: @escaping (EventHub.Item) -> Bool) {
+    init(hub: EventHub, from id: UInt64?, screenOf agent: String?, saysShown: Bool, matches: @escaping (EventHub.Item) -> Bool) {
         self.hub = hub
         self.matches = matches
         last = id ?? hub.newest
+        isScreen = agent != nil
+        if let agent { hub.open(screen: ObjectIdentifier(self), agent: agent, from: last, saysShown: saysShown) }
         // The client learns how soon to reconnect, and starts reading at once.
         pending = Data("retry: 2000\n: stream of \(id == nil ? "new" : "missed and new") events\n\n".utf8)
+    }
+
+    deinit {
+        if isScreen { hub.sent(screen: ObjectIdentifier(self), through: nil) }
     }
 
     func next(max: Int) -> Data? {
@@ -159,6 +260,7 @@ final class EventStreamBody: StreamingBody, @unchecked Sendable {
         let chunk = pending.prefix(max)
         pending.removeFirst(chunk.count)
         lastWrite = Date()
+        if isScreen && pending.isEmpty { hub.sent(screen: ObjectIdentifier(self), through: last) }
         return Data(chunk)
     }
 }

@@ -20,9 +20,13 @@ final class Metrics: Sendable {
     private let service: Service
     private let stores: StoreHandle
 
-    init(service: Service, stores: StoreHandle) {
+    /// From a pop's publication to its agent's console saying it shows it.
+    private let popsShown: LatencyHistogram
+
+    init(service: Service, stores: StoreHandle, popsShown: LatencyHistogram) {
         self.service = service
         self.stores = stores
+        self.popsShown = popsShown
         service.callEvents.observe { [weak self] call in
             self?.state.withLock { state in
                 switch call.kind {
@@ -68,6 +72,8 @@ final class Metrics: Sendable {
             out += "\(name)_bucket{le=\"+Inf\"} \(snapshot.count)\n\(name)_sum \(snapshot.sum)\n\(name)_count \(snapshot.count)\n"
         }
         histogram("omnigate_call_to_agent_seconds", "From a call's INVITE to its first agent's pop, sent just before the agent's INVITE.", toAgent)
+        histogram("omnigate_pop_shown_seconds", "From a pop's publication to its agent's console saying it shows it (the ring waits for this).",
+                  popsShown)
         histogram("omnigate_store_commit_seconds", "Each commit of the store's writer: one transaction of up to 256 writes.", service.storeCommits)
         histogram("omnigate_store_write_wait_seconds",
                   "Each write to the store, from queued to committed (time held or spilled while the store could not be written included).",

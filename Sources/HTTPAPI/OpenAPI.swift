@@ -198,10 +198,20 @@ enum OpenAPI {
             "summary": "The live event stream (Server-Sent Events): pops, calls, agents",
             "parameters": [
               {"name": "topics", "in": "query", "schema": {"type": "string"}, "description": "pops, agents, calls, separated by commas"},
+              {"name": "shown", "in": "query", "schema": {"type": "string", "enum": ["pops"]},
+               "description": "An agent's console that says when it shows each pop (POST /api/v1/pops/{sequence}/shown): the agent's phone rings after that"},
               {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}
             ],
             "responses": {"200": {"description": "Events as they happen", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                           "403": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/pops/{sequence}/shown": {
+          "post": {
+            "summary": "An agent's console shows this pop: the agent's phone may ring now (agent: its own pops)",
+            "parameters": [{"name": "sequence", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "responses": {"204": {"description": "Noted (also when the ring no longer waited)"},
+                          "400": {"$ref": "#/components/responses/Problem"}, "403": {"$ref": "#/components/responses/Problem"}}
           }
         },
         "/api/v1/messages": {

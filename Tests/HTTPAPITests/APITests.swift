@@ -253,12 +253,38 @@ struct APITests {
         #expect(try await gateway.stop() == 0)
     }
 
+    @Test("a console that never says it shows the pop holds the agent's ring at most console_wait; the call goes on")
+    func silentConsole() async throws {
+        let agentPort = Ports.free()
+        let gateway = try await GatewayProcess.start(
+            config: GatewayProcess.loopbackTrunk() + "[agent alice]\ncontact = sip:alice@127.0.0.1:\(agentPort)\n"
+                + "[agent bob]\ncontact = sip:bob@127.0.0.1:9\n" + Self.tokenSections + "[screenpop]\nconsole_wait = 150ms\n",
+            dialplan: "[from-trunk]\nexten => _X.,1,Dial(PJSIP/alice,10)\n")
+        let console = try TestProcess("/usr/bin/curl", ["-sN", "-H", "Authorization: Bearer \(Self.secret("alice"))",
+                                                        "http://127.0.0.1:\(gateway.apiPort)/api/v1/stream?shown=pops"])
+        defer { console.kill() }
+        try await console.waitForLine(containing: ": stream of new events")
+        let (uas, uasDirectory) = try SIPp.start("builtin:uas", target: nil, port: agentPort, arguments: ["-m", "1"])
+        let caller = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "1", "-d", "200", "-s", "100"])
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(uas, directory: uasDirectory).successful == 1)
+        try await console.waitForLine(containing: "event: pop.published")
+        try await gateway.process.waitForLine(containing: "screen pop not on the agent's screens within console_wait; ringing anyway")
+        // Once the console is gone, nothing waits for it.
+        console.kill()
+        _ = try await console.waitForExit()
+        #expect(try await gateway.stop() == 0)
+    }
+
     @Test("the event stream shows a call's pop, start, answer and end as they happen, resumes after Last-Event-ID, and an agent sees only its own")
     func eventStream() async throws {
         let agentPort = Ports.free()
         let gateway = try await GatewayProcess.start(
             config: GatewayProcess.loopbackTrunk() + "[agent alice]\ncontact = sip:alice@127.0.0.1:\(agentPort)\nqueues = support\n"
-                + "[agent bob]\ncontact = sip:bob@127.0.0.1:9\nqueues = support\n" + Self.tokenSections,
+                + "[agent bob]\ncontact = sip:bob@127.0.0.1:9\nqueues = support\n" + Self.tokenSections
+                // The longest wait for alice's screen: a loaded machine may take a while to show the pop.
+                + "[screenpop]\nconsole_wait = 2s\n",
             dialplan: "[from-trunk]\nexten => _X.,1,Dial(PJSIP/alice,10)\n")
         func curl(_ token: String, _ extra: [String] = []) throws -> TestProcess {
             try TestProcess("/usr/bin/curl", ["-sN", "-H", "Authorization: Bearer \(Self.secret(token))"] + extra
@@ -266,9 +292,27 @@ struct APITests {
         }
         let admin = try curl("admin")
         let bob = try curl("bob")
-        defer { admin.kill(); bob.kill() }
+        // alice's own stream, as her console reads it: each line with the time it arrived, and
+        // each pop said shown (the gateway rings alice's phone after that).
+        let timed = try TestProcess("/usr/bin/python3", ["-u", "-c", """
+            import json, sys, time, urllib.request
+            base, token = sys.argv[1], sys.argv[2]
+            headers = {"Authorization": "Bearer " + token}
+            event = None
+            for line in urllib.request.urlopen(urllib.request.Request(base + "/api/v1/stream?shown=pops", headers=headers)):
+                text = line.decode().rstrip()
+                print("%.6f %s" % (time.time(), text), flush=True)
+                if text.startswith("event: "):
+                    event = text[7:]
+                elif text.startswith("data: ") and event == "pop.published":
+                    sequence = json.loads(text[6:])["sequence"]
+                    shown = urllib.request.Request(base + "/api/v1/pops/%d/shown" % sequence, method="POST", headers=headers, data=b"")
+                    print("shown %d: %d" % (sequence, urllib.request.urlopen(shown).status), flush=True)
+            """, "http://127.0.0.1:\(gateway.apiPort)", Self.secret("alice")])
+        defer { admin.kill(); bob.kill(); timed.kill() }
         try await admin.waitForLine(containing: ": stream of new events")
         try await bob.waitForLine(containing: ": stream of new events")
+        try await timed.waitForLine(containing: ": stream of new events")
 
         let (uas, uasDirectory) = try SIPp.start("builtin:uas", target: nil, port: agentPort, arguments: ["-m", "1"])
         let caller = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
@@ -281,6 +325,16 @@ struct APITests {
         #expect(order == ["call.started", "pop.published", "call.answered", "call.ended"], "\(names)")
         let published = try #require(admin.stdout.split(separator: "\n").first { $0.hasPrefix("data: ") && $0.contains("\"caller_number\"") })
         #expect(published.contains("\"agent\":\"alice\"") && published.contains("\"caller_number\":\"+15551230000\""), "\(published)")
+        // alice's client had her pop before her phone had the INVITE.
+        let popLine = try await timed.waitForLine(containing: "event: pop.published")
+        let popArrived = try #require(Double(popLine.split(separator: " ").first ?? ""))
+        let invite = try #require(CallFlow.received(in: uasDirectory).first { $0.text.hasPrefix("INVITE ") })
+        #expect(popArrived <= invite.time.timeIntervalSince1970,
+                "pop at \(popArrived), INVITE at \(invite.time.timeIntervalSince1970) (\((popArrived - invite.time.timeIntervalSince1970) * 1000) ms later)")
+        try await timed.waitForLine(containing: "shown ")
+        #expect(timed.stdout.contains(": 204"), "\(timed.stdout)")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/pops/1/shown", token: "lead").status == 403, "only the agent says its pop is shown")
+        #expect(try await Self.call(gateway, "POST", "/api/v1/pops/first/shown", token: "alice").status == 400)
 
         // A client that lost its connection after the first event gets the rest, without a gap.
         let ids = admin.stdout.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { UInt64($0.dropFirst(4)) }
