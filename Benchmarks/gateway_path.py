@@ -340,7 +340,9 @@ def main():
         say(f"{name}: {records} call records written")
         if a.concurrent:
             say(f"{name}: holding {a.concurrent} bridged calls")
-            memory.append((name,) + bridged_rss(classes[name](name, work), a, numbers, work))
+            holder = classes[name](name, work)
+            holder.store = target.store  # its own copy again, never the shared one (a newer build would migrate it)
+            memory.append((name,) + bridged_rss(holder, a, numbers, work))
     print()
     print(f"{'target':9} {'offered':>7} {'cps':>7} {'ok':>6} {'failed':>6} {'retrans':>7} {'resp ms':>7} {'CPU %':>6} "
           f"{'CPU ms/call':>11} {'INVITE->agent p50':>17} {'p99':>8}")
