@@ -73,6 +73,8 @@ final class EventHub: @unchecked Sendable {
     }
     private var screens: [ObjectIdentifier: Screen] = [:]
     private var waiters: [Waiter] = []
+    /// Pops a console said it shows before the gateway began to wait (it can be that quick): the newest 256.
+    private var shownEarly: [(pop: UInt64, agent: String)] = []
     /// From a pop's publication to its agent's console saying it shows it.
     let shownLatency = LatencyHistogram()
 
@@ -131,9 +133,10 @@ final class EventHub: @unchecked Sendable {
         defer { condition.unlock() }
         guard let item = items.last(where: { $0.pop == pop.sequence }) else { return false }
         let own = screens.filter { $0.value.agent == pop.agent }
+        let early = shownEarly.contains { $0.pop == pop.sequence && $0.agent == pop.agent }
         let waiter = Waiter(event: item.id, pop: pop.sequence, agent: pop.agent, published: pop.publishedAt,
                             screens: Set(own.filter { !$0.value.saysShown && $0.value.sentThrough < item.id }.keys),
-                            awaitingShown: own.values.contains { $0.saysShown }, since: Date(), shown: shown)
+                            awaitingShown: !early && own.values.contains { $0.saysShown }, since: Date(), shown: shown)
         guard !waiter.done else { return false }
         waiters.append(waiter)
         return true
@@ -169,6 +172,10 @@ final class EventHub: @unchecked Sendable {
             waiters[index].awaitingShown = false
             shownLatency.observe(Date().timeIntervalSince(waiters[index].published))
             found = true
+        }
+        if !found {
+            shownEarly.append((sequence, agent))
+            if shownEarly.count > 256 { shownEarly.removeFirst(shownEarly.count - 256) }
         }
         condition.unlock()
         release()
