@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "Configuration"),
         .target(name: "SIPEngine", dependencies: ["CPJSIP", "Log"]),
         .target(name: "Dialplan"),
-        .target(name: "Timeline", dependencies: ["CSQLite"]),
+        // libphonenumber (Debian libphonenumber-dev) has a C++ API only: a small C wrapper of our own.
+        .target(name: "CPhoneNumbers", linkerSettings: [.linkedLibrary("phonenumber")]),
+        .target(name: "Timeline", dependencies: ["CSQLite", "CPhoneNumbers"]),
 
         // Where they meet, and the executable.
         .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),

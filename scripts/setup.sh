@@ -42,7 +42,7 @@ fi
 PACKAGES=(
     build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
     libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
-    uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3 libsystemd-dev systemd libmicrohttpd-dev curl
+    uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3 libsystemd-dev systemd libmicrohttpd-dev curl libphonenumber-dev
     sip-tester baresip-core espeak-ng sox procps iproute2 python3 python3-venv patch openssl tshark e2fsprogs util-linux
 )
 missing=()

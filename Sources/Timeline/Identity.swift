@@ -1,3 +1,4 @@
+import CPhoneNumbers
 import Foundation
 
 /// The kinds of identity a contact can have; each value belongs to one contact.
@@ -19,61 +20,27 @@ public struct Identity: Sendable, Codable, Hashable, CustomStringConvertible {
     public var description: String { "\(kind.rawValue) \(value)" }
 }
 
-/// Numbering facts for the default countries the store understands.
-public struct Country: Sendable {
-    public let code: String
-    public let callingCode: String
-    /// The prefix dialled before a national number (`0` in most of Europe), if any.
-    public let trunkPrefix: String?
-    /// Digits after the country code.
-    public let nationalLengths: ClosedRange<Int>
-    /// The international call prefix besides `00`.
-    public let exitPrefix: String?
-
-    public static let all: [String: Country] = {
-        let list = [
-            Country(code: "US", callingCode: "1", trunkPrefix: "1", nationalLengths: 10...10, exitPrefix: "011"),
-            Country(code: "CA", callingCode: "1", trunkPrefix: "1", nationalLengths: 10...10, exitPrefix: "011"),
-            Country(code: "GB", callingCode: "44", trunkPrefix: "0", nationalLengths: 9...10, exitPrefix: nil),
-            Country(code: "DE", callingCode: "49", trunkPrefix: "0", nationalLengths: 6...13, exitPrefix: nil),
-            Country(code: "FR", callingCode: "33", trunkPrefix: "0", nationalLengths: 9...9, exitPrefix: nil),
-            Country(code: "NL", callingCode: "31", trunkPrefix: "0", nationalLengths: 9...9, exitPrefix: nil),
-            Country(code: "ES", callingCode: "34", trunkPrefix: nil, nationalLengths: 9...9, exitPrefix: nil),
-            Country(code: "IT", callingCode: "39", trunkPrefix: nil, nationalLengths: 6...11, exitPrefix: nil),
-            Country(code: "AU", callingCode: "61", trunkPrefix: "0", nationalLengths: 9...9, exitPrefix: "0011"),
-            Country(code: "IN", callingCode: "91", trunkPrefix: "0", nationalLengths: 10...10, exitPrefix: nil),
-            Country(code: "BR", callingCode: "55", trunkPrefix: "0", nationalLengths: 10...11, exitPrefix: nil),
-        ]
-        return Dictionary(uniqueKeysWithValues: list.map { ($0.code, $0) })
-    }()
-
-    /// The country whose calling code starts `digits` (an international number without `+`), if known.
-    public static func forNumber(_ digits: String) -> Country? {
-        all.values.filter { digits.hasPrefix($0.callingCode) }.max { $0.callingCode.count < $1.callingCode.count }
-    }
-
-    /// The country for an ISO code, or an error listing the supported ones.
-    public static func named(_ code: String) throws -> Country {
-        guard let country = all[code.uppercased()] else {
-            throw StoreError(.invalidValue, "default country '\(code)' is not supported; supported: "
-                             + all.keys.sorted().joined(separator: ", "))
-        }
-        return country
-    }
-}
-
-/// Turns what callers and other systems write into identities.
+/// Turns what callers and other systems write into identities. Phone numbers
+/// follow libphonenumber's numbering plans for every country (through
+/// CPhoneNumbers); the rest is ours.
 public struct IdentityNormalizer: Sendable {
-    public let country: Country
+    /// ISO 3166 code of the country a national number (one written without its country code) belongs to.
+    public let region: String
 
     public init(defaultCountry: String) throws {
-        country = try Country.named(defaultCountry)
+        let code = defaultCountry.uppercased()
+        guard code.count == 2, omnigate_phone_region_known(code) == 1 else {
+            throw StoreError(.invalidValue, "default country '\(defaultCountry)' is not a country libphonenumber knows; "
+                             + "give an ISO 3166 code such as US, GB, DE, AT or CH")
+        }
+        region = code
     }
 
     /// A phone number in E.164 (`+15551234567`) from the ways people and
     /// equipment write them: spaces, dashes, dots and brackets; `+`, `00` or
-    /// the country's exit prefix; a national number with or without its trunk
-    /// prefix; `tel:` URIs. Invalid numbers are errors, never guesses.
+    /// the country's international prefix; a national number with or without
+    /// its trunk prefix (`030 …` in Germany); `tel:` URIs. The number must be
+    /// one its country's numbering plan uses: invalid numbers are errors, never guesses.
     public func phone(_ text: String) throws -> String {
         var raw = text.trimmingCharacters(in: .whitespaces)
         if raw.lowercased().hasPrefix("tel:") {
@@ -91,61 +58,33 @@ public struct IdentityNormalizer: Sendable {
             }
         }
         guard !raw.isEmpty else { throw invalid(text, "it is empty") }
-        var digits = ""
-        var plus = false
-        for (index, character) in raw.enumerated() {
-            if character.isASCII && character.isNumber {
-                digits.append(character)
-            } else if character == "+" && index == 0 {
-                plus = true
-            } else if " -.()/".contains(character) {
-                continue
-            } else {
+        // Only what people write in numbers: libphonenumber would also read letters (1-800-FLOWERS).
+        for (index, character) in raw.enumerated() where !(character.isASCII && character.isNumber) {
+            guard (character == "+" && index == 0) || " -.()/".contains(character) else {
                 throw invalid(text, "'\(character)' is not part of a phone number")
             }
         }
-        guard !digits.isEmpty else { throw invalid(text, "it has no digits") }
-        var international: String
-        if plus {
-            international = digits
-        } else if digits.hasPrefix("00") {
-            international = String(digits.dropFirst(2))
-        } else if let exit = country.exitPrefix, digits.hasPrefix(exit) {
-            international = String(digits.dropFirst(exit.count))
-        } else {
-            var national = digits
-            if country.nationalLengths.contains(national.count) == false, let trunk = country.trunkPrefix,
-               national.hasPrefix(trunk), country.nationalLengths.contains(national.count - trunk.count) {
-                national = String(national.dropFirst(trunk.count))
-            }
-            guard country.nationalLengths.contains(national.count) else {
-                throw invalid(text, "a national number in \(country.code) has \(lengths(country.nationalLengths)) digits")
-            }
-            international = country.callingCode + national
+        guard raw.contains(where: { $0.isASCII && $0.isNumber }) else { throw invalid(text, "it has no digits") }
+        // `00` starts an international number wherever it is written: no national number begins with it,
+        // also where the international prefix is another (011 in North America).
+        let digits = raw.filter { $0.isASCII && $0.isNumber }
+        if !raw.hasPrefix("+") && digits.hasPrefix("00") { raw = "+" + digits.dropFirst(2) }
+        var e164 = [CChar](repeating: 0, count: 64)
+        var own = [CChar](repeating: 0, count: 8)
+        var callingCode: Int32 = 0
+        let status = omnigate_phone_e164(raw, region, &e164, e164.count, &own, own.count, &callingCode)
+        let number = String(cString: e164), country = String(cString: own)
+        let place = country.isEmpty || country == "ZZ" ? "its country" : "+\(callingCode) (\(country))"
+        switch status {
+        case OMNIGATE_PHONE_OK: return number
+        case OMNIGATE_PHONE_INVALID_COUNTRY_CODE: throw invalid(text, "its country code is not one in use")
+        case OMNIGATE_PHONE_TOO_SHORT_AFTER_IDD: throw invalid(text, "it is too short after the international prefix")
+        case OMNIGATE_PHONE_TOO_SHORT_NSN, OMNIGATE_PHONE_TOO_SHORT: throw invalid(text, "it is too short for a number in \(place)")
+        case OMNIGATE_PHONE_TOO_LONG_NSN, OMNIGATE_PHONE_TOO_LONG: throw invalid(text, "it is too long for a number in \(place)")
+        case OMNIGATE_PHONE_INVALID_LENGTH: throw invalid(text, "no number in \(place) has that many digits")
+        case OMNIGATE_PHONE_NOT_IN_PLAN: throw invalid(text, "\(number) is in no range the numbering plan of \(place) uses")
+        default: throw invalid(text, "it is not a phone number")
         }
-        // Check what we know of the number's own country.
-        if let first = Country.forNumber(international) {
-            var national = String(international.dropFirst(first.callingCode.count))
-            // A trunk prefix written after the country code ("+44 (0)20 …") is dropped.
-            if let trunk = first.trunkPrefix, trunk == "0", national.hasPrefix("0"),
-               first.nationalLengths.contains(national.count - 1) {
-                national.removeFirst()
-                international = first.callingCode + national
-            }
-            guard first.nationalLengths.contains(national.count) else {
-                throw invalid(text, "a number in +\(first.callingCode) has \(lengths(first.nationalLengths)) digits after the country code")
-            }
-            if first.callingCode == "1" {
-                // NANP: area code and exchange start with 2–9.
-                let a = national.first!, e = national[national.index(national.startIndex, offsetBy: 3)]
-                guard a >= "2", e >= "2" else { throw invalid(text, "it is not a valid North American number") }
-            }
-        }
-        guard (7...15).contains(international.count) else {
-            throw invalid(text, "an international number has 7 to 15 digits")
-        }
-        guard international.first != "0" else { throw invalid(text, "a country code does not start with 0") }
-        return "+" + international
     }
 
     /// An email address in lower case.
@@ -250,9 +189,5 @@ public struct IdentityNormalizer: Sendable {
 
     private func invalid(_ text: String, _ why: String) -> StoreError {
         StoreError(.invalidValue, "'\(text)' is not a valid phone number: \(why)")
-    }
-
-    private func lengths(_ range: ClosedRange<Int>) -> String {
-        range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
     }
 }

@@ -71,7 +71,7 @@ public final class TimelineStore: @unchecked Sendable {
     /// A file that exists is checked on a read-only connection before anything is written to it:
     /// another application's database, or a newer Omnigate's store, is refused and left as it was.
     /// - Parameters:
-    ///   - defaultCountry: ISO code of the country national numbers belong to (see `Country.all`).
+    ///   - defaultCountry: ISO 3166 code of the country national numbers belong to (any libphonenumber knows).
     ///   - durability: how commits reach the disk; `.full` unless measuring.
     ///   - busyTimeoutMilliseconds: how long a write waits for another process's write to finish.
     ///   - mode: `.readOnly` never creates, migrates or writes.

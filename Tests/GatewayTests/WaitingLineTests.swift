@@ -39,15 +39,14 @@ struct WaitingLineTests {
         #expect(await line.waitForTurn(caller, timeout: .seconds(5)), "the change is kept for the next wait")
     }
 
-    @Test("a wait with no turn ends at its timeout, not its turn")
+    // Bounded by the trait, not timed: a loaded machine once took 10 s to resume a 100 ms wait.
+    @Test("a wait with no turn ends at its timeout, not its turn", .timeLimit(.minutes(1)))
     func timeout() async {
         let line = WaitingLine(queue: "support")
         let head = line.join()
         let behind = line.join()
         _ = await line.waitForTurn(head, timeout: .seconds(1))
-        let start = ContinuousClock.now
         #expect(await line.waitForTurn(behind, timeout: .milliseconds(100)) == false)
-        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test("leaving ends the caller's own wait (it hung up), and the next caller's turn comes")

@@ -43,19 +43,20 @@ struct NormalisationTests {
     @Test("national numbers take the default country and drop its trunk prefix")
     func nationalNumbers() throws {
         #expect(try gb.phone("020 7946 0958") == "+442079460958")
-        #expect(try gb.phone("07700 900123") == "+447700900123")
+        #expect(try gb.phone("07911 123456") == "+447911123456")
         #expect(try IdentityNormalizer(defaultCountry: "DE").phone("030 1234567") == "+49301234567")
         #expect(try IdentityNormalizer(defaultCountry: "FR").phone("01 23 45 67 89") == "+33123456789")
     }
 
     @Test("invalid numbers are errors with a reason, never guesses", arguments: [
         ("", "'' is not a valid phone number: it is empty"),
-        ("555-0123", "'555-0123' is not a valid phone number: a national number in US has 10 digits"),
-        ("+1 555 0123", "'+1 555 0123' is not a valid phone number: a number in +1 has 10 digits after the country code"),
-        ("+1 (101) 555-0123", "'+1 (101) 555-0123' is not a valid phone number: it is not a valid North American number"),
+        ("555-0123", "'555-0123' is not a valid phone number: no number in +1 (US) has that many digits"),
+        ("+1 555 0123", "'+1 555 0123' is not a valid phone number: no number in +1 (US) has that many digits"),
+        ("+1 (101) 555-0123", "'+1 (101) 555-0123' is not a valid phone number: +11015550123 is in no range the numbering plan of +1 (US) uses"),
         ("call me", "'call me' is not a valid phone number: 'c' is not part of a phone number"),
-        ("+1234567890123456", "'+1234567890123456' is not a valid phone number: a number in +1 has 10 digits after the country code"),
-        ("+99912345678901234", "'+99912345678901234' is not a valid phone number: an international number has 7 to 15 digits"),
+        ("+1234567890123456", "'+1234567890123456' is not a valid phone number: it is too long for a number in +1 (US)"),
+        ("+99912345678901234", "'+99912345678901234' is not a valid phone number: its country code is not one in use"),
+        ("030 123", "'030 123' is not a valid phone number: it is too short for a number in +1 (US)"),
     ])
     func invalid(input: String, message: String) {
         do {
@@ -67,11 +68,30 @@ struct NormalisationTests {
     }
 
     @Test("an unsupported default country is a clear error")
-    func unsupportedCountry() {
+    func unsupportedCountry() throws {
         #expect(throws: StoreError.self) { try IdentityNormalizer(defaultCountry: "XX") }
         do { _ = try IdentityNormalizer(defaultCountry: "XX") } catch {
-            #expect("\(error)".hasPrefix("default country 'XX' is not supported; supported: AU, BR, CA, DE, ES, FR, GB, IN, IT, NL, US"))
+            #expect("\(error)" == "default country 'XX' is not a country libphonenumber knows; give an ISO 3166 code such as US, GB, DE, AT or CH")
         }
+        #expect(try IdentityNormalizer(defaultCountry: "at").region == "AT", "any country libphonenumber knows, in either case")
+    }
+
+    @Test("a German number, however a German writer or a chat system abroad writes it, is one identity", arguments: [
+        ("030 1234567", "DE"), ("(030) 123 45 67", "DE"), ("+49 30 1234567", "DE"), ("0049 30 1234567", "DE"),
+        ("+49 (0)30 1234567", "DE"), ("tel:+49-30-1234567", "DE"), ("+49 30 1234567", "US"), ("011 49 30 1234567", "US"),
+        ("0049 30 1234567", "GB"), ("+49 30 1234567", "AT"),
+    ])
+    func german(input: String, region: String) throws {
+        #expect(try IdentityNormalizer(defaultCountry: region).phone(input) == "+49301234567")
+    }
+
+    @Test("countries beyond any table: Austria, Switzerland, Japan, mobiles")
+    func everyCountry() throws {
+        #expect(try IdentityNormalizer(defaultCountry: "AT").phone("01 2345678") == "+4312345678")
+        #expect(try IdentityNormalizer(defaultCountry: "CH").phone("044 668 18 00") == "+41446681800")
+        #expect(try IdentityNormalizer(defaultCountry: "JP").phone("03-1234-5678") == "+81312345678")
+        #expect(try IdentityNormalizer(defaultCountry: "DE").phone("0151 23456789") == "+4915123456789")
+        #expect(throws: StoreError.self) { try IdentityNormalizer(defaultCountry: "DE").phone("0151 2") }
     }
 
     @Test("SIP URIs give a phone when the user part is a number, and the bare SIP URI")

@@ -123,9 +123,9 @@ struct MessagingTests {
     @Test("an outbound SMS goes sending, accepted, delivered; never backwards, and a final status stays")
     func outbound() throws {
         let t = try TemporaryStore()
-        let sent = try t.store.recordOutgoingSMS(to: "+44 7700 900123", from: "+12025550199", body: "Your order shipped",
+        let sent = try t.store.recordOutgoingSMS(to: "+44 7911 123456", from: "+12025550199", body: "Your order shipped",
                                                  reference: "out-1", agent: "alice")
-        #expect(sent.status == "sending" && sent.address == "+447700900123" && sent.direction == .outbound)
+        #expect(sent.status == "sending" && sent.address == "+447911123456" && sent.direction == .outbound)
         #expect(try t.store.updateSMSStatus(reference: "out-1", to: .accepted).status == "accepted")
         #expect(try t.store.updateSMSStatus(reference: "out-1", to: .delivered).status == "delivered")
         // A 202 retransmission arriving after the delivery report changes nothing.
@@ -142,9 +142,9 @@ struct MessagingTests {
         } catch let error as StoreError {
             #expect(error.kind == .notFound && error.message == "no SMS with reference 'nope'")
         }
-        _ = try t.store.recordIncomingSMS(from: "+447700900123", to: "+12025550199", body: "Thanks", reference: "in-1")
+        _ = try t.store.recordIncomingSMS(from: "+447911123456", to: "+12025550199", body: "Thanks", reference: "in-1")
         #expect(throws: StoreError.self) { try t.store.updateSMSStatus(reference: "in-1", to: .delivered) }
-        let failed = try t.store.recordOutgoingSMS(to: "+447700900123", from: "+12025550199", body: "x", reference: "out-2")
+        let failed = try t.store.recordOutgoingSMS(to: "+447911123456", from: "+12025550199", body: "x", reference: "out-2")
         #expect(failed.status == "sending")
         #expect(try t.store.updateSMSStatus(reference: "out-2", to: .failed).status == "failed")
     }
@@ -190,7 +190,7 @@ struct PopTests {
 
     @Test("what is not an identity is an error that says so", arguments: [
         ("Alice", "'Alice' is not a phone number, SIP or tel URI, email address or chat:HANDLE"),
-        ("12", "'12' is not a valid phone number: a national number in US has 10 digits"),
+        ("12", "'12' is not a valid phone number: it is too short for a number in +1 (US)"),
         ("tel:5550100;phone-context=example.com", "'tel:5550100;phone-context=example.com' is not a valid phone number: a local number in the domain 'example.com' has no country code"),
         ("ada@", "'ada@' is not an email address"),
     ])
