@@ -495,6 +495,7 @@ private final class StoreWriter: @unchecked Sendable {
     private func open() throws {
         let opened = try TimelineStore(path: settings.path, defaultCountry: settings.defaultCountry, durability: durability,
                                        walLimitBytes: settings.walLimit)
+        for note in opened.migrationNotes { log.info("store migrated", ("store", settings.path), ("note", note)) }
         store = opened
         openedAt = .now
         current.withLock { $0 = opened }

@@ -27,6 +27,9 @@ public struct IdentityNormalizer: Sendable {
     /// ISO 3166 code of the country a national number (one written without its country code) belongs to.
     public let region: String
 
+    /// National numbers from the United States, Canada and the rest of +1 (the store's default).
+    public static let northAmerica = try! IdentityNormalizer(defaultCountry: "US")
+
     public init(defaultCountry: String) throws {
         let code = defaultCountry.uppercased()
         guard code.count == 2, omnigate_phone_region_known(code) == 1 else {

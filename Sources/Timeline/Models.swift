@@ -227,7 +227,13 @@ public enum Timestamp {
     private static let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
     private static let plain = Date.ISO8601FormatStyle(timeZone: .gmt)
 
-    public static func string(_ date: Date) -> String { style.format(date) }
+    /// The time to the millisecond the store keeps (rounded, as the store rounds), so a time
+    /// read back and written again stays the same: the formatter cuts the fraction, and
+    /// 1796133889.637 s is 1796133889.63699996… as a Double, which it would write as .636.
+    public static func string(_ date: Date) -> String {
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        return style.format(Date(timeIntervalSince1970: (milliseconds + 0.25) / 1000))
+    }
 
     /// A time from ISO 8601 text (`2026-11-24T10:00:00Z`, with or without fractions or a
     /// numeric offset) or a date alone (`2026-11-24`, midnight UTC); nil when it is neither.

@@ -10,8 +10,9 @@ enum Schema {
     struct Migration: Sendable {
         let version: Int
         let sql: String
-        var rewrite: (@Sendable (Connection) throws -> Void)? = nil
-        init(_ version: Int, _ sql: String, rewrite: (@Sendable (Connection) throws -> Void)? = nil) {
+        /// Swift after the SQL; what it returns is said when the store opens (logged by the gateway).
+        var rewrite: (@Sendable (Connection, IdentityNormalizer) throws -> [String])? = nil
+        init(_ version: Int, _ sql: String, rewrite: (@Sendable (Connection, IdentityNormalizer) throws -> [String])? = nil) {
             self.version = version
             self.sql = sql
             self.rewrite = rewrite
@@ -221,7 +222,7 @@ enum Schema {
         """),
         // 6: `direction` says inbound/outbound (as helpdesks' APIs do); a call record keeps when
         // an agent answered and how long the agent talked, beside Asterisk's answer and billsec.
-        Migration(6, "", rewrite: { db in
+        Migration(6, "", rewrite: { db, _ in
             try rebuild("events", as: """
                 CREATE TABLE events_rebuilt (
                     id                 INTEGER PRIMARY KEY,
@@ -291,6 +292,16 @@ enum Schema {
                 INSERT INTO webhook_totals (webhook, delivered)
                     SELECT webhook, count(*) FROM webhook_deliveries WHERE delivered_at IS NOT NULL GROUP BY webhook;
                 """)
+            return []
+        }),
+        // 7: phone numbers by libphonenumber: every stored one brought to its normal form, with a report.
+        Migration(7, "", rewrite: { db, normalizer in
+            let report = try TimelineStore.renormalize(db, normalizer, apply: true)
+            guard !report.changes.isEmpty else { return ["phone numbers re-normalised by libphonenumber: \(report.summary)"] }
+            let file = db.path + ".renormalized-v7.csv"
+            let written = FileManager.default.createFile(atPath: file, contents: Data(report.csv.utf8))
+            return ["phone numbers re-normalised by libphonenumber: \(report.summary); "
+                    + (written ? "each change in \(file)" : "the report could not be written to \(file)")]
         }),
     ]
 
@@ -325,11 +336,13 @@ enum Schema {
         for sql in dependents { try db.execute(sql) }
     }
 
-    /// Runs one migration (its SQL, then its rewrite) and records its version.
-    static func apply(_ migration: Migration, _ db: Connection) throws {
+    /// Runs one migration (its SQL, then its rewrite) and records its version; returns what it has to say.
+    @discardableResult
+    static func apply(_ migration: Migration, _ db: Connection, normalizer: IdentityNormalizer = .northAmerica) throws -> [String] {
         if !migration.sql.isEmpty { try db.execute(migration.sql) }
-        try migration.rewrite?(db)
+        let notes = try migration.rewrite?(db, normalizer) ?? []
         try db.execute("PRAGMA user_version = \(migration.version)")
+        return notes
     }
 
     /// `PRAGMA application_id` of an Omnigate store: 'OMNG' (set from version 3 on).
@@ -386,20 +399,23 @@ enum Schema {
         }
     }
 
-    /// Brings the database up to the latest version; refuses a newer one.
-    static func migrate(_ db: Connection) throws {
+    /// Brings the database up to the latest version; refuses a newer one. Returns what the
+    /// migrations had to say (one line each), for the log.
+    static func migrate(_ db: Connection, normalizer: IdentityNormalizer) throws -> [String] {
         try check(db)
         let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
-        guard found < latest else { return }
+        guard found < latest else { return [] }
+        var notes: [String] = []
         for migration in migrations where migration.version > found {
             try db.transaction {
                 // Another process may have migrated meanwhile: check again under the lock.
                 let current = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)
                 if current > latest { throw newer(current, db.path) }
                 guard current < migration.version else { return }
-                try apply(migration, db)
+                notes += try apply(migration, db, normalizer: normalizer)
             }
         }
+        return notes
     }
 
     private static func newer(_ found: Int, _ path: String) -> StoreError {

@@ -66,6 +66,8 @@ public final class TimelineStore: @unchecked Sendable {
     private let busyTimeout: Int32
     /// Shared-memory faults the guard had absorbed when this store opened (see `sharedMemoryFailed`).
     private let faultsAtOpen: Int
+    /// What migrating the store at open had to say, a line each (the gateway logs them).
+    public private(set) var migrationNotes: [String] = []
 
     /// Opens the store; with `.readWrite`, creates it if needed and migrates it to the current schema.
     /// A file that exists is checked on a read-only connection before anything is written to it:
@@ -103,7 +105,7 @@ public final class TimelineStore: @unchecked Sendable {
             if exists { try Schema.inspect(path, readOnly: false) }
             let connection = try Connection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds,
                                             synchronous: durability.rawValue, journalSizeLimit: walLimitBytes)
-            try Schema.migrate(connection)
+            migrationNotes = try Schema.migrate(connection, normalizer: normalizer)
             writer = connection
         }
         file = FileIdentity(path: path)

@@ -19,6 +19,7 @@ var commands: [any Command.Type] { [
     ImportCommand.self,
     CallsCommand.self,
     LookupCommand.self,
+    RenormalizeCommand.self,
     DemoDataCommand.self,
     TokenCommand.self,
 ] }

@@ -9,7 +9,9 @@ private func openStore(_ arguments: inout Arguments, mode: StoreAccessMode = .re
     let storePath = try arguments.option("store")
     var config = GatewayConfig()
     if let configPath { config = try GatewayConfig.load(path: configPath) }
-    return try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry, mode: mode)
+    let store = try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry, mode: mode)
+    for note in store.migrationNotes { writeError("omnigate: store migrated: \(note)") }
+    return store
 }
 
 private let storeOptions = """
@@ -156,6 +158,40 @@ enum LookupCommand: Command {
         guard ["text", "json"].contains(format) else { throw UsageError("--format takes text or json") }
         let pop = try store.screenPop(for: queries[0], limit: limit)
         print(format == "json" ? pop.json : PopText.render(pop))
+        return 0
+    }
+}
+
+/// `omnigate renormalize`: every stored phone number in today's normal form.
+enum RenormalizeCommand: Command {
+    static let name = "renormalize"
+    static let summary = "bring every stored phone number to its normal form (after changing default_country)"
+    static let help = """
+    Usage: omnigate renormalize [--dry-run] [--config PATH] [--store PATH]
+
+    Brings contacts' phone numbers and events' addresses that are phone numbers
+    to E.164 as the store's rules give them now (libphonenumber's numbering
+    plans, [store] default_country for numbers written without a country code),
+    in one transaction. A number whose normal form another contact has, or that
+    is no valid number, is kept as it was. Prints every change as CSV (table,
+    old, new, outcome) and a summary. The store does this once by itself when it
+    is first opened by an Omnigate with libphonenumber (schema 7).
+
+    Options:
+      --dry-run       report what would change, change nothing
+    \(storeOptions)
+      --help          show this help
+
+    """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        if arguments.wantsHelp { print(help, terminator: ""); return 0 }
+        let dryRun = arguments.flag("dry-run")
+        let store = try openStore(&arguments)
+        try arguments.finish()
+        let report = try store.renormalizePhoneNumbers(dryRun: dryRun)
+        print(report.csv, terminator: "")
+        writeError("omnigate renormalize: \(report.summary)" + (dryRun ? " (dry run: nothing was changed)" : ""))
         return 0
     }
 }

@@ -171,3 +171,18 @@ struct SharingTests {
         #expect(pop.summary.interactions["voice"] == ownWrites)
     }
 }
+
+@Suite("times in JSON")
+struct TimestampTests {
+    @Test("a time written, read and written again is the same to the millisecond, whatever its floating point")
+    func roundTrip() throws {
+        for milliseconds in stride(from: Int64(1_796_133_889_000), to: 1_796_133_890_000, by: 1) {
+            let text = Timestamp.string(Date(milliseconds: milliseconds))
+            let again = try #require(Timestamp.parse(text))
+            #expect(again.milliseconds == milliseconds && Timestamp.string(again) == text, "\(milliseconds): \(text)")
+            if again.milliseconds != milliseconds { break }
+        }
+        #expect(Timestamp.string(Date(timeIntervalSince1970: 1.0004)) == "1970-01-01T00:00:01.000Z")
+        #expect(Timestamp.string(Date(timeIntervalSince1970: 1.0006)) == "1970-01-01T00:00:01.001Z")
+    }
+}

@@ -19,11 +19,12 @@ struct MigrationTests {
         try db.run("INSERT INTO identities (kind, value, contact_id) VALUES ('phone', '+12015550100', 'c1')")
         try db.run("""
             INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, status, source, external_ref)
-            VALUES ('c1', '+12015550100', 'chat', 'in', 1000, 'Old chat', 'open', 'chat', 'old-1')
-            """)
+            VALUES ('c1', '+12015550100', 'chat', ?, 1000, 'Old chat', 'open', 'chat', 'old-1')
+            """, [.text(version >= 6 ? "inbound" : "in")])
         try db.run("INSERT INTO call_records (uniqueid, src, start, disposition, state) VALUES ('u1', '+12015550100', 0, 'ANSWERED', 'ended')")
         if version >= 3 {
-            try db.run("INSERT INTO call_records (uniqueid, direction, dst, start, state) VALUES ('u0', 'out', '+12015550100', 0, 'ended')")
+            try db.run("INSERT INTO call_records (uniqueid, direction, dst, start, state) VALUES ('u0', ?, '+12015550100', 0, 'ended')",
+                       [.text(version >= 6 ? "outbound" : "out")])
         }
         return path
     }
@@ -66,6 +67,44 @@ struct MigrationTests {
                                                   recordingPath: "/var/vm/u2.wav", durationMilliseconds: 12_000)
         #expect(voicemail.mediaPath == "/var/vm/u2.wav")
         #expect(store.busyStatements == 0)
+    }
+
+    @Test("version 7 brings every stored phone number to libphonenumber's normal form, and reports each change")
+    func renormalizes() throws {
+        let directory = try TestPaths.temporaryDirectory("migrate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try store(at: 6, in: directory)
+        do {
+            // What other writers put in with plain SQL, in their own spellings.
+            let db = try Connection(path: path, create: false)
+            try db.run("INSERT INTO contacts (id, name, created_at, updated_at) VALUES ('c2', 'Bob', 0, 0), ('c3', 'Cy', 0, 0), ('c4', 'Di', 0, 0)")
+            for (value, contact) in [("(201) 555-0100", "c2"), ("+1 201 555 0111", "c3"), ("+12015550111", "c3"), ("+15551230000", "c4"),
+                                     ("0049 30 1234567", "c4")] {
+                try db.run("INSERT INTO identities (kind, value, contact_id) VALUES ('phone', ?, ?)", [.text(value), .text(contact)])
+            }
+            try db.run("""
+                INSERT INTO events (address, channel, direction, occurred_at, source) VALUES ('049 30 1234567', 'sms', 'inbound', 1, 'sms'),
+                ('0049-30-1234567', 'sms', 'inbound', 2, 'sms'), ('chat-42', 'chat', 'inbound', 3, 'chat')
+                """)
+        }
+        let store = try TimelineStore(path: path)
+        #expect(store.schemaVersion == Schema.latest)
+        let changes = try String(contentsOfFile: path + ".renormalized-v7.csv", encoding: .utf8)
+        #expect(changes == """
+            table,old,new,outcome\r
+            identities,(201) 555-0100,"'+12015550100",kept: contact c1 has +12015550100; contact c2 keeps (201) 555-0100\r
+            identities,"'+1 201 555 0111","'+12015550111",merged\r
+            identities,"'+15551230000",,kept: +15551230000 is in no range the numbering plan of +1 (US) uses\r
+            identities,0049 30 1234567,"'+49301234567",rewritten\r
+            events,0049-30-1234567,"'+49301234567",rewritten\r
+
+            """, "\(changes)")
+        #expect(store.migrationNotes == ["phone numbers re-normalised by libphonenumber: 9 phone numbers checked, 3 rewritten to their normal form, "
+                                         + "2 kept as they were; each change in \(path).renormalized-v7.csv"], "\(store.migrationNotes)")
+        // The German number is Di's now, and so is the SMS that came from it.
+        #expect(try store.screenPop(for: "+49 30 1234567").contact?.name == "Di")
+        #expect(try store.screenPop(for: "+49 30 1234567").recent.map(\.channel) == [.sms])
+        #expect(try store.renormalizePhoneNumbers(dryRun: true).changes.allSatisfy { $0.outcome.hasPrefix("kept") }, "a second run changes nothing")
     }
 
     @Test("opening a store twice migrates it once")
