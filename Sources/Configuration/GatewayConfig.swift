@@ -102,7 +102,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public struct ScreenPop: Sendable, Equatable {
         /// The Call-Info URL on agent INVITEs; `{contact}` becomes the contact id
         /// and `{number}` the caller's number.
-        public var url = "http://localhost:8080/contacts/{contact}"
+        public var url = "http://localhost:8080/console/contact.html?id={contact}&number={number}"
         /// How long the store lookup may take before the agent is rung anyway.
         public var lookupBudget: Duration = .milliseconds(50)
         /// A file every pop is appended to as a JSON line, before the agent's INVITE goes out; nil for none.
