@@ -1,3 +1,0 @@
-import Foundation
-import OmnigateTestSupport
-import Testing
