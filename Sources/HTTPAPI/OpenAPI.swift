@@ -290,8 +290,8 @@ enum OpenAPI {
           }
         },
         "/api/v1/calls/{uniqueid}/wrapup": {
-          "parameters": [{"name": "uniqueid", "in": "path", "required": true, "schema": {"type": "string"}}],
           "get": {
+            "parameters": [{"name": "uniqueid", "in": "path", "required": true, "schema": {"type": "string"}}],
             "summary": "The wrap-up notes joined to a call (admin, supervisor, helpdesk, agent: its own calls)",
             "security": [{"bearer": []}, {"session": []}],
             "responses": {"200": {"description": "The notes", "content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -300,6 +300,7 @@ enum OpenAPI {
           },
           "post": {
             "summary": "Wrap up a call: a note on the caller's timeline joined to the call by its uniqueid; ends the agent's wrap-up (admin, supervisor, agent: calls it took or was offered)",
+            "parameters": [{"name": "uniqueid", "in": "path", "required": true, "schema": {"type": "string"}}],
             "security": [{"bearer": []}, {"session": []}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
               "disposition": {"type": "string"}, "note": {"type": "string"}, "follow_up": {"type": "string", "format": "date"},
