@@ -51,6 +51,6 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "OmnigateTestSupport"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Timeline", "OmnigateTestSupport"]),
         // The agent console in headless Chromium (Selenium), against the real gateway and SIPp.
-        .testTarget(name: "ConsoleTests", dependencies: ["Timeline", "OmnigateTestSupport"]),
+        .testTarget(name: "ConsoleTests", dependencies: ["Timeline", "OmnigateTestSupport"], exclude: ["browser"]),
     ]
 )

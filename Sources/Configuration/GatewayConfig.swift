@@ -105,6 +105,8 @@ public struct GatewayConfig: Sendable, Equatable {
         public var url = "http://localhost:8080/console/contact.html?id={contact}&number={number}"
         /// How long the store lookup may take before the agent is rung anyway.
         public var lookupBudget: Duration = .milliseconds(50)
+        /// How long an agent's ring waits for its open console to show the pop; zero: never waits.
+        public var consoleWait: Duration = .milliseconds(200)
         /// A file every pop is appended to as a JSON line, before the agent's INVITE goes out; nil for none.
         public var log: String?
         /// Put the caller's context (name, summary, Call-Info) on an agent's INVITE
@@ -317,6 +319,7 @@ extension GatewayConfig.ScreenPop {
             (text.hasPrefix("http://") || text.hasPrefix("https://")) && !text.contains(" ") && !text.contains(">") ? text : nil
         }
         reader.duration("lookup_budget", into: &lookupBudget)
+        reader.duration("console_wait", into: &consoleWait)
         reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
         reader.bool("require_tls", into: &requireTLS)
         reader.duration("conversation_window", into: &conversationWindow)

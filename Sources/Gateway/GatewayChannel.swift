@@ -312,6 +312,11 @@ final class GatewayChannel: Channel, Sendable {
                                              context: context, missing: missing))
         services.log.info("screen pop", ("call.uniqueid", uniqueID), ("agent", agent), ("pop", pop.sequence),
                           ("known", context?.known ?? false), ("missing", missing.isEmpty ? "-" : missing.joined(separator: "; ")))
+        // An agent with the console open: its phone rings once the pop is on screen (or the wait is over).
+        if await !services.bus.receipts.wait(callID: uniqueID, agent: agent, within: config.screenPop.consoleWait),
+           services.bus.receipts.screens(of: agent) > 0 {
+            services.log.info("screen pop not shown by the console in time", ("call.uniqueid", uniqueID), ("agent", agent))
+        }
         if config.screenPop.requireTLS && !overTLS {
             services.log.info("screen pop kept off the agent's INVITE: the leg is not over TLS", ("call.uniqueid", uniqueID), ("agent", agent))
             return ([("X-Omnigate-Pop", String(pop.sequence)), ("X-Omnigate-Call", uniqueID)], callerNumber)

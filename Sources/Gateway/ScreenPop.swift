@@ -49,6 +49,8 @@ public enum ScreenPopEvent: Sendable {
 public final class ScreenPopBus: Sendable {
     private let events = Broadcast<ScreenPopEvent>()
     private let sequence = Atomic<UInt64>(0)
+    /// Screens that acknowledge pops (the agent console), which a ring waits for.
+    public let receipts = PopReceipts()
 
     public init() {}
 

@@ -33,7 +33,7 @@ public final class API: Sendable {
         // The agent console's.
         ("GET", "/console/{file}"), ("GET", "/api/v1/session"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session"),
         ("GET", "/api/v1/calls/{uniqueid}/wrapup"), ("POST", "/api/v1/calls/{uniqueid}/wrapup"),
-        ("GET", "/api/v1/events/{id}/recording"), ("GET", "/api/v1/journeys"),
+        ("GET", "/api/v1/events/{id}/recording"), ("GET", "/api/v1/journeys"), ("POST", "/api/v1/pops/{call_id}/shown"),
     ]
 
     /// Items in one events request, at most.
@@ -124,6 +124,8 @@ public final class API: Sendable {
         case ("GET", "calls", 3) where resource[2] == "wrapup": return console.wrapUps(resource[1], token)
         case ("GET", "events", 3) where resource[2] == "recording": return console.recording(resource[1], token)
         case ("GET", "journeys", 1): return console.journeys(request, token)
+        case ("POST", "pops", 3) where resource[2] == "shown": return console.popShown(resource[1], token)
+        case (_, "pops", 3) where resource[2] == "shown": return methodNotAllowed("POST")
         case (_, "calls", 3) where resource[2] == "wrapup": return methodNotAllowed("GET, POST")
         case (_, "events", 3) where resource[2] == "recording", (_, "journeys", 1): return methodNotAllowed("GET")
         case (_, "calls", 1): return methodNotAllowed("GET, POST")
@@ -621,7 +623,8 @@ public final class API: Sendable {
         }
         var response = HTTPResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store"),
                                                           ("X-Accel-Buffering", "no")])
-        response.stream = body
+        // The console's stream (`ack=1`) is a screen: the agent's ring waits for it to show each pop.
+        response.stream = request.query["ack"] == "1" && topics.contains("pops") ? agent.map { console.screen(body, agent: $0) } ?? body : body
         return response
     }
 

@@ -213,6 +213,24 @@ final class Console: Sendable {
         return response
     }
 
+    // MARK: - Pops on screen
+
+    /// An agent's event stream that acknowledges pops: while it is open, the agent's phone rings
+    /// only once the pop is shown (or `[screenpop] console_wait` has passed).
+    func screen(_ body: any StreamingBody, agent: String) -> any StreamingBody {
+        ScreenStream(body, agent: agent, receipts: service.screenPops.receipts)
+    }
+
+    /// `POST /api/v1/pops/{call_id}/shown`: the agent's console has the pop on screen.
+    func popShown(_ callID: String, _ token: APIToken) -> HTTPResponse {
+        guard token.role == .agent, let agent = token.agent else {
+            return Problem.response(403, "Forbidden", "Only an agent's own console acknowledges its pops.")
+        }
+        guard callID.count <= 128 else { return Problem.response(400, "Bad request", "A call id is at most 128 characters.") }
+        service.screenPops.receipts.shown(callID: callID, agent: agent)
+        return HTTPResponse(status: 204)
+    }
+
     // MARK: - Wrap-up
 
     /// `{"disposition": "resolved", "note": "…", "follow_up": "2026-12-03", "end_wrap_up": true}`: the agent's wrap-up
@@ -356,6 +374,25 @@ final class Console: Sendable {
             return Problem.response(503, "Store unavailable", "The store did not answer: \(error)", headers: [("Retry-After", "1")])
         }
     }
+}
+
+/// A stream that counts as the agent's screen while it is open (until the connection's response is freed).
+final class ScreenStream: StreamingBody, @unchecked Sendable {
+    // @unchecked: `body` is only read by the connection's thread; the rest is immutable.
+    private let body: any StreamingBody
+    private let agent: String
+    private let receipts: PopReceipts
+
+    init(_ body: any StreamingBody, agent: String, receipts: PopReceipts) {
+        self.body = body
+        self.agent = agent
+        self.receipts = receipts
+        receipts.screenOpened(agent: agent)
+    }
+
+    deinit { receipts.screenClosed(agent: agent) }
+
+    func next(max: Int) -> Data? { body.next(max: max) }
 }
 
 /// The console's files, read once: a name not in here is not served.

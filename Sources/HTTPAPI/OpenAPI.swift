@@ -320,6 +320,14 @@ enum OpenAPI {
                           "404": {"$ref": "#/components/responses/Problem"}}
           }
         },
+        "/api/v1/pops/{call_id}/shown": {
+          "post": {
+            "summary": "The agent's console has this call's pop on screen: a ring waiting for it goes on (agent, itself; for streams opened with ack=1)",
+            "security": [{"bearer": []}, {"session": []}],
+            "parameters": [{"name": "call_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"204": {"description": "Taken"}, "403": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
         "/api/v1/journeys": {
           "get": {
             "summary": "Journey figures from the timeline across channels: first-contact resolution, repeat contacts by first channel, channel switches; service level and abandon rate per queue and day (admin, supervisor)",

@@ -69,6 +69,10 @@
     const shown = performance.timeOrigin + performance.now();
     window.omnigate.popRendered[pop.call_id] = shown;
     card.dataset.renderedAt = String(shown);
+    // The phone rings once the gateway hears the pop is on screen (or its console_wait is over).
+    if (pop.sequence !== undefined) {
+      Omni.request('POST', '/api/v1/pops/' + encodeURIComponent(pop.call_id) + '/shown').catch(() => {});
+    }
     Omni.announce(t('pop.arrived', { who: name }));
     loadCustomer(pop.caller_number, card, known ? context.contact_id : null);
   }
@@ -120,7 +124,7 @@
   // ---- The live stream (the session cookie goes with it: same origin)
   let stream = null;
   function connect() {
-    stream = new EventSource('/api/v1/stream?topics=pops,agents,calls');
+    stream = new EventSource('/api/v1/stream?topics=pops,agents,calls&ack=1');
     stream.addEventListener('open', () => { $('live').textContent = t('live.ok'); $('live').dataset.state = 'ok'; });
     stream.addEventListener('error', async () => {
       $('live').textContent = t('live.lost');
