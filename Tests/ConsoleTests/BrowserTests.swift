@@ -195,3 +195,131 @@ final class Browser: @unchecked Sendable {
         return String(process.stdout.prefix(64))
     }
 }
+
+extension BrowserTests {
+    @Test("with two agents on ring-all, both get the pop; when one answers, the other's pop leaves the screen")
+    func ringAll() async throws {
+        let alicePort = Ports.free(), bobPort = Ports.free()
+        let setup = try await Self.start(agents: [("alice", alicePort), ("bob", bobPort)], wrapup: "0s")
+        let gateway = setup.gateway
+        let browser = try Browser.start(gateway, scenario: "ring-all", ["--agents", "alice,bob", "--passwords", "alice=alice-secret,bob=bob-secret"])
+        defer { browser.process.kill() }
+        try await browser.step("available")
+        let (alice, aliceDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: alicePort, arguments: ["-m", "1", "-d", "3000"])
+        let (bob, bobDirectory) = try SIPp.start("uas-agent-rings-no-answer.xml", target: nil, port: bobPort, arguments: ["-m", "1"])
+        defer { alice.kill(); bob.kill() }
+        let caller = try await SIPp.run("uac-caller-waits.xml", target: gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "1", "-s", "18005550100", "-key", "user", "+12025550199", "-key", "display", "Someone"])
+        #expect(caller.successful == 1, "\(caller.summary)")
+        #expect(try await SIPp.finish(alice, directory: aliceDirectory).successful == 1)
+        _ = try await SIPp.finish(bob, directory: bobDirectory)
+        try await browser.step("done")
+        // Both were offered the unknown caller (shown as such, with the number).
+        for name in ["alice", "bob"] {
+            let pop = try #require(browser.data("pop-\(name)"), "\(browser.process.stdout)")
+            #expect(pop["name"] as? String == "Unknown caller" && pop["number"] as? String == "+12025550199", "\(name): \(pop)")
+        }
+        let after = try #require(browser.data("after-answer"))
+        let alicePop = (after["alice"] as? [String: Any])?["pop"] as? [String: Any]
+        let bobSide = after["bob"] as? [String: Any]
+        #expect(["on_call", "ended"].contains(alicePop?["phase"] as? String), "alice answered: \(after)")
+        #expect(bobSide?["pop"] is NSNull, "bob's pop left his screen: \(after)")
+        let callID = try #require(alicePop?["call_id"] as? String)
+        #expect((bobSide?["withdrawn"] as? [String: Any])?[callID] != nil, "withdrawn by the stream's pop.withdrawn: \(after)")
+        #expect(try await gateway.stop() == 0)
+    }
+
+    @Test("click-to-call from the console rings the agent's phone, then reaches the SIPp customer with the company's caller ID")
+    func clickToCall() async throws {
+        let agentPort = Ports.free(), carrierPort = Ports.free()
+        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
+        let trunk = "[trunk provider]\nmatch = 127.0.0.1\ncontext = from-trunk\nhost = sip:127.0.0.1:\(carrierPort)\nfrom_user = +15550100\n"
+        let setup = try await Self.start(agents: [("alice", agentPort)], extra: trunk + "[queue vip]\n[queue sales]\n", dialplan: shipped)
+        let gateway = setup.gateway
+        let (agent, agentDirectory) = try SIPp.start("builtin:uas", target: nil, port: agentPort, arguments: ["-m", "1"])
+        let (customer, customerDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: carrierPort,
+                                                           arguments: ["-m", "1", "-d", "300"])
+        defer { agent.kill(); customer.kill() }
+        let browser = try Browser.start(gateway, scenario: "click-to-call", ["--agent", "alice", "--password", "alice-secret", "--number", "+12025550142"])
+        defer { browser.process.kill() }
+        try await browser.step("done")
+        #expect(browser.data("errors")?["error"] as? String == "", "\(browser.process.stdout)")
+        #expect(try await SIPp.finish(customer, directory: customerDirectory).successful == 1)
+        #expect(try await SIPp.finish(agent, directory: agentDirectory).successful == 1)
+        let agentInvite = try #require(CallFlow.received(in: agentDirectory).first { $0.text.hasPrefix("INVITE ") })
+        let customerInvite = try #require(CallFlow.received(in: customerDirectory).first { $0.text.hasPrefix("INVITE ") })
+        #expect(customerInvite.text.hasPrefix("INVITE sip:+12025550142@"), "\(customerInvite.text)")
+        #expect(CallFlow.header("From", in: customerInvite.text)?.contains("<sip:+15550100@") == true, "the company's number: \(customerInvite.text)")
+        #expect(agentInvite.time <= customerInvite.time, "the agent's phone rings first")
+        #expect(try await gateway.stop() == 0)
+    }
+
+    @Test("an SMS typed in the console reaches the SIPp customer From the company's number, and the customer's reply appears live")
+    func smsConversation() async throws {
+        let phonePort = Ports.free(), carrierPort = Ports.free()
+        let shipped = try String(contentsOfFile: TestPaths.packageRoot + "/Dialplans/extensions.conf", encoding: .utf8)
+        let trunk = "[trunk provider]\nmatch = 127.0.0.1\ncontext = from-trunk\nmessage_context = sms-in\nhost = sip:127.0.0.1:\(carrierPort)\n"
+            + "from_user = +15550100\n[queue vip]\n[queue sales]\n"
+        let setup = try await Self.start(agents: [("alice", phonePort)], extra: trunk, dialplan: shipped)
+        let gateway = setup.gateway
+        let (carrier, carrierDirectory) = try SIPp.start("uas-takes-messages.xml", target: nil, port: carrierPort, arguments: ["-m", "1"])
+        defer { carrier.kill() }
+        let text = "Your order 4711 ships today."
+        let browser = try Browser.start(gateway, scenario: "sms", ["--agent", "alice", "--password", "alice-secret", "--number", "+12025550142",
+                                                                    "--message", text, "--reply", "Can it come on Friday?"])
+        defer { browser.process.kill() }
+        try await browser.step("sent")
+        #expect(try await SIPp.finish(carrier, directory: carrierDirectory).successful == 1)
+        let out = try #require(CallFlow.received(in: carrierDirectory).first { $0.text.hasPrefix("MESSAGE ") }?.text)
+        #expect(out.hasPrefix("MESSAGE sip:+12025550142@") && out.contains(text), "\(out)")
+        #expect(CallFlow.header("From", in: out)?.contains("<sip:+15550100@") == true, "the company's number: \(out)")
+
+        // Ada answers; the reply is offered to alice's phone too (the conversation goes on with her), and shows in the console.
+        let (phone, phoneDirectory) = try SIPp.start("uas-takes-messages.xml", target: nil, port: phonePort, arguments: ["-m", "1"])
+        defer { phone.kill() }
+        try browser.go("reply")
+        let reply = try await SIPp.run("uac-customer-message.xml", target: gateway.udpTarget, port: Ports.free(),
+                                       arguments: ["-m", "1", "-s", "+15550100", "-key", "user", "+12025550142"])
+        #expect(reply.successful == 1, "\(reply.summary)")
+        try await browser.step("done")
+        let thread = try #require(browser.list("thread") as? [[String: Any]])
+        #expect(thread.contains { $0["direction"] as? String == "out" && $0["text"] as? String == text }, "\(thread)")
+        #expect(thread.contains { $0["direction"] as? String == "in" && ($0["text"] as? String)?.contains("Can it come on Friday?") == true }, "\(thread)")
+        _ = try await SIPp.finish(phone, directory: phoneDirectory)
+        #expect(try await gateway.stop() == 0)
+    }
+
+    @Test("the supervisor's first-contact resolution and repeat-contact figures match the hand-computed demo data set; queues and agents live")
+    func supervisor() async throws {
+        let directory = try TestPaths.temporaryDirectory("console-supervisor")
+        let store = directory + "/store.sqlite"
+        try await CallFlow.fillStore(store, contacts: JourneyDemo.contacts, events: JourneyDemo.eventLines)
+        let config = GatewayProcess.loopbackTrunk() + "[store]\npath = \(store)\n" + Self.tokens
+            + "[agent alice]\ncontact = sip:alice@127.0.0.1:9\nqueues = support\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\nqueues = support\n"
+            + "[queue support]\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: Self.queuePlan)
+        let screenshot = TestPaths.packageRoot + "/docs/console-supervisor.png"
+        let browser = try Browser.start(gateway, scenario: "supervisor", ["--token", Self.leadToken, "--period-from", JourneyDemo.from,
+                                                                           "--period-to", JourneyDemo.to, "--window", "7",
+                                                                           "--screenshot", Browser.screenshots ? screenshot : ""])
+        defer { browser.process.kill() }
+        try await browser.step("done")
+        let figures = try #require(browser.data("figures"))
+        // 5 of 8 journeys resolved at first contact; 3 of 8 repeated; 3 switches over 8 journeys (en-GB formats).
+        #expect(figures["fcr"] as? String == "62.5%", "\(figures)")
+        #expect(figures["repeat"] as? String == "37.5%", "\(figures)")
+        #expect(figures["switches"] as? String == "0.38", "\(figures)")
+        #expect(figures["journeys"] as? String == "\(JourneyDemo.journeys)" && figures["contacts"] as? String == "\(JourneyDemo.contactCount)")
+        let rows = Dictionary(uniqueKeysWithValues: (figures["channels"] as? [[String: Any]] ?? []).map { ($0["channel"] as? String ?? "", $0["cells"] as? [String] ?? []) })
+        for (channel, expected) in JourneyDemo.byFirstChannel {
+            let rate = Int((Double(expected.repeated) / Double(expected.journeys) * 100).rounded())
+            #expect(rows[channel] == ["\(expected.journeys)", "\(expected.repeated)", "\(rate)%"], "\(channel): \(rows)")
+        }
+        #expect(figures["chart"] as? Bool == FileManager.default.fileExists(atPath: "/usr/share/javascript/chart.js/chart.min.js"))
+        #expect(figures["queues"] as? [String] == ["support"] && figures["agents"] as? [String] == ["alice", "bob"], "\(figures)")
+        Browser.expectAccessible(browser, "supervisor")
+        let german = try #require(browser.data("german"))
+        #expect(german["fcr"] as? String == "62,5 %" && german["heading"] as? String == "Kundenreisen", "\(german)")
+        #expect(try await gateway.stop() == 0)
+    }
+}

@@ -203,12 +203,15 @@
     if (!number) return;
     showError(null);
     $('dial-status').textContent = t('dial.placing', { number });
+    $('dial-status').dataset.state = 'placing';
     $('dial-submit').disabled = true;
     try {
       await Omni.request('POST', '/api/v1/calls', { to: number });
       $('dial-status').textContent = t('dial.connecting', { number });
+      $('dial-status').dataset.state = 'connecting';
     } catch (problem) {
       $('dial-status').textContent = '';
+      $('dial-status').dataset.state = 'failed';
       showError(problem);
     } finally {
       $('dial-submit').disabled = false;
@@ -231,7 +234,7 @@
         thread.append(el('li', { class: 'sms sms-' + message.direction, 'data-event-id': message.id, 'data-direction': message.direction },
           el('time', { datetime: message.time, text: Omni.formatTime(message.time) }),
           el('span', { class: 'dir', text: t('dir.' + message.direction) }),
-          el('p', { class: 'text', text: message.body || message.summary || '' })));
+          el('p', { class: 'text', text: message.body || message.summary || message.subject || '' })));
       }
     } catch (problem) { showError(problem); }
   }

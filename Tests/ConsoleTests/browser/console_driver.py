@@ -116,10 +116,12 @@ class Console:
     def keyboard(self):
         """Tabs through the page from the top: every control is reached, each with a visible focus indicator."""
         controls = self.js(CONTROLS_JS)
-        self.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
-        body = self.driver.find_element(By.TAG_NAME, "body")
-        body.click()
+        # Start at the top: the first control in the page (the skip link), then Tab on from there.
+        self.js("window.scrollTo(0, 0); document.querySelector('[data-kbd=\"0\"]').focus();")
         reached, invisible = [], []
+        first = self.js(FOCUSED_JS)
+        if first:
+            reached.append(first["key"])
         for _ in range(len(controls) + 5):
             self.driver.switch_to.active_element.send_keys(Keys.TAB)
             focused = self.js(FOCUSED_JS)
@@ -153,6 +155,7 @@ class Console:
 
     def screenshot(self, path):
         if path:
+            self.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0);")
             os.makedirs(os.path.dirname(path), exist_ok=True)
             self.driver.save_screenshot(path)
 
@@ -259,8 +262,8 @@ def ring_all(args):
         # One answers: its pop stays and goes on the call; the other's leaves the screen.
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            phases = [(c.name, (pop_of(c) or {}).get("phase")) for c in consoles]
-            if sorted(p for _, p in phases) == [None, "on_call"] or sorted(p for _, p in phases) == [None, "ended"]:
+            phases = sorted(str((pop_of(c) or {}).get("phase")) for c in consoles)
+            if phases in (["None", "on_call"], ["None", "ended"]):
                 break
             time.sleep(0.02)
         data("after-answer", {c.name: {"pop": pop_of(c), "withdrawn": c.js("return window.omnigate.popWithdrawn")} for c in consoles})
@@ -277,8 +280,7 @@ def click_to_call(args):
         console.by_id("dial-number").send_keys(args.number)
         console.by_id("dial-number").send_keys(Keys.ENTER)
         step("dialing")
-        console.wait(lambda d: args.number in console.by_id("dial-status").text and "…" not in console.by_id("dial-status").text
-                     and console.js("return document.getElementById('dial-submit').disabled") is False, "the call connecting")
+        console.wait(lambda d: console.by_id("dial-status").get_attribute("data-state") in ("connecting", "failed"), "the call connecting")
         data("dial-status", console.by_id("dial-status").text)
         data("errors", {"error": console.by_id("error").text})
         step("done")
@@ -299,7 +301,7 @@ def sms(args):
         step("sent")
         wait_for_go(args, "reply")
         step("waiting-reply")
-        console.wait(lambda d: console.js("return [...document.querySelectorAll('#sms-thread li[data-direction=\"in\"]')].map((li) => li.textContent).join('\\n')"),
+        console.wait(lambda d: console.js("return [...document.querySelectorAll('#sms-thread li[data-direction=\"in\"] .text')].some((p) => p.textContent.includes(arguments[0]))", args.reply),
                      "the customer's reply")
         data("thread", console.js("return [...document.querySelectorAll('#sms-thread li')].map((li) => ({direction: li.dataset.direction, text: li.querySelector('.text') ? li.querySelector('.text').textContent : ''}))"))
         step("done")
@@ -368,6 +370,7 @@ def main():
     parser.add_argument("--number", default="")
     parser.add_argument("--message", default="")
     parser.add_argument("--note", default="")
+    parser.add_argument("--reply", default="")
     parser.add_argument("--period-from", default="")
     parser.add_argument("--period-to", default="")
     parser.add_argument("--window", type=int, default=7)
