@@ -138,9 +138,13 @@ class Console:
     def fits(self, width, height):
         """At this window size, nothing sticks out sideways."""
         self.driver.set_window_size(width, height)
-        time.sleep(0)  # let layout settle in the next frame
-        self.js("return new Promise((resolve) => requestAnimationFrame(() => resolve()))")
-        overflow = self.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        # Charts follow a resize a few frames later (a ResizeObserver): wait until the page has settled, bounded.
+        measure = "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        deadline = time.monotonic() + 5
+        overflow = self.js(measure)
+        while overflow > 0 and time.monotonic() < deadline:
+            self.js("return new Promise((resolve) => requestAnimationFrame(() => resolve()))")
+            overflow = self.js(measure)
         self.driver.set_window_size(1280, 720)
         return overflow
 
