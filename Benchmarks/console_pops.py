@@ -15,7 +15,7 @@ one machine, one clock.
 Usage: Benchmarks/console_pops.py [--rate 50] [--seconds 20] [--consoles 20] [--hold 200] [--skip-build]
 Needs scripts/setup.sh (SIPp, chromium, chromium-driver, python3-selenium).
 """
-import argparse, datetime, json, os, re, shutil, subprocess, sys, tempfile, threading, time
+import argparse, datetime, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,7 +42,7 @@ def agent_calls(log):
     result = {}
     text = open(log, errors="replace").read()
     for block in text.split("----------------------------------------------- ")[1:]:
-        if "message received" not in block.split("\n", 1)[0] or "\nINVITE " not in block:
+        if "message received" not in "\n".join(block.split("\n", 2)[:2]) or "\nINVITE " not in block:
             continue
         number = re.search(r"\nFrom:[^\n]*sip:([+0-9]+)@", block)
         call = re.search(r"\nX-Omnigate-Call:\s*(\S+)", block)
@@ -67,6 +67,9 @@ def run_calls(work, phase, args, numbers):
         agent.wait(timeout=30)
     except subprocess.TimeoutExpired:
         agent.kill()
+    time.sleep(2)
+    live = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/health", timeout=5).read()).get("live_calls")
+    say(f"{phase}: live calls 2 s after the last call: {live}")
     sent = stamps(os.path.join(d, "caller.log"), "sent")
     received = stamps(os.path.join(d, "agent.log"), "received")
     return d, sent, received, agent_calls(os.path.join(d, "agent.log"))
@@ -114,7 +117,7 @@ def main():
         f.write("[bench]\nexten => service,1,Answer()\n same => n,Queue(support)\n same => n,Hangup()\n")
     with open(os.path.join(work, "omnigate.conf"), "w") as f:
         f.write(f"[general]\nlog_level = warning\nmax_calls = 4000\n[sip]\nudp = 127.0.0.1:{SIP_PORT}\ntcp = off\n"
-                f"[http]\nlisten = 127.0.0.1:{HTTP_PORT}\n[store]\npath = {store}\n[trunk bench]\nmatch = 127.0.0.1\ncontext = bench\n"
+                f"[http]\nlisten = 127.0.0.1:{HTTP_PORT}\nconnections_per_address = 256\n[store]\npath = {store}\n[trunk bench]\nmatch = 127.0.0.1\ncontext = bench\n"
                 f"[queue support]\nstrategy = leastrecent\nwrapup = 0s\nring_timeout = 10s\n")
         for name in agents:
             f.write(f"[agent {name}]\ncontact = sip:{name}@127.0.0.1:{AGENT_PORT}\npassword = pw-{name}\nqualify_frequency = 0\nqueues = support\n")
@@ -122,11 +125,17 @@ def main():
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     browser = None
     try:
-        for line in gateway.stderr:
-            if "omnigate: ready" in line or '"message":"ready"' in line:
-                break
-        # Keep reading its log, so a full pipe never holds the gateway up.
+        # Keep reading its log, so a full pipe never holds the gateway up; ready when /health answers.
         threading.Thread(target=lambda: [None for _ in gateway.stderr], daemon=True).start()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/health", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or gateway.poll() is not None:
+                    sys.exit("console_pops: the gateway did not start")
+                time.sleep(0.05)
         say(f"phase 1: {calls} calls at {args.rate}/s, no console open")
         _, sent_a, received_a, _ = run_calls(work, "baseline", args, numbers["baseline"])
         base = [(received_a[n] - sent_a[n]) * 1000 for n in sent_a if n in received_a]
@@ -153,6 +162,7 @@ def main():
                     rendered.update(pops)
             if line.strip() == "STEP done":
                 break
+        say(f"pops rendered in the browsers: {len(rendered)}; agent INVITEs with a call id: {len(call_ids)}")
         with_consoles = [(received_b[n] - sent_b[n]) * 1000 for n in sent_b if n in received_b]
         to_pop, margin = [], []
         for number, sent in sent_b.items():
@@ -183,7 +193,10 @@ def main():
             gateway.wait(timeout=30)
         except subprocess.TimeoutExpired:
             gateway.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if not os.environ.get("OMNIGATE_BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            say(f"kept {work}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import OmnigateTestSupport
 import Testing
+import Timeline
 
 /// The agent console in real headless Chromium (Debian's chromium and chromium-driver, driven by
 /// Tests/ConsoleTests/browser/console_driver.py with python3-selenium) against the real gateway and SIPp.
@@ -39,6 +40,15 @@ struct BrowserTests {
         let directory = try TestPaths.temporaryDirectory("console")
         let store = directory + "/store.sqlite"
         try await CallFlow.fillStore(store, contacts: contacts, events: history)
+        // A voicemail Ada left, with its recording (half a second of 8 kHz silence), to play in the page.
+        let recording = directory + "/voicemail.wav"
+        try Self.silence(milliseconds: 500).write(to: URL(fileURLWithPath: recording))
+        do {
+            let timeline = try TimelineStore(path: store)
+            try timeline.recordVoicemail(callID: "vm-test-1", from: "+12025550142", mailbox: "support", recordingPath: recording,
+                                         durationMilliseconds: 500, time: Timestamp.parse("2026-11-10T08:00:00Z")!)
+            timeline.close()
+        }
         var config = "[store]\npath = \(store)\n" + tokens
         for agent in agents {
             config += "[agent \(agent.name)]\ncontact = sip:\(agent.name)@127.0.0.1:\(agent.port)\npassword = \(agent.name)-secret\n"
@@ -48,6 +58,19 @@ struct BrowserTests {
         if !config.contains("[trunk") { config = GatewayProcess.loopbackTrunk() + config }
         let gateway = try await GatewayProcess.start(config: config, dialplan: dialplan)
         return Setup(gateway: gateway, directory: directory, store: store)
+    }
+
+    /// A WAV file of silence: 8 kHz, 16-bit mono PCM.
+    static func silence(milliseconds: Int) -> Data {
+        let samples = 8 * milliseconds
+        var data = Data()
+        func put(_ text: String) { data.append(contentsOf: Array(text.utf8)) }
+        func put32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        func put16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        put("RIFF"); put32(UInt32(36 + samples * 2)); put("WAVE")
+        put("fmt "); put32(16); put16(1); put16(1); put32(8000); put32(16000); put16(2); put16(16)
+        put("data"); put32(UInt32(samples * 2)); data.append(Data(count: samples * 2))
+        return data
     }
 
     static func api(_ gateway: GatewayProcess, _ path: String, token: String = adminToken) async throws -> [String: Any] {
@@ -94,6 +117,9 @@ struct BrowserTests {
         let timeline = try #require(browser.list("timeline") as? [String])
         #expect(Set(timeline).isSuperset(of: ["chat", "email", "sms"]), "\(timeline)")
         #expect(try #require(browser.list("filtered") as? [String]).allSatisfy { ["voice", "note"].contains($0) })
+        // The voicemail plays in the page: its recording comes with the session's cookie, as audio/wav.
+        let voicemail = try #require(browser.data("voicemail"))
+        #expect(voicemail["status"] as? Int == 200 && voicemail["type"] as? String == "audio/wav" && voicemail["size"] as? Int == 8044, "\(voicemail)")
 
         try await browser.step("wrapped")
         // The note is on Ada's timeline and joined to the call's record by its uniqueid; the agent is available again.

@@ -222,6 +222,13 @@ def agent_call(args):
         console.wait(lambda d: (pop_of(console) or {}).get("phase") == "on_call", "the call answered")
         step("on_call")
         data("timeline", console.js("return [...document.querySelectorAll('#customer-timeline li.event')].map((li) => li.dataset.channel)"))
+        data("voicemail", console.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const audio = document.querySelector('#customer-timeline li[data-channel="voicemail"] audio');
+            if (!audio) { done({ status: 0 }); return; }
+            fetch(audio.src, { credentials: 'same-origin' }).then(async (r) => done({ status: r.status, type: r.headers.get('content-type'),
+              size: (await r.arrayBuffer()).byteLength })).catch((e) => done({ status: -1, error: String(e) }));
+        """))
         # The channel filters: only notes and calls left, then all again.
         for channel in ["sms", "chat", "email", "social", "voicemail"]:
             console.by_id("customer-filter-" + channel).click()
