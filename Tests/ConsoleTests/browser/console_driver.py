@@ -52,7 +52,7 @@ return { checked, failures };
 
 # Every control a keyboard user needs: visible, enabled, focusable.
 CONTROLS_JS = r"""
-const list = [...document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')]
+const list = [...document.querySelectorAll('a[href], button, input, select, textarea, audio[controls], [tabindex]:not([tabindex="-1"])')]
   .filter((el) => !el.disabled && !el.closest('[hidden]') && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden');
 list.forEach((el, i) => { if (!el.dataset.kbd) el.dataset.kbd = String(i); });
 return list.map((el) => el.dataset.kbd + ':' + (el.id || el.tagName.toLowerCase()));
