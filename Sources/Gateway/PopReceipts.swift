@@ -59,6 +59,8 @@ public final class PopReceipts: Sendable {
     public func wait(callID: String, agent: String, within limit: Duration) async -> Bool {
         let key = Key(callID: callID, agent: agent)
         guard limit > .zero else { return false }
+        // No screen open for the agent (the usual case): no suspension at all.
+        guard state.withLock({ $0.screens[agent, default: 0] > 0 || $0.early.contains(key) }) else { return false }
         let outcome = Outcome()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let decided = state.withLock { state -> Bool? in
