@@ -88,6 +88,7 @@ struct BrowserTests {
         let screenshot = TestPaths.packageRoot + "/docs/console-agent.png"
         let browser = try Browser.start(gateway, scenario: "agent-call",
                                         ["--agent", "alice", "--password", "alice-secret", "--note", "Refund agreed <script>alert(1)</script>",
+                                         "--contact-page", "/console/contact.html?id=c-ada&number=%2B12025550142",
                                          "--screenshot", Browser.screenshots ? screenshot : ""])
         defer { browser.process.kill() }
         try await browser.step("available")
@@ -113,6 +114,8 @@ struct BrowserTests {
         #expect(lead >= 0, "the pop was rendered \(String(format: "%.3f", -lead * 1000)) ms after the agent's INVITE arrived")
         let callID = try #require(pop["call_id"] as? String)
         #expect(CallFlow.header("X-Omnigate-Call", in: invite.text) == callID)
+        // The Call-Info URL a softphone opens is the console's page for the customer (the default [screenpop] url).
+        #expect(CallFlow.header("Call-Info", in: invite.text) == "<http://localhost:8080/console/contact.html?id=c-ada&number=%2B12025550142>;purpose=info")
         // The timeline had every channel, newest first; the filters left only what was asked for.
         let timeline = try #require(browser.list("timeline") as? [String])
         #expect(Set(timeline).isSuperset(of: ["chat", "email", "sms"]), "\(timeline)")
@@ -139,6 +142,9 @@ struct BrowserTests {
         let german = try #require(browser.data("german"))
         #expect(german["heading"] as? String == "Anrufe" && german["lang"] as? String == "de", "\(german)")
         #expect((german["time"] as? String)?.contains("2026") == true, "\(german)")
+        let contactPage = try #require(browser.data("contact-page"))
+        #expect(contactPage["name"] as? String == "Ada Lovelace" && contactPage["company"] as? String == "Analytical Engines Ltd", "\(contactPage)")
+        #expect((contactPage["events"] as? Int ?? 0) >= 5, "chat, email, SMS, voicemail, the call and its note: \(contactPage)")
         #expect(try await gateway.stop() == 0)
     }
 }

@@ -255,6 +255,22 @@ def agent_call(args):
         Select(console.by_id("lang")).select_by_value("de")
         data("german", {"heading": console.by_id("calls-heading").text, "lang": console.js("return document.documentElement.lang"),
                         "time": console.js("const t = document.querySelector('#customer-timeline time'); return t ? t.textContent : ''")})
+        Select(console.by_id("lang")).select_by_value("en")
+        # The customer's page, as the pop's Call-Info URL opens it: straight away with a session; without one,
+        # through the login and back.
+        if args.contact_page:
+            console.by_id("logout").click()
+            console.wait(lambda d: d.current_url.endswith("/console/index.html"), "the login page after logout")
+            console.driver.get(args.base + args.contact_page)
+            console.wait(lambda d: "index.html?next=" in d.current_url, "the login page, with the way back")
+            console.by_id("agent-name").send_keys(args.agent)
+            console.by_id("agent-password").send_keys(args.password)
+            console.by_id("agent-login-button").click()
+            console.wait(lambda d: "contact.html" in d.current_url and console.js("return document.body.dataset.ready") == "true", "the customer's page")
+            console.wait(lambda d: console.js("return document.querySelectorAll('#contact-timeline li.event').length") > 0, "its timeline")
+            data("contact-page", {"name": console.by_id("contact-name").text, "company": console.by_id("contact-company").text,
+                                  "events": console.js("return document.querySelectorAll('#contact-timeline li.event').length"),
+                                  "url": console.driver.current_url})
         step("done")
     finally:
         console.quit()
@@ -382,6 +398,7 @@ def main():
     parser.add_argument("--message", default="")
     parser.add_argument("--note", default="")
     parser.add_argument("--reply", default="")
+    parser.add_argument("--contact-page", default="", help="a path to open after logging out, as a softphone would")
     parser.add_argument("--period-from", default="")
     parser.add_argument("--period-to", default="")
     parser.add_argument("--window", type=int, default=7)
