@@ -90,7 +90,7 @@ struct BrowserTests {
                                         ["--agent", "alice", "--password", "alice-secret", "--note", "Refund agreed <script>alert(1)</script>",
                                          "--contact-page", "/console/contact.html?id=c-ada&number=%2B12025550142",
                                          "--screenshot", Browser.screenshots ? screenshot : ""])
-        defer { browser.process.kill() }
+        defer { browser.stop() }
         try await browser.step("available")
 
         let (agent, agentDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: agentPort,
@@ -177,6 +177,13 @@ final class Browser: @unchecked Sendable {
         return Browser(process: process, directory: directory)
     }
 
+    /// Stops the driver: SIGTERM, so it quits its browsers; SIGKILL only when that took too long.
+    func stop() {
+        guard process.isRunning else { return }
+        process.signal(SIGTERM)
+        process.waitForExitBlocking(timeout: .seconds(20))  // kills it when that takes longer
+    }
+
     /// Waits for `STEP name`; a FAIL line or an exit first fails with what the driver said.
     func step(_ name: String, timeout: Duration = .seconds(90)) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -235,7 +242,7 @@ extension BrowserTests {
         let setup = try await Self.start(agents: [("alice", alicePort), ("bob", bobPort)], wrapup: "0s")
         let gateway = setup.gateway
         let browser = try Browser.start(gateway, scenario: "ring-all", ["--agents", "alice,bob", "--passwords", "alice=alice-secret,bob=bob-secret"])
-        defer { browser.process.kill() }
+        defer { browser.stop() }
         try await browser.step("available")
         let (alice, aliceDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: alicePort, arguments: ["-m", "1", "-d", "3000"])
         let (bob, bobDirectory) = try SIPp.start("uas-agent-rings-no-answer.xml", target: nil, port: bobPort, arguments: ["-m", "1"])
@@ -273,7 +280,7 @@ extension BrowserTests {
                                                            arguments: ["-m", "1", "-d", "300"])
         defer { agent.kill(); customer.kill() }
         let browser = try Browser.start(gateway, scenario: "click-to-call", ["--agent", "alice", "--password", "alice-secret", "--number", "+12025550142"])
-        defer { browser.process.kill() }
+        defer { browser.stop() }
         try await browser.step("done")
         #expect(browser.data("errors")?["error"] as? String == "", "\(browser.process.stdout)")
         #expect(try await SIPp.finish(customer, directory: customerDirectory).successful == 1)
@@ -299,7 +306,7 @@ extension BrowserTests {
         let text = "Your order 4711 ships today."
         let browser = try Browser.start(gateway, scenario: "sms", ["--agent", "alice", "--password", "alice-secret", "--number", "+12025550142",
                                                                     "--message", text, "--reply", "Can it come on Friday?"])
-        defer { browser.process.kill() }
+        defer { browser.stop() }
         try await browser.step("sent")
         #expect(try await SIPp.finish(carrier, directory: carrierDirectory).successful == 1)
         let out = try #require(CallFlow.received(in: carrierDirectory).first { $0.text.hasPrefix("MESSAGE ") }?.text)
@@ -334,7 +341,7 @@ extension BrowserTests {
         let browser = try Browser.start(gateway, scenario: "supervisor", ["--token", Self.leadToken, "--period-from", JourneyDemo.from,
                                                                            "--period-to", JourneyDemo.to, "--window", "7",
                                                                            "--screenshot", Browser.screenshots ? screenshot : ""])
-        defer { browser.process.kill() }
+        defer { browser.stop() }
         try await browser.step("done")
         let figures = try #require(browser.data("figures"))
         // 5 of 8 journeys resolved at first contact; 3 of 8 repeated; 3 switches over 8 journeys (en-GB formats).

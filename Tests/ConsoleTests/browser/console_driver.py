@@ -14,6 +14,7 @@ Every wait is bounded (--timeout seconds). Nothing here talks to another host th
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -385,6 +386,8 @@ def pops(args):
 
 
 def main():
+    # Stopped (SIGTERM) by a test or the benchmark: leave through the scenarios' finally blocks, which quit the browsers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", required=True)
     parser.add_argument("--dir", required=True)
