@@ -79,7 +79,8 @@
 
   async function loadCustomer(number, card, contactID) {
     try {
-      const { pop, events } = await Omni.customer({ id: contactID, number });
+      // One request while the phone rings: the pop's contact, open items and latest events; older ones on demand.
+      const { pop, events, older } = await Omni.customer(number ? { number } : { id: contactID });
       if (card) {
         const company = card.querySelector('.company dd');
         if (company) company.textContent = (pop.contact && pop.contact.company) || '–';
@@ -93,7 +94,7 @@
       }
       $('customer').hidden = false;
       $('customer-heading').textContent = t('timeline') + ': ' + ((pop.known && pop.contact && pop.contact.name) || number || t('pop.unknown'));
-      Omni.renderTimeline($('customer-timeline'), events, 'customer');
+      Omni.renderTimeline($('customer-timeline'), events, 'customer', older);
     } catch (problem) { showError(problem); }
   }
 

@@ -231,8 +231,9 @@ const Omni = (() => {
 
   const CHANNELS = ['voice', 'voicemail', 'sms', 'chat', 'email', 'social', 'note'];
 
-  /** A timeline with channel filters, newest first, into `container` (emptied first). */
-  function renderTimeline(container, events, idPrefix) {
+  /** A timeline with channel filters, newest first, into `container` (emptied first). `older(beforeID)`, when given,
+   *  fetches the page before an event: a button shows it. */
+  function renderTimeline(container, events, idPrefix, older) {
     container.replaceChildren();
     const filters = el('fieldset', { class: 'filters' }, el('legend', { text: t('timeline.filter') }));
     const list = el('ol', { class: 'timeline', 'aria-live': 'polite' });
@@ -246,10 +247,30 @@ const Omni = (() => {
       });
       filters.append(el('span', { class: 'filter' }, box, el('label', { for: id, text: t('channel.' + channel) })));
     }
-    const sorted = [...events].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : (b.id || 0) - (a.id || 0)));
-    for (const event of sorted) list.append(timelineItem(event));
-    if (!sorted.length) list.append(el('li', { class: 'empty', text: t('timeline.none') }));
+    const newestFirst = (a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : (b.id || 0) - (a.id || 0));
+    let oldest = null;
+    function add(items) {
+      for (const event of [...items].sort(newestFirst)) {
+        const item = timelineItem(event);
+        item.hidden = !shown.has(item.dataset.channel);
+        list.append(item);
+        oldest = event.id || oldest;
+      }
+    }
+    add(events);
+    if (!events.length) list.append(el('li', { class: 'empty', text: t('timeline.none') }));
     container.append(filters, list);
+    if (older && events.length) {
+      const button = el('button', { type: 'button', class: 'older', id: (idPrefix || 'tl') + '-older', text: t('timeline.more') });
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        const page = await older(oldest);
+        add(page);
+        button.disabled = false;
+        if (!page.length) button.remove();
+      });
+      container.append(button);
+    }
   }
 
   /** A lookup's events come with the store's Swift names (externalRef); the timeline's in snake_case. */
@@ -261,25 +282,27 @@ const Omni = (() => {
     return out;
   }
 
-  /** A customer by contact id or by number (an unknown number: its own history): the contact, its open items and its timeline. */
+  /** A customer by contact id (the whole timeline, a page of 100) or by number (one request: the screen pop's contact,
+   *  open items and latest events; `older` pages back through the contact's timeline). An unknown number: its own history. */
   async function customer(which) {
     if (which.id) {
       const contact = await request('GET', '/api/v1/contacts/' + encodeURIComponent(which.id));
       const page = await request('GET', '/api/v1/contacts/' + encodeURIComponent(which.id) + '/timeline?limit=100');
       return { pop: { known: true, contact, identities: contact.identities || [], open: page.events.filter((item) => item.status === 'open') },
-        events: page.events };
+        events: page.events, older: olderOf(which.id) };
     }
     const pop = await request('GET', '/api/v1/lookup?q=' + encodeURIComponent(which.number));
     pop.recent = (pop.recent || []).map(snakeEvent);
     pop.open = (pop.openItems || pop.open_items || []).map(snakeEvent);
-    let events = pop.recent;
-    if (pop.known && pop.contact && pop.contact.id) {
-      try {
-        const page = await request('GET', '/api/v1/contacts/' + encodeURIComponent(pop.contact.id) + '/timeline?limit=100');
-        events = page.events;
-      } catch (_) { /* the pop's recent events will do */ }
-    }
-    return { pop, events };
+    return { pop, events: pop.recent, older: pop.known && pop.contact && pop.contact.id ? olderOf(pop.contact.id) : null };
+  }
+
+  function olderOf(contactID) {
+    return async (before) => {
+      const page = await request('GET', '/api/v1/contacts/' + encodeURIComponent(contactID) + '/timeline?limit=50'
+        + (before ? '&before=' + encodeURIComponent(before) : ''));
+      return page.events;
+    };
   }
 
   return {

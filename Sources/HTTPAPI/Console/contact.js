@@ -22,7 +22,7 @@
     $('contact-company').textContent = (contact && contact.company) || '–';
     const open = pop.open || [];
     $('contact-open').replaceChildren(open.length ? el('ul', {}, ...open.map((item) => el('li', { text: item.subject || item.summary || '' }))) : '–');
-    Omni.renderTimeline($('contact-timeline'), events, 'contact');
+    Omni.renderTimeline($('contact-timeline'), events, 'contact', loaded.older);
     document.title = t('app.title') + ': ' + $('contact-name').textContent;
   }
   try {
