@@ -104,6 +104,11 @@
     call.phase = phase;
     call.card.dataset.phase = phase;
     call.card.querySelector('.phase').textContent = t(phase === 'on_call' ? 'pop.on_call' : phase === 'ended' ? 'pop.ended' : 'pop.ringing');
+    if (phase === 'ended') {
+      // Calls ended and not wrapped up: the newest three stay on screen, besides the one the wrap-up form is for.
+      const ended = [...calls.entries()].filter(([id, item]) => item.phase === 'ended' && id !== wrapTarget);
+      for (const [id] of ended.slice(0, Math.max(0, ended.length - 3))) removeCall(id);
+    }
   }
 
   function removeCall(callID) {
