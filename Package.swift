@@ -32,7 +32,8 @@ let package = Package(
         // Where they meet, and the executable.
         .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),
         // The HTTP API: the gateway's public API over libmicrohttpd.
-        .target(name: "HTTPAPI", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "Log", "CMicroHTTPD", "CCrypto"]),
+        .target(name: "HTTPAPI", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "Log", "CMicroHTTPD", "CCrypto"],
+                resources: [.copy("Console")]),
         .executableTarget(name: "omnigate", dependencies: ["Gateway", "HTTPAPI", "SIPEngine", "Dialplan", "Timeline", "Configuration",
                                                            "Log", "CSystemd", "CMalloc"]),
 
@@ -51,5 +52,7 @@ let package = Package(
         .testTarget(name: "TimelineTests", dependencies: ["Timeline", "OmnigateTestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Dialplan", "Timeline", "Configuration", "OmnigateTestSupport"]),
         .testTarget(name: "HTTPAPITests", dependencies: ["HTTPAPI", "Timeline", "OmnigateTestSupport"]),
+        // The agent console in headless Chromium (Selenium), against the real gateway and SIPp.
+        .testTarget(name: "ConsoleTests", dependencies: ["Timeline", "OmnigateTestSupport"], exclude: ["browser"]),
     ]
 )

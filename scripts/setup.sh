@@ -39,11 +39,14 @@ fi
 # HTTP API: libmicrohttpd (with its TLS), OpenSSL's libcrypto (token hashes); curl for tests.
 # Tests and benchmarks: SIPp, baresip, sox/espeak-ng (prompts), sqlite3 CLI, openssl (test
 # certificates), tshark (what crosses the wire), e2fsprogs (chattr), util-linux (mount, prlimit).
+# Agent console: Chart.js (served by the gateway from /usr/share/javascript/chart.js); its browser
+# tests drive headless Chromium through chromedriver with Selenium, and need a font for screenshots.
 PACKAGES=(
     build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
     libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
     uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3 libsystemd-dev systemd libmicrohttpd-dev curl libphonenumber-dev
     sip-tester baresip-core espeak-ng sox procps iproute2 python3 python3-venv patch openssl tshark e2fsprogs util-linux
+    libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

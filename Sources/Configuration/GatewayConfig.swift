@@ -102,7 +102,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public struct ScreenPop: Sendable, Equatable {
         /// The Call-Info URL on agent INVITEs; `{contact}` becomes the contact id
         /// and `{number}` the caller's number.
-        public var url = "http://localhost:8080/contacts/{contact}"
+        public var url = "http://localhost:8080/console/contact.html?id={contact}&number={number}"
         /// How long the store lookup may take before the agent is rung anyway.
         public var lookupBudget: Duration = .milliseconds(50)
         /// A file every pop is appended to as a JSON line, before the agent's INVITE goes out; nil for none.
@@ -117,7 +117,7 @@ public struct GatewayConfig: Sendable, Equatable {
         /// How long an agent's INVITE may wait for the pop to reach the screens the
         /// agent has open (its event streams, its console), so the pop comes before
         /// the ring; only when it has some open. Zero: never wait.
-        public var consoleWait: Duration = .milliseconds(100)
+        public var consoleWait: Duration = .milliseconds(200)
     }
 
     public var general = General()
@@ -324,7 +324,7 @@ extension GatewayConfig.ScreenPop {
         reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
         reader.bool("require_tls", into: &requireTLS)
         reader.duration("conversation_window", into: &conversationWindow)
-        reader.read("console_wait", into: &consoleWait, expected: "a duration from 0 to 2s, such as 100ms") { text in
+        reader.read("console_wait", into: &consoleWait, expected: "a duration from 0 to 2s, such as 200ms") { text in
             SectionReader.parseDuration(text).flatMap { $0 <= .seconds(2) ? $0 : nil }
         }
     }

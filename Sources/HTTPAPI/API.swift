@@ -19,6 +19,8 @@ public final class API: Sendable {
     private let origins: Set<String>
     private let hub = EventHub()
     private let metrics: Metrics
+    /// The agent console: its files, sessions and own routes (Console.swift).
+    private let console: Console
     /// Every route served, as the OpenAPI document names it (a test holds the two together).
     static let routes: [(method: String, path: String)] = [
         ("GET", "/health"), ("GET", "/metrics"), ("GET", "/api/v1/openapi.json"),
@@ -29,6 +31,10 @@ public final class API: Sendable {
         ("GET", "/api/v1/contacts/{id}"), ("PUT", "/api/v1/contacts/{id}"), ("POST", "/api/v1/contacts/{id}/merge"),
         ("GET", "/api/v1/contacts/{id}/timeline"),
         ("POST", "/api/v1/dialplan/check"), ("POST", "/api/v1/dialplan/reload"), ("POST", "/api/v1/dialplan/simulate"),
+        // The agent console's.
+        ("GET", "/console/{file}"), ("GET", "/api/v1/session"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session"),
+        ("GET", "/api/v1/calls/{uniqueid}/wrapup"), ("POST", "/api/v1/calls/{uniqueid}/wrapup"),
+        ("GET", "/api/v1/events/{id}/recording"), ("GET", "/api/v1/journeys"),
     ]
 
     /// Items in one events request, at most.
@@ -41,6 +47,7 @@ public final class API: Sendable {
         origins = Set(config.http.allowedOrigins)
         hub.follow(service)
         metrics = Metrics(service: service, stores: stores, popsShown: hub.shownLatency)
+        console = Console(service: service, stores: stores, config: config)
     }
 
     /// Takes the tokens of a reloaded configuration: a token removed stops working at once.
@@ -62,7 +69,7 @@ public final class API: Sendable {
         if request.method == "OPTIONS" {
             // A browser's preflight: answered for allowed origins only (the headers are added in `handle`).
             return HTTPResponse(status: 204, headers: [("Access-Control-Allow-Methods", "GET, POST, PUT, OPTIONS"),
-                                                      ("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept")])
+                                                      ("Access-Control-Allow-Headers", "Authorization, Content-Type, Accept, X-CSRF-Token")])
         }
         if parts == ["health"] {
             guard request.method == "GET" else { return methodNotAllowed("GET") }
@@ -78,10 +85,15 @@ public final class API: Sendable {
             return HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
                                 body: Data(metrics.render().utf8))
         }
+        if parts.isEmpty || parts[0] == "console" { return console.file(parts, request) }
+        if parts == ["api", "v1", "session"] { return console.session(request, tokens: tokens) }
         guard parts.count >= 3, parts[0] == "api", parts[1] == "v1" else {
             return Problem.response(404, "Not found", "No such resource: \(Self.shown(request.path)). The API is under /api/v1.")
         }
-        guard let token = tokens.token(authorization: request.headers["authorization"]) else {
+        // A bearer token, or the console's session cookie (with its CSRF token for changes).
+        let access = console.authenticate(request, tokens: tokens)
+        if case .refused(let response) = access { return response }
+        guard case .token(let token) = access else {
             let detail = request.headers["authorization"] == nil ? "Send 'Authorization: Bearer TOKEN'." : "The token is not known."
             return Problem.response(401, "Unauthorized", detail, headers: [("WWW-Authenticate", "Bearer realm=\"omnigate\"")])
         }
@@ -110,6 +122,13 @@ public final class API: Sendable {
         case ("PUT", "contacts", 2): return upsertContact(resource[1], request, token)
         case ("POST", "contacts", 3) where resource[2] == "merge": return mergeContact(into: resource[1], request, token)
         case ("GET", "contacts", 3) where resource[2] == "timeline": return timeline(of: resource[1], request, token)
+        case ("POST", "calls", 3) where resource[2] == "wrapup": return console.wrapUp(resource[1], request, token)
+        case ("GET", "calls", 3) where resource[2] == "wrapup": return console.wrapUps(resource[1], token)
+        case ("GET", "events", 3) where resource[2] == "recording": return console.recording(resource[1], token)
+        case ("GET", "journeys", 1): return console.journeys(request, token)
+        case (_, "pops", 3) where resource[2] == "shown": return methodNotAllowed("POST")
+        case (_, "calls", 3) where resource[2] == "wrapup": return methodNotAllowed("GET, POST")
+        case (_, "events", 3) where resource[2] == "recording", (_, "journeys", 1): return methodNotAllowed("GET")
         case (_, "calls", 1): return methodNotAllowed("GET, POST")
         case (_, "calls", 2), (_, "lookup", 1), (_, "agents", 1...2), (_, "queues", 1), (_, "stream", 1), (_, "webhooks", 1), (_, "openapi.json", 1), (_, "contacts", 2...3):
             return methodNotAllowed("GET")
@@ -313,6 +332,7 @@ public final class API: Sendable {
         let roster = service.agents
         let list: [[String: Any]] = service.configuration.queues.map { queue in
             ["name": queue.name, "strategy": queue.strategy.rawValue, "waiting": service.waitingCount(in: queue.name),
+             "longest_wait_seconds": service.longestWait(in: queue.name),
              "members": roster.members(of: queue.name),
              "free": Int(roster.memberFigure(queue: queue.name, option: "free") ?? "0") ?? 0]
         }

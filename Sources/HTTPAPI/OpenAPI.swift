@@ -13,7 +13,8 @@ enum OpenAPI {
       "security": [{"bearer": []}],
       "components": {
         "securitySchemes": {
-          "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `omnigate token new`; its role decides what it may do."}
+          "bearer": {"type": "http", "scheme": "bearer", "description": "A token from `omnigate token new`; its role decides what it may do."},
+          "session": {"type": "apiKey", "in": "cookie", "name": "omnigate_session", "description": "The agent console's session (POST /api/v1/session), in place of a bearer token, with the same role checks; a request that changes something also carries the session's X-CSRF-Token header."}
         },
         "schemas": {
           "Problem": {
@@ -40,6 +41,12 @@ enum OpenAPI {
               "talksec": {"type": ["integer", "null"], "description": "Seconds the agent and the customer were connected"}
             },
             "required": ["uniqueid", "direction", "start", "disposition"]
+          },
+          "Session": {
+            "type": "object",
+            "properties": {"role": {"type": "string"}, "agent": {"type": "string"}, "name": {"type": "string"}, "display_name": {"type": "string"},
+                           "csrf_token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}, "idle_seconds": {"type": "integer"}},
+            "required": ["role", "csrf_token", "expires_at"]
           },
           "CallPage": {
             "type": "object",
@@ -262,6 +269,85 @@ enum OpenAPI {
             "responses": {"200": {"description": "Events", "content": {"application/json": {"schema": {"type": "object", "properties": {
               "contact_id": {"type": "string"}, "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}}}},
                           "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/console/{file}": {
+          "get": {
+            "summary": "The agent console's files (HTML, CSS, JavaScript; vendor/chart.js from Debian's libjs-chart.js); / and /console redirect to /console/",
+            "security": [],
+            "parameters": [{"name": "file", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The file, with a Content-Security-Policy of this origin only", "content": {"text/html": {"schema": {"type": "string"}}}},
+                          "304": {"description": "Not modified (If-None-Match)"}, "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/session": {
+          "get": {
+            "summary": "Who this session is: role, agent, and the CSRF token its changes carry",
+            "security": [{"session": []}],
+            "responses": {"200": {"description": "The session", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
+                          "401": {"$ref": "#/components/responses/Problem"}}
+          },
+          "post": {
+            "summary": "Log in to the console: an agent with its SIP password, a supervisor or admin with its API token; sets the session cookie",
+            "security": [],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "agent": {"type": "string"}, "password": {"type": "string"}, "token": {"type": "string"}}}}}},
+            "responses": {"201": {"description": "Logged in (Set-Cookie: omnigate_session, HttpOnly, SameSite=Strict, Secure under HTTPS)",
+                                  "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Session"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "401": {"$ref": "#/components/responses/Problem"},
+                          "403": {"$ref": "#/components/responses/Problem"}, "429": {"$ref": "#/components/responses/Problem"}}
+          },
+          "delete": {
+            "summary": "Log out: the session ends (X-CSRF-Token required)",
+            "security": [{"session": []}],
+            "responses": {"204": {"description": "Logged out; the cookie is cleared"}, "401": {"$ref": "#/components/responses/Problem"},
+                          "403": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/calls/{uniqueid}/wrapup": {
+          "get": {
+            "parameters": [{"name": "uniqueid", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "summary": "The wrap-up notes joined to a call (admin, supervisor, helpdesk, agent: its own calls)",
+            "security": [{"bearer": []}, {"session": []}],
+            "responses": {"200": {"description": "The notes", "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "uniqueid": {"type": "string"}, "wrap_ups": {"type": "array", "items": {"type": "object"}}}}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          },
+          "post": {
+            "summary": "Wrap up a call: a note on the caller's timeline joined to the call by its uniqueid; ends the agent's wrap-up (admin, supervisor, agent: calls it took or was offered)",
+            "parameters": [{"name": "uniqueid", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "security": [{"bearer": []}, {"session": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+              "disposition": {"type": "string"}, "note": {"type": "string"}, "follow_up": {"type": "string", "format": "date"},
+              "end_wrap_up": {"type": "boolean", "default": true}, "agent": {"type": "string"}}, "required": ["disposition"]}}}},
+            "responses": {"201": {"description": "The note as stored (channel note, thread_id the call's uniqueid), and whether wrap-up ended",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}, "404": {"$ref": "#/components/responses/Problem"},
+                          "409": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/events/{id}/recording": {
+          "get": {
+            "summary": "A timeline event's recording, such as a voicemail (admin, supervisor, helpdesk, agent)",
+            "security": [{"bearer": []}, {"session": []}],
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "The recording", "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}},
+                          "404": {"$ref": "#/components/responses/Problem"}}
+          }
+        },
+        "/api/v1/journeys": {
+          "get": {
+            "summary": "Journey figures from the timeline across channels: first-contact resolution, repeat contacts by first channel, channel switches; service level and abandon rate per queue and day (admin, supervisor)",
+            "security": [{"bearer": []}, {"session": []}],
+            "parameters": [
+              {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+              {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+              {"name": "window_days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 7}},
+              {"name": "service_level", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 3600, "default": 20}},
+              {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "The figures", "content": {"application/json": {"schema": {"type": "object"}},
+                                                                         "text/csv": {"schema": {"type": "string"}}}},
+                          "400": {"$ref": "#/components/responses/Problem"}}
           }
         },
         "/api/v1/dialplan/check": {

@@ -19,6 +19,9 @@ struct TokenBook: Sendable {
         return byHash[Self.sha256(secret)]
     }
 
+    /// The token with this SHA-256, while the configuration has it.
+    func token(sha256: String) -> APIToken? { byHash[sha256] }
+
     /// SHA-256 of the text, lower-case hex.
     static func sha256(_ text: String) -> String {
         var digest = [UInt8](repeating: 0, count: 32)
