@@ -213,6 +213,14 @@ final class Console: Sendable {
         return response
     }
 
+    /// JSON in the store's snake_case names, for the console's own reports too (their
+    /// Swift names are camelCase; events and pops have their coding keys already).
+    static var snake: JSONEncoder {
+        let encoder = Timestamp.encoder
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return encoder
+    }
+
     // MARK: - Wrap-up
 
     /// `{"disposition": "resolved", "note": "…", "follow_up": "2026-12-03", "end_wrap_up": true}`: the agent's wrap-up
@@ -261,7 +269,7 @@ final class Console: Sendable {
             if body["end_wrap_up"] as? Bool ?? true, service.agents.status(of: agent)?.state == .wrapUp {
                 ended = service.agents.unpause(agent) == .unpaused
             }
-            var document = try JSONSerialization.jsonObject(with: try Timestamp.encoder.encode(event)) as? [String: Any] ?? [:]
+            var document = try JSONSerialization.jsonObject(with: try Self.snake.encode(event)) as? [String: Any] ?? [:]
             document["wrap_up_ended"] = ended
             return JSONResponse.make(document, status: 201)
         } catch let error as StoreError where error.kind == .conflict {
@@ -287,8 +295,8 @@ final class Console: Sendable {
                 let offered = offered.withLock { $0.agents[uniqueid]?.contains(token.agent ?? "") ?? false }
                 guard record.agent == token.agent || offered else { return Problem.response(404, "Not found", "No call '\(API.shown(uniqueid))'.") }
             }
-            let notes = try store.notes(ofCall: uniqueid).map { String(decoding: try Timestamp.encoder.encode($0), as: UTF8.self) }
-            return JSONResponse.raw("{\"uniqueid\":\(String(decoding: try Timestamp.encoder.encode(uniqueid), as: UTF8.self)),\"wrap_ups\":[\(notes.joined(separator: ","))]}")
+            let notes = try store.notes(ofCall: uniqueid).map { String(decoding: try Self.snake.encode($0), as: UTF8.self) }
+            return JSONResponse.raw("{\"uniqueid\":\(String(decoding: try Self.snake.encode(uniqueid), as: UTF8.self)),\"wrap_ups\":[\(notes.joined(separator: ","))]}")
         } catch {
             return Problem.response(503, "Store unavailable", "The store did not answer: \(error)", headers: [("Retry-After", "1")])
         }
@@ -351,7 +359,7 @@ final class Console: Sendable {
                                                            ("Content-Disposition", "attachment; filename=\"journeys.csv\"")],
                                     body: Data(report.csv.utf8))
             }
-            return JSONResponse.raw(String(decoding: try Timestamp.encoder.encode(report), as: UTF8.self))
+            return JSONResponse.raw(String(decoding: try Self.snake.encode(report), as: UTF8.self))
         } catch {
             return Problem.response(503, "Store unavailable", "The store did not answer: \(error)", headers: [("Retry-After", "1")])
         }

@@ -322,8 +322,8 @@ extension BrowserTests {
         #expect(reply.successful == 1, "\(reply.summary)")
         try await browser.step("done")
         let thread = try #require(browser.list("thread") as? [[String: Any]])
-        #expect(thread.contains { $0["direction"] as? String == "out" && $0["text"] as? String == text }, "\(thread)")
-        #expect(thread.contains { $0["direction"] as? String == "in" && ($0["text"] as? String)?.contains("Can it come on Friday?") == true }, "\(thread)")
+        #expect(thread.contains { $0["direction"] as? String == "outbound" && $0["text"] as? String == text }, "\(thread)")
+        #expect(thread.contains { $0["direction"] as? String == "inbound" && ($0["text"] as? String)?.contains("Can it come on Friday?") == true }, "\(thread)")
         _ = try await SIPp.finish(phone, directory: phoneDirectory)
         #expect(try await gateway.stop() == 0)
     }

@@ -160,7 +160,7 @@
       if (data.agent !== me) return;
       if (!calls.has(data.uniqueid)) {
         // A call without a pop (click-to-call): a card for it all the same.
-        const number = data.direction === 'out' || data.direction === 'outbound' ? data.to : data.from;
+        const number = data.direction === 'outbound' ? data.to : data.from;
         showPop({ call_id: data.uniqueid, agent: me, caller_number: number, caller_name: '', context: null, missing: [] });
       }
       setPhase(data.uniqueid, 'on_call');

@@ -324,12 +324,12 @@ def sms(args):
         console.by_id("sms-open-button").click()
         console.by_id("sms-text").send_keys(args.message)
         console.by_id("sms-send-button").click()
-        console.wait(lambda d: console.js("return [...document.querySelectorAll('#sms-thread li[data-direction=\"out\"]')].some((li) => li.textContent.includes(arguments[0]))", args.message),
+        console.wait(lambda d: console.js("return [...document.querySelectorAll('#sms-thread li[data-direction=\"outbound\"]')].some((li) => li.textContent.includes(arguments[0]))", args.message),
                      "the message sent in the thread")
         step("sent")
         wait_for_go(args, "reply")
         step("waiting-reply")
-        console.wait(lambda d: console.js("return [...document.querySelectorAll('#sms-thread li[data-direction=\"in\"] .text')].some((p) => p.textContent.includes(arguments[0]))", args.reply),
+        console.wait(lambda d: console.js("return [...document.querySelectorAll('#sms-thread li[data-direction=\"inbound\"] .text')].some((p) => p.textContent.includes(arguments[0]))", args.reply),
                      "the customer's reply")
         data("thread", console.js("return [...document.querySelectorAll('#sms-thread li')].map((li) => ({direction: li.dataset.direction, text: li.querySelector('.text') ? li.querySelector('.text').textContent : ''}))"))
         step("done")
