@@ -246,7 +246,8 @@ struct AgentTests {
         defer { phone.kill() }
         try await Self.dial("*48", as: "alice", second)
         #expect(try await SIPp.finish(waiting, directory: waitingDirectory).successful == 1)
-        #expect(try await SIPp.finish(phone, directory: phoneDirectory).successful == 1, "the registration survived the restart")
+        let rung = try await SIPp.finish(phone, directory: phoneDirectory)
+        #expect(rung.successful == 1, "the registration survived the restart: \(rung.summary)\ngateway:\n\(second.process.stderr.suffix(4000))")
         #expect(try await second.stop() == 0)
     }
 

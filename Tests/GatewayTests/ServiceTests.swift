@@ -36,7 +36,7 @@ struct ServiceTests {
 
         let directory = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try "[sip]\nudp = 127.0.0.1:\(port)\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n[http]\nlisten = off\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
+        try "[sip]\nudp = 127.0.0.1:\(port)\ntcp = off\nrtp_port_start = \(Ports.free(count: 200))\nrtp_port_range = 200\n[http]\nlisten = off\n[store]\npath = \(directory)/store.sqlite\n".write(toFile: directory + "/o.conf", atomically: true, encoding: .utf8)
         let process = try TestProcess(TestPaths.omnigate, ["run", "--config", directory + "/o.conf"])
         #expect(try await process.waitForExit() == 1)
         #expect(process.stderr.split(separator: "\n").map(String.init) == [
