@@ -297,6 +297,7 @@ enum Schema {
         // 7: phone numbers by libphonenumber: every stored one brought to its normal form, with a report.
         Migration(7, "", rewrite: { db, normalizer in
             let report = try TimelineStore.renormalize(db, normalizer, apply: true)
+            guard report.checked > 0 else { return [] }  // a new store: nothing to say
             guard !report.changes.isEmpty else { return ["phone numbers re-normalised by libphonenumber: \(report.summary)"] }
             let file = db.path + ".renormalized-v7.csv"
             let written = FileManager.default.createFile(atPath: file, contents: Data(report.csv.utf8))
