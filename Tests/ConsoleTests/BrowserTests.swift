@@ -333,7 +333,8 @@ extension BrowserTests {
         let directory = try TestPaths.temporaryDirectory("console-supervisor")
         let store = directory + "/store.sqlite"
         try await CallFlow.fillStore(store, contacts: JourneyDemo.contacts, events: JourneyDemo.eventLines)
-        let config = GatewayProcess.loopbackTrunk() + "[store]\npath = \(store)\n" + Self.tokens
+        // The waiting caller is still there at the end: the stop hangs it up after a second.
+        let config = "[general]\ndrain_time = 1s\n" + GatewayProcess.loopbackTrunk() + "[store]\npath = \(store)\n" + Self.tokens
             + "[agent alice]\ncontact = sip:alice@127.0.0.1:9\nqueues = support\n[agent bob]\ncontact = sip:bob@127.0.0.1:9\nqueues = support\n"
             + "[queue support]\n"
         let gateway = try await GatewayProcess.start(config: config, dialplan: Self.queuePlan)
@@ -342,7 +343,22 @@ extension BrowserTests {
                                                                            "--period-to", JourneyDemo.to, "--window", "7",
                                                                            "--screenshot", Browser.screenshots ? screenshot : ""])
         defer { browser.stop() }
+        try await browser.step("figures")
+        // Live: both agents paused (by the supervisor's token), a caller waits in the queue.
+        for agent in ["alice", "bob"] {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(gateway.apiPort)/api/v1/agents/\(agent)/state")!)
+            request.httpMethod = "PUT"
+            request.setValue("Bearer \(Self.leadToken)", forHTTPHeaderField: "Authorization")
+            request.httpBody = Data("{\"state\": \"paused\", \"reason\": \"meeting\"}".utf8)
+            _ = try await URLSession.shared.data(for: request)
+        }
+        let (caller, callerDirectory) = try SIPp.start("uac-caller-waits.xml", target: gateway.udpTarget, port: Ports.free(),
+                                                       arguments: ["-m", "1", "-s", "18005550100", "-key", "user", "+12025550142", "-key", "display", "Ada"])
+        defer { caller.kill(); try? FileManager.default.removeItem(atPath: callerDirectory) }
+        try browser.go("caller")
         try await browser.step("done")
+        let live = try #require(browser.data("live"))
+        #expect(live["waiting"] as? String == "1" && live["members"] as? String == "Paused: 2", "\(live)")
         let figures = try #require(browser.data("figures"))
         // 5 of 8 journeys resolved at first contact; 3 of 8 repeated; 3 switches over 8 journeys (en-GB formats).
         #expect(figures["fcr"] as? String == "62.5%", "\(figures)")
