@@ -96,11 +96,13 @@ struct BrowserTests {
         let (agent, agentDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: agentPort,
                                                      arguments: ["-m", "1", "-d", "6000"])
         defer { agent.kill() }
-        let caller = try await SIPp.run("uac-caller-waits.xml", target: gateway.udpTarget, port: Ports.free(),
-                                        arguments: ["-m", "1", "-s", "18005550100", "-key", "user", "+12025550142", "-key", "display", "Ada"])
-        #expect(caller.successful == 1, "\(caller.summary)")
+        let (caller, callerDirectory) = try SIPp.start("uac-caller-waits.xml", target: gateway.udpTarget, port: Ports.free(),
+                                                       arguments: ["-m", "1", "-s", "18005550100", "-key", "user", "+12025550142", "-key", "display", "Ada"])
+        defer { caller.kill() }
+        // The browser sees the pop, the call answered, and ended; when not, the driver and the gateway say why.
+        try await browser.step("ended") { "gateway:\n\(gateway.process.stderr.suffix(4000))\nagent SIPp:\n\(SIPp.messages(in: agentDirectory).suffix(2000))" }
+        #expect(try await SIPp.finish(caller, directory: callerDirectory).successful == 1)
         #expect(try await SIPp.finish(agent, directory: agentDirectory).successful == 1)
-        try await browser.step("ended")
 
         // The pop: Ada's name and her last interaction, rendered before (or as) the INVITE reached her phone.
         let pop = try #require(browser.data("pop"))
@@ -185,20 +187,20 @@ final class Browser: @unchecked Sendable {
     }
 
     /// Waits for `STEP name`; a FAIL line or an exit first fails with what the driver said.
-    func step(_ name: String, timeout: Duration = .seconds(90)) async throws {
+    func step(_ name: String, timeout: Duration = .seconds(90), context: () -> String = { "" }) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let out = process.stdout
             if out.split(separator: "\n").contains(where: { $0 == "STEP \(name)" }) { return }
             if let failure = out.split(separator: "\n").first(where: { $0.hasPrefix("FAIL ") }) {
-                throw TestProcessError("browser: \(failure.dropFirst(5))\n\(process.stderr.suffix(2000))")
+                throw TestProcessError("browser: \(failure.dropFirst(5))\n\(process.stderr.suffix(2000))\n\(context())")
             }
             if !process.isRunning && !process.stdout.contains("STEP \(name)") {
-                throw TestProcessError("the browser driver exited before step \(name):\n\(out)\n\(process.stderr.suffix(2000))")
+                throw TestProcessError("the browser driver exited before step \(name):\n\(out)\n\(process.stderr.suffix(2000))\n\(context())")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw TestProcessError("no step \(name) within \(timeout):\n\(process.stdout)\n\(process.stderr.suffix(2000))")
+        throw TestProcessError("no step \(name) within \(timeout):\n\(process.stdout)\n\(process.stderr.suffix(2000))\n\(context())")
     }
 
     /// Lets a waiting scenario go on (it waits for the file go-NAME).
