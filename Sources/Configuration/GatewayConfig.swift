@@ -324,8 +324,8 @@ extension GatewayConfig.ScreenPop {
         reader.optional("log", into: &log, expected: "a file path") { $0.isEmpty ? nil : $0 }
         reader.bool("require_tls", into: &requireTLS)
         reader.duration("conversation_window", into: &conversationWindow)
-        reader.read("console_wait", into: &consoleWait, expected: "a duration from 0 to 2s, such as 200ms") { text in
-            SectionReader.parseDuration(text).flatMap { $0 <= .seconds(2) ? $0 : nil }
+        reader.read("console_wait", into: &consoleWait, expected: "a duration from 0 to 5s, such as 200ms") { text in
+            SectionReader.parseDuration(text).flatMap { $0 <= .seconds(5) ? $0 : nil }
         }
     }
 }

@@ -118,8 +118,8 @@ final class EventHub: @unchecked Sendable {
         nextID += 1
         items.append(Item(id: nextID, topic: topic, name: name, agent: agent, pop: pop, object: object))
         if items.count > capacity + capacity / 4 { items.removeFirst(items.count - capacity) }
-        // A waiter the gateway stopped waiting for (console_wait is at most 2 s) is forgotten.
-        if let oldest = waiters.first, Date().timeIntervalSince(oldest.since) > 5 { waiters.removeAll { Date().timeIntervalSince($0.since) > 5 } }
+        // A waiter the gateway stopped waiting for (console_wait is at most 5 s) is forgotten.
+        if let oldest = waiters.first, Date().timeIntervalSince(oldest.since) > 10 { waiters.removeAll { Date().timeIntervalSince($0.since) > 10 } }
         condition.broadcast()
         condition.unlock()
     }

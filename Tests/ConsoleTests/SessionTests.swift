@@ -55,6 +55,7 @@ struct SessionTests {
 
     static let supervisorToken = "test-token-lead-0123456789abcdef"
     static let helpdeskToken = "test-token-desk-0123456789abcdef"
+    static let integrationToken = "test-token-chat-0123456789abcdef"
 
     static func sha256(_ text: String, tool: String = "/usr/bin/sha256sum", length: Int = 64) -> String {
         guard let process = try? TestProcess("/bin/sh", ["-c", "printf %s \"$0\" | \(tool)", text]) else { return "" }
@@ -72,6 +73,7 @@ struct SessionTests {
             + "[queue support]\n"
             + "[token lead]\nrole = supervisor\nsha256 = \(sha256(supervisorToken))\n"
             + "[token desk]\nrole = helpdesk\nsha256 = \(sha256(helpdeskToken))\n"
+            + "[token chat]\nrole = integration\nsha256 = \(sha256(integrationToken))\n"
         return try await GatewayProcess.start(config: config)
     }
 
@@ -197,6 +199,8 @@ struct SessionTests {
                                     headers: ["Authorization": "Bearer \(Self.helpdeskToken)"]).status == 403)
         #expect(try await Self.call(gateway, "GET", "/api/v1/events/abc/recording", headers: cookie).status == 400)
         #expect(try await Self.call(gateway, "GET", "/api/v1/events/99/recording", headers: cookie).status == 404)
+        let integration = try await Self.call(gateway, "GET", "/api/v1/events/99/recording", headers: ["Authorization": "Bearer \(Self.integrationToken)"])
+        #expect(integration.status == 403 && integration.detail == "A token with role integration may not play recordings.")
 
         // Logout: needs the CSRF token too; then the cookie is worth nothing.
         #expect(try await Self.call(gateway, "DELETE", "/api/v1/session", headers: cookie).status == 403)
@@ -205,6 +209,39 @@ struct SessionTests {
         let after = try await Self.call(gateway, "GET", "/api/v1/agents/alice", headers: cookie)
         #expect(after.status == 401 && after.detail == "The session has ended or is not known: log in again.")
         #expect(try await Self.call(gateway, "GET", "/api/v1/session", headers: cookie).status == 401)
+        #expect(try await gateway.stop() == 0)
+    }
+}
+
+extension SessionTests {
+    @Test("under HTTPS the session cookie is Secure, and this origin is the https one", .enabled(if: TestCertificates.available))
+    func secureCookie() async throws {
+        let directory = try TestPaths.temporaryDirectory("console-tls")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificates = try await TestCertificates.make(in: directory)
+        let config = GatewayProcess.loopbackTrunk() + "[agent alice]\npassword = alice-secret\nqualify_frequency = 0\n"
+            + "[http]\nlisten = 127.0.0.1:0\ntls_certificate = \(certificates.certificate)\ntls_private_key = \(certificates.privateKey)\n"
+        let gateway = try await GatewayProcess.start(config: config)
+        let ready = try #require(gateway.process.stderr.split(separator: "\n").first { $0.contains("omnigate: ready") })
+        let range = try #require(ready.range(of: "https 127.0.0.1:"))
+        let port = try #require(Int(ready[range.upperBound...].prefix { $0.isNumber }))
+        func curl(_ arguments: [String]) async throws -> String {
+            let process = try TestProcess("/usr/bin/curl", ["-s", "-i", "--cacert", certificates.ca] + arguments)
+            _ = try await process.waitForExit(timeout: .seconds(20))
+            return process.stdout
+        }
+        let login = try await curl(["-H", "Content-Type: application/json", "-d", "{\"agent\": \"alice\", \"password\": \"alice-secret\"}",
+                                    "https://127.0.0.1:\(port)/api/v1/session"])
+        let cookie = try #require(login.split(separator: "\r\n").first { $0.lowercased().hasPrefix("set-cookie:") }, "\(login)")
+        #expect(cookie.hasSuffix("; HttpOnly; SameSite=Strict; Secure"), "\(cookie)")
+        let session = String(cookie.split(separator: "=", maxSplits: 1)[1].prefix { $0 != ";" })
+        let body = login.components(separatedBy: "\r\n\r\n").last ?? ""
+        let csrf = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["csrf_token"] as? String)
+        let change = ["-X", "PUT", "-H", "Cookie: omnigate_session=\(session)", "-H", "X-CSRF-Token: \(csrf)", "-d", "{\"state\": \"paused\"}"]
+        let same = try await curl(change + ["-H", "Origin: https://127.0.0.1:\(port)", "https://127.0.0.1:\(port)/api/v1/agents/alice/state"])
+        #expect(same.hasPrefix("HTTP/1.1 200"), "\(same)")
+        let plain = try await curl(change + ["-H", "Origin: http://127.0.0.1:\(port)", "https://127.0.0.1:\(port)/api/v1/agents/alice/state"])
+        #expect(plain.hasPrefix("HTTP/1.1 403"), "the http origin is another origin: \(plain)")
         #expect(try await gateway.stop() == 0)
     }
 }

@@ -357,6 +357,18 @@ def supervisor(args):
         """)
         data("figures", figures)
         console.screenshot(args.screenshot)
+        step("figures")
+        # Queues and agents live: the test pauses both agents and a caller waits in the queue.
+        wait_for_go(args, "caller")
+        live = """
+            const row = document.querySelector('#queues tbody tr[data-queue="support"]');
+            const states = [...document.querySelectorAll('#agents tbody tr td[data-state]')].map((td) => td.dataset.state);
+            return row ? { waiting: row.querySelector('.waiting').textContent, longest: row.querySelector('.longest').textContent,
+                           members: row.querySelector('td:last-child').textContent, states } : null;
+        """
+        console.wait(lambda d: (lambda r: r and r["waiting"] == "1" and r["longest"] != "0 s" and r["states"] == ["paused", "paused"])(console.js(live)),
+                     "a caller waiting, for longer than a second, with both agents paused")
+        data("live", console.js(live))
         checks(console, "supervisor")
         Select(console.by_id("lang")).select_by_value("de")
         data("german", {"fcr": console.by_id("kpi-fcr").text, "heading": console.by_id("kpi-heading").text})
