@@ -7,7 +7,7 @@ public struct CallEvent: Sendable {
     public enum Kind: String, Sendable { case started, answered, ended }
     public var kind: Kind
     public var uniqueid: String
-    /// `in` for a trunk's call, `out` for an agent's own.
+    /// `inbound` for a trunk's call, `outbound` for an agent's own.
     public var direction: String
     /// The caller's number (an agent's name for its own call).
     public var from: String
@@ -17,5 +17,21 @@ public struct CallEvent: Sendable {
     public var queue: String?
     /// For `ended`: ANSWERED, NO ANSWER, BUSY, FAILED.
     public var disposition: String?
+    public var time: Date
+}
+
+/// An SMS as the API's event stream tells it: one came in from a customer, or
+/// an agent sent one (its status once the next hop answered). The text itself
+/// is on the timeline; a console reads it there.
+public struct MessageEvent: Sendable {
+    public enum Kind: String, Sendable { case received, sent }
+    public var kind: Kind
+    /// The customer's and the company's addresses, as the message had them.
+    public var from: String
+    public var to: String
+    /// The agent in the conversation: the one the customer's SMS goes on to (SMS_AGENT), or the sender.
+    public var agent: String?
+    /// For `sent`: accepted or failed.
+    public var status: String?
     public var time: Date
 }

@@ -42,6 +42,9 @@ public final class Service: Sendable {
     public var configuration: GatewayConfig { services.config }
     /// Calls started, answered and ended, as they happen.
     public var callEvents: Broadcast<CallEvent> { services.calls }
+
+    /// SMS in from customers and out from agents, as they happen.
+    public var messageEvents: Broadcast<MessageEvent> { services.messages }
     /// Sends an SMS as an agent, as if its phone had sent it: through the
     /// agent's message context (the shipped plan sends it out through the
     /// outbound trunk, From the company's number, on the customer's timeline

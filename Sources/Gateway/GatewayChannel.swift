@@ -16,6 +16,7 @@ final class Services: Sendable {
     let bus: ScreenPopBus
     /// Calls started, answered and ended.
     let calls = Broadcast<CallEvent>()
+    let messages = Broadcast<MessageEvent>()
     let popFile: ScreenPopFile?
     private let settings: Mutex<GatewayConfig>
     let log = Logger("call")

@@ -42,9 +42,17 @@ struct MessageSender {
         var status = 408, reason = "no answer from the next hop"
         if case .messageStatus(_, let code, let text)? = answer { status = code; reason = text }
         let accepted = (200..<300).contains(status)
-        if !route.toAgent { services.access.write(.smsStatus(reference: reference, status: accepted ? .accepted : .failed)) }
+        if !route.toAgent {
+            // An agent's message is told of on the event stream once the timeline has its status.
+            let write = StoreWrite.smsStatus(reference: reference, status: accepted ? .accepted : .failed)
+            if agent != nil { await services.access.writeAndWait(write) } else { services.access.write(write) }
+        }
         services.log.info("sms out", ("to", destination), ("from", fromUser), ("agent", agent ?? "-"), ("sip.status", status),
                           ("status", accepted ? "accepted" : "failed"))
+        if let agent, !route.toAgent {
+            services.messages.send(MessageEvent(kind: .sent, from: sender, to: destination, agent: agent,
+                                                status: accepted ? "accepted" : "failed", time: Date()))
+        }
         return MessageSendResult(status: accepted ? "SUCCESS" : "FAILURE", detail: "\(status) \(reason)")
     }
 
@@ -136,17 +144,22 @@ struct InboundMessageHandler {
     let plans: LivePlan
 
     func handle(_ message: IncomingMessage, trunk: Trunk) async {
-        services.access.write(.incomingSMS(from: message.from.uri, to: message.to.uri, body: message.body,
-                                           reference: "in-" + message.sipCallID, time: Date()))
+        // On the timeline before the event stream tells of it: a console reads the message there.
+        await services.access.writeAndWait(.incomingSMS(from: message.from.uri, to: message.to.uri, body: message.body,
+                                                        reference: "in-" + message.sipCallID, time: Date()))
         services.log.info("sms in", ("from", message.from.uri), ("to", message.to.uri), ("trunk", trunk.name),
                           ("bytes", message.body.utf8.count))
-        guard let context = trunk.messageContext else { return }
+        let received = MessageEvent(kind: .received, from: message.from.uri, to: message.to.uri, agent: nil, status: nil, time: Date())
+        guard let context = trunk.messageContext else { return services.messages.send(received) }
         let channel = MessageChannel(services: services, origin: .trunk(trunk), message: message)
         var start = self.start(message, context: context)
+        var event = received
         if let agent = await conversationAgent(channel.lookup) {
             start.variables["SMS_AGENT"] = agent
+            event.agent = agent
             services.log.info("sms in: the customer is in a conversation with an agent", ("from", message.from.uri), ("agent", agent))
         }
+        services.messages.send(event)
         await run(channel, start)
     }
 

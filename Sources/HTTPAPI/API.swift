@@ -583,12 +583,12 @@ public final class API: Sendable {
 
     // MARK: - The live event stream
 
-    /// Server-Sent Events: `topics` (pops, agents, calls; default all the role
-    /// may see), resumed after `Last-Event-ID`. An agent's token sees its own
-    /// pops, calls and state only; a helpdesk's, calls.
+    /// Server-Sent Events: `topics` (pops, agents, calls, messages; default all
+    /// the role may see), resumed after `Last-Event-ID`. An agent's token sees
+    /// its own pops, calls, state and SMS conversations only; a helpdesk's, calls.
     private func stream(_ request: HTTPRequest, _ token: APIToken) -> HTTPResponse {
         let allowed: Set<String> = switch token.role {
-        case .admin, .supervisor, .agent: ["pops", "agents", "calls"]
+        case .admin, .supervisor, .agent: ["pops", "agents", "calls", "messages"]
         case .helpdesk: ["calls"]
         case .integration: []
         }
@@ -596,8 +596,8 @@ public final class API: Sendable {
         var topics = allowed
         if let asked = request.query["topics"] {
             let wanted = Set(asked.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            guard wanted.isSubset(of: ["pops", "agents", "calls"]) else {
-                return Problem.response(400, "Bad request", "'topics' takes pops, agents and calls, separated by commas")
+            guard wanted.isSubset(of: ["pops", "agents", "calls", "messages"]) else {
+                return Problem.response(400, "Bad request", "'topics' takes pops, agents, calls and messages, separated by commas")
             }
             guard wanted.isSubset(of: allowed) else { return forbidden(token, "read \(wanted.subtracting(allowed).sorted().joined(separator: ", "))") }
             topics = wanted

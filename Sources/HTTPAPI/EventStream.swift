@@ -100,6 +100,14 @@ final class EventHub: @unchecked Sendable {
         service.agents.changes.observe { [weak self] status in
             self?.post(topic: "agents", name: "agent.state_changed", agent: status.agent) { API.json(status) }
         }
+        service.messageEvents.observe { [weak self] message in
+            self?.post(topic: "messages", name: "sms.\(message.kind.rawValue)", agent: message.agent) {
+                var object: [String: Any] = ["from": message.from, "to": message.to, "time": Timestamp.string(message.time)]
+                if let agent = message.agent { object["agent"] = agent }
+                if let status = message.status { object["status"] = status }
+                return object
+            }
+        }
         service.callEvents.observe { [weak self] call in
             self?.post(topic: "calls", name: "call.\(call.kind.rawValue)", agent: call.agent) {
                 var object: [String: Any] = ["uniqueid": call.uniqueid, "direction": call.direction, "from": call.from, "to": call.to,

@@ -202,9 +202,9 @@ enum OpenAPI {
         },
         "/api/v1/stream": {
           "get": {
-            "summary": "The live event stream (Server-Sent Events): pops, calls, agents",
+            "summary": "The live event stream (Server-Sent Events): pops, calls, agents, SMS",
             "parameters": [
-              {"name": "topics", "in": "query", "schema": {"type": "string"}, "description": "pops, agents, calls, separated by commas"},
+              {"name": "topics", "in": "query", "schema": {"type": "string"}, "description": "pops, agents, calls, messages, separated by commas"},
               {"name": "shown", "in": "query", "schema": {"type": "string", "enum": ["pops"]},
                "description": "An agent's console that says when it shows each pop (POST /api/v1/pops/{sequence}/shown): the agent's phone rings after that"},
               {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}}

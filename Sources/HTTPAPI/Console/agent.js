@@ -130,8 +130,12 @@
   // ---- The live stream (the session cookie goes with it: same origin)
   let stream = null;
   function connect() {
-    stream = new EventSource('/api/v1/stream?topics=pops,agents,calls&shown=pops');
-    stream.addEventListener('open', () => { $('live').textContent = t('live.ok'); $('live').dataset.state = 'ok'; });
+    stream = new EventSource('/api/v1/stream?topics=pops,agents,calls,messages&shown=pops');
+    stream.addEventListener('open', () => {
+      $('live').textContent = t('live.ok');
+      $('live').dataset.state = 'ok';
+      loadThread();  // whatever came while the stream was away
+    });
     stream.addEventListener('error', async () => {
       $('live').textContent = t('live.lost');
       $('live').dataset.state = 'lost';
@@ -166,6 +170,8 @@
       setPhase(data.uniqueid, 'on_call');
       setWrapTarget(data.uniqueid);
     });
+    // An SMS in this agent's conversations, in or out: the open thread reads the timeline again.
+    for (const name of ['sms.received', 'sms.sent']) stream.addEventListener(name, () => loadThread());
     stream.addEventListener('call.ended', (message) => {
       const data = JSON.parse(message.data);
       const call = calls.get(data.uniqueid);
@@ -224,8 +230,8 @@
     }
   });
 
-  // ---- SMS conversation: sent from here, received as the timeline has them (looked at every 2 s while open)
-  let smsNumber = null, smsTimer = null;
+  // ---- SMS conversation: sent from here, received live (the stream's sms.* events), read from the timeline
+  let smsNumber = null;
   async function loadThread() {
     if (!smsNumber) return;
     try {
@@ -250,16 +256,14 @@
     if (!number) return;
     smsNumber = number;
     $('sms-thread').replaceChildren();
-    clearInterval(smsTimer);
     loadThread();
-    smsTimer = setInterval(loadThread, 2000);
   });
   $('sms-send').addEventListener('submit', async (event) => {
     event.preventDefault();
     const text = $('sms-text').value;
     const number = smsNumber || $('sms-number').value.trim();
     if (!text.trim() || !number) return;
-    if (!smsNumber) { smsNumber = number; smsTimer = setInterval(loadThread, 2000); }
+    if (!smsNumber) smsNumber = number;
     showError(null);
     try {
       await Omni.request('POST', '/api/v1/messages', { to: number, body: text });
