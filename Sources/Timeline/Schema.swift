@@ -312,12 +312,16 @@ enum Schema {
     /// Makes `table` anew from `definition` (a CREATE TABLE of `<table>_rebuilt`), SQLite's
     /// documented way to change a column's constraint: every row is copied (through `mapping`'s
     /// expressions where given, a reference to a contact that is gone becomes NULL), then its
-    /// indexes and triggers are made again as they were. Runs inside the migration's transaction.
+    /// indexes and triggers are made again as they were, and its statistics when it had some
+    /// (without them the query planner may pick another index for the screen pop's queries).
+    /// Runs inside the migration's transaction.
     static func rebuild(_ table: String, as definition: String, mapping: [String: String], _ db: Connection) throws {
         let dependents = try db.rows("""
             SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name
             """, [.text(table)]).compactMap { $0.text("sql") }
         let columns = try db.rows("SELECT name FROM pragma_table_info(?)", [.text(table)]).compactMap { $0.text("name") }
+        let analyzed = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")?.int == 1
+            && (try db.scalar("SELECT count(*) FROM sqlite_stat1 WHERE tbl = ?", [.text(table)])?.int ?? 0) > 0
         try db.execute(definition)
         let kept = Set(try db.rows("SELECT name FROM pragma_table_info(?)", [.text(table + "_rebuilt")]).compactMap { $0.text("name") })
         if let lost = columns.first(where: { !kept.contains($0) }) {
@@ -335,6 +339,7 @@ enum Schema {
             ALTER TABLE \(table)_rebuilt RENAME TO \(table);
             """)
         for sql in dependents { try db.execute(sql) }
+        if analyzed { try db.execute("ANALYZE \(table)") }
     }
 
     /// Runs one migration (its SQL, then its rewrite) and records its version; returns what it has to say.

@@ -107,6 +107,22 @@ struct MigrationTests {
         #expect(try store.renormalizePhoneNumbers(dryRun: true).changes.allSatisfy { $0.outcome.hasPrefix("kept") }, "a second run changes nothing")
     }
 
+    @Test("a table made anew keeps its statistics, so the query planner goes on choosing the indexes it chose")
+    func keepsStatistics() throws {
+        let directory = try TestPaths.temporaryDirectory("migrate")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try store(at: 5, in: directory)
+        do {
+            let db = try Connection(path: path, create: false)
+            try db.execute("ANALYZE")
+        }
+        let store = try TimelineStore(path: path)
+        let analyzed = try store.read { db in
+            try db.rows("SELECT DISTINCT tbl FROM sqlite_stat1 ORDER BY tbl").compactMap { $0.text("tbl") }
+        }
+        #expect(analyzed.contains("events") && analyzed.contains("call_records"), "\(analyzed)")
+    }
+
     @Test("opening a store twice migrates it once")
     func migratesOnce() throws {
         let directory = try TestPaths.temporaryDirectory("migrate")
