@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The agent console under load: from a caller's INVITE to the screen pop rendered in the agent's browser,
-p50/p99, at 50 calls/s with 20 consoles open (20 agents logged in, each in its own headless Chromium), beside
+p50/p99, at 50 calls/s with 20 consoles open (20 agents logged in, tabs of one headless Chromium), beside
 the time from the caller's INVITE to the agent's INVITE in the same run.
 
 Two phases on one gateway (this build, release): first the calls with no console open (the gateway rings
@@ -12,7 +12,11 @@ and the pop to it by the call's uniqueid (X-Omnigate-Call). Times: SIPp's messag
 agent INVITE received) and the browser's clock (performance.timeOrigin + now() when the pop was in the page);
 one machine, one clock.
 
-Usage: Benchmarks/console_pops.py [--rate 50] [--seconds 20] [--consoles 20] [--hold 200] [--skip-build]
+The consoles are tabs of one headless Chromium (each on its own host, agentNN.localhost, so each keeps its
+own session cookie), as 20 agents' browsers would each be on their own machines; --separate-browsers starts a
+Chromium per console instead (on 2 cores, 20 of them take most of the machine at 50 calls/s).
+
+Usage: Benchmarks/console_pops.py [--rate 50] [--seconds 20] [--consoles 20] [--hold 200] [--separate-browsers] [--skip-build]
 Needs scripts/setup.sh (SIPp, chromium, chromium-driver, python3-selenium).
 """
 import argparse, datetime, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
@@ -82,6 +86,8 @@ def main():
     parser.add_argument("--consoles", type=int, default=20)
     parser.add_argument("--hold", type=int, default=200, help="ms each call stays bridged")
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--separate-browsers", action="store_true",
+                        help="a Chromium per console (default: the consoles are tabs of one Chromium, each on its own NAME.localhost)")
     args = parser.parse_args()
     for tool in ["sipp", "/usr/bin/chromium", "/usr/bin/chromedriver"]:
         if not shutil.which(tool):
@@ -145,7 +151,8 @@ def main():
         os.makedirs(directory)
         browser = subprocess.Popen(["/usr/bin/python3", DRIVER, "--base", f"http://127.0.0.1:{HTTP_PORT}", "--dir", directory,
                                     "--scenario", "pops", "--agents", ",".join(agents),
-                                    "--passwords", ",".join(f"{name}=pw-{name}" for name in agents), "--timeout", "600"],
+                                    "--passwords", ",".join(f"{name}=pw-{name}" for name in agents), "--timeout", "600"]
+                                   + ([] if args.separate_browsers else ["--tabs"]),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for line in browser.stdout:
             if line.startswith("FAIL"):

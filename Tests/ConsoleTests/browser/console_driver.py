@@ -14,6 +14,7 @@ Every wait is bounded (--timeout seconds). Nothing here talks to another host th
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -67,18 +68,23 @@ return { key: (el.dataset.kbd || '?') + ':' + (el.id || el.tagName.toLowerCase()
 """
 
 
+def chromium(args):
+    options = webdriver.ChromeOptions()
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,720", "--lang=" + args.lang,
+                 "--disable-gpu", "--no-first-run", "--disable-extensions", "--disable-background-networking",
+                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]:
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": args.lang})
+    options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(args.timeout)
+    return driver
+
+
 class Console:
     def __init__(self, args, name):
-        options = webdriver.ChromeOptions()
-        for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,720", "--lang=" + args.lang,
-                     "--disable-gpu", "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                     "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]:
-            options.add_argument(flag)
-        options.add_experimental_option("prefs", {"intl.accept_languages": args.lang})
-        options.binary_location = "/usr/bin/chromium"
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        self.driver.set_page_load_timeout(args.timeout)
+        self.driver = chromium(args)
         self.args = args
         self.name = name
 
@@ -377,12 +383,36 @@ def supervisor(args):
         console.quit()
 
 
+class TabConsole(Console):
+    """A console in a tab of a browser shared with others, on a host of its own (NAME.localhost, which
+    Chromium takes for loopback): each tab keeps its own session cookie, one browser process serves all."""
+
+    def __init__(self, args, name, driver):
+        self.driver = driver
+        self.name = name
+        self.args = argparse.Namespace(**vars(args))
+        self.args.base = re.sub(r"//[^:/]+", "//" + name + ".localhost", args.base, count=1)
+        driver.switch_to.new_window("tab")
+        self.handle = driver.current_window_handle
+
+    def js(self, script, *arguments):
+        self.driver.switch_to.window(self.handle)
+        return self.driver.execute_script(script, *arguments)
+
+    def quit(self):
+        pass
+
+
 def pops(args):
-    """The benchmark: --consoles agents' consoles, each logged in and available; records every pop's render time."""
+    """The benchmark: --consoles agents' consoles, each logged in and available; records every pop's render time.
+    With --tabs, all consoles are tabs of one browser (each on its own NAME.localhost host)."""
     names = args.agents.split(",")
-    consoles = [Console(args, name) for name in names]
+    shared = chromium(args) if args.tabs else None
+    consoles = [TabConsole(args, name, shared) if shared else Console(args, name) for name in names]
     try:
         for console in consoles:
+            if shared:
+                shared.switch_to.window(console.handle)
             console.log_in_agent(console.name, args.password_for(console.name))
             console.go_available()
         step("available")
@@ -395,6 +425,11 @@ def pops(args):
     finally:
         for console in consoles:
             console.quit()
+        if shared:
+            try:
+                shared.quit()
+            except WebDriverException:
+                pass
 
 
 def main():
@@ -417,6 +452,7 @@ def main():
     parser.add_argument("--period-from", default="")
     parser.add_argument("--period-to", default="")
     parser.add_argument("--window", type=int, default=7)
+    parser.add_argument("--tabs", action="store_true", help="pops: every console a tab of one browser")
     parser.add_argument("--screenshot", default="")
     parser.add_argument("--lang", default="en-GB")
     parser.add_argument("--timeout", type=float, default=60)
