@@ -391,7 +391,8 @@ extension EngineCore {
     /// Bindings remembered from before a restart (UDP ones still reach their
     /// phones; TCP/TLS phones register again over a new connection).
     func restoreBindings(_ agent: String, _ bindings: [Binding]) {
-        let qualifyEvery = config.registrar?.credentials(agent)?.qualifyEvery ?? .seconds(60)
+        // The agent's own setting, nil ("never") included: `?.qualifyEvery ?? 60 s` once turned never into every 60 s.
+        let qualifyEvery: Duration? = config.registrar?.credentials(agent).map(\.qualifyEvery) ?? .seconds(60)
         for binding in bindings where binding.expires > Date() && registrar.bindings[agent]?.contains(where: { $0.binding.contact == binding.contact }) != true {
             registrar.bindings[agent, default: []].append(RegistrarState.Entry(binding: binding, qualifyEvery: qualifyEvery, id: registrar.takeID()))
         }

@@ -237,13 +237,15 @@ struct AgentTests {
         try await Self.dial("*47", as: "alice", first)
         #expect(try await first.stop() == 0)
 
+        // The phone listens from before the restart: with qualify_frequency = 0 the restored
+        // registration gets no OPTIONS (which the phone's scenario would take as a failure), only the INVITE.
+        let (phone, phoneDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: phonePort,
+                                                     arguments: ["-i", Self.phoneAddress, "-m", "1", "-d", "300"])
+        defer { phone.kill() }
         let second = try await GatewayProcess.start(config: config, dialplan: Self.queuePlan)
         let (waiting, waitingDirectory) = try Self.caller("+15550000001", second)
         let why = try await second.process.waitForLine(containing: "queue: no agent can take the call yet")
         #expect(why.contains("alice: paused (lunch)"), "the pause survived the restart: \(why)")
-        let (phone, phoneDirectory) = try SIPp.start("uas-agent-answers-hangs-up.xml", target: nil, port: phonePort,
-                                                     arguments: ["-i", Self.phoneAddress, "-m", "1", "-d", "300"])
-        defer { phone.kill() }
         try await Self.dial("*48", as: "alice", second)
         #expect(try await SIPp.finish(waiting, directory: waitingDirectory).successful == 1)
         let rung = try await SIPp.finish(phone, directory: phoneDirectory)
