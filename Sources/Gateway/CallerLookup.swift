@@ -51,7 +51,7 @@ extension CallerContext {
             let about = last.subject ?? last.summary ?? ""
             lastInteraction = "\(last.channel.rawValue) \(Self.ago(last.time, now: now))" + (about.isEmpty ? "" : ": \(about)")
         }
-        detail = pop.json
+        document = pop
     }
 
     /// "5m ago", "3h ago", "2d ago".

@@ -14,8 +14,9 @@ public struct CallerContext: Sendable, Codable, Equatable {
     public var lastAgent: String?
     /// One line: channel, when, and what about ("chat 2h ago: refund for order 4711").
     public var lastInteraction: String?
-    /// The store's full screen-pop document (identities, recent events, open items), as JSON.
-    public var detail: String?
+    /// The store's full screen-pop document (identities, recent events, open items); made
+    /// into JSON only where it is shown (the pop log, the event stream), never on the call's path.
+    public var document: TimelinePop?
 
     public init() {}
 }
@@ -53,7 +54,8 @@ extension ScreenPop {
             if let tier = context.tier { known["tier"] = tier }
             if let last = context.lastAgent { known["last_agent"] = last }
             if let interaction = context.lastInteraction { known["last_interaction"] = interaction }
-            if let detail = context.detail.flatMap({ try? JSONSerialization.jsonObject(with: Data($0.utf8)) }) {
+            if let document = context.document, let data = try? Timestamp.encoder.encode(document),
+               let detail = try? JSONSerialization.jsonObject(with: data) {
                 known["detail"] = detail
             }
             object["context"] = known

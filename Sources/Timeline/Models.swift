@@ -152,7 +152,7 @@ public struct CallRecord: Sendable, Codable, Equatable {
 }
 
 /// What an agent should see about a caller, from the store.
-public struct TimelinePop: Sendable, Codable {
+public struct TimelinePop: Sendable, Codable, Equatable {
     public struct Summary: Sendable, Codable, Equatable {
         /// Interactions per channel.
         public var interactions: [String: Int] = [:]
