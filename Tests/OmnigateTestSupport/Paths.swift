@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Where things are when tests run.
 public enum TestPaths {
@@ -35,10 +36,24 @@ public enum TestPaths {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
-    /// A fresh temporary directory, removed by the caller.
+    /// A fresh temporary directory, removed by the caller, or at the latest when the
+    /// test process exits (`OMNIGATE_KEEP_TEST_DIRS=1` keeps them to look at): a full
+    /// run makes hundreds, and they piled up in /tmp run after run.
     public static func temporaryDirectory(_ prefix: String = "omnigate-test") throws -> String {
         let path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        created.withLock { directories in
+            if directories.isEmpty && ProcessInfo.processInfo.environment["OMNIGATE_KEEP_TEST_DIRS"] != "1" {
+                atexit { TestPaths.removeCreated() }
+            }
+            directories.append(path)
+        }
         return path
+    }
+
+    private static let created = Mutex<[String]>([])
+
+    private static func removeCreated() {
+        for path in created.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
     }
 }
