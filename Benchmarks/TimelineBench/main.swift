@@ -180,6 +180,12 @@ func ms(_ value: Double) -> String { String(format: "%.3f ms", value) }
 print("screen pop, known caller (\(popCount) lookups, 10 latest events, \(String(format: "%.1f", Double(popEvents) / Double(popCount + min(500, popCount)))) returned on average):")
 print("  TimelineStore.screenPop   p50 \(ms(percentile(storePops, 0.5)))  p99 \(ms(percentile(storePops, 0.99)))  max \(ms(storePops.last!))   (targets: p50 < 0.200 ms, p99 < 1.000 ms)")
 print("  bare sqlite3, same SQL    p50 \(ms(percentile(barePops, 0.5)))  p99 \(ms(percentile(barePops, 0.99)))  max \(ms(barePops.last!))")
+// What normalising a caller's number costs (libphonenumber through CPhoneNumbers), beside the pop it is part of.
+let phoneStart = clock.now
+for number in knownNumbers { _ = try normalizer.phone(number) }
+let phoneMicroseconds = Double((clock.now - phoneStart).components.attoseconds) / 1e12 / Double(max(1, knownNumbers.count))
+    + Double((clock.now - phoneStart).components.seconds) * 1e6 / Double(max(1, knownNumbers.count))
+print("  a national number to E.164 (libphonenumber): \(String(format: "%.1f", phoneMicroseconds)) µs each (\(knownNumbers.count) numbers)")
 
 let unknownNumbers = (0..<min(popCount, 5_000)).map { i in DemoData.unknownE164(i % 1000) }
 let unknownPops = try measurePops(unknownNumbers) { number in _ = try store.screenPop(for: number) }

@@ -17,13 +17,10 @@ final class CallerLookup: Sendable {
 
     /// The pop if it is ready within `budget`, or why not.
     func value(within budget: Duration) async -> Result<TimelinePop, LookupFailure> {
-        await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            Task { once.resume(await task.value) }
-            Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) {
-                once.resume(.failure(.timedOut(budget)))
-            }
-        }
+        let answer = FirstAnswer<Result<TimelinePop, LookupFailure>>()
+        Task { answer.give(await task.value) }
+        Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) { answer.give(.failure(.timedOut(budget))) }
+        return await answer.value()
     }
 }
 

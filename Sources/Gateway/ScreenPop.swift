@@ -132,36 +132,10 @@ public final class ScreenPopBus: Sendable {
     func shown(_ pop: ScreenPop, within budget: Duration) async -> Bool {
         guard budget > .zero, let display = display.withLock({ $0 }) else { return true }
         // The common case, no screen open, never suspends the call: a suspension costs a trip through the task pool.
-        let gate = Gate()
-        guard display.show(pop, { gate.open(true) }) else { return true }
-        Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) { gate.open(false) }
-        return await gate.wait()
-    }
-}
-
-/// A yes/no that can be given before anyone waits for it, once.
-private final class Gate: Sendable {
-    private let state = Mutex<(answer: Bool?, waiter: CheckedContinuation<Bool, Never>?)>((nil, nil))
-
-    func open(_ answer: Bool) {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard state.answer == nil else { return nil }
-            state.answer = answer
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: answer)
-    }
-
-    func wait() async -> Bool {
-        if let answer = state.withLock({ $0.answer }) { return answer }
-        return await withCheckedContinuation { continuation in
-            let answer = state.withLock { state -> Bool? in
-                if state.answer == nil { state.waiter = continuation }
-                return state.answer
-            }
-            if let answer { continuation.resume(returning: answer) }
-        }
+        let shown = FirstAnswer<Bool>()
+        guard display.show(pop, { shown.give(true) }) else { return true }
+        Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) { shown.give(false) }
+        return await shown.value()
     }
 }
 

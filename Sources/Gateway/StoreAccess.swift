@@ -76,18 +76,15 @@ final class StoreAccess: Sendable {
             running.subtract(1, ordering: .relaxed)
             return .failure(.busy)
         }
-        return await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            lookups.async { [self] in
-                let result: Result<T, LookupFailure>
-                do { result = .success(try body(store)) } catch { result = .failure(.failed(String(describing: error))) }
-                running.subtract(1, ordering: .relaxed)
-                once.resume(result)
-            }
-            Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) {
-                once.resume(.failure(.timedOut(budget)))
-            }
+        let answer = FirstAnswer<Result<T, LookupFailure>>()
+        lookups.async { [self] in
+            let result: Result<T, LookupFailure>
+            do { result = .success(try body(store)) } catch { result = .failure(.failed(String(describing: error))) }
+            running.subtract(1, ordering: .relaxed)
+            answer.give(result)
         }
+        Deadlines.queue.asyncAfter(deadline: .now() + budget.timeInterval) { answer.give(.failure(.timedOut(budget))) }
+        return await answer.value()
     }
 }
 
@@ -696,11 +693,31 @@ extension Duration {
     }
 }
 
-/// A continuation resumed by whichever comes first, the answer or the deadline.
-final class ResumeOnce<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, Never>?>
-    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = Mutex(continuation) }
-    func resume(_ value: T) { continuation.withLock { $0.take() }?.resume(returning: value) }
+/// One answer, from whichever comes first (the work or its deadline); it may come
+/// before anyone waits for it, and later ones are dropped.
+final class FirstAnswer<T: Sendable>: Sendable {
+    private let state = Mutex<(answer: T?, waiter: CheckedContinuation<T, Never>?)>((nil, nil))
+
+    func give(_ answer: T) {
+        let waiter = state.withLock { state -> CheckedContinuation<T, Never>? in
+            guard state.answer == nil else { return nil }
+            state.answer = answer
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: answer)
+    }
+
+    func value() async -> T {
+        if let answer = state.withLock({ $0.answer }) { return answer }
+        return await withCheckedContinuation { continuation in
+            let answer = state.withLock { state -> T? in
+                if state.answer == nil { state.waiter = continuation }
+                return state.answer
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
 }
 
 /// Why a store read gave no answer in time.

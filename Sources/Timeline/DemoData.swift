@@ -153,10 +153,11 @@ public enum DemoData {
     }
 
     /// Number `i` (0–999) of the numbers demo calls and texts come from that no contact owns:
-    /// `+447700900000` to `+447700900999`, Ofcom's range for fiction.
+    /// `+447911123000` to `+447911123999`, UK mobile numbers (demo contacts have US ones).
+    /// Not Ofcom's range for fiction, 07700 900xxx: libphonenumber takes no number there for valid.
     public static func unknownE164(_ i: Int) -> String {
         let digits = String(i % 1000)
-        return "+447700900" + String(repeating: "0", count: 3 - digits.count) + digits
+        return "+447911123" + String(repeating: "0", count: 3 - digits.count) + digits
     }
 
     private static func parts(_ i: Int) -> (Int, String) {

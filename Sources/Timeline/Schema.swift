@@ -242,7 +242,7 @@ enum Schema {
                     media_path         TEXT,
                     media_duration_ms  INTEGER CHECK (media_duration_ms IS NULL OR media_duration_ms >= 0)
                 )
-                """, mapping: ["direction": directionValues], db)
+                """, mapping: ["direction": directionValues, "contact_id": existingContact("events")], db)
             try rebuild("call_records", as: """
                 CREATE TABLE call_records_rebuilt (
                     uniqueid          TEXT PRIMARY KEY,
@@ -282,7 +282,7 @@ enum Schema {
                     run_id            TEXT,
                     ended_seq         INTEGER
                 )
-                """, mapping: ["direction": directionValues], db)
+                """, mapping: ["direction": directionValues, "contact_id": existingContact("call_records")], db)
             // Deliveries made so far per webhook: the outbox is pruned, this count is not.
             try db.execute("""
                 CREATE TABLE webhook_totals (
@@ -309,9 +309,12 @@ enum Schema {
     /// Version 6's mapping of the old direction values to the new.
     private static let directionValues = "CASE direction WHEN 'in' THEN 'inbound' WHEN 'out' THEN 'outbound' ELSE direction END"
 
+    /// A reference to a contact that is gone becomes NULL (a writer with foreign keys off may have left one).
+    private static func existingContact(_ table: String) -> String { "(SELECT id FROM contacts WHERE id = \(table).contact_id)" }
+
     /// Makes `table` anew from `definition` (a CREATE TABLE of `<table>_rebuilt`), SQLite's
     /// documented way to change a column's constraint: every row is copied (through `mapping`'s
-    /// expressions where given, a reference to a contact that is gone becomes NULL), then its
+    /// expressions where given), then its
     /// indexes and triggers are made again as they were, and its statistics when it had some
     /// (without them the query planner may pick another index for the screen pop's queries).
     /// Runs inside the migration's transaction.
@@ -327,11 +330,7 @@ enum Schema {
         if let lost = columns.first(where: { !kept.contains($0) }) {
             throw StoreError(.invalidValue, "the store's \(table) table has a column '\(lost)' this Omnigate does not know; it was not changed")
         }
-        let values = columns.map { column in
-            if let expression = mapping[column] { return expression }
-            if column == "contact_id" { return "(SELECT id FROM contacts WHERE id = \(table).contact_id)" }
-            return "\"\(column)\""
-        }
+        let values = columns.map { mapping[$0] ?? "\"\($0)\"" }
         try db.execute("""
             INSERT INTO \(table)_rebuilt (\(columns.map { "\"\($0)\"" }.joined(separator: ", ")))
             SELECT \(values.joined(separator: ", ")) FROM \(table);

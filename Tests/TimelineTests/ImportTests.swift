@@ -78,6 +78,11 @@ struct ImportTests {
             ("{\"source\":\"x\",\"time\":\"yesterday\"}", "e.jsonl:1: 'time' must be ISO 8601, such as 2026-11-24T10:00:00Z"),
             ("[1,2]", "e.jsonl:1: not a JSON object"),
             ("{\"source\":\"x\",\"contact\":\"nobody\"}", "e.jsonl:1: no contact 'nobody'"),
+            ("{\"source\":\"x\",\"contact\":\"c1\",\"contact_id\":\"c2\"}", "e.jsonl:1: 'contact' and 'contact_id' name different contacts"),
+            ("{\"source\":\"x\",\"media_duration_ms\":-5}", "e.jsonl:1: 'media_duration_ms' must be a whole number ≥ 0"),
+            ("{\"source\":\"x\",\"direction\":\"sideways\"}", "e.jsonl:1: 'direction' must be inbound, outbound or internal"),
+            ("{\"query\":\"+1\",\"recent\":{\"not\":\"a list\"}}", "e.jsonl:1: 'recent' of a lookup document must be a list of events"),
+            ("{\"recent\":[],\"contact\":{\"id\":\"c9\"}}", "e.jsonl:1: the lookup document's 'contact' is not a contact (id, name, tier, identities)"),
             ("{\"source\":\"x\",\"subject\":\"a\\u0007b\"}", "e.jsonl:1: subject contains control characters"),
             // A line naming an event already stored is still checked, not waved through as a duplicate.
             ("{\"source\":\"chat\",\"external_ref\":\"conv-9\",\"subject\":\"a\\u0007b\"}", "e.jsonl:1: subject contains control characters"),
@@ -184,5 +189,39 @@ struct TimestampTests {
         }
         #expect(Timestamp.string(Date(timeIntervalSince1970: 1.0004)) == "1970-01-01T00:00:01.000Z")
         #expect(Timestamp.string(Date(timeIntervalSince1970: 1.0006)) == "1970-01-01T00:00:01.001Z")
+    }
+}
+
+@Suite("omnigate renormalize")
+struct RenormalizeCommandTests {
+    @Test("--dry-run reports the phone numbers not in their normal form and changes nothing; without it they are rewritten; a bad option is a usage error")
+    func command() async throws {
+        let directory = try TestPaths.temporaryDirectory("renormalize")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/store.sqlite"
+        do {
+            let store = try TimelineStore(path: path)
+            try store.addContact(Contact(id: "c1", name: "Ada"))
+            try store.write { db in
+                // Another writer's own spelling, with plain SQL.
+                try db.run("INSERT INTO identities (kind, value, contact_id) VALUES ('phone', '(201) 555-0101', 'c1')")
+            }
+            store.close()
+        }
+        func run(_ arguments: [String]) async throws -> TestProcess {
+            let process = try TestProcess(TestPaths.omnigate, ["renormalize", "--store", path] + arguments)
+            _ = try await process.waitForExit(timeout: .seconds(60))
+            return process
+        }
+        let dry = try await run(["--dry-run"])
+        #expect(dry.stdout == "table,old,new,outcome\r\nidentities,(201) 555-0101,\"'+12015550101\",rewritten\r\n", "\(dry.stdout)")
+        #expect(dry.stderr.contains("1 phone numbers checked, 1 rewritten to their normal form, 0 kept as they were (dry run: nothing was changed)"))
+        #expect(try TimelineStore(path: path, mode: .readOnly).screenPop(for: "+12015550101").known == false, "a dry run changes nothing")
+        let real = try await run([])
+        #expect(real.stdout == dry.stdout)
+        #expect(try TimelineStore(path: path, mode: .readOnly).screenPop(for: "+12015550101").contact?.id == "c1")
+        let bad = try TestProcess(TestPaths.omnigate, ["renormalize", "--store", path, "--bogus"])
+        #expect(try await bad.waitForExit(timeout: .seconds(60)) == 2)
+        #expect(bad.stderr.contains("unknown option '--bogus'"), "\(bad.stderr)")
     }
 }
