@@ -106,7 +106,7 @@ final class Console: Sendable {
         }
         if !["GET", "HEAD", "OPTIONS"].contains(request.method) {
             if let refusal = originRefusal(request) { return .refused(refusal) }
-            guard let sent = request.headers["x-csrf-token"], SessionBook.same(sent, session.csrf) else {
+            guard let sent = request.headers["x-csrf-token"], Secrets.same(sent, session.csrf) else {
                 return .refused(Problem.response(403, "CSRF token missing",
                                                  "A request with a session cookie that changes something carries the session's X-CSRF-Token header."))
             }
@@ -162,7 +162,7 @@ final class Console: Sendable {
                 return describe(session, token, status: 200)
             }
             if let refusal = originRefusal(request) { return refusal }
-            guard let sent = request.headers["x-csrf-token"], SessionBook.same(sent, session.csrf) else {
+            guard let sent = request.headers["x-csrf-token"], Secrets.same(sent, session.csrf) else {
                 return Problem.response(403, "CSRF token missing", "Logging out carries the session's X-CSRF-Token header.")
             }
             sessions.close(id)

@@ -41,7 +41,7 @@ final class SessionBook: Sendable {
 
     /// Opens a session; ends the least recently used one when the book is full.
     func open(kind: String, agent: String?, tokenHash: String?, now: Date = Date()) -> Session {
-        let session = Session(id: Self.random(), csrf: Self.random(), kind: kind, agent: agent, tokenHash: tokenHash, created: now, lastUsed: now)
+        let session = Session(id: Secrets.random(), csrf: Secrets.random(), kind: kind, agent: agent, tokenHash: tokenHash, created: now, lastUsed: now)
         sessions.withLock { book in
             book = book.filter { !Self.expired($0.value, now) }
             if book.count >= capacity, let oldest = book.values.min(by: { $0.lastUsed < $1.lastUsed }) {
@@ -75,16 +75,6 @@ final class SessionBook: Sendable {
         now.timeIntervalSince(session.created) > lifetime || now.timeIntervalSince(session.lastUsed) > idle
     }
 
-    /// 32 bytes from OpenSSL's generator, URL-safe base64 without padding (43 characters).
-    static func random() -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        // RAND_bytes "returns 1 on success, -1 if not supported by the current RAND method, or 0 on other failure"
-        // (https://docs.openssl.org/3.0/man3/RAND_bytes/): without randomness there can be no session.
-        guard RAND_bytes(&bytes, 32) == 1 else { fatalError("RAND_bytes failed: OpenSSL has no randomness to give") }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
     /// The session id in a `Cookie` header, if any.
     static func id(cookieHeader: String?) -> String? {
         guard let cookieHeader else { return nil }
@@ -95,28 +85,14 @@ final class SessionBook: Sendable {
         return nil
     }
 
-    /// Compares two secrets in time that does not depend on where they differ.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for i in x.indices { difference |= x[i] ^ y[i] }
-        return difference == 0
-    }
-
     /// MD5 in lower-case hex, for a SIP digest HA1.
-    static func md5(_ text: String) -> String {
-        var digest = [UInt8](repeating: 0, count: 16)
-        let bytes = Array(text.utf8)
-        _ = omnigate_md5(bytes, bytes.count, &digest)
-        return digest.map { String(format: "%02x", $0) }.joined()
-    }
+    static func md5(_ text: String) -> String { Secrets.hex(text, omnigate_md5, bytes: 16) }
 
     /// Whether `password` is the agent's SIP password: as configured, or as its
     /// HA1, MD5(username:realm:password), the digest the registrar checks phones with.
     static func agentPassword(_ password: String, matches agent: Agent, realm: String) -> Bool {
-        if let stored = agent.password { return same(stored, password) }
-        if let hash = agent.passwordHash { return same(hash.lowercased(), md5("\(agent.username):\(realm):\(password)")) }
+        if let stored = agent.password { return Secrets.same(stored, password) }
+        if let hash = agent.passwordHash { return Secrets.same(hash.lowercased(), md5("\(agent.username):\(realm):\(password)")) }
         return false
     }
 }

@@ -23,21 +23,10 @@ struct TokenBook: Sendable {
     func token(sha256: String) -> APIToken? { byHash[sha256] }
 
     /// SHA-256 of the text, lower-case hex.
-    static func sha256(_ text: String) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        let bytes = Array(text.utf8)
-        _ = omnigate_sha256(bytes, bytes.count, &digest)
-        return digest.map { String(format: "%02x", $0) }.joined()
-    }
+    static func sha256(_ text: String) -> String { Secrets.hex(text, omnigate_sha256, bytes: 32) }
 
-    /// A new random token: 32 bytes from the system's generator, URL-safe base64.
-    static func newSecret() -> String {
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &generator) }
-        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
+    /// A new random token (URL-safe base64 of 32 random bytes).
+    static func newSecret() -> String { Secrets.random() }
 }
 
 /// `omnigate token new`'s work, public for the command.
@@ -48,5 +37,33 @@ public enum TokenMaker {
         var section = "[token \(name)]\nrole = \(role.rawValue)\nsha256 = \(TokenBook.sha256(secret))\n"
         if let agent { section += "agent = \(agent)\n" }
         return (secret, section)
+    }
+}
+
+/// The API's secrets, in one place: tokens and session ids from OpenSSL's
+/// generator, digests in lower-case hex, comparisons in constant time.
+enum Secrets {
+    /// 32 bytes from OpenSSL's RAND_bytes, URL-safe base64 without padding (43 characters).
+    static func random() -> String {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        // RAND_bytes "returns 1 on success, -1 if not supported by the current RAND method, or 0 on other failure"
+        // (https://docs.openssl.org/3.0/man3/RAND_bytes/): without randomness there can be no secret.
+        guard RAND_bytes(&bytes, 32) == 1 else { fatalError("RAND_bytes failed: OpenSSL has no randomness to give") }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// A digest of the text's UTF-8, in lower-case hex.
+    static func hex(_ text: String, _ digest: (UnsafeRawPointer?, Int, UnsafeMutablePointer<UInt8>?) -> Int32, bytes: Int) -> String {
+        var out = [UInt8](repeating: 0, count: bytes)
+        let input = Array(text.utf8)
+        _ = digest(input, input.count, &out)
+        return out.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Compares two secrets in time that does not depend on where they differ (OpenSSL's CRYPTO_memcmp).
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        return x.count == y.count && CRYPTO_memcmp(x, y, x.count) == 0
     }
 }

@@ -57,26 +57,15 @@ public struct JourneyReport: Sendable, Codable, Equatable {
         lines.append("first_contact_resolution,,,,\(resolvedAtFirstContact),\(journeys),\(rate(firstContactResolution))")
         lines.append("repeat_contact_rate,,,,\(journeys - resolvedAtFirstContact),\(journeys),\(rate(repeatContactRate))")
         for channel in byFirstChannel {
-            lines.append("repeat_contact_rate,,,\(CSVField.escape(channel.channel)),\(channel.repeated),\(channel.journeys),\(rate(channel.repeatRate))")
+            lines.append("repeat_contact_rate,,,\(CallRecordExport.csvCell(channel.channel)),\(channel.repeated),\(channel.journeys),\(rate(channel.repeatRate))")
         }
         lines.append("channel_switches_per_journey,,,,\(channelSwitches),\(journeys),\(rate(switchesPerJourney))")
         for day in queues {
-            let queue = CSVField.escape(day.queue)
+            let queue = CallRecordExport.csvCell(day.queue)
             lines.append("service_level,\(day.day),\(queue),,\(day.answeredInTime),\(day.offered),\(rate(day.serviceLevel))")
             lines.append("abandon_rate,\(day.day),\(queue),,\(day.abandoned),\(day.offered),\(rate(day.abandonRate))")
         }
         return lines.joined(separator: "\r\n") + "\r\n"
-    }
-}
-
-/// CSV fields: quoted when needed, and a leading `=`, `+`, `-` or `@` defused
-/// so a spreadsheet never runs a value a customer chose as a formula.
-enum CSVField {
-    static func escape(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
-        guard value.contains(where: { ",\"\r\n".contains($0) }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 
