@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CMalloc", providers: [.apt(["libc6-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Leaf modules: none of these imports another, except Log.
         .target(name: "Log"),
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "Dialplan"),
         // libphonenumber (Debian libphonenumber-dev) has a C++ API only: a small C wrapper of our own.
         .target(name: "CPhoneNumbers", linkerSettings: [.linkedLibrary("phonenumber")]),
-        .target(name: "Timeline", dependencies: ["CSQLite", "CPhoneNumbers"]),
+        .target(name: "Timeline", dependencies: ["CSQLite", "CLibPQ", "CPhoneNumbers"]),
 
         // Where they meet, and the executable.
         .target(name: "Gateway", dependencies: ["SIPEngine", "Dialplan", "Timeline", "Configuration", "Log"]),

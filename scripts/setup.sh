@@ -35,7 +35,7 @@ fi
 
 # ---------------------------------------------------------------- 1. Debian packages
 # Build: C toolchain and the libraries that replace pjproject's stripped third-party code.
-# Store: SQLite. Service: libsystemd (sd_notify), systemd (systemd-analyze verify of the unit).
+# Store: SQLite, and PostgreSQL (libpq to build; the server for tests, which start their own). Service: libsystemd (sd_notify), systemd (systemd-analyze verify of the unit).
 # HTTP API: libmicrohttpd (with its TLS), OpenSSL's libcrypto (token hashes); curl for tests.
 # Tests and benchmarks: SIPp, baresip, sox/espeak-ng (prompts), sqlite3 CLI, openssl (test
 # certificates), tshark (what crosses the wire), e2fsprogs (chattr), util-linux (mount, prlimit).
@@ -45,6 +45,7 @@ PACKAGES=(
     build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
     libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
     uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3 libsystemd-dev systemd libmicrohttpd-dev curl libphonenumber-dev
+    libpq-dev postgresql
     sip-tester baresip-core espeak-ng sox procps iproute2 python3 python3-venv patch openssl tshark e2fsprogs util-linux
     libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
 )

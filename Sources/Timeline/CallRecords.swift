@@ -80,9 +80,14 @@ extension TimelineStore {
         try db.run("""
             INSERT INTO call_records (uniqueid, start) VALUES (?, ?) ON CONFLICT(uniqueid) DO NOTHING
             """, [.text(record.uniqueid), .int(record.start.milliseconds)])
+        if db.dialect == .postgresql {
+            // `ended_seq` is max + 1, and the API pages by it: writers on other hosts take turns until
+            // each commits, so a page never skips a record that commits later with a smaller number.
+            try db.execute("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))")
+        }
         try db.run("""
             UPDATE call_records SET direction = ?, clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
-                   lastdata = ?, start = ?, answer = ?, end = ?, duration = ?, billsec = ?, agent_answer = ?, talksec = ?,
+                   lastdata = ?, start = ?, answer = ?, "end" = ?, duration = ?, billsec = ?, agent_answer = ?, talksec = ?,
                    disposition = ?, userfield = ?,
                    state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
                    agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?,

@@ -2,14 +2,17 @@
 // every channel, and call records — in one SQLite file other systems share.
 //
 // Rules, first:
-// - Only this module imports CSQLite; no sqlite3 type appears in its API.
+// - Only this module imports CSQLite and CLibPQ; no sqlite3 or libpq type appears in its API.
+// - The store's operations are written once, against `SQLConnection`; each backend
+//   (`SQLiteConnection`, `PostgresConnection`) turns its own failures into `StoreError`s
+//   and says where its SQL differs (`SQLDialect`).
 // - One writer connection per store, used on one serial queue; readers use
 //   their own connections (WAL lets them read while a writer writes, in this
 //   process or another).
 // - Statements are prepared once per connection and cached by their SQL text;
 //   values are always bound, never spliced into SQL.
 // - Transactions are closures: they commit on return and roll back on throw.
-// - `StoreError` carries SQLite's code and message and the SQL, never bound
+// - `StoreError` carries the database's code and message and the SQL, never bound
 //   values: those are phone numbers and messages.
 
 import CSQLite
@@ -20,6 +23,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// SQLite returned an error code.
         case sqlite(code: Int32)
+        /// PostgreSQL returned an error with this SQLSTATE (https://www.postgresql.org/docs/15/errcodes-appendix.html).
+        case postgresql(sqlstate: String)
         /// The file is not a database, or is damaged.
         case notADatabase
         /// The file was written by a newer Omnigate (schema version).
@@ -48,23 +53,98 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The message, and the SQL that failed when there is one (bound values never appear).
     public var description: String { sql.map { "\(message) [SQL: \($0)]" } ?? message }
 
-    /// True when another connection holds a lock the write needs (SQLITE_BUSY, SQLITE_LOCKED).
+    /// True when another connection holds a lock the write needs (SQLite: SQLITE_BUSY, SQLITE_LOCKED;
+    /// PostgreSQL: a lock not available, a serialization failure or a deadlock, class 40 and 55P03).
     public var isLocked: Bool {
-        if case .sqlite(let code) = kind { return code & 0xff == 5 || code & 0xff == 6 }
-        return false
+        switch kind {
+        case .sqlite(let code): return code & 0xff == 5 || code & 0xff == 6
+        case .postgresql(let state): return state.hasPrefix("40") || state == "55P03"
+        default: return false
+        }
     }
 
-    /// True when the write may succeed later unchanged: the file is locked, full, read-only, failing
-    /// or gone (SQLITE_BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL,
-    /// NOTADB), or the store is closed. False for a value the store refuses, which no retry changes.
+    /// True when the write may succeed later unchanged: the store is locked, full, read-only, failing
+    /// or gone, or closed. SQLite: BUSY, LOCKED, NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN,
+    /// PROTOCOL, NOTADB. PostgreSQL: connection failures (08), transaction rollbacks (40), resources
+    /// (53: disk full, out of memory, too many connections), the server shutting down or in
+    /// recovery (57P01–57P03), system errors (58), a read-only transaction (25006).
+    /// False for a value the store refuses, which no retry changes.
     public var isTransient: Bool {
         switch kind {
         case .unavailable: return true
         case .sqlite(let code): return [5, 6, 7, 8, 10, 11, 13, 14, 15, 26].contains(code & 0xff)
+        case .postgresql(let state):
+            return ["08", "40", "53", "58"].contains(String(state.prefix(2))) || ["57P01", "57P02", "57P03", "25006"].contains(state)
+        default: return false
+        }
+    }
+
+    /// The database refused a write because of a UNIQUE, CHECK, NOT NULL or foreign-key constraint.
+    var isConstraint: Bool {
+        switch kind {
+        case .sqlite(let code): return code & 0xff == 19
+        case .postgresql(let state): return state.hasPrefix("23")
         default: return false
         }
     }
 }
+
+/// Where the backends' SQL differs. Everything else is written once, in SQL both accept
+/// (`?` placeholders, `ON CONFLICT`, `RETURNING`, partial indexes, `"end"` quoted).
+public enum SQLDialect: String, Sendable {
+    case sqlite, postgresql
+
+    /// The larger of two values: SQLite's two-argument `max`, PostgreSQL's `greatest`.
+    var greatest: String { self == .sqlite ? "max" : "greatest" }
+
+    /// ` INDEXED BY name` for SQLite, whose planner needs the hint on this query; nothing for PostgreSQL.
+    func indexedBy(_ index: String) -> String { self == .sqlite ? " INDEXED BY \(index)" : "" }
+}
+
+/// One connection to the store's database, used by one thread at a time (the writer queue, or
+/// a reader checked out of the pool). The store's operations are written against this.
+protocol SQLConnection: AnyObject {
+    var dialect: SQLDialect { get }
+    /// Where the connection goes: a file path, or a PostgreSQL connection string without its password.
+    var path: String { get }
+    /// False once closed, or once its server connection is lost: the store replaces it.
+    var isUsable: Bool { get }
+    /// Runs SQL that takes no parameters and returns nothing (DDL, BEGIN); may hold several statements.
+    func execute(_ sql: String) throws
+    /// Runs a statement with bound values, calling `each` for every row.
+    func query(_ sql: String, _ values: [SQLValue], _ each: (Row) throws -> Void) throws
+    /// Runs a statement that changes rows; returns how many it changed.
+    @discardableResult func run(_ sql: String, _ values: [SQLValue]) throws -> Int
+    /// Runs `body` in one transaction: commit on return, roll back on throw (the first error wins).
+    /// `immediate`: take the write lock at once (SQLite's BEGIN IMMEDIATE; PostgreSQL locks per row).
+    func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T
+    func close()
+    /// Statements that have not been reset (a leak check for tests).
+    var busyStatements: Int { get }
+}
+
+extension SQLConnection {
+    func query(_ sql: String, _ each: (Row) throws -> Void) throws { try query(sql, [], each) }
+    @discardableResult func run(_ sql: String) throws -> Int { try run(sql, []) }
+    func transaction<T>(_ body: () throws -> T) throws -> T { try transaction(immediate: true, body) }
+
+    /// All rows of a query.
+    func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [Row] {
+        var result: [Row] = []
+        try query(sql, values) { result.append($0) }
+        return result
+    }
+
+    /// The first column of the first row, or nil.
+    func scalar(_ sql: String, _ values: [SQLValue] = []) throws -> SQLValue? {
+        var result: SQLValue?
+        try query(sql, values) { row in if result == nil { result = row[0] } }
+        return result
+    }
+}
+
+/// The connection the store's operations take: either backend.
+typealias Connection = any SQLConnection
 
 
 /// SQLite's transient destructor: SQLite copies a bound value before the call returns.
@@ -148,8 +228,10 @@ final class Statement {
 
 /// Wraps one `sqlite3` connection. Not thread-safe: its owner (the writer
 /// queue, or a reader checked out of the pool) uses it from one thread at a time.
-final class Connection {
+final class SQLiteConnection: SQLConnection {
     let path: String
+    var dialect: SQLDialect { .sqlite }
+    var isUsable: Bool { handle != nil }
     private(set) var handle: OpaquePointer?
     /// Prepared statements by SQL text; finalized when the connection closes.
     private var statements: [String: Statement] = [:]
@@ -233,7 +315,7 @@ final class Connection {
 
     /// Copies the whole database, as this connection sees it (its WAL included), into `destination`.
     /// Wraps `sqlite3_backup_init`/`_step`/`_finish` (https://sqlite.org/backup.html).
-    func copy(into destination: Connection) throws {
+    func copy(into destination: SQLiteConnection) throws {
         guard let handle, let target = destination.handle else { throw StoreError(.unavailable, "the store is closed") }
         guard let backup = sqlite3_backup_init(target, "main", handle, "main") else {
             throw StoreError(.sqlite(code: sqlite3_errcode(target)), "cannot copy the store: \(String(cString: sqlite3_errmsg(target)))")
@@ -287,7 +369,7 @@ final class Connection {
     }
 
     /// Runs a statement with bound values, calling `each` for every row.
-    func query(_ sql: String, _ values: [SQLValue] = [], _ each: (Row) throws -> Void) throws {
+    func query(_ sql: String, _ values: [SQLValue], _ each: (Row) throws -> Void) throws {
         let statement = try statement(sql)
         defer {
             sqlite3_reset(statement.handle)
@@ -306,31 +388,15 @@ final class Connection {
         }
     }
 
-    /// All rows of a query.
-    func rows(_ sql: String, _ values: [SQLValue] = []) throws -> [Row] {
-        var result: [Row] = []
-        try query(sql, values) { result.append($0) }
-        return result
-    }
-
-    /// The first column of the first row, or nil.
-    func scalar(_ sql: String, _ values: [SQLValue] = []) throws -> SQLValue? {
-        var result: SQLValue?
-        try query(sql, values) { row in if result == nil { result = row[0] } }
-        return result
-    }
-
     /// Runs a statement that changes rows; returns how many it changed.
     @discardableResult
-    func run(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+    func run(_ sql: String, _ values: [SQLValue]) throws -> Int {
         try query(sql, values) { _ in }
         return Int(sqlite3_changes(handle))
     }
 
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
     /// Runs `body` in one transaction: commit on return, roll back on throw (the first error wins).
-    func transaction<T>(immediate: Bool = true, _ body: () throws -> T) throws -> T {
+    func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
         try execute(immediate ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
             let result = try body()

@@ -35,7 +35,7 @@ extension TimelineStore {
         try db.run("""
             INSERT INTO gateway_runs (id, system_name, pid, boot_id, process_start, started_at, alive_at, stopped_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET alive_at = max(alive_at, excluded.alive_at)
+            ON CONFLICT(id) DO UPDATE SET alive_at = \(db.dialect.greatest)(gateway_runs.alive_at, excluded.alive_at)
             """, [.text(run.id), .text(Fitting.line(run.systemName, max: Limits.id).value), .int(Int64(run.pid)), .text(run.bootID),
                   .int(run.processStart), .int(run.startedAt.milliseconds), .int(run.aliveAt.milliseconds),
                   .optional(run.stoppedAt.map(\.milliseconds))])
@@ -43,7 +43,7 @@ extension TimelineStore {
 
     func noteAlive(run id: String, at time: Date, stopped: Bool, _ db: Connection) throws {
         try db.run("""
-            UPDATE gateway_runs SET alive_at = max(alive_at, ?), stopped_at = CASE WHEN ? THEN ? ELSE stopped_at END WHERE id = ?
+            UPDATE gateway_runs SET alive_at = \(db.dialect.greatest)(alive_at, ?), stopped_at = CASE WHEN ? THEN ? ELSE stopped_at END WHERE id = ?
             """, [.int(time.milliseconds), .int(stopped ? 1 : 0), .int(time.milliseconds), .text(id)])
     }
 

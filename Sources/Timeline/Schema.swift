@@ -377,7 +377,7 @@ enum Schema {
         // With no WAL beside it nobody is writing the file: read it immutable, so SQLite creates no
         // -wal or -shm next to a file that may not be ours. With a WAL, read it as any reader does.
         let inUse = FileManager.default.fileExists(atPath: path + "-wal")
-        let db = try Connection(path: path, create: false, readOnly: true, immutable: !inUse)
+        let db = try SQLiteConnection(path: path, create: false, readOnly: true, immutable: !inUse)
         defer { db.close() }
         try check(db)
         let found = Int(try db.scalar("PRAGMA user_version")?.int ?? 0)

@@ -37,25 +37,35 @@ public struct FileIdentity: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "device \(device) inode \(inode)" }
 }
 
-/// The shared customer store on one SQLite file.
+/// The shared customer store: one SQLite file (the embedded default, for one host), or a
+/// PostgreSQL database that several gateways and other systems share. The operations are the
+/// same on both; `SQLDialect` says where their SQL differs.
 ///
 /// Thread-safe. Writes go through one writer connection on one serial queue,
 /// one transaction at a time; reads (the screen pop) use pooled reader
 /// connections and run on the caller's thread: they take well under a
 /// millisecond and never wait for a writer (WAL). Other processes may read and
-/// write the same file at the same time, following docs/timeline.md.
+/// write the same file at the same time, following docs/timeline.md. On PostgreSQL the
+/// readers are at most `poolSize` connections, and a connection the server dropped is replaced
+/// on next use (a restarted server costs the writes in flight, which the gateway retries).
 ///
 /// `@unchecked Sendable`: `writer` is only used on `writerQueue` (checked with
 /// `dispatchPrecondition`); `readers`, `lent` and `closed` only while holding
 /// `readersLock`, and a reader taken out of the pool is used by one thread until it is put back.
 public final class TimelineStore: @unchecked Sendable {
+    /// The file, or for PostgreSQL `postgresql://user@host:port/db` (never a password).
     public let path: String
+    public let dialect: SQLDialect
     public let normalizer: IdentityNormalizer
     public let durability: Durability
     public let mode: StoreAccessMode
     /// The file this store opened; `FileIdentity(path:)` differs once it is deleted or replaced.
     public let file: FileIdentity?
-    private let writer: Connection?
+    private var writer: Connection?
+    /// Opens a connection: a reader, or (PostgreSQL) a writer replacing one the server dropped.
+    private let connect: @Sendable () throws -> Connection
+    /// Readers lent out at once at most (PostgreSQL's connections are a server's resource).
+    private let poolSize: Int
     private let writerQueue = DispatchQueue(label: "omnigate.timeline.writer")
     private let onWriterQueue = DispatchSpecificKey<Bool>()
     private var readers: [Connection] = []
@@ -83,8 +93,11 @@ public final class TimelineStore: @unchecked Sendable {
     public init(path: String, defaultCountry: String = "US", durability: Durability = .full,
                 busyTimeoutMilliseconds: Int32 = 5000, mode: StoreAccessMode = .readWrite, walLimitBytes: Int64 = -1) throws {
         self.path = path
+        dialect = .sqlite
+        poolSize = .max
         self.durability = durability
         self.mode = mode
+        connect = { try SQLiteConnection(path: path, create: false, readOnly: true, busyTimeout: busyTimeoutMilliseconds) }
         normalizer = try IdentityNormalizer(defaultCountry: defaultCountry)
         TimelineStore.guardSharedMemory()
         faultsAtOpen = Int(omnigate_shm_guard_faults())
@@ -103,13 +116,46 @@ public final class TimelineStore: @unchecked Sendable {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
             if exists { try Schema.inspect(path, readOnly: false) }
-            let connection = try Connection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds,
+            let connection = try SQLiteConnection(path: path, create: true, busyTimeout: busyTimeoutMilliseconds,
                                             synchronous: durability.rawValue, journalSizeLimit: walLimitBytes)
             migrationNotes = try Schema.migrate(connection, normalizer: normalizer)
             writer = connection
         }
         file = FileIdentity(path: path)
         busyTimeout = busyTimeoutMilliseconds
+        writerQueue.setSpecific(key: onWriterQueue, value: true)
+    }
+
+    /// Opens a store in a PostgreSQL database and, with `.readWrite`, creates or migrates its schema
+    /// (one gateway at a time: the others wait for it).
+    /// - Parameters:
+    ///   - postgresql: a libpq connection string (`host=/run/postgresql dbname=omnigate` or a
+    ///     `postgresql://` URI); a password is better kept in `~/.pgpass` or `PGPASSWORD`.
+    ///   - poolSize: reader connections at most; each read beyond waits for one to come back.
+    /// - Throws: `StoreError(.unavailable)` when the server cannot be reached, `.notADatabase` for a
+    ///   database holding tables of its own and no Omnigate schema, `.newerSchema` for a newer Omnigate's.
+    public init(postgresql conninfo: String, defaultCountry: String = "US", poolSize: Int = 4,
+                mode: StoreAccessMode = .readWrite) throws {
+        dialect = .postgresql
+        durability = .full
+        self.mode = mode
+        self.poolSize = max(1, poolSize)
+        normalizer = try IdentityNormalizer(defaultCountry: defaultCountry)
+        connect = { try PostgresConnection(conninfo) }
+        let first = try PostgresConnection(conninfo)
+        path = first.path
+        switch mode {
+        case .readOnly:
+            defer { first.close() }
+            try PostgresSchema.inspect(first, readOnly: true)
+            writer = nil
+        case .readWrite:
+            migrationNotes = try PostgresSchema.migrate(first, normalizer: normalizer)
+            writer = first
+        }
+        file = nil
+        busyTimeout = 0
+        faultsAtOpen = 0
         writerQueue.setSpecific(key: onWriterQueue, value: true)
     }
 
@@ -121,7 +167,7 @@ public final class TimelineStore: @unchecked Sendable {
 
     /// True once a write into this store's `-shm` mapping faulted (the file became unwritable,
     /// was truncated, or its filesystem failed). The store must be closed and opened again.
-    public var sharedMemoryFailed: Bool { Int(omnigate_shm_guard_faults()) != faultsAtOpen }
+    public var sharedMemoryFailed: Bool { dialect == .sqlite && Int(omnigate_shm_guard_faults()) != faultsAtOpen }
 
     private func checkSharedMemory() throws {
         if sharedMemoryFailed {
@@ -139,9 +185,13 @@ public final class TimelineStore: @unchecked Sendable {
         precondition(DispatchQueue.getSpecific(key: onWriterQueue) != true, "TimelineStore.write called inside a write")
         return try writerQueue.sync {
             dispatchPrecondition(condition: .onQueue(writerQueue))
-            guard let writer, writer.handle != nil else {
-                throw StoreError(.unavailable, mode == .readOnly ? "the store \(path) was opened read-only" : "the store \(path) is closed")
+            if mode == .readOnly { throw StoreError(.unavailable, "the store \(path) was opened read-only") }
+            if dialect == .postgresql, writer?.isUsable == false, !readersLock.withLock({ closed }) {
+                // The server dropped the connection (a restart, a failover): a new one, or a transient error.
+                writer?.close()
+                writer = try connect()
             }
+            guard let writer, writer.isUsable else { throw StoreError(.unavailable, "the store \(path) is closed") }
             try checkSharedMemory()
             let result = try writer.transaction { try body(writer) }
             // A commit whose index pages faulted may not be seen by other processes: report it unwritten
@@ -154,13 +204,14 @@ public final class TimelineStore: @unchecked Sendable {
     /// Runs `body` on a reader connection (one read transaction, so it sees one snapshot).
     func read<T>(_ body: (Connection) throws -> T) throws -> T {
         let pooled: Connection? = try readersLock.withLock {
+            while !closed && lent >= poolSize { readersLock.wait() }
             if closed { throw StoreError(.unavailable, "the store \(path) is closed") }
             lent += 1
             return readers.popLast()
         }
         var connection: Connection?
         defer { giveBack(connection) }
-        connection = try pooled ?? Connection(path: path, create: false, readOnly: true, busyTimeout: busyTimeout)
+        connection = try pooled ?? connect()
         try checkSharedMemory()
         let result = try connection!.transaction(immediate: false) { try body(connection!) }
         try checkSharedMemory()
@@ -171,8 +222,8 @@ public final class TimelineStore: @unchecked Sendable {
         readersLock.withLock {
             lent -= 1
             if let connection {
-                if closed {
-                    if keepFilesAtClose { connection.keepFilesOnClose() }
+                if closed || !connection.isUsable {
+                    if keepFilesAtClose { (connection as? SQLiteConnection)?.keepFilesOnClose() }
                     connection.close()
                 } else {
                     readers.append(connection)
@@ -197,12 +248,12 @@ public final class TimelineStore: @unchecked Sendable {
             return readers
         }
         for connection in idle {
-            if keepingFiles { connection.keepFilesOnClose() }
+            if keepingFiles { (connection as? SQLiteConnection)?.keepFilesOnClose() }
             connection.close()
         }
-        guard let writer else { return }
         let close = {
-            if keepingFiles { writer.keepFilesOnClose() }
+            guard let writer = self.writer else { return }
+            if keepingFiles { (writer as? SQLiteConnection)?.keepFilesOnClose() }
             writer.close()
         }
         if DispatchQueue.getSpecific(key: onWriterQueue) == true { close() } else { writerQueue.sync(execute: close) }
@@ -213,8 +264,11 @@ public final class TimelineStore: @unchecked Sendable {
     /// deleted: the copy comes from the connection that still holds it open.
     public func copy(to destination: String) throws {
         try writerQueue.sync {
-            guard let writer, writer.handle != nil else { throw StoreError(.unavailable, "the store \(path) is closed") }
-            let target = try Connection(path: destination, create: true, synchronous: "FULL")
+            guard let writer = writer as? SQLiteConnection else {
+                throw StoreError(.unavailable, "a PostgreSQL store is copied with pg_dump, not by Omnigate")
+            }
+            guard writer.isUsable else { throw StoreError(.unavailable, "the store \(path) is closed") }
+            let target = try SQLiteConnection(path: destination, create: true, synchronous: "FULL")
             defer { target.close() }
             try writer.copy(into: target)
         }
@@ -224,15 +278,20 @@ public final class TimelineStore: @unchecked Sendable {
 
     /// Size of the write-ahead log now, in bytes (0 when there is none).
     public var walBytes: Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? NSNumber)?.int64Value ?? 0
+        guard dialect == .sqlite else { return 0 }
+        return ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     /// Copies the WAL into the database and truncates it, unless a reader (in any process)
     /// still needs it. Returns true when the WAL was emptied. Waits at most `patience` for readers.
+    /// PostgreSQL checkpoints by itself: true, and nothing done.
     @discardableResult
     public func checkpoint(patience milliseconds: Int32 = 200) throws -> Bool {
-        try writerQueue.sync {
-            guard let writer, let handle = writer.handle else { throw StoreError(.unavailable, "the store \(path) is closed") }
+        if dialect == .postgresql { return true }
+        return try writerQueue.sync {
+            guard let writer = writer as? SQLiteConnection, let handle = writer.handle else {
+                throw StoreError(.unavailable, "the store \(path) is closed")
+            }
             try checkSharedMemory()
             sqlite3_busy_timeout(handle, milliseconds)
             defer { sqlite3_busy_timeout(handle, busyTimeout) }
@@ -244,7 +303,10 @@ public final class TimelineStore: @unchecked Sendable {
     }
 
     /// The schema version of the open store.
-    public var schemaVersion: Int { (try? read { Int(try $0.scalar("PRAGMA user_version")?.int ?? 0) }) ?? 0 }
+    public var schemaVersion: Int {
+        let sql = dialect == .sqlite ? "PRAGMA user_version" : "SELECT max(version) FROM omnigate_schema"
+        return (try? read { Int(try $0.scalar(sql)?.int ?? 0) }) ?? 0
+    }
 
     /// Statements left running on any connection (tests check it is zero).
     var busyStatements: Int {
@@ -363,16 +425,16 @@ public final class TimelineStore: @unchecked Sendable {
             if event.contactID == nil { event.contactID = try owner(of: identities, db) }
         }
         if try storedEvent(source: event.source, externalRef: event.externalRef, db) != nil { return nil }
-        try db.run("""
+        let id = try db.scalar("""
             INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, body, status,
                                 agent, thread_id, external_ref, source, media_path, media_duration_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """, [.optional(event.contactID), .optional(event.address), .text(event.channel.rawValue),
                   .text(event.direction.rawValue), .int(event.time.milliseconds),
                   .optional(event.subject), .optional(event.summary), .optional(event.body), .optional(event.status),
                   .optional(event.agent), .optional(event.threadID), .optional(event.externalRef), .text(event.source),
                   .optional(event.mediaPath), .optional(event.mediaDurationMilliseconds.map(Int64.init))])
-        return db.lastInsertRowID
+        return id?.int ?? 0
     }
 
     /// Changes the status of the event a source wrote with `externalRef`
@@ -489,14 +551,6 @@ struct PopStatements {
     }
 
     var all: [String] { [recent, openItems, counts, lastSpoken, lastAgent] }
-}
-
-extension StoreError {
-    /// SQLite refused a write because of a UNIQUE, CHECK or foreign-key constraint.
-    var isConstraint: Bool {
-        if case .sqlite(let code) = kind { return code & 0xff == 19 }
-        return false
-    }
 }
 
 extension TimelineEvent {

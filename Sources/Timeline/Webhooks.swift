@@ -134,7 +134,7 @@ extension TimelineStore {
                     if settled == 1 {
                         try db.run("""
                             INSERT INTO webhook_totals (webhook, delivered) SELECT webhook, 1 FROM webhook_deliveries WHERE id = ?
-                            ON CONFLICT (webhook) DO UPDATE SET delivered = delivered + 1
+                            ON CONFLICT (webhook) DO UPDATE SET delivered = webhook_totals.delivered + 1
                             """, [.int(outcome.id)])
                     }
                 } else {
@@ -157,14 +157,14 @@ extension TimelineStore {
         try read { db in
             var byName: [String: WebhookSummary] = [:]
             for row in try db.rows("""
-                SELECT webhook, count(*) AS n FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+                SELECT webhook, count(*) AS n FROM webhook_deliveries\(db.dialect.indexedBy("webhook_deliveries_pending"))
                 WHERE delivered_at IS NULL AND given_up_at IS NULL GROUP BY webhook
                 """) {
                 let name = row.text("webhook") ?? ""
                 byName[name, default: WebhookSummary(webhook: name)].pending = Int(row.int("n") ?? 0)
             }
             for row in try db.rows("""
-                SELECT webhook, count(*) AS n FROM webhook_deliveries INDEXED BY webhook_deliveries_given_up
+                SELECT webhook, count(*) AS n FROM webhook_deliveries\(db.dialect.indexedBy("webhook_deliveries_given_up"))
                 WHERE given_up_at IS NOT NULL GROUP BY webhook
                 """) {
                 let name = row.text("webhook") ?? ""
@@ -187,11 +187,11 @@ extension TimelineStore {
             for name in byName.keys {
                 // Delivered ones carry no error: the newest error is among the pending and the given up.
                 let pending = try db.rows("""
-                    SELECT id, last_error FROM webhook_deliveries INDEXED BY webhook_deliveries_pending
+                    SELECT id, last_error FROM webhook_deliveries\(db.dialect.indexedBy("webhook_deliveries_pending"))
                     WHERE webhook = ? AND delivered_at IS NULL AND given_up_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT 1
                     """, [.text(name)]).first
                 let givenUp = try db.rows("""
-                    SELECT id, last_error FROM webhook_deliveries INDEXED BY webhook_deliveries_given_up
+                    SELECT id, last_error FROM webhook_deliveries\(db.dialect.indexedBy("webhook_deliveries_given_up"))
                     WHERE webhook = ? AND given_up_at IS NOT NULL ORDER BY id DESC LIMIT 1
                     """, [.text(name)]).first
                 let newest = [pending, givenUp].compactMap { $0 }.max { ($0.int("id") ?? 0) < ($1.int("id") ?? 0) }

@@ -158,7 +158,7 @@ struct RecordTests {
         let store = directory + "/store.sqlite"
         let gateway = try await GatewayProcess.start(config: Self.config(store: store, extra: "wal_limit = 1MB\n"), dialplan: Self.plan)
         // Another program's long read: its snapshot keeps every frame after it in the WAL.
-        let reader = try Connection(path: store, create: false, readOnly: true)
+        let reader = try SQLiteConnection(path: store, create: false, readOnly: true)
         try reader.execute("BEGIN")
         _ = try reader.scalar("SELECT count(*) FROM call_records")
         let result = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
@@ -189,7 +189,7 @@ struct ForeignFileTests {
     /// Another application's SQLite database, in rollback-journal or WAL mode.
     static func foreignDatabase(in directory: String, wal: Bool) throws -> String {
         let path = directory + "/invoices.sqlite"
-        let db = try Connection(path: path, create: true)
+        let db = try SQLiteConnection(path: path, create: true)
         if !wal { try db.execute("PRAGMA journal_mode = DELETE") }
         try db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
         try db.run("INSERT INTO invoices (total) VALUES (12.5)")

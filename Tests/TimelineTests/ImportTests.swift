@@ -5,9 +5,9 @@ import Testing
 
 @Suite("imports: all or nothing, with file:line")
 struct ImportTests {
-    @Test("contacts import from RFC 4180 CSV, quoted commas and quotes included")
-    func contacts() throws {
-        let t = try TemporaryStore()
+    @Test("contacts import from RFC 4180 CSV, quoted commas and quotes included", arguments: StoreBackend.testable)
+    func contacts(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         let csv = """
         id,name,tier,company,phone,email,chat,sip
         c1,"Lovelace, Ada",vip,"Analytical ""Engines"", Ltd",+1 201 555 0100;201-555-0101,ada@example.com,ada,
@@ -42,9 +42,9 @@ struct ImportTests {
         #expect(try t.store.screenPop(for: "+12015550100").known == false, "nothing may be written by a failed import")
     }
 
-    @Test("events import from JSON Lines; a bad line stops it and nothing is written")
-    func events() throws {
-        let t = try TemporaryStore()
+    @Test("events import from JSON Lines; a bad line stops it and nothing is written", arguments: StoreBackend.testable)
+    func events(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         let good = """
         {"source":"chat","channel":"chat","time":"2026-11-20T10:00:00Z","address":"+1 201 555 0100","subject":"Refund","status":"open","external_ref":"conv-9"}
@@ -126,9 +126,9 @@ struct ImportTests {
         #expect(again.alreadyStored >= 1 && again.contactsAdded == 0, "\(again)")
     }
 
-    @Test("invalid UTF-8 is reported with its line")
-    func invalidUTF8() throws {
-        let t = try TemporaryStore()
+    @Test("invalid UTF-8 is reported with its line", arguments: StoreBackend.testable)
+    func invalidUTF8(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         var data = Data("{\"source\":\"x\"}\n".utf8)
         data.append(contentsOf: [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D, 0x0A])
         do {

@@ -116,7 +116,7 @@ struct RecordKeepingTests {
         let store = try TimelineStore(path: scratch.path)
         try store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         // Another program writes with plain SQL.
-        let other = try Connection(path: scratch.path, create: false)
+        let other = try SQLiteConnection(path: scratch.path, create: false)
         for i in 0..<5 {
             try other.run("""
                 INSERT INTO events (contact_id, address, channel, direction, occurred_at, status, source)
@@ -172,7 +172,7 @@ struct RecordKeepingTests {
         }
         try FileManager.default.removeItem(atPath: scratch.path)
         do {
-            let db = try Connection(path: scratch.path, create: true)
+            let db = try SQLiteConnection(path: scratch.path, create: true)
             for migration in Schema.migrations.prefix(3) {
                 try db.transaction { try Schema.apply(migration, db) }
             }
@@ -200,7 +200,7 @@ struct RecordKeepingTests {
         }
         try FileManager.default.removeItem(atPath: scratch.path)
         do {
-            let db = try Connection(path: scratch.path, create: true)
+            let db = try SQLiteConnection(path: scratch.path, create: true)
             try db.execute("PRAGMA application_id = 42")
         }
         #expect(throws: StoreError(.notADatabase, "\(scratch.path) is not an Omnigate store: it is another application's SQLite database "

@@ -3,16 +3,31 @@ import OmnigateTestSupport
 @testable import Timeline
 import Testing
 
-/// A store in a fresh temporary directory, removed afterwards.
+/// The backends the store's contract runs on: SQLite always, PostgreSQL when this machine can
+/// start one (`PostgresServer`; the suite "the PostgreSQL backend" says when it cannot).
+enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite, postgresql
+    static var testable: [StoreBackend] { PostgresServer.unavailableReason == nil ? allCases : [.sqlite] }
+    var testDescription: String { rawValue }
+}
+
+/// A store in a fresh temporary directory (SQLite) or a fresh database (PostgreSQL), removed afterwards.
 final class TemporaryStore {
     let directory: String
+    /// The SQLite file, or the PostgreSQL connection string.
     let path: String
     let store: TimelineStore
 
-    init(country: String = "US", busyTimeoutMilliseconds: Int32 = 5000) throws {
+    init(_ backend: StoreBackend = .sqlite, country: String = "US", busyTimeoutMilliseconds: Int32 = 5000) throws {
         directory = try TestPaths.temporaryDirectory("store")
-        path = directory + "/omnigate.sqlite"
-        store = try TimelineStore(path: path, defaultCountry: country, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        switch backend {
+        case .sqlite:
+            path = directory + "/omnigate.sqlite"
+            store = try TimelineStore(path: path, defaultCountry: country, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        case .postgresql:
+            path = try PostgresServer.database("store")
+            store = try TimelineStore(postgresql: path, defaultCountry: country)
+        }
     }
 
     deinit {
@@ -131,9 +146,9 @@ struct StoreTests {
         return event
     }
 
-    @Test("a new file is created at the latest schema version")
-    func createsSchema() throws {
-        let t = try TemporaryStore()
+    @Test("a new file is created at the latest schema version", arguments: StoreBackend.testable)
+    func createsSchema(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         #expect(t.store.schemaVersion == Schema.latest)
     }
 
@@ -143,7 +158,7 @@ struct StoreTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/v1.sqlite"
         do {
-            let db = try Connection(path: path, create: true)
+            let db = try SQLiteConnection(path: path, create: true)
             try db.transaction { try Schema.apply(Schema.migrations[0], db) }
             try db.run("INSERT INTO contacts (id, name, tier, created_at, updated_at) VALUES ('c1', 'Old', 'gold', 0, 0)")
             try db.run("INSERT INTO call_records (uniqueid, src, start, disposition, state) VALUES ('u1', '+12015550100', 0, 'ANSWERED', 'ended')")
@@ -161,7 +176,7 @@ struct StoreTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/future.sqlite"
         do {
-            let db = try Connection(path: path, create: true)
+            let db = try SQLiteConnection(path: path, create: true)
             try db.execute("PRAGMA user_version = 99")
         }
         do {
@@ -204,9 +219,9 @@ struct StoreTests {
         }
     }
 
-    @Test("screen pop for a known contact: identities, newest events on all channels, open items, summary")
-    func knownPop() throws {
-        let t = try TemporaryStore()
+    @Test("screen pop for a known contact: identities, newest events on all channels, open items, summary", arguments: StoreBackend.testable)
+    func knownPop(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try ada(t.store)
         try t.store.appendEvent(event(.chat, "Refund for order 4711", minutesAgo: 120, address: "ada", status: "open", agent: "alice"))
         try t.store.appendEvent(event(.email, "Invoice question", minutesAgo: 60, address: "ADA@example.com", agent: "bob"))
@@ -223,9 +238,9 @@ struct StoreTests {
         #expect(pop.json.contains("\"name\":\"Ada Lovelace\""))
     }
 
-    @Test("an unknown caller's pop is the number's own history, flagged unknown; adding the number to a contact claims it")
-    func unknownPop() throws {
-        let t = try TemporaryStore()
+    @Test("an unknown caller's pop is the number's own history, flagged unknown; adding the number to a contact claims it", arguments: StoreBackend.testable)
+    func unknownPop(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try t.store.appendEvent(event(.voice, "Missed call", minutesAgo: 10, address: "+1 202 555 0199"))
         try t.store.appendEvent(event(.sms, "Hello?", minutesAgo: 5, address: "2025550199"))
         let pop = try t.store.screenPop(for: "sip:+12025550199@10.0.0.1;user=phone")
@@ -238,9 +253,9 @@ struct StoreTests {
         #expect(after.known && after.recent.count == 2)
     }
 
-    @Test("a duplicate identity is a conflict naming its owner, and writes nothing")
-    func duplicateIdentity() throws {
-        let t = try TemporaryStore()
+    @Test("a duplicate identity is a conflict naming its owner, and writes nothing", arguments: StoreBackend.testable)
+    func duplicateIdentity(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try ada(t.store)
         do {
             try t.store.addContact(Contact(id: "c-eve", name: "Eve", identities: [Identity(kind: .phone, value: "2015550100")]))
@@ -253,9 +268,9 @@ struct StoreTests {
         #expect(throws: StoreError.self) { try t.store.addContact(Contact(id: "c-ada", name: "Again")) }
     }
 
-    @Test("oversized fields and control characters are refused with the limit named")
-    func limits() throws {
-        let t = try TemporaryStore()
+    @Test("oversized fields and control characters are refused with the limit named", arguments: StoreBackend.testable)
+    func limits(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         do {
             try t.store.addContact(Contact(id: "c1", name: String(repeating: "x", count: 201)))
             Issue.record("accepted a 201-character name")
@@ -275,9 +290,9 @@ struct StoreTests {
         #expect(throws: Never.self) { try t.store.appendEvent(multiline) }
     }
 
-    @Test("an event appended twice with the same source and reference is stored once")
-    func idempotentEvents() throws {
-        let t = try TemporaryStore()
+    @Test("an event appended twice with the same source and reference is stored once", arguments: StoreBackend.testable)
+    func idempotentEvents(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         let first = try t.store.appendEvent(event(.chat, "Hi", minutesAgo: 1, address: "x", ref: "chat-1"))
         let second = try t.store.appendEvent(event(.chat, "Hi", minutesAgo: 1, address: "x", ref: "chat-1"))
         #expect(first == second)
@@ -286,9 +301,9 @@ struct StoreTests {
         #expect(try t.store.events(address: "x").first?.status == "closed")
     }
 
-    @Test("a call record opened at ringing and finalised at hangup lands once on the caller's timeline, however often retried")
-    func callRecords() throws {
-        let t = try TemporaryStore()
+    @Test("a call record opened at ringing and finalised at hangup lands once on the caller's timeline, however often retried", arguments: StoreBackend.testable)
+    func callRecords(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try ada(t.store)
         var record = CallRecord(uniqueid: "call-1", start: Date().addingTimeInterval(-100))
         record.src = "+12015550100"
@@ -327,9 +342,9 @@ struct StoreTests {
         #expect(try t.store.callRecords().count == 1)
     }
 
-    @Test("records a crash left open are closed as FAILED and interrupted, and only those")
-    func interruptedRecords() throws {
-        let t = try TemporaryStore()
+    @Test("records a crash left open are closed as FAILED and interrupted, and only those", arguments: StoreBackend.testable)
+    func interruptedRecords(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         for id in ["open-1", "open-2", "done"] {
             var record = CallRecord(uniqueid: id, start: Date().addingTimeInterval(-30))
             record.src = "+12015550123"

@@ -11,7 +11,7 @@ struct MigrationTests {
         let path = directory + "/v\(version).sqlite"
         FileManager.default.createFile(atPath: path, contents: Data())
         guard version > 0 else { return path }
-        let db = try Connection(path: path, create: true)
+        let db = try SQLiteConnection(path: path, create: true)
         for migration in Schema.migrations.prefix(version) {
             try db.transaction { try Schema.apply(migration, db) }
         }
@@ -76,7 +76,7 @@ struct MigrationTests {
         let path = try store(at: 6, in: directory)
         do {
             // What other writers put in with plain SQL, in their own spellings.
-            let db = try Connection(path: path, create: false)
+            let db = try SQLiteConnection(path: path, create: false)
             try db.run("INSERT INTO contacts (id, name, created_at, updated_at) VALUES ('c2', 'Bob', 0, 0), ('c3', 'Cy', 0, 0), ('c4', 'Di', 0, 0)")
             for (value, contact) in [("(201) 555-0100", "c2"), ("+1 201 555 0111", "c3"), ("+12015550111", "c3"), ("+15551230000", "c4"),
                                      ("0049 30 1234567", "c4")] {
@@ -113,7 +113,7 @@ struct MigrationTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = try store(at: 5, in: directory)
         do {
-            let db = try Connection(path: path, create: false)
+            let db = try SQLiteConnection(path: path, create: false)
             try db.execute("ANALYZE")
             // A writer with foreign keys off left an event of a contact that is gone.
             try db.execute("PRAGMA foreign_keys = OFF")
@@ -145,7 +145,7 @@ struct MigrationTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/other.sqlite"
         do {
-            let db = try Connection(path: path, create: true)
+            let db = try SQLiteConnection(path: path, create: true)
             try db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
         }
         do {
@@ -156,7 +156,7 @@ struct MigrationTests {
             #expect(error.message == "\(path) is not an Omnigate store: it is an SQLite database with tables of its own (1) "
                     + "and no Omnigate schema version; it was not changed")
         }
-        let db = try Connection(path: path, create: false)
+        let db = try SQLiteConnection(path: path, create: false)
         #expect(try db.scalar("SELECT count(*) FROM sqlite_master")?.int == 1)
         #expect(try db.scalar("PRAGMA user_version")?.int == 0)
     }
@@ -164,9 +164,9 @@ struct MigrationTests {
 
 @Suite("SMS and voicemail on the timeline")
 struct MessagingTests {
-    @Test("an incoming SMS lands once on the sender's timeline as received, with control characters replaced")
-    func incoming() throws {
-        let t = try TemporaryStore()
+    @Test("an incoming SMS lands once on the sender's timeline as received, with control characters replaced", arguments: StoreBackend.testable)
+    func incoming(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         let first = try t.store.recordIncomingSMS(from: "sip:+12015550100@trunk.example.com;user=phone", to: "+12025550199",
                                                   body: "Where is\u{7} my order?\nThanks", reference: "msg-1@trunk")
@@ -180,9 +180,9 @@ struct MessagingTests {
         #expect(pop.summary.interactions == ["sms": 1])
     }
 
-    @Test("an outbound SMS goes sending, accepted, delivered; never backwards, and a final status stays")
-    func outbound() throws {
-        let t = try TemporaryStore()
+    @Test("an outbound SMS goes sending, accepted, delivered; never backwards, and a final status stays", arguments: StoreBackend.testable)
+    func outbound(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         let sent = try t.store.recordOutgoingSMS(to: "+44 7911 123456", from: "+12025550199", body: "Your order shipped",
                                                  reference: "out-1", agent: "alice")
         #expect(sent.status == "sending" && sent.address == "+447911123456" && sent.direction == .outbound)
@@ -209,9 +209,9 @@ struct MessagingTests {
         #expect(try t.store.updateSMSStatus(reference: "out-2", to: .failed).status == "failed")
     }
 
-    @Test("a voicemail is an open voice event with its recording, stored once per call")
-    func voicemail() throws {
-        let t = try TemporaryStore()
+    @Test("a voicemail is an open voice event with its recording, stored once per call", arguments: StoreBackend.testable)
+    func voicemail(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         let first = try t.store.recordVoicemail(callID: "call-9", from: "+12015550100", mailbox: "support",
                                                 recordingPath: "/var/recordings/call-9.wav", durationMilliseconds: 83_400)
@@ -270,9 +270,9 @@ struct PopTests {
         #expect(try us.phone("tel:555-0100;phone-context=+1-201") == "+12015550100")
     }
 
-    @Test("the pop reads back from JSON and answers CONTACT(field)")
-    func jsonAndFields() throws {
-        let t = try TemporaryStore()
+    @Test("the pop reads back from JSON and answers CONTACT(field)", arguments: StoreBackend.testable)
+    func jsonAndFields(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try ada(t.store)
         let when = Date(timeIntervalSince1970: 1_795_000_000.25)
         var note = TimelineEvent(channel: .note, direction: .internal, time: when.addingTimeInterval(60), source: "crm")
@@ -303,9 +303,9 @@ struct PopTests {
         #expect(unknown.field("known") == "0" && unknown.field("name") == "" && unknown.field("phone") == "+442079460958")
     }
 
-    @Test("an outbound call lands on the callee's timeline")
-    func outboundCall() throws {
-        let t = try TemporaryStore()
+    @Test("an outbound call lands on the callee's timeline", arguments: StoreBackend.testable)
+    func outboundCall(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         try ada(t.store)
         var record = CallRecord(uniqueid: "out-1", start: Date().addingTimeInterval(-60))
         record.direction = .outbound
@@ -324,9 +324,9 @@ struct PopTests {
 
 @Suite("call records for helpdesks")
 struct ExportTests {
-    @Test("ended calls since a time export as CSV that reads back field for field, and as JSON Lines")
-    func export() throws {
-        let t = try TemporaryStore()
+    @Test("ended calls since a time export as CSV that reads back field for field, and as JSON Lines", arguments: StoreBackend.testable)
+    func export(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         let day = Date(timeIntervalSince1970: 1_795_000_000)
         for (id, offset) in [("old", -86_400.0), ("new", 0), ("ringing", 60)] {
             var record = CallRecord(uniqueid: id, start: day.addingTimeInterval(offset))
@@ -363,9 +363,9 @@ struct ExportTests {
 
 @Suite("one store shared by many threads")
 struct ThreadingTests {
-    @Test("pops and writes from several threads at once all land, and each pop sees one snapshot")
-    func concurrent() async throws {
-        let t = try TemporaryStore()
+    @Test("pops and writes from several threads at once all land, and each pop sees one snapshot", arguments: StoreBackend.testable)
+    func concurrent(backend: StoreBackend) async throws {
+        let t = try TemporaryStore(backend)
         try t.store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         let store = t.store
         try await withThrowingTaskGroup(of: Void.self) { group in
