@@ -48,7 +48,11 @@ final class PostgresConnection: SQLConnection {
 
     deinit { close() }
 
-    var isUsable: Bool { connection.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    /// Set by an error that ends the session (class 08, or the server shutting down: 57P01–57P03),
+    /// which libpq may still report as a good connection until it reads the socket again.
+    private var ended = false
+
+    var isUsable: Bool { !ended && (connection.map { PQstatus($0) == CONNECTION_OK } ?? false) }
 
     func close() {
         statements.removeAll()
@@ -69,6 +73,7 @@ final class PostgresConnection: SQLConnection {
         var message = field("M") ?? connectionText.trimmingCharacters(in: .whitespacesAndNewlines)
         // A data exception quotes the value it could not take ("invalid input syntax for type bigint: …").
         if state.hasPrefix("22"), let colon = message.firstIndex(of: ":") { message = String(message[..<colon]) }
+        if state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state) { ended = true }
         return StoreError(.postgresql(sqlstate: state), "\(message) (PostgreSQL SQLSTATE \(state))", sql: sql)
     }
 

@@ -186,23 +186,43 @@ public final class TimelineStore: @unchecked Sendable {
         return try writerQueue.sync {
             dispatchPrecondition(condition: .onQueue(writerQueue))
             if mode == .readOnly { throw StoreError(.unavailable, "the store \(path) was opened read-only") }
-            if dialect == .postgresql, writer?.isUsable == false, !readersLock.withLock({ closed }) {
-                // The server dropped the connection (a restart, a failover): a new one, or a transient error.
-                writer?.close()
-                writer = try connect()
+            var retried = false
+            while true {
+                if dialect == .postgresql, writer?.isUsable == false, !readersLock.withLock({ closed }) {
+                    // The server dropped the connection (a restart, a failover): a new one, or a transient error.
+                    writer?.close()
+                    writer = try connect()
+                }
+                guard let writer, writer.isUsable else { throw StoreError(.unavailable, "the store \(path) is closed") }
+                try checkSharedMemory()
+                let result: T
+                do {
+                    result = try writer.transaction { try body(writer) }
+                } catch let error as StoreError where dialect == .postgresql && !writer.isUsable && error.isTransient && !retried {
+                    // The connection died under the write: once more on a new one. Every write is idempotent,
+                    // so one that did commit before the reply was lost is not applied twice.
+                    retried = true
+                    continue
+                }
+                // A commit whose index pages faulted may not be seen by other processes: report it unwritten
+                // (every write is idempotent, so applying it again later is safe).
+                try checkSharedMemory()
+                return result
             }
-            guard let writer, writer.isUsable else { throw StoreError(.unavailable, "the store \(path) is closed") }
-            try checkSharedMemory()
-            let result = try writer.transaction { try body(writer) }
-            // A commit whose index pages faulted may not be seen by other processes: report it unwritten
-            // (every write is idempotent, so applying it again later is safe).
-            try checkSharedMemory()
-            return result
         }
     }
 
-    /// Runs `body` on a reader connection (one read transaction, so it sees one snapshot).
+    /// Runs `body` on a reader connection (one read transaction, so it sees one snapshot). On
+    /// PostgreSQL a read whose connection the server dropped runs once more on a new one.
     func read<T>(_ body: (Connection) throws -> T) throws -> T {
+        do {
+            return try readOnce(body)
+        } catch let error as StoreError where dialect == .postgresql && error.isTransient && !readersLock.withLock({ closed }) {
+            return try readOnce(body)
+        }
+    }
+
+    private func readOnce<T>(_ body: (Connection) throws -> T) throws -> T {
         let pooled: Connection? = try readersLock.withLock {
             while !closed && lent >= poolSize { readersLock.wait() }
             if closed { throw StoreError(.unavailable, "the store \(path) is closed") }
@@ -222,7 +242,12 @@ public final class TimelineStore: @unchecked Sendable {
         readersLock.withLock {
             lent -= 1
             if let connection {
-                if closed || !connection.isUsable {
+                if !connection.isUsable {
+                    // A dropped connection: those idle beside it are from before the same failure.
+                    connection.close()
+                    readers.forEach { $0.close() }
+                    readers.removeAll()
+                } else if closed {
                     if keepFilesAtClose { (connection as? SQLiteConnection)?.keepFilesOnClose() }
                     connection.close()
                 } else {

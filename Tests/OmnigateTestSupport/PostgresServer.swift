@@ -11,6 +11,8 @@ public final class PostgresServer: Sendable {
     public let directory: String
     public let socketDirectory: String
     public let binaries: String
+    /// The server's settings (`pg_ctl -o`): its socket directory, no TCP, and for speed in tests no fsync.
+    private let options: String
     /// The server's process id (its `postmaster.pid`), for tests that stop or kill it.
     public var pid: Int32? {
         guard let text = try? String(contentsOfFile: directory + "/data/postmaster.pid", encoding: .utf8),
@@ -61,6 +63,9 @@ public final class PostgresServer: Sendable {
         // Short: a Unix socket's path is limited to 107 bytes.
         directory = "/tmp/og-pg-\(UUID().uuidString.prefix(8))"
         socketDirectory = directory + "/run"
+        var options = "-k \(socketDirectory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=64MB"
+        if !fsync { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
+        self.options = options
         try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
         if geteuid() == 0 {
             guard (try? Self.run("/usr/bin/chown", ["-R", "postgres:postgres", directory])) != nil else {
@@ -70,10 +75,7 @@ public final class PostgresServer: Sendable {
         }
         try asServerUser(bin + "/initdb", ["-D", directory + "/data", "-U", "omnigate", "--auth=trust", "-E", "UTF8",
                                            "--locale=C.UTF-8", "--no-sync"])
-        var options = "-k \(socketDirectory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=64MB"
-        if !fsync { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
-        try asServerUser(bin + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30",
-                                           "-o", options, "start"])
+        try start()
     }
 
     /// Stops the server (fast shutdown: sessions are ended) and removes its directory.
@@ -95,7 +97,8 @@ public final class PostgresServer: Sendable {
     }
 
     public func start() throws {
-        try asServerUser(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30", "start"])
+        try asServerUser(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30",
+                                                "-o", options, "start"])
     }
 
     /// Runs SQL with psql as the cluster's owner, on its `postgres` database.

@@ -16,10 +16,10 @@ struct JourneyTests {
 
     static func day(_ text: String) -> Date { Timestamp.parse(text)! }
 
-    @Test("first-contact resolution, repeat contacts by first channel and channel switches match the hand-computed demo set")
-    func demoJourneys() throws {
+    @Test("first-contact resolution, repeat contacts by first channel and channel switches match the hand-computed demo set", arguments: StoreBackend.testable)
+    func demoJourneys(backend: StoreBackend) throws {
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         try store.importContacts(csv: Data(JourneyDemo.contacts.utf8), file: "contacts.csv")
         _ = try store.importEvents(jsonl: Data(JourneyDemo.eventLines.utf8), file: "events.jsonl")
         let report = try store.journeyReport(from: Self.day(JourneyDemo.from), to: Self.day(JourneyDemo.to), window: .seconds(7 * 86400))
@@ -44,10 +44,10 @@ struct JourneyTests {
         #expect(empty.journeys == 0 && empty.firstContactResolution == nil && empty.queues.isEmpty)
     }
 
-    @Test("service level and abandon rate per queue and day: answered within the time over offered, unanswered over offered")
-    func queueDays() throws {
+    @Test("service level and abandon rate per queue and day: answered within the time over offered, unanswered over offered", arguments: StoreBackend.testable)
+    func queueDays(backend: StoreBackend) throws {
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         func call(_ id: String, _ start: String, queue: String, waited seconds: Double?, answered: Bool) throws {
             var record = CallRecord(uniqueid: id, start: Self.day(start))
             record.src = "+12025550142"
@@ -82,10 +82,10 @@ struct JourneyTests {
         #expect(csv.contains("abandon_rate,2026-11-03,support,,1,1,1.0000"), "\(csv)")
     }
 
-    @Test("a wrap-up is a note joined to its call by the uniqueid, once per call and agent; an unknown call is refused")
-    func wrapUp() throws {
+    @Test("a wrap-up is a note joined to its call by the uniqueid, once per call and agent; an unknown call is refused", arguments: StoreBackend.testable)
+    func wrapUp(backend: StoreBackend) throws {
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         try store.importContacts(csv: Data(JourneyDemo.contacts.utf8), file: "contacts.csv")
         var record = CallRecord(uniqueid: "w1", start: Date().addingTimeInterval(-60))
         record.src = "+12025550142"

@@ -15,14 +15,14 @@ struct RecordKeepingTests {
         var path: String { directory + "/store.sqlite" }
     }
 
-    @Test("values a caller controls are fitted: control characters escaped, long values cut with a marker, lengths kept")
-    func fitting() throws {
+    @Test("values a caller controls are fitted: control characters escaped, long values cut with a marker, lengths kept", arguments: StoreBackend.testable)
+    func fitting(backend: StoreBackend) throws {
         #expect(Fitting.line("Ada\tLovelace\u{1b}[0m\r\n", max: 200) == ("Ada\\tLovelace\\x1b[0m\\r\\n", nil))
         #expect(Fitting.line(String(repeating: "x", count: 250), max: 200) == (String(repeating: "x", count: 199) + "…", 250))
         #expect(Fitting.line("\u{7f}" + String(repeating: "y", count: 199), max: 200) == ("\\x7f" + String(repeating: "y", count: 195) + "…", 200))
 
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         var record = CallRecord(uniqueid: "pbx-r1-1", start: Date().addingTimeInterval(-5))
         record.clid = "\"\(String(repeating: "N", count: 250))\" <+12015550100>"
         record.src = String(repeating: "7", count: 213)
@@ -43,10 +43,10 @@ struct RecordKeepingTests {
         #expect(try store.events(address: stored.src).count == 1, "the call is on the timeline too")
     }
 
-    @Test("a batch of writes commits together; a write the store refuses is rolled back alone and reported")
-    func batches() throws {
+    @Test("a batch of writes commits together; a write the store refuses is rolled back alone and reported", arguments: StoreBackend.testable)
+    func batches(backend: StoreBackend) throws {
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         var record = CallRecord(uniqueid: "pbx-r1-2", start: Date())
         record.src = "+12015550100"
         let refused = try store.apply([
@@ -64,10 +64,10 @@ struct RecordKeepingTests {
         #expect(try store.events(address: "+12015550100").count == 1)
     }
 
-    @Test("a write from another run never overwrites a call with the same uniqueid")
-    func keyedByRun() throws {
+    @Test("a write from another run never overwrites a call with the same uniqueid", arguments: StoreBackend.testable)
+    func keyedByRun(backend: StoreBackend) throws {
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         var first = CallRecord(uniqueid: "1764590000.1", start: Date().addingTimeInterval(-60))
         first.runID = "runa"
         first.src = "+12015550100"
@@ -86,10 +86,10 @@ struct RecordKeepingTests {
         #expect(records.first { $0.runID == "runb" }?.uniqueid == "1764590000.1~runb")
     }
 
-    @Test("records a run left open are closed once the run is over: answered stays ANSWERED with talk time to its last heartbeat")
-    func interruptedByRun() throws {
+    @Test("records a run left open are closed once the run is over: answered stays ANSWERED with talk time to its last heartbeat", arguments: StoreBackend.testable)
+    func interruptedByRun(backend: StoreBackend) throws {
         let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+        let store = try backend.open(in: scratch.directory)
         let start = Date().addingTimeInterval(-100)
         var dead = GatewayRun(id: "dead", systemName: "pbx", pid: 1, bootID: "b", processStart: 1, startedAt: start)
         dead.aliveAt = start.addingTimeInterval(40)
@@ -239,9 +239,10 @@ struct RecordKeepingTests {
 
 @Suite("the webhook outbox")
 struct WebhookOutboxTests {
-    @Test("settled deliveries older than the history go in batches, pending ones stay; the delivered count outlives them")
-    func pruning() throws {
-        let t = try TemporaryStore()
+    @Test("settled deliveries older than the history go in batches, pending ones stay; the delivered count outlives them",
+          arguments: StoreBackend.testable)
+    func pruning(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
         let long = Date(timeIntervalSinceNow: -30 * 86_400), recent = Date(timeIntervalSinceNow: -3600)
         _ = try t.store.queueDeliveries(for: "crm", event: "call.ended", now: long)  // sets the cursor at "now"
         for (index, when) in [long, long, long, long, long, recent, recent].enumerated() {

@@ -9,6 +9,14 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite, postgresql
     static var testable: [StoreBackend] { PostgresServer.unavailableReason == nil ? allCases : [.sqlite] }
     var testDescription: String { rawValue }
+
+    /// A new store: a file in `directory` (SQLite), or a new database on the tests' server (PostgreSQL).
+    func open(in directory: String, file: String = "store.sqlite") throws -> TimelineStore {
+        switch self {
+        case .sqlite: try TimelineStore(path: directory + "/" + file)
+        case .postgresql: try TimelineStore(postgresql: try PostgresServer.database())
+        }
+    }
 }
 
 /// A store in a fresh temporary directory (SQLite) or a fresh database (PostgreSQL), removed afterwards.
