@@ -51,10 +51,17 @@ public struct GatewayConfig: Sendable, Equatable {
         public var idleTimeout: Duration = .seconds(60)
     }
 
-    /// `[store]`: the shared customer store (SQLite file), and what happens to call records
-    /// while it cannot be written.
+    /// `[store]`: the shared customer store (an SQLite file, or a PostgreSQL database several
+    /// gateways share), and what happens to call records while it cannot be written.
     public struct Store: Sendable, Equatable {
+        public enum Backend: String, Sendable { case sqlite, postgresql }
+        public var backend = Backend.sqlite
+        /// The SQLite file (`backend = sqlite`).
         public var path = "var/omnigate.sqlite"
+        /// A libpq connection string or `postgresql://` URI (`backend = postgresql`).
+        public var connection = ""
+        /// PostgreSQL connections for reads (the pop), beside the one that writes.
+        public var poolSize = 4
         /// ISO 3166 country of national numbers without a country code.
         public var defaultCountry = "US"
         /// Writes held in memory while the store cannot be written.
@@ -78,9 +85,23 @@ public struct GatewayConfig: Sendable, Equatable {
 
         /// The spill file's path.
         public var spillPath: String {
-            let name = (path as NSString).lastPathComponent + ".spill"
-            guard let spill else { return path + ".spill" }
+            // A PostgreSQL store has no file to sit beside: the spill file goes where the SQLite file would.
+            let beside = backend == .sqlite ? path : ((path as NSString).deletingLastPathComponent as NSString)
+                .appendingPathComponent("postgresql-store")
+            let name = (beside as NSString).lastPathComponent + ".spill"
+            guard let spill else { return beside + ".spill" }
             return (spill as NSString).appendingPathComponent(name)
+        }
+
+        /// What the store is, for logs: the file, or the PostgreSQL connection string's host and database.
+        public var displayName: String {
+            guard backend == .postgresql else { return path }
+            let parts = connection.split(separator: " ").filter { !$0.lowercased().hasPrefix("password=") }
+            if connection.contains("://") {
+                // postgresql://user:secret@host/db: the password is cut out.
+                return connection.replacingOccurrences(of: #":[^:@/]*@"#, with: "@", options: .regularExpression)
+            }
+            return "postgresql " + parts.joined(separator: " ")
         }
     }
 
@@ -290,7 +311,14 @@ extension GatewayConfig.SIP {
 
 extension GatewayConfig.Store {
     mutating func read(_ reader: inout SectionReader) {
+        reader.read("backend", into: &backend, expected: "sqlite or postgresql") { Backend(rawValue: $0.lowercased()) }
         reader.string("path", into: &path)
+        reader.string("connection", into: &connection)
+        reader.int("pool_size", into: &poolSize, range: 1...64)
+        if backend == .postgresql && connection.isEmpty, let location = reader.location(of: "backend") {
+            reader.diagnostics.append(.init(location: location, message: "[store] backend = postgresql needs 'connection': a libpq "
+                                            + "connection string such as 'host=/run/postgresql dbname=omnigate', or a postgresql:// URI"))
+        }
         reader.read("default_country", into: &defaultCountry, expected: "a two-letter country code such as US or GB") { text in
             let code = text.uppercased()
             return code.count == 2 && code.allSatisfy({ $0.isASCII && $0.isLetter }) ? code : nil

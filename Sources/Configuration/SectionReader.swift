@@ -8,7 +8,7 @@ import Foundation
 struct SectionReader {
     private let section: IniFile.Section
     private var known: [String] = []
-    private(set) var diagnostics: [ConfigDiagnostic] = []
+    var diagnostics: [ConfigDiagnostic] = []
 
     init(_ section: IniFile.Section) {
         self.section = section

@@ -211,7 +211,7 @@ public final class Service: Sendable {
             access.stop(quietly: true)
             throw error
         }
-        log.info("run started", ("run", identity.run.id), ("system_name", identity.run.systemName), ("store", config.store.path))
+        log.info("run started", ("run", identity.run.id), ("system_name", identity.run.systemName), ("store", config.store.displayName))
         let services = Services(engine: engine, router: router, access: access,
                                 roster: roster, lines: lines, bus: ScreenPopBus(),
                                 popFile: popFile, config: config)

@@ -340,7 +340,7 @@ private final class StoreWriter: @unchecked Sendable {
             backoff = .milliseconds(50)
             for index in backlog.indices { backlog.update(index) { markLate(&$0) } }
             log.error("the store cannot be written: writes are held", ("while", what), ("error", error.message),
-                      ("path", settings.path), ("held", backlog.count))
+                      ("path", settings.displayName), ("held", backlog.count))
         } else if error.message != lastError {
             log.error("the store still cannot be written", ("while", what), ("error", error.message), ("held", backlog.count))
         }
@@ -490,33 +490,34 @@ private final class StoreWriter: @unchecked Sendable {
     // MARK: - Opening and watching the file
 
     private func open() throws {
-        let opened = try TimelineStore(path: settings.path, defaultCountry: settings.defaultCountry, durability: durability,
-                                       walLimitBytes: settings.walLimit)
-        for note in opened.migrationNotes { log.info("store migrated", ("store", settings.path), ("note", note)) }
+        let opened = try settings.open(durability: durability)
+        for note in opened.migrationNotes { log.info("store migrated", ("store", opened.path), ("note", note)) }
         store = opened
         openedAt = .now
         current.withLock { $0 = opened }
-        companions = (FileIdentity(path: settings.path + "-wal"), FileIdentity(path: settings.path + "-shm"))
+        if opened.dialect == .sqlite {
+            companions = (FileIdentity(path: settings.path + "-wal"), FileIdentity(path: settings.path + "-shm"))
+        }
     }
 
     private func reopen() {
         do {
             try open()
-            log.info("store opened", ("path", settings.path), ("held", backlog.count), ("in_spill", spill?.count ?? 0))
+            log.info("store opened", ("path", settings.displayName), ("held", backlog.count), ("in_spill", spill?.count ?? 0))
             nextAttempt = .now
         } catch let error as StoreError where error.isTransient {
             fail(error, what: "opening the store")
         } catch let error as StoreError {
             fileRefused = true
             log.error("the file at the store's path is not this gateway's store: refusing new calls until a restart",
-                      ("path", settings.path), ("error", error.message))
+                      ("path", settings.displayName), ("error", error.message))
         } catch {
             fail(StoreError(.unavailable, String(describing: error)), what: "opening the store")
         }
     }
 
     private func close(_ store: TimelineStore, reason: String) {
-        log.error("closing the store", ("reason", reason), ("path", settings.path), ("held", backlog.count))
+        log.error("closing the store", ("reason", reason), ("path", settings.displayName), ("held", backlog.count))
         store.close(keepingFiles: true)
         self.store = nil
         current.withLock { $0 = nil }
@@ -524,6 +525,7 @@ private final class StoreWriter: @unchecked Sendable {
 
     /// False (after dealing with it) when the store's file, or its `-wal` or `-shm`, was deleted or replaced.
     private func watch(_ store: TimelineStore) -> Bool {
+        guard store.dialect == .sqlite else { return true }  // a server's database has no file here to lose
         let main = FileIdentity(path: store.path)
         let wal = FileIdentity(path: store.path + "-wal"), shm = FileIdentity(path: store.path + "-shm")
         if main == store.file && (companions.wal == nil || wal == companions.wal) && (companions.shm == nil || shm == companions.shm) {
@@ -732,6 +734,18 @@ enum LookupFailure: Error, Sendable, CustomStringConvertible {
             "store lookup exceeded its \(budget.components.seconds * 1000 + budget.components.attoseconds / 1_000_000_000_000_000) ms budget"
         case .busy: "store lookups are stuck; none started"
         case .failed(let error): "store lookup failed: \(error)"
+        }
+    }
+}
+
+extension GatewayConfig.Store {
+    /// Opens the store `[store]` names: the SQLite file, or the PostgreSQL database.
+    public func open(durability: Durability = .full, mode: StoreAccessMode = .readWrite) throws -> TimelineStore {
+        switch backend {
+        case .sqlite:
+            try TimelineStore(path: path, defaultCountry: defaultCountry, durability: durability, mode: mode, walLimitBytes: walLimit)
+        case .postgresql:
+            try TimelineStore(postgresql: connection, defaultCountry: defaultCountry, poolSize: poolSize, mode: mode)
         }
     }
 }

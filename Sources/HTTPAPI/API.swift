@@ -42,7 +42,7 @@ public final class API: Sendable {
 
     public init(service: Service, config: GatewayConfig) {
         self.service = service
-        stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
+        stores = StoreHandle(settings: config.store)
         book = Mutex(TokenBook(config.tokens))
         origins = Set(config.http.allowedOrigins)
         hub.follow(service)
@@ -687,19 +687,17 @@ public enum APIServer {
 /// The API's own connection to the store, opened on first use (a gateway that
 /// starts on a full disk still starts; the API answers 503 until the store opens).
 final class StoreHandle: Sendable {
-    private let path: String
-    private let defaultCountry: String
+    private let settings: GatewayConfig.Store
     private let opened = Mutex<TimelineStore?>(nil)
 
-    init(path: String, defaultCountry: String) {
-        self.path = path
-        self.defaultCountry = defaultCountry
+    init(settings: GatewayConfig.Store) {
+        self.settings = settings
     }
 
     func store() throws -> TimelineStore {
         try opened.withLock { opened in
             if let store = opened { return store }
-            let store = try TimelineStore(path: path, defaultCountry: defaultCountry)
+            let store = try settings.open()
             opened = store
             return store
         }

@@ -32,7 +32,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
     private init(config: GatewayConfig) {
         history = config.http.webhookHistory
         webhooks = Dictionary(config.webhooks.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        stores = StoreHandle(path: config.store.path, defaultCountry: config.store.defaultCountry)
+        stores = StoreHandle(settings: config.store)
         let settings = URLSessionConfiguration.ephemeral
         settings.timeoutIntervalForRequest = 10
         settings.timeoutIntervalForResource = 15

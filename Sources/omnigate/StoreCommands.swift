@@ -9,15 +9,26 @@ private func openStore(_ arguments: inout Arguments, mode: StoreAccessMode = .re
     let storePath = try arguments.option("store")
     var config = GatewayConfig()
     if let configPath { config = try GatewayConfig.load(path: configPath) }
-    let store = try TimelineStore(path: storePath ?? config.store.path, defaultCountry: config.store.defaultCountry, mode: mode)
+    if let storePath {
+        // A postgresql:// URI names a PostgreSQL store; anything else is an SQLite file.
+        if storePath.hasPrefix("postgresql://") || storePath.hasPrefix("postgres://") {
+            config.store.backend = .postgresql
+            config.store.connection = storePath
+        } else {
+            config.store.backend = .sqlite
+            config.store.path = storePath
+        }
+    }
+    let store = try config.store.open(mode: mode)
     for note in store.migrationNotes { writeError("omnigate: store migrated: \(note)") }
     return store
 }
 
 private let storeOptions = """
-      --config PATH   read [store] (path, default_country) from this configuration file
-                      (default: $OMNIGATE_CONFIG, or /etc/omnigate/omnigate.conf when installed)
-      --store PATH    the store file (overrides the configuration; default var/omnigate.sqlite)
+      --config PATH   read [store] (backend, path or connection, default_country) from this configuration
+                      file (default: $OMNIGATE_CONFIG, or /etc/omnigate/omnigate.conf when installed)
+      --store PATH    the store file, or a postgresql:// URI (overrides the configuration;
+                      default var/omnigate.sqlite)
     """
 
 /// `omnigate import contacts|events FILE`.

@@ -250,3 +250,37 @@ struct ForeignFileTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
     }
 }
+
+@Suite("a gateway on a PostgreSQL store", .enabled(if: PostgresServer.unavailableReason == nil,
+    "PostgreSQL could not be started here (scripts/setup.sh installs Debian's postgresql): the gateway on PostgreSQL was not checked"))
+struct PostgresGatewayTests {
+    @Test("calls are recorded in PostgreSQL and on the caller's timeline there; the commands read it by its URI")
+    func recordsCalls() async throws {
+        let database = try PostgresServer.database("gateway")
+        try await CallFlow.omnigate(["import", "contacts", try contactsFile("id,name,phone\nc1,Ada,+12025550142\n"), "--store", database])
+        let config = GatewayProcess.loopbackTrunk() + "[store]\nbackend = postgresql\nconnection = \(database)\npool_size = 2\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: RecordTests.plan)
+        try await gateway.process.waitForLine(containing: "run started")
+        #expect(gateway.process.stderr.contains("postgresql://omnigate@"), "the log names the store")
+        let result = try await SIPp.run("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                        arguments: ["-m", "4", "-d", "200", "-s", "100"])
+        #expect(result.successful == 4, "\(result.summary)")
+        try await gateway.process.waitForLine(containing: "call ended", occurrence: 4)
+        #expect(try await gateway.stop() == 0)
+        let records = try await CallFlow.callRecords(database)
+        #expect(records.count == 4)
+        #expect(records.allSatisfy { $0["disposition"] as? String == "ANSWERED" })
+        let store = try TimelineStore(postgresql: database, mode: .readOnly)
+        #expect(try store.runs().count == 1 && store.runs().first?.stoppedAt != nil)
+        let caller = try #require(records.first?["src"] as? String)
+        // Not a number in service anywhere (555-123): the caller is known by the From user as given.
+        #expect(try store.screenPop(for: "chat:" + caller).summary.interactions["voice"] == 4)
+        #expect(try store.screenPop(for: "+1 202 555 0142").contact?.name == "Ada", "imported through the URI")
+    }
+
+    private func contactsFile(_ text: String) throws -> String {
+        let path = try TestPaths.temporaryDirectory("pg-contacts") + "/contacts.csv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

@@ -40,7 +40,8 @@ public final class PostgresServer: Sendable {
         return nil
     }
 
-    /// A new, empty database on the shared server: its libpq connection string.
+    /// A new, empty database on the shared server: its `postgresql://` URI (what `--store` and
+    /// `[store] connection` take).
     public static func database(_ label: String = "test") throws -> String {
         let server = try running().get()
         let name = "\(label.lowercased().filter { $0.isLetter || $0.isNumber })_\(getpid())_\(databases.add(1, ordering: .relaxed).newValue)"
@@ -48,9 +49,14 @@ public final class PostgresServer: Sendable {
         return server.connectionString(database: name)
     }
 
-    /// A libpq connection string for `database` on this server.
+    /// A libpq URI for `database` on this server (its socket directory as the host).
     public func connectionString(database: String) -> String {
-        "host=\(socketDirectory) port=5432 user=omnigate dbname=\(database) connect_timeout=5"
+        "postgresql://omnigate@/\(database)?host=\(socketDirectory)&connect_timeout=5"
+    }
+
+    /// The database a `connectionString` names.
+    public static func databaseName(_ uri: String) -> String {
+        String(uri.dropFirst("postgresql://omnigate@/".count).prefix { $0 != "?" })
     }
 
     /// Starts a new cluster (initdb, then pg_ctl start, which waits until it takes connections).

@@ -154,8 +154,5 @@ struct PostgresBackendTests {
         #expect(try store.callRecord(uniqueid: "while-down")?.state == "ended")
     }
 
-    /// The database name in a connection string.
-    private func name(of conninfo: String) -> String {
-        conninfo.split(separator: " ").first { $0.hasPrefix("dbname=") }.map { String($0.dropFirst(7)) } ?? ""
-    }
+    private func name(of uri: String) -> String { PostgresServer.databaseName(uri) }
 }
