@@ -43,6 +43,8 @@ let package = Package(
         .executableTarget(name: "dialplan-bench", dependencies: ["Dialplan"], path: "Benchmarks/DialplanBench"),
         .executableTarget(name: "timeline-bench", dependencies: ["Timeline", "CSQLite"], path: "Benchmarks/TimelineBench"),
         .executableTarget(name: "call-load", dependencies: ["SIPEngine"], path: "Benchmarks/CallLoad"),
+        // Starts its own PostgreSQL server as the tests do (OmnigateTestSupport's PostgresServer).
+        .executableTarget(name: "store-bench", dependencies: ["Timeline", "CLibPQ", "OmnigateTestSupport"], path: "Benchmarks/StoreBench"),
 
         // Tests.
         .target(name: "OmnigateTestSupport", path: "Tests/OmnigateTestSupport"),

@@ -200,8 +200,11 @@ final class PostgresConnection: SQLConnection {
         return Int(String(cString: PQcmdTuples(result))) ?? 0
     }
 
+    /// A write (`immediate`) runs at READ COMMITTED, rows locked as it goes. A read runs at
+    /// REPEATABLE READ, READ ONLY: its statements all see one snapshot, as an SQLite read
+    /// transaction does (at READ COMMITTED a pop's counts could include an event its list missed).
     func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+        try execute(immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         do {
             let result = try body()
             // A statement that failed inside (and was caught) aborted the transaction: COMMIT would
