@@ -1,0 +1,61 @@
+import Foundation
+import OmnigateTestSupport
+import Testing
+@testable import Timeline
+
+private let clusterUnavailable = PostgresServer.unavailableReason ?? Kamailio.unavailableReason
+
+/// Several gateways on one PostgreSQL store behind Kamailio's dispatcher (Config/kamailio.cfg):
+/// real processes, real SIP through the proxy, one gateway killed while calls are up.
+@Suite("gateways behind Kamailio sharing PostgreSQL", .enabled(if: clusterUnavailable == nil,
+    "PostgreSQL or Kamailio is not installed here (scripts/setup.sh installs both): the multi-gateway set was not checked"))
+struct ClusterTests {
+    static let plan = "[from-trunk]\nexten => _[a-z0-9+].,1,Answer()\n same => n,Wait(120)\n"
+
+    @Test("three gateways behind Kamailio: calls spread over them, one is killed under load, and every completed call has its one record")
+    func killOneUnderLoad() async throws {
+        let database = try PostgresServer.database("cluster")
+        let config = GatewayProcess.loopbackTrunk() + "[store]\nbackend = postgresql\nconnection = \(database)\npool_size = 2\n"
+        var gateways: [GatewayProcess] = []
+        for _ in 0..<3 { gateways.append(try await GatewayProcess.start(config: config, dialplan: Self.plan)) }
+        let kamailio = try await Kamailio(gateways: gateways.map(\.udpTarget))
+        defer {
+            for gateway in gateways {
+                gateway.process.kill()
+                try? gateway.process.stderr.write(toFile: gateway.directory + "/gateway.log", atomically: true, encoding: .utf8)
+            }
+        }
+        let calls = 120
+        let (sipp, directory) = try SIPp.start("uac-via-proxy.xml", target: kamailio.target, port: Ports.free(),
+                                               arguments: ["-m", "\(calls)", "-r", "10", "-d", "1500", "-s", "100"],
+                                               timeout: .seconds(40))
+        // The second gateway has finished calls, and has others up: it dies.
+        let victim = gateways[1]
+        try await victim.process.waitForLine(containing: "call ended", occurrence: 5, timeout: .seconds(60))
+        victim.process.kill()
+        let result = try await SIPp.finish(sipp, directory: directory, timeout: .seconds(60))
+        // Restarted, the gateway closes the calls its killed run left open (they are its own run's, now over).
+        let restarted = try await GatewayProcess.start(config: config, dialplan: Self.plan)
+        try await restarted.process.waitForLine(containing: "closed call records a run that is over left open", timeout: .seconds(30))
+        for gateway in [gateways[0], gateways[2], restarted] { #expect(try await gateway.stop() == 0) }
+        kamailio.stop()
+
+        #expect(result.successful + result.failed == calls, "\(result.summary)")
+        #expect(result.successful >= calls - 20, "only the calls up on the killed gateway may fail: \(result.summary)")
+        let store = try TimelineStore(postgresql: database, mode: .readOnly)
+        let records = try store.callRecords(includeOpen: true)
+        #expect(records.allSatisfy { $0.state == "ended" }, "no record left open")
+        #expect(Set(records.map(\.uniqueid)).count == records.count, "no uniqueid twice")
+        let completed = records.filter { !$0.interrupted }
+        #expect(completed.count == result.successful, "one record per completed call: \(completed.count) for \(result.summary)")
+        #expect(completed.allSatisfy { $0.disposition == "ANSWERED" })
+        #expect(Set(completed.compactMap(\.sipCallID)).count == completed.count, "no completed call recorded twice")
+        let interrupted = records.filter(\.interrupted)
+        #expect(!interrupted.isEmpty && interrupted.count <= result.failed + 5, "the killed gateway's live calls: \(interrupted.count)")
+        // Each gateway took a share (round robin), the killed one too.
+        let runs = try store.runs()
+        let perRun = Dictionary(grouping: records, by: { $0.runID ?? "" }).mapValues(\.count)
+        #expect(runs.count == 4)
+        #expect(runs.prefix(3).allSatisfy { (perRun[$0.id] ?? 0) >= 5 }, "calls per run: \(perRun)")
+    }
+}
