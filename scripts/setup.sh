@@ -35,7 +35,8 @@ fi
 
 # ---------------------------------------------------------------- 1. Debian packages
 # Build: C toolchain and the libraries that replace pjproject's stripped third-party code.
-# Store: SQLite, and PostgreSQL (libpq to build; the server for tests, which start their own). Service: libsystemd (sd_notify), systemd (systemd-analyze verify of the unit).
+# Store: SQLite, and PostgreSQL (libpq to build; the server for tests, which start their own).
+# Several gateways: Kamailio in front (scripts/cluster.sh and the multi-gateway test start their own). Service: libsystemd (sd_notify), systemd (systemd-analyze verify of the unit).
 # HTTP API: libmicrohttpd (with its TLS), OpenSSL's libcrypto (token hashes); curl for tests.
 # Tests and benchmarks: SIPp, baresip, sox/espeak-ng (prompts), sqlite3 CLI, openssl (test
 # certificates), tshark (what crosses the wire), e2fsprogs (chattr), util-linux (mount, prlimit).
@@ -45,7 +46,7 @@ PACKAGES=(
     build-essential pkg-config xz-utils bzip2 dpkg-dev ca-certificates
     libsrtp2-dev libgsm1-dev libspeex-dev libspeexdsp-dev libssl-dev libopus-dev
     uuid-dev libsamplerate0-dev libsqlite3-dev sqlite3 libsystemd-dev systemd libmicrohttpd-dev curl libphonenumber-dev
-    libpq-dev postgresql
+    libpq-dev postgresql kamailio
     sip-tester baresip-core espeak-ng sox procps iproute2 python3 python3-venv patch openssl tshark e2fsprogs util-linux
     libjs-chart.js chromium chromium-driver python3-selenium fonts-dejavu-core
 )
@@ -61,6 +62,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
     say "Debian packages: all ${#PACKAGES[@]} present"
 fi
+# The packages' own services are not Omnigate's: a system Kamailio would hold port 5060, which the
+# gateway's default configuration listens on. Tests and scripts/cluster.sh start their own.
+for service in kamailio; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
+        say "stopping and disabling the $service service (it holds port 5060; scripts/cluster.sh runs its own)"
+        $SUDO systemctl disable --now "$service" >/dev/null 2>&1 || true
+    fi
+done
 
 # Debian ships pjproject only inside the asterisk source package (sid), as the
 # component tarball *.orig-Xpjproject.tar.xz. A private apt directory fetches it
