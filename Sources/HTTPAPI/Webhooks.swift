@@ -104,7 +104,7 @@ public final class WebhookDispatcher: @unchecked Sendable {
     private func deliverDue(_ store: TimelineStore) {
         // Up to `inFlight` deliveries at once: a receiver's round trip does not set the rate.
         var batches = 0
-        while batches < 50, !stopped.load(ordering: .relaxed), let due = try? store.dueDeliveries(limit: Self.inFlight * 4), !due.isEmpty {
+        while batches < 50, !stopped.load(ordering: .relaxed), let due = try? store.claimDueDeliveries(limit: Self.inFlight * 4), !due.isEmpty {
             batches += 1
             let group = DispatchGroup()
             let slots = DispatchSemaphore(value: Self.inFlight)

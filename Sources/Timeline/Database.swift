@@ -97,6 +97,10 @@ public enum SQLDialect: String, Sendable {
     /// The larger of two values: SQLite's two-argument `max`, PostgreSQL's `greatest`.
     var greatest: String { self == .sqlite ? "max" : "greatest" }
 
+    /// PostgreSQL skips rows another gateway's claim holds (`FOR UPDATE SKIP LOCKED`); an SQLite
+    /// write transaction holds the whole file, so there is nothing to skip.
+    var skipLocked: String { self == .sqlite ? "" : " FOR UPDATE SKIP LOCKED" }
+
     /// ` INDEXED BY name` for SQLite, whose planner needs the hint on this query; nothing for PostgreSQL.
     func indexedBy(_ index: String) -> String { self == .sqlite ? " INDEXED BY \(index)" : "" }
 }

@@ -89,17 +89,24 @@ extension TimelineStore {
         }
     }
 
-    /// Deliveries due now, oldest first.
-    public func dueDeliveries(now: Date = Date(), limit: Int = 50) throws -> [WebhookDelivery] {
-        try read { db in
+    /// Deliveries due now, oldest first, claimed for `lease`: no other gateway sharing the store
+    /// takes them until the lease runs out (then the claimer is taken to have died, and they are due
+    /// again). So each event is delivered by one gateway, once, unless one dies mid-delivery.
+    /// The lease must outlast a batch's deliveries (the API's take at most 60 s).
+    public func claimDueDeliveries(now: Date = Date(), limit: Int = 50, lease: Duration = .seconds(120)) throws -> [WebhookDelivery] {
+        let until = now.addingTimeInterval(Double(lease.components.seconds))
+        return try write { db in
             try db.rows("""
-                SELECT * FROM webhook_deliveries WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?
-                ORDER BY next_attempt_at, id LIMIT ?
-                """, [.int(now.milliseconds), .int(Int64(limit))]).map { row in
+                UPDATE webhook_deliveries SET next_attempt_at = ?
+                WHERE id IN (SELECT id FROM webhook_deliveries
+                             WHERE delivered_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?
+                             ORDER BY next_attempt_at, id LIMIT ?\(db.dialect.skipLocked))
+                RETURNING *
+                """, [.int(until.milliseconds), .int(now.milliseconds), .int(Int64(limit))]).map { row in
                 WebhookDelivery(id: row.int("id") ?? 0, webhook: row.text("webhook") ?? "", event: row.text("event") ?? "",
                                 eventID: row.text("event_id") ?? "", body: row.text("body") ?? "",
                                 attempts: Int(row.int("attempts") ?? 0), createdAt: Date(milliseconds: row.int("created_at") ?? 0))
-            }
+            }.sorted { $0.id < $1.id }
         }
     }
 

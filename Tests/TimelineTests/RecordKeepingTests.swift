@@ -251,7 +251,7 @@ struct WebhookOutboxTests {
             try t.store.finalizeCallRecord(record)
             #expect(try t.store.queueDeliveries(for: "crm", event: "call.ended", now: when) == 1)
         }
-        let due = try t.store.dueDeliveries(now: Date(), limit: 10)
+        let due = try t.store.claimDueDeliveries(now: Date(), limit: 10)
         #expect(due.count == 7)
         // Old: three delivered, one given up, one still being tried; recent: one delivered, one given up.
         let outcomes: [TimelineStore.DeliveryOutcome] = [
@@ -271,5 +271,36 @@ struct WebhookOutboxTests {
         summary = try #require(try t.store.webhookSummaries().first)
         #expect((summary.pending, summary.delivered, summary.givenUp) == (1, 4, 1), "delivered counts every delivery ever made")
         #expect(try t.store.pruneDeliveries(createdBefore: Date(timeIntervalSinceNow: -7 * 86_400)) == 0)
+    }
+
+    @Test("gateways sharing a store claim due deliveries: each delivery goes to one, and a dead claimer's return once its lease ends",
+          arguments: StoreBackend.testable)
+    func claims(backend: StoreBackend) async throws {
+        let t = try TemporaryStore(backend)
+        let other = try backend == .sqlite ? TimelineStore(path: t.path) : TimelineStore(postgresql: t.path)
+        let now = Date()
+        _ = try t.store.queueDeliveries(for: "crm", event: "call.ended", now: now.addingTimeInterval(-60))
+        for index in 0..<40 {
+            var record = CallRecord(uniqueid: "c\(index)", start: now.addingTimeInterval(-30))
+            record.end = now.addingTimeInterval(-20)
+            try t.store.finalizeCallRecord(record)
+        }
+        #expect(try t.store.queueDeliveries(for: "crm", event: "call.ended", now: now) == 40)
+        // Both claim at once, in rounds of 5, until nothing is due.
+        let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for store in [t.store, other] {
+                group.addTask {
+                    var mine: [Int64] = []
+                    while case let due = try store.claimDueDeliveries(now: now, limit: 5), !due.isEmpty { mine += due.map(\.id) }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [[Int64]]()) { $0.append($1) }
+        }
+        let all = claimed.flatMap { $0 }
+        #expect(all.count == 40 && Set(all).count == 40, "every delivery claimed once: \(claimed.map(\.count))")
+        // Nobody settles them (the claimers died): due again once the lease is over, not before.
+        #expect(try other.claimDueDeliveries(now: now.addingTimeInterval(60), limit: 50).isEmpty)
+        #expect(try other.claimDueDeliveries(now: now.addingTimeInterval(121), limit: 50).count == 40)
     }
 }
