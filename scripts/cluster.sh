@@ -63,6 +63,10 @@ trap stop_all INT TERM EXIT
 
 # ---------------------------------------------------------------- PostgreSQL
 SOCKET=$DIR/pg/run
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DIR"; then
+    fail "the postgres user cannot reach $DIR (PostgreSQL runs as postgres when started by root)" \
+         "choose a --dir whose parent directories others may enter (chmod o+x), e.g. under /var or /tmp"
+fi
 if [ ! -d "$DIR/pg/data" ]; then
     say "PostgreSQL: a new cluster in $DIR/pg"
     mkdir -p "$SOCKET"
