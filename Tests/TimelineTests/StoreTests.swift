@@ -370,3 +370,39 @@ struct StoreTests {
         #expect(records.first { $0.uniqueid == "done" }?.disposition == "ANSWERED")
     }
 }
+
+@Suite("numbers as people write them, in eight countries")
+struct CountryFormatTests {
+    @Test("national and international spellings from DE, AT, CH, GB, FR, US, IN and BR become one E.164 number", arguments: [
+        ("DE", "030 1234567", "+49301234567"), ("DE", "0151 23456789", "+4915123456789"),
+        ("AT", "01 2345678", "+4312345678"), ("AT", "0664 1234567", "+436641234567"),
+        ("CH", "044 668 18 00", "+41446681800"), ("CH", "079 123 45 67", "+41791234567"),
+        ("GB", "020 7946 0958", "+442079460958"), ("GB", "07911 123456", "+447911123456"),
+        ("FR", "01 23 45 67 89", "+33123456789"), ("FR", "06.12.34.56.78", "+33612345678"),
+        ("US", "(201) 555-0123", "+12015550123"), ("US", "1-201-555-0123", "+12015550123"),
+        ("IN", "098765 43210", "+919876543210"), ("IN", "011 2345 6789", "+911123456789"),
+        ("BR", "(11) 91234-5678", "+5511912345678"), ("BR", "(21) 3456-7890", "+552134567890"),
+    ])
+    func national(region: String, written: String, e164: String) throws {
+        #expect(try IdentityNormalizer(defaultCountry: region).phone(written) == e164, "\(written) in \(region)")
+        // The same number written for the world, read with any other default country.
+        let abroad = try IdentityNormalizer(defaultCountry: region == "US" ? "DE" : "US")
+        let international = "+" + e164.dropFirst().enumerated().map { $0.offset == 2 ? " \($0.element)" : "\($0.element)" }.joined()
+        #expect(try abroad.phone(international) == e164, "\(international) read in \(abroad.region)")
+    }
+
+    @Test("a chat event a German system writes with a national number is in the pop of a call from that number", arguments: StoreBackend.testable)
+    func chatThenCall(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend, country: "DE")
+        var chat = TimelineEvent(channel: .chat, direction: .inbound, time: Date().addingTimeInterval(-600), source: "chat-system")
+        chat.address = "030 1234567"
+        chat.subject = "Where is my order?"
+        chat.externalRef = "chat-1"
+        try t.store.appendEvent(chat)
+        // The trunk's INVITE: From as a carrier sends it, read as the gateway reads it.
+        let caller = t.store.normalizer.fromURI("<sip:+49301234567@trunk.example.de;user=phone>")
+        let pop = try t.store.screenPop(for: try #require(caller.first?.value))
+        #expect(pop.recent.map(\.subject) == ["Where is my order?"])
+        #expect(pop.summary.interactions["chat"] == 1)
+    }
+}
