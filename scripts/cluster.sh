@@ -83,6 +83,9 @@ STORE="postgresql://omnigate@/omnigate?host=$SOCKET"
 say "PostgreSQL: $STORE"
 
 # ---------------------------------------------------------------- gateways
+# RTP ports 20000-59999 shared out: two a call, so 2,000 calls a gateway with up to ten gateways.
+RTP_RANGE=$(( 40000 / GATEWAYS / 2 * 2 ))
+[ "$RTP_RANGE" -gt 4000 ] && RTP_RANGE=4000
 : >"$DIR/dispatcher.list"
 for i in $(seq 1 "$GATEWAYS"); do
     G=$DIR/gateway-$i
@@ -94,8 +97,8 @@ system_name = gw$i
 [sip]
 udp = 127.0.0.1:$((PORT + i))
 tcp = 127.0.0.1:0
-rtp_port_start = $((20000 + i * 1000))
-rtp_port_range = 1000
+rtp_port_start = $((20000 + (i - 1) * RTP_RANGE))
+rtp_port_range = $RTP_RANGE
 [trunk kamailio]
 match = 127.0.0.1
 context = from-trunk
