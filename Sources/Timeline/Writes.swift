@@ -52,6 +52,15 @@ extension TimelineStore {
     @discardableResult
     public func apply(_ writes: [StoreWrite]) throws -> [(index: Int, error: StoreError)] {
         guard !writes.isEmpty else { return [] }
+        if dialect == .postgresql && writes.count > 1 {
+            // A PostgreSQL savepoint is a subtransaction, and past 64 in one transaction every
+            // session pays for them: the batch goes in without, and only a batch holding a write
+            // the store refuses (rare: values are fitted first) is applied again, a savepoint each.
+            do {
+                try write { db in for write in writes { try apply(write, db) } }
+                return []
+            } catch let error as StoreError where !error.isTransient {}
+        }
         return try write { db in
             var refused: [(index: Int, error: StoreError)] = []
             for (index, write) in writes.enumerated() {

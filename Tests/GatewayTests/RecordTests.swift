@@ -284,3 +284,37 @@ struct PostgresGatewayTests {
         return path
     }
 }
+
+@Suite("a gateway through a PostgreSQL restart", .enabled(if: PostgresServer.unavailableReason == nil,
+    "PostgreSQL could not be started here (scripts/setup.sh installs Debian's postgresql): a restart under calls was not checked"))
+struct PostgresRestartTests {
+    @Test("PostgreSQL stops and starts again while calls go on: no call fails, and every call's record lands once it is back")
+    func restartUnderCalls() async throws {
+        // A server of its own (durable, as in production): this test stops it.
+        let server = try PostgresServer(fsync: true)
+        defer { server.stop() }
+        try server.psql("CREATE DATABASE restart")
+        let database = server.connectionString(database: "restart")
+        let config = GatewayProcess.loopbackTrunk() + "[store]\nbackend = postgresql\nconnection = \(database)\n"
+            + "[screenpop]\nlookup_budget = 50ms\n"
+        let gateway = try await GatewayProcess.start(config: config, dialplan: RecordTests.plan)
+        let calls = 60
+        let (sipp, directory) = try SIPp.start("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                                               arguments: ["-m", "\(calls)", "-r", "10", "-d", "300", "-s", "100"],
+                                               timeout: .seconds(60))
+        try await gateway.process.waitForLine(containing: "call ended", occurrence: 10, timeout: .seconds(30))
+        try server.stopOnly(mode: "fast")
+        // Calls go on while the server is down: their writes are held.
+        try await gateway.process.waitForLine(containing: "the store cannot be written: writes are held", timeout: .seconds(30))
+        try await gateway.process.waitForLine(containing: "call ended", occurrence: 25, timeout: .seconds(30))
+        try server.start()
+        let result = try await SIPp.finish(sipp, directory: directory, timeout: .seconds(60))
+        #expect(result.successful == calls, "no call failed while the store was down: \(result.summary)")
+        try await gateway.process.waitForLine(containing: "the store takes writes again", timeout: .seconds(30))
+        #expect(try await gateway.stop() == 0)
+        let records = try TimelineStore(postgresql: database, mode: .readOnly).callRecords(includeOpen: true)
+        #expect(records.count == calls, "every call's record, none twice")
+        #expect(Set(records.map(\.uniqueid)).count == records.count)
+        #expect(records.allSatisfy { $0.state == "ended" && $0.disposition == "ANSWERED" && !$0.interrupted })
+    }
+}
