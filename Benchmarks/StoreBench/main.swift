@@ -4,6 +4,7 @@
 // A program that prints numbers, not a test.
 //
 //   swift run -c release store-bench [--contacts N] [--events M] [--pops K] [--calls C] [--postgresql URI]
+//                                    [--only sqlite|postgresql]
 //
 // Defaults: 100,000 contacts, 1,000,000 events, 20,000 pops, 5,000 calls. With --postgresql the
 // server given is used (its database must be empty) instead of one of the program's own.
@@ -19,7 +20,7 @@ let options: [String: String] = {
     while !argv.isEmpty {
         let name = argv.removeFirst()
         if name == "--help" || name == "-h" {
-            print("usage: store-bench [--contacts N] [--events M] [--pops K] [--calls C] [--postgresql URI]")
+            print("usage: store-bench [--contacts N] [--events M] [--pops K] [--calls C] [--postgresql URI] [--only sqlite|postgresql]")
             exit(0)
         }
         guard name.hasPrefix("--"), !argv.isEmpty else {
@@ -55,9 +56,16 @@ let directory = NSTemporaryDirectory() + "store-bench-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
 
+let only = options["only"]
+if let only, only != "sqlite" && only != "postgresql" {
+    FileHandle.standardError.write(Data("store-bench: --only takes sqlite or postgresql\n".utf8))
+    exit(2)
+}
 var ownServer: PostgresServer?
 let postgresURI: String
-if let given = options["postgresql"] {
+if only == "sqlite" {
+    postgresURI = ""
+} else if let given = options["postgresql"] {
     postgresURI = given
 } else {
     log("store-bench: starting PostgreSQL (durable: fsync and synchronous_commit on)")
@@ -137,20 +145,15 @@ func measure(_ name: String, _ store: TimelineStore) throws -> Figures {
     return figures
 }
 
-log("store-bench: SQLite")
-let sqlite = try measure("sqlite", TimelineStore(path: directory + "/bench.sqlite"))
-log("store-bench: PostgreSQL")
-let postgres = try measure("postgresql", TimelineStore(postgresql: postgresURI, poolSize: 2))
-
-// Baseline: one bare libpq INSERT per transaction on the same server (the commit's floor).
-let bare = PQconnectdb(postgresURI)
-precondition(PQstatus(bare) == CONNECTION_OK, String(cString: PQerrorMessage(bare)))
-PQclear(PQexec(bare, "CREATE TABLE bare (id TEXT PRIMARY KEY, v TEXT)"))
-let bareTime = clock.measure {
-    for i in 0..<callCount { PQclear(PQexec(bare, "INSERT INTO bare VALUES ('k-\(i)', 'x')")) }
+var sqlite = Figures(), postgres = Figures()
+if only != "postgresql" {
+    log("store-bench: SQLite")
+    sqlite = try measure("sqlite", TimelineStore(path: directory + "/bench.sqlite"))
 }
-let roundTrip = clock.measure { for _ in 0..<callCount { PQclear(PQexec(bare, "SELECT 1")) } }
-PQfinish(bare)
+if only != "sqlite" {
+    log("store-bench: PostgreSQL")
+    postgres = try measure("postgresql", TimelineStore(postgresql: postgresURI, poolSize: 2))
+}
 
 func row(_ label: String, _ a: String, _ b: String) {
     print("  " + label.padding(toLength: 44, withPad: " ", startingAt: 0) + a.padding(toLength: 26, withPad: " ", startingAt: 0) + b)
@@ -160,6 +163,17 @@ row("fill (demo-data, 10,000 rows a transaction)", sqlite.fill, postgres.fill)
 row("screen pop p50 / p99", sqlite.pop, postgres.pop)
 row("call records, a transaction per write", sqlite.single, postgres.single)
 row("call records, 64 writes a transaction", sqlite.batched, postgres.batched)
-print("  baseline on the same PostgreSQL: a bare INSERT per transaction \(perSecond(callCount, bareTime)); "
-      + "SELECT 1 round trip \(String(format: "%.1f µs", seconds(roundTrip) * 1e6 / Double(callCount)))")
 print("  (a call record is open + finalise with its voice event: two writes)")
+if only != "sqlite" {
+    // Baseline: one bare libpq INSERT per transaction on the same server (the commit's floor).
+    let bare = PQconnectdb(postgresURI)
+    precondition(PQstatus(bare) == CONNECTION_OK, String(cString: PQerrorMessage(bare)))
+    PQclear(PQexec(bare, "CREATE TABLE bare (id TEXT PRIMARY KEY, v TEXT)"))
+    let bareTime = clock.measure {
+        for i in 0..<callCount { PQclear(PQexec(bare, "INSERT INTO bare VALUES ('k-\(i)', 'x')")) }
+    }
+    let roundTrip = clock.measure { for _ in 0..<callCount { PQclear(PQexec(bare, "SELECT 1")) } }
+    PQfinish(bare)
+    print("  baseline on the same PostgreSQL: a bare INSERT per transaction \(perSecond(callCount, bareTime)); "
+          + "SELECT 1 round trip \(String(format: "%.1f µs", seconds(roundTrip) * 1e6 / Double(callCount)))")
+}
