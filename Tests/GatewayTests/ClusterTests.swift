@@ -43,7 +43,7 @@ struct ClusterTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         for gateway in [gateways[0], gateways[2], restarted] { #expect(try await gateway.stop() == 0) }
-        kamailio.stop()
+        await kamailio.stop()
 
         #expect(result.successful + result.failed == calls, "\(result.summary)")
         #expect(result.successful >= calls - 20, "only the calls up on the killed gateway may fail: \(result.summary)")

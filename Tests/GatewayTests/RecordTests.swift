@@ -269,7 +269,8 @@ struct PostgresGatewayTests {
         #expect(try await gateway.stop() == 0)
         let records = try await CallFlow.callRecords(database)
         #expect(records.count == 4)
-        #expect(records.allSatisfy { $0["disposition"] as? String == "ANSWERED" })
+        #expect(records.allSatisfy { $0["disposition"] as? String == "ANSWERED" },
+                "\(records.map { "\($0["uniqueid"] ?? "-") \($0["disposition"] ?? "-") \($0["interrupted"] ?? "-")" })\n\(gateway.process.stderr.suffix(3000))")
         let store = try TimelineStore(postgresql: database, mode: .readOnly)
         #expect(try store.runs().count == 1 && store.runs().first?.stoppedAt != nil)
         let caller = try #require(records.first?["src"] as? String)

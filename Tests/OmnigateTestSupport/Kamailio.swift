@@ -21,27 +21,30 @@ public final class Kamailio: Sendable {
         let list = directory + "/dispatcher.list"
         try gateways.map { "1 sip:\($0)" }.joined(separator: "\n").appending("\n").write(toFile: list, atomically: true, encoding: .utf8)
         port = Ports.free()
-        // Through python3 to unblock every signal first: a child of the test runner inherits a mask
-        // blocking SIGALRM and SIGTERM, and Kamailio's timers (transaction timeouts, the dispatcher's
-        // probes) run on SIGALRM: with it blocked, a dead gateway is never noticed.
+        // With every signal unblocked first: Kamailio's timers (transaction timeouts, the dispatcher's
+        // probes) run on SIGALRM, which the test runner's children inherit blocked: a dead gateway was
+        // never noticed. (Not `CleanStart`: closing the runner's descriptors too left Kamailio deaf to
+        // SIGTERM under a full run, and a test waited on it.)
         let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
-        process = try TestProcess("/usr/bin/python3", ["-c", unblock, "/usr/sbin/kamailio",
+        let (program, arguments) = ("/usr/bin/python3", ["-c", unblock, "/usr/sbin/kamailio",
             "-f", TestPaths.packageRoot + "/Config/kamailio.cfg", "-DD", "-E", "-l", "udp:127.0.0.1:\(port)",
             "-Y", directory, "-A", "DISPATCHER_LIST=\"\(list)\"",
         ])
+        process = try TestProcess(program, arguments)
         try await process.waitForLine(containing: "INFO: <core> [core/udp_server.c", timeout: .seconds(20))
     }
 
     /// Stops Kamailio: SIGTERM to its main process, which ends its children (SIGKILL when it lingers).
     /// Its log is kept as `kamailio.log` in its directory (with OMNIGATE_KEEP_TEST_DIRS=1).
-    public func stop() {
+    public func stop() async {
         process.signal(SIGTERM)
-        process.waitForExitBlocking(timeout: .seconds(10))
+        _ = try? await process.waitForExit(timeout: .seconds(10))
         try? process.stderr.write(toFile: directory + "/kamailio.log", atomically: true, encoding: .utf8)
     }
 
     /// What Kamailio logged, its last `characters`.
     public func log(last characters: Int = 4000) -> String { String(process.stderr.suffix(characters)) }
 
-    deinit { stop() }
+    /// A test that ends early leaves it to this: SIGKILL to the main process (its children follow it).
+    deinit { process.kill() }
 }

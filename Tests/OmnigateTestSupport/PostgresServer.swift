@@ -11,6 +11,9 @@ public final class PostgresServer: Sendable {
     public let directory: String
     public let socketDirectory: String
     public let binaries: String
+    /// The port number: with no TCP listener it only names the socket file, but PostgreSQL also derives
+    /// its System V shared-memory key from it, so each server of a test run takes a different one.
+    public let port: Int
     /// The server's settings (`pg_ctl -o`): its socket directory, no TCP, and for speed in tests no fsync.
     private let options: String
     /// The server's process id (its `postmaster.pid`), for tests that stop or kill it.
@@ -51,7 +54,7 @@ public final class PostgresServer: Sendable {
 
     /// A libpq URI for `database` on this server (its socket directory as the host).
     public func connectionString(database: String) -> String {
-        "postgresql://omnigate@/\(database)?host=\(socketDirectory)&connect_timeout=5"
+        "postgresql://omnigate@/\(database)?host=\(socketDirectory)&port=\(port)&connect_timeout=5"
     }
 
     /// The database a `connectionString` names.
@@ -69,7 +72,8 @@ public final class PostgresServer: Sendable {
         // Short: a Unix socket's path is limited to 107 bytes.
         directory = "/tmp/og-pg-\(UUID().uuidString.prefix(8))"
         socketDirectory = directory + "/run"
-        var options = "-k \(socketDirectory) -c listen_addresses='' -c max_connections=200 -c shared_buffers=64MB"
+        port = Ports.free()
+        var options = "-k \(socketDirectory) -p \(port) -c listen_addresses='' -c max_connections=200 -c shared_buffers=64MB"
         if !fsync { options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
         self.options = options
         try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
@@ -103,14 +107,19 @@ public final class PostgresServer: Sendable {
     }
 
     public func start() throws {
-        try asServerUser(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30",
-                                                "-o", options, "start"])
+        do {
+            try asServerUser(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "30",
+                                                    "-o", options, "start"])
+        } catch let error as TestProcessError {
+            let log = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? "(no server.log)"
+            throw TestProcessError(error.description + "\nserver.log:\n" + String(log.suffix(2000)))
+        }
     }
 
     /// Runs SQL with psql as the cluster's owner, on its `postgres` database.
     @discardableResult
     public func psql(_ sql: String, database: String = "postgres") throws -> String {
-        try asServerUser(binaries + "/psql", ["-h", socketDirectory, "-U", "omnigate", "-d", database, "-X", "-q", "-A", "-t",
+        try asServerUser(binaries + "/psql", ["-h", socketDirectory, "-p", String(port), "-U", "omnigate", "-d", database, "-X", "-q", "-A", "-t",
                                               "-v", "ON_ERROR_STOP=1", "-c", sql])
     }
 
@@ -142,10 +151,11 @@ public final class PostgresServer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let (program, programArguments) = CleanStart.command(executable, arguments)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + programArguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
         guard spawned == 0 else { throw TestProcessError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
