@@ -57,6 +57,11 @@ extension TimelineStore {
         try write { db in try finalize(record, db) }
     }
 
+    /// The number the next ended call takes. `WHERE ended_seq IS NOT NULL` lets it read the last
+    /// entry of the partial index `call_records_ended_seq`; without it the query read every call
+    /// record, on every hangup (a test checks the plan).
+    static let nextEndedSequence = "SELECT coalesce(max(ended_seq), 0) + 1 FROM call_records WHERE ended_seq IS NOT NULL"
+
     func finalize(_ record: CallRecord, _ db: Connection) throws -> Int64 {
         var record = record.fitted()
         try Limits.check(id: record.uniqueid, "uniqueid")
@@ -92,7 +97,7 @@ extension TimelineStore {
                    state = 'ended', contact_id = ?, agent = ?, queue = ?, wait_ms = ?, sip_call_id = ?, sip_status = ?,
                    agent_sip_status = ?, hangup_side = ?, dialplan_path = ?, recording = ?, trunk = ?, interrupted = ?,
                    truncated = ?, run_id = coalesce(?, run_id),
-                   ended_seq = coalesce(ended_seq, (SELECT coalesce(max(ended_seq), 0) + 1 FROM call_records))
+                   ended_seq = coalesce(ended_seq, (\(Self.nextEndedSequence)))
             WHERE uniqueid = ?
             """, [.text(record.direction.rawValue), .text(record.clid), .text(record.src), .text(record.dst), .text(record.dcontext), .text(record.channel),
                   .text(record.dstchannel), .text(record.lastapp), .text(record.lastdata), .int(record.start.milliseconds),

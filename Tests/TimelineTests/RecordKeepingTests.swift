@@ -156,6 +156,14 @@ struct RecordKeepingTests {
         }
     }
 
+    @Test("a hangup numbers its record from the last entry of the ended-order index, never by reading every record")
+    func endedSequenceReadsIndex() throws {
+        let scratch = try Scratch()
+        let store = try TimelineStore(path: scratch.path)
+        let steps = try store.read { db in try db.rows("EXPLAIN QUERY PLAN " + TimelineStore.nextEndedSequence) }.compactMap { $0.text("detail") }
+        #expect(steps.contains { $0.contains("USING COVERING INDEX call_records_ended_seq") }, "\(steps)")
+    }
+
     @Test("a read-only open never creates, migrates or writes, and says why it will not open")
     func readOnly() throws {
         let scratch = try Scratch()
