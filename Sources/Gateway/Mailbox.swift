@@ -81,8 +81,10 @@ final class Mailbox: Sendable {
         }
         return await withCheckedContinuation { (continuation: CheckedContinuation<SIPEvent?, Never>) in
             let immediate: SIPEvent?? = state.withLock { state in
-                if !afterHangup, let hangup = state.hangup { return .some(hangup) }
+                // An event that came before the hangup is returned first: under load the caller's BYE can
+                // arrive before this wait begins, and an ACK already queued still means the call was answered.
                 if let index = state.events.firstIndex(where: predicate) { return .some(state.events.remove(at: index)) }
+                if !afterHangup, let hangup = state.hangup { return .some(hangup) }
                 if timeout.map({ $0 <= .zero }) == true { return .some(nil) }
                 state.waiters.append(Waiter(id: id, matches: predicate, continuation: continuation, endsOnHangup: !afterHangup))
                 return .none

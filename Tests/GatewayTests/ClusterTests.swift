@@ -50,11 +50,15 @@ struct ClusterTests {
         let records = try store.callRecords(includeOpen: true)
         #expect(records.allSatisfy { $0.state == "ended" }, "no record left open")
         #expect(Set(records.map(\.uniqueid)).count == records.count, "no uniqueid twice")
+        // Every call SIPp completed has its record. A call the killed gateway finished in its last
+        // moments (its BYE answered, the record still in the gateway's memory) has it too, closed as
+        // interrupted from what the store had (the answer, talk time to the last heartbeat).
         let completed = records.filter { !$0.interrupted }
-        #expect(completed.count == result.successful, "one record per completed call: \(completed.count) for \(result.summary)")
+        let interrupted = records.filter(\.interrupted)
+        #expect(completed.count <= result.successful && result.successful <= completed.count + interrupted.count,
+                "a record for each completed call: \(completed.count) completed, \(interrupted.count) interrupted for \(result.summary)")
         #expect(completed.allSatisfy { $0.disposition == "ANSWERED" })
         #expect(Set(completed.compactMap(\.sipCallID)).count == completed.count, "no completed call recorded twice")
-        let interrupted = records.filter(\.interrupted)
         #expect(!interrupted.isEmpty && interrupted.count <= result.failed + 5, "the killed gateway's live calls: \(interrupted.count)")
         // Each gateway took a share (round robin), the killed one too.
         let runs = try store.runs()

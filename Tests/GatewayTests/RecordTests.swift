@@ -316,6 +316,8 @@ struct PostgresRestartTests {
         let records = try TimelineStore(postgresql: database, mode: .readOnly).callRecords(includeOpen: true)
         #expect(records.count == calls, "every call's record, none twice")
         #expect(Set(records.map(\.uniqueid)).count == records.count)
-        #expect(records.allSatisfy { $0.state == "ended" && $0.disposition == "ANSWERED" && !$0.interrupted })
+        let odd = records.filter { $0.state != "ended" || $0.disposition != "ANSWERED" || $0.interrupted }
+        let described = odd.map { "\($0.uniqueid) \($0.state) \($0.disposition) interrupted=\($0.interrupted)" }
+        #expect(odd.isEmpty, "\(described)\n\(gateway.process.stderr.suffix(4000))")
     }
 }
