@@ -94,13 +94,17 @@ public struct GatewayConfig: Sendable, Equatable {
         }
 
         /// What the store is, for logs: the file, or the PostgreSQL connection string's host and database.
+        /// Never a password: neither `password=…` in a keyword string nor `user:secret@` or
+        /// `?password=…` in a URI.
         public var displayName: String {
             guard backend == .postgresql else { return path }
-            let parts = connection.split(separator: " ").filter { !$0.lowercased().hasPrefix("password=") }
             if connection.contains("://") {
-                // postgresql://user:secret@host/db: the password is cut out.
-                return connection.replacingOccurrences(of: #":[^:@/]*@"#, with: "@", options: .regularExpression)
+                return connection
+                    .replacingOccurrences(of: #"^([a-z]+://[^:@/?]*):[^@/?]*@"#, with: "$1@", options: .regularExpression)
+                    .replacingOccurrences(of: #"([?&])password=[^&]*&?"#, with: "$1", options: [.regularExpression, .caseInsensitive])
+                    .replacingOccurrences(of: #"[?&]$"#, with: "", options: .regularExpression)
             }
+            let parts = connection.split(separator: " ").filter { !$0.lowercased().hasPrefix("password") }
             return "postgresql " + parts.joined(separator: " ")
         }
     }

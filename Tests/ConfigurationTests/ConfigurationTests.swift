@@ -88,6 +88,37 @@ struct ConfigurationTests {
         ])
     }
 
+    @Test("[store]: a backend is sqlite or postgresql, postgresql needs a connection, the pool is bounded")
+    func storeBackend() throws {
+        #expect(errors("[store]\nbackend = mysql\n") == [
+            "omnigate.conf:2: error: bad value 'mysql' for 'backend' in [store]: expected sqlite or postgresql",
+        ])
+        #expect(errors("[store]\nbackend = postgresql\n") == [
+            "omnigate.conf:2: error: [store] backend = postgresql needs 'connection': a libpq connection string such as "
+                + "'host=/run/postgresql dbname=omnigate', or a postgresql:// URI",
+        ])
+        #expect(errors("[store]\nbackend = postgresql\nconnection = dbname=x\npool_size = 0\n") == [
+            "omnigate.conf:4: error: bad value '0' for 'pool_size' in [store]: expected a whole number from 1 to 64",
+        ])
+        let config = try GatewayConfig.parse("[store]\nbackend = PostgreSQL\nconnection = dbname=omnigate\npool_size = 8\n", file: "t.conf")
+        #expect(config.store.backend == .postgresql && config.store.poolSize == 8)
+    }
+
+    @Test("a store's name in logs never holds its password", arguments: [
+        ("host=db dbname=omnigate user=og password=s3cret", "postgresql host=db dbname=omnigate user=og"),
+        ("postgresql://og:s3cret@db.example.net:5432/omnigate", "postgresql://og@db.example.net:5432/omnigate"),
+        ("postgresql://og@db/omnigate?password=s3cret&sslmode=require", "postgresql://og@db/omnigate?sslmode=require"),
+        ("postgresql://og@db/omnigate?sslmode=require&password=s3cret", "postgresql://og@db/omnigate?sslmode=require"),
+        ("postgresql://og@/omnigate?host=/run/postgresql", "postgresql://og@/omnigate?host=/run/postgresql"),
+    ])
+    func storeDisplayName(connection: String, shown: String) {
+        var store = GatewayConfig.Store()
+        store.backend = .postgresql
+        store.connection = connection
+        #expect(store.displayName == shown)
+        #expect(!store.displayName.contains("s3cret"))
+    }
+
     @Test("a key set twice is an error pointing at both lines")
     func duplicateKey() {
         #expect(errors("[general]\nmax_calls = 5\nmax_calls = 6\n") == [
