@@ -123,6 +123,9 @@ protocol SQLConnection: AnyObject {
     /// `immediate`: take the write lock at once (SQLite's BEGIN IMMEDIATE; PostgreSQL locks per row).
     func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T
     func close()
+    /// Makes closing touch nothing by name (SQLite: no checkpoint, no deleting `-wal`/`-shm`);
+    /// nothing to do for a server's connection.
+    func keepFilesOnClose()
     /// Statements that have not been reset (a leak check for tests).
     var busyStatements: Int { get }
 }

@@ -62,6 +62,8 @@ final class PostgresConnection: SQLConnection {
 
     var busyStatements: Int { 0 }
 
+    func keepFilesOnClose() {}
+
     /// The error a failed result stands for: its SQLSTATE, or a connection failure (08006) when the
     /// server is gone. The primary message only: details may hold the values of a row.
     private func error(_ result: OpaquePointer?, _ sql: String?) -> StoreError {

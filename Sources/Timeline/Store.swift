@@ -248,7 +248,7 @@ public final class TimelineStore: @unchecked Sendable {
                     readers.forEach { $0.close() }
                     readers.removeAll()
                 } else if closed {
-                    if keepFilesAtClose { (connection as? SQLiteConnection)?.keepFilesOnClose() }
+                    if keepFilesAtClose { connection.keepFilesOnClose() }
                     connection.close()
                 } else {
                     readers.append(connection)
@@ -273,12 +273,12 @@ public final class TimelineStore: @unchecked Sendable {
             return readers
         }
         for connection in idle {
-            if keepingFiles { (connection as? SQLiteConnection)?.keepFilesOnClose() }
+            if keepingFiles { connection.keepFilesOnClose() }
             connection.close()
         }
         let close = {
             guard let writer = self.writer else { return }
-            if keepingFiles { (writer as? SQLiteConnection)?.keepFilesOnClose() }
+            if keepingFiles { writer.keepFilesOnClose() }
             writer.close()
         }
         if DispatchQueue.getSpecific(key: onWriterQueue) == true { close() } else { writerQueue.sync(execute: close) }

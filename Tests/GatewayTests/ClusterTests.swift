@@ -33,6 +33,11 @@ struct ClusterTests {
         let victim = gateways[1]
         try await victim.process.waitForLine(containing: "call ended", occurrence: 5, timeout: .seconds(60))
         victim.process.kill()
+        // How long until new calls stop going to it: Kamailio logs the dispatcher marking it down
+        // (a figure, printed; the 2 s is the probing interval plus one probe's timeout).
+        let killed = ContinuousClock.now
+        try await kamailio.process.waitForLine(containing: "gateway sip:\(victim.udpTarget) is down", timeout: .seconds(30))
+        print("cluster: Kamailio took the killed gateway out after \(ContinuousClock.now - killed)")
         let result = try await SIPp.finish(sipp, directory: directory, timeout: .seconds(120))
         // The killed run's open records are closed as interrupted: by the gateway restarted (its sweep at
         // start) or by a peer (every 30 s), whichever comes first.

@@ -45,6 +45,6 @@ public final class Kamailio: Sendable {
     /// What Kamailio logged, its last `characters`.
     public func log(last characters: Int = 4000) -> String { String(process.stderr.suffix(characters)) }
 
-    /// A test that ends early leaves it to this: SIGKILL to the main process (its children follow it).
+    /// A test that ends early leaves it to this: SIGKILL to the main process.
     deinit { process.kill() }
 }
