@@ -66,6 +66,8 @@ public final class TimelineStore: @unchecked Sendable {
     private let connect: @Sendable () throws -> Connection
     /// Readers lent out at once at most (PostgreSQL's connections are a server's resource).
     private let poolSize: Int
+    /// How long a read waits for a pooled connection to come free before it fails as unavailable.
+    var readerWait: Duration = .seconds(5)
     private let writerQueue = DispatchQueue(label: "omnigate.timeline.writer")
     private let onWriterQueue = DispatchSpecificKey<Bool>()
     private var readers: [Connection] = []
@@ -224,14 +226,26 @@ public final class TimelineStore: @unchecked Sendable {
 
     private func readOnce<T>(_ body: (Connection) throws -> T) throws -> T {
         let pooled: Connection? = try readersLock.withLock {
-            while !closed && lent >= poolSize { readersLock.wait() }
+            let deadline = Date().addingTimeInterval(Double(readerWait.components.seconds) + Double(readerWait.components.attoseconds) / 1e18)
+            while !closed && lent >= poolSize {
+                if !readersLock.wait(until: deadline) && lent >= poolSize {
+                    throw StoreError(.unavailable, "no connection to the store \(path) came free within \(readerWait) "
+                                     + "(pool_size \(poolSize)): reads arrive faster than the server answers them")
+                }
+            }
             if closed { throw StoreError(.unavailable, "the store \(path) is closed") }
             lent += 1
             return readers.popLast()
         }
         var connection: Connection?
         defer { giveBack(connection) }
-        connection = try pooled ?? connect()
+        if let pooled {
+            connection = pooled
+        } else {
+            connection = try connect()
+            // A read that a hung server never answers would hold its thread and its pool slot for good.
+            if dialect == .postgresql { try connection!.execute("SET statement_timeout = 5000") }
+        }
         try checkSharedMemory()
         let result = try connection!.transaction(immediate: false) { try body(connection!) }
         try checkSharedMemory()

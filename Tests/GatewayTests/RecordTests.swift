@@ -256,7 +256,7 @@ struct ForeignFileTests {
 struct PostgresGatewayTests {
     @Test("calls are recorded in PostgreSQL and on the caller's timeline there; the commands read it by its URI")
     func recordsCalls() async throws {
-        let database = try PostgresServer.database("gateway")
+        let database = try await onOwnThread { try PostgresServer.database("gateway") }
         try await CallFlow.omnigate(["import", "contacts", try contactsFile("id,name,phone\nc1,Ada,+12025550142\n"), "--store", database])
         let config = GatewayProcess.loopbackTrunk() + "[store]\nbackend = postgresql\nconnection = \(database)\npool_size = 2\n"
         let gateway = try await GatewayProcess.start(config: config, dialplan: RecordTests.plan)
@@ -292,9 +292,10 @@ struct PostgresRestartTests {
     @Test("PostgreSQL stops and starts again while calls go on: no call fails, and every call's record lands once it is back")
     func restartUnderCalls() async throws {
         // A server of its own (durable, as in production): this test stops it.
-        let server = try PostgresServer(fsync: true)
+        // Off the concurrency pool: pg_ctl waits for the server, and a blocked pool stalls every other test.
+        let server = try await onOwnThread { try PostgresServer(fsync: true) }
         defer { server.stop() }
-        try server.psql("CREATE DATABASE restart")
+        try await onOwnThread { try server.psql("CREATE DATABASE restart") }
         let database = server.connectionString(database: "restart")
         let config = GatewayProcess.loopbackTrunk() + "[store]\nbackend = postgresql\nconnection = \(database)\n"
             + "[screenpop]\nlookup_budget = 50ms\n"
@@ -304,11 +305,11 @@ struct PostgresRestartTests {
                                                arguments: ["-m", "\(calls)", "-r", "10", "-d", "300", "-s", "100"],
                                                timeout: .seconds(60))
         try await gateway.process.waitForLine(containing: "call ended", occurrence: 10, timeout: .seconds(30))
-        try server.stopOnly(mode: "fast")
+        try await onOwnThread { try server.stopOnly(mode: "fast") }
         // Calls go on while the server is down: their writes are held.
         try await gateway.process.waitForLine(containing: "the store cannot be written: writes are held", timeout: .seconds(30))
         try await gateway.process.waitForLine(containing: "call ended", occurrence: 25, timeout: .seconds(30))
-        try server.start()
+        try await onOwnThread { try server.start() }
         let result = try await SIPp.finish(sipp, directory: directory, timeout: .seconds(60))
         #expect(result.successful == calls, "no call failed while the store was down: \(result.summary)")
         try await gateway.process.waitForLine(containing: "the store takes writes again", timeout: .seconds(30))

@@ -121,17 +121,18 @@ struct PostgresBackendTests {
     }
 
     @Test("a server restart costs nothing: reads and writes go on, on new connections, and every write lands")
-    func serverRestart() throws {
+    func serverRestart() async throws {
         // Durable, as in production: an immediate stop is a crash, and with synchronous_commit off
         // (the shared test server's setting) a crash may take the last commits with it.
-        let server = try PostgresServer(fsync: true)
+        // Off the concurrency pool: pg_ctl waits for the server, and a blocked pool stalls every other test.
+        let server = try await onOwnThread { try PostgresServer(fsync: true) }
         defer { server.stop() }
-        try server.psql("CREATE DATABASE restart")
+        try await onOwnThread { try server.psql("CREATE DATABASE restart") }
         let store = try TimelineStore(postgresql: server.connectionString(database: "restart"), poolSize: 2)
         try store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         #expect(try store.screenPop(for: "+12015550100").known)
         for mode in ["fast", "immediate"] {
-            try server.restart(stopMode: mode)
+            try await onOwnThread { try server.restart(stopMode: mode) }
             var record = CallRecord(uniqueid: "after-\(mode)", start: Date().addingTimeInterval(-3))
             record.src = "+12015550100"
             record.end = Date()
@@ -140,7 +141,7 @@ struct PostgresBackendTests {
         }
         // While the server is down a write fails as transient (the gateway keeps it and retries), and
         // goes through once the server is back.
-        try server.stopOnly()
+        try await onOwnThread { try server.stopOnly() }
         var late = CallRecord(uniqueid: "while-down", start: Date())
         late.end = Date()
         do {
@@ -149,10 +150,39 @@ struct PostgresBackendTests {
         } catch let error as StoreError {
             #expect(error.isTransient, "\(error)")
         }
-        try server.start()
+        try await onOwnThread { try server.start() }
         try store.finalizeCallRecord(late)
         #expect(try store.callRecord(uniqueid: "while-down")?.state == "ended")
     }
 
+    @Test("a read that finds every pooled connection busy waits a bounded time, then fails as unavailable")
+    func poolBound() throws {
+        let store = try TimelineStore(postgresql: try PostgresServer.database(), poolSize: 1)
+        store.readerWait = .milliseconds(200)
+        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            _ = try? store.read { _ in inside.signal(); release.wait() }
+        }
+        holder.start()
+        inside.wait()  // the only connection is lent out
+        do {
+            _ = try store.screenPop(for: "+12015550100")
+            Issue.record("a read got a connection the pool did not have")
+        } catch let error as StoreError {
+            #expect(error.kind == .unavailable && error.isTransient)
+            #expect(error.message.contains("pool_size 1"), "\(error.message)")
+        }
+        release.signal()
+        store.readerWait = .seconds(5)  // the held connection comes back as the holder ends
+        #expect(try store.screenPop(for: "+12015550100").known == false, "the connection comes back to the pool")
+    }
+
     private func name(of uri: String) -> String { PostgresServer.databaseName(uri) }
+}
+
+@Test("? placeholders become $1, $2 … outside quoted text, quoted names and comments")
+func placeholders() {
+    #expect(PostgresConnection.numberedPlaceholders("SELECT '?', \"a?\" -- why?\n FROM t WHERE a = ? AND b IN (?, ?)")
+        == "SELECT '?', \"a?\" -- why?\n FROM t WHERE a = $1 AND b IN ($2, $3)")
+    #expect(PostgresConnection.numberedPlaceholders("SELECT 'it''s ?' WHERE x = ?") == "SELECT 'it''s ?' WHERE x = $1")
 }
