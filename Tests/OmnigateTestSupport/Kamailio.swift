@@ -25,7 +25,10 @@ public final class Kamailio: Sendable {
         // probes) run on SIGALRM, which the test runner's children inherit blocked: a dead gateway was
         // never noticed. (Not `CleanStart`: closing the runner's descriptors too left Kamailio deaf to
         // SIGTERM under a full run, and a test waited on it.)
-        let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])"
+        // In a process group of its own, so that its children are found and ended with it: killed alone,
+        // the main process leaves them running, holding the test's pipes open.
+        let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.setpgid(0, 0); "
+            + "os.execv(sys.argv[1], sys.argv[1:])"
         let (program, arguments) = ("/usr/bin/python3", ["-c", unblock, "/usr/sbin/kamailio",
             "-f", TestPaths.packageRoot + "/Config/kamailio.cfg", "-DD", "-E", "-l", "udp:127.0.0.1:\(port)",
             "-Y", directory, "-A", "DISPATCHER_LIST=\"\(list)\"",
@@ -39,12 +42,21 @@ public final class Kamailio: Sendable {
     public func stop() async {
         process.signal(SIGTERM)
         _ = try? await process.waitForExit(timeout: .seconds(10))
+        endGroup()
         try? process.stderr.write(toFile: directory + "/kamailio.log", atomically: true, encoding: .utf8)
+    }
+
+    /// SIGKILL to every process of Kamailio's process group (its main process leads it).
+    private func endGroup() {
+        if process.pid > 0 { Foundation.kill(-process.pid, SIGKILL) }
     }
 
     /// What Kamailio logged, its last `characters`.
     public func log(last characters: Int = 4000) -> String { String(process.stderr.suffix(characters)) }
 
-    /// A test that ends early leaves it to this: SIGKILL to the main process.
-    deinit { process.kill() }
+    /// A test that ends early leaves it to this: SIGKILL to all of Kamailio.
+    deinit {
+        endGroup()
+        process.kill()
+    }
 }
