@@ -25,8 +25,13 @@ struct AgentFollowUp: Sendable {
             var fields: [LogField] = [("agent", after.agent), ("presence", after.presence.name),
                                       ("queues", after.queues.joined(separator: ",")), ("state", after.state.rawValue)]
             if case .paused(let reason) = after.presence, !reason.isEmpty { fields.append(("reason", reason)) }
-            log.log(.info, { "agent changed" }, fields)
-            access.write(.agentState(after.saved))
+            if after.adopted {
+                // Set on another gateway, which saved it.
+                log.log(.info, { "agent changed on another gateway" }, fields)
+            } else {
+                log.log(.info, { "agent changed" }, fields)
+                access.write(.agentState(after.saved))
+            }
         } else if log.isEnabled(.debug) {
             log.debug("agent state", ("agent", after.agent), ("state", after.state.rawValue), ("phones", after.phones))
         }
@@ -43,6 +48,9 @@ struct AgentFollowUp: Sendable {
 }
 
 /// Agents' login states and registered phones as the last run left them in the store.
+/// The phones are those registered with a run that is over (this gateway before its
+/// restart, or another that stopped or died): a phone registered with a gateway still
+/// running stays that gateway's.
 struct AgentsKept {
     var states: [SavedAgentState] = []
     var registrations: [String: [SavedRegistration]] = [:]
@@ -51,7 +59,12 @@ struct AgentsKept {
         guard let store = access.store else { return }
         do {
             states = try store.agentStates()
-            registrations = try store.registrations()
+            let runs = Dictionary(try store.runs().map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+            let over = { (id: String) in runs[id].map { access.identity.isOver($0) } ?? true }
+            registrations = try store.registrations().compactMapValues { saved in
+                let kept = saved.filter { over($0.run) }
+                return kept.isEmpty ? nil : kept
+            }
         } catch {
             Logger("agents").warning("agents' saved states were not read; they start from the configuration",
                                      ("error", String(describing: error)))

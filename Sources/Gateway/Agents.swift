@@ -44,12 +44,18 @@ public struct AgentStatus: Sendable, Equatable {
     public var phones: Int
     /// When `state` last changed.
     public var since: Date
+    /// Rung, on a call or in wrap-up on this gateway (what it holds the agent for on a shared store).
+    public var held = false
+    /// When the presence or the queues last changed, and whether that change came from
+    /// another gateway on the store (it is already saved there).
+    public var presenceChangedAt = Date()
+    public var adopted = false
 
-    /// The part that survives a restart.
+    /// The part that survives a restart and that other gateways on the store follow.
     var saved: SavedAgentState {
         var reason = ""
         if case .paused(let why) = presence { reason = why }
-        return SavedAgentState(agent: agent, presence: presence.name, reason: reason, queues: queues, changedAt: Date())
+        return SavedAgentState(agent: agent, presence: presence.name, reason: reason, queues: queues, changedAt: presenceChangedAt)
     }
 }
 
@@ -75,11 +81,18 @@ public final class AgentRoster: Sendable {
         public var wrapUpUntil: ContinuousClock.Instant?
         public var lastCallEnded: ContinuousClock.Instant?
         public var callsTaken = 0
+        /// Held by another gateway on a shared store (rung, on a call or in wrap-up there).
+        public var elsewhere = false
         var state: AgentStatus.State = .available
         var since = Date()
+        var presenceChangedAt = Date()
+        /// The presence came from another gateway through the store.
+        var adopted = false
 
-        /// Rung or on a call: not offered another call.
-        public var engaged: Bool { ringing > 0 || onCall > 0 }
+        /// Rung or on a call, here or on another gateway: not offered another call.
+        public var engaged: Bool { ringing > 0 || onCall > 0 || elsewhere }
+        /// Rung, on a call or in wrap-up on this gateway.
+        func heldHere(_ now: ContinuousClock.Instant) -> Bool { ringing > 0 || onCall > 0 || inWrapUp(now) }
         func inWrapUp(_ now: ContinuousClock.Instant) -> Bool { wrapUpUntil.map { $0 > now } ?? false }
     }
 
@@ -91,6 +104,8 @@ public final class AgentRoster: Sendable {
         var lastAnswered: [String: String] = [:]
         /// Per agent: the phones registered now.
         var bindings: [String: [Binding]] = [:]
+        /// Per agent: where its phones registered with other gateways on the store are (shared store only).
+        var remotePhones: [String: [String]] = [:]
     }
 
     private let state = Mutex(State())
@@ -109,6 +124,7 @@ public final class AgentRoster: Sendable {
                     entry.presence = AgentPresence(name: kept.presence, reason: kept.reason)
                     entry.queues = kept.queues.filter { name in queues.contains { $0.name == name } }
                     entry.since = kept.changedAt
+                    entry.presenceChangedAt = kept.changedAt
                 } else {
                     entry.queues = queues.filter { $0.members.contains(agent.name) }.map(\.name)
                 }
@@ -151,6 +167,27 @@ public final class AgentRoster: Sendable {
         mutate([agent]) { $0.bindings[agent] = bindings.isEmpty ? nil : bindings }
     }
 
+    /// What the other gateways on a shared store say (`SharedAgents`): the agents they hold,
+    /// where their phones registered there are, and login states changed there later than here.
+    public func share(elsewhere: Set<String>, remotePhones: [String: [String]], states: [SavedAgentState]) {
+        let saved = Dictionary(states.map { ($0.agent, $0) }, uniquingKeysWith: { $1 })
+        mutate(state.withLock { $0.order }, byPeer: true) { state in
+            state.remotePhones = remotePhones
+            for name in state.order {
+                state.agents[name]!.elsewhere = elsewhere.contains(name)
+                guard let kept = saved[name], kept.changedAt > state.agents[name]!.presenceChangedAt else { continue }
+                let queues = kept.queues.filter { state.queues[$0] != nil }
+                state.agents[name]!.presence = AgentPresence(name: kept.presence, reason: kept.reason)
+                state.agents[name]!.queues = queues
+                state.agents[name]!.presenceChangedAt = kept.changedAt
+            }
+        }
+    }
+
+    /// Another gateway holds the agent (found when claiming it): not offered calls here until
+    /// the next `share` says otherwise.
+    public func takenElsewhere(_ agent: String) { mutate([agent], byPeer: true) { $0.agents[agent]?.elsewhere = true } }
+
     /// The phones of every agent with any registered (to save them).
     public func bindings(of agent: String) -> [Binding] { state.withLock { $0.bindings[agent] ?? [] } }
 
@@ -174,6 +211,7 @@ public final class AgentRoster: Sendable {
             }
             if agent.onCall > 0 { return "on a call" }
             if agent.ringing > 0 { return "ringing" }
+            if agent.elsewhere { return "taken by another gateway" }
             if agent.inWrapUp(now) { return "in wrap-up" }
             if Self.destinations(of: name, in: state).isEmpty {
                 let bindings = state.bindings[name] ?? []
@@ -213,7 +251,7 @@ public final class AgentRoster: Sendable {
                 guard let agent = state.agents[name] else { return false }
                 if Self.destinations(of: name, in: state).isEmpty {
                     if conditions.contains(.unavailable) { return false }
-                } else if agent.onCall > 0 {
+                } else if agent.onCall > 0 || agent.elsewhere {
                     if conditions.contains(.inUse) { return false }
                 } else if agent.ringing > 0 {
                     if conditions.contains(.ringing) { return false }
@@ -434,11 +472,18 @@ public final class AgentRoster: Sendable {
     // MARK: - Internals
 
     /// Runs `body` under the lock, then reports the agents in `names` whose status changed.
-    private func mutate(_ names: [String], now: ContinuousClock.Instant = .now, _ body: (inout State) -> Void) {
+    /// A change of presence or queues is dated now, unless it came from another gateway (`byPeer`).
+    private func mutate(_ names: [String], now: ContinuousClock.Instant = .now, byPeer: Bool = false, _ body: (inout State) -> Void) {
         let changed = state.withLock { state -> [(AgentStatus?, AgentStatus)] in
             let before = names.map { state.agents[$0] == nil ? nil : Self.status($0, in: state) }
             body(&state)
             return zip(names, before).compactMap { name, before in
+                if let before, let entry = state.agents[name], before.presence != entry.presence || before.queues != entry.queues {
+                    state.agents[name]!.adopted = byPeer
+                    // After the change it follows, even one dated by another host's clock ahead of
+                    // this one: the store keeps the later of two, and this one is the later.
+                    if !byPeer { state.agents[name]!.presenceChangedAt = max(Date(), entry.presenceChangedAt.addingTimeInterval(0.001)) }
+                }
                 guard let after = Self.restate(name, &state, now: now) else { return nil }
                 return after == before ? nil : (before, after)
             }
@@ -464,13 +509,14 @@ public final class AgentRoster: Sendable {
             state.agents[name]!.state = derived
             state.agents[name]!.since = Date()
         }
-        return status(name, in: state)
+        return status(name, in: state, now: now)
     }
 
     private static func derive(_ name: String, in state: State, now: ContinuousClock.Instant) -> AgentStatus.State {
         let agent = state.agents[name]!
         if agent.onCall > 0 { return .onCall }
         if agent.ringing > 0 { return .ringing }
+        if agent.elsewhere { return .onCall }
         switch agent.presence {
         case .loggedOut: return .loggedOut
         case .paused: return .paused
@@ -478,10 +524,11 @@ public final class AgentRoster: Sendable {
         }
     }
 
-    private static func status(_ name: String, in state: State) -> AgentStatus {
+    private static func status(_ name: String, in state: State, now: ContinuousClock.Instant = .now) -> AgentStatus {
         let agent = state.agents[name]!
         return AgentStatus(agent: name, state: agent.state, presence: agent.presence, queues: agent.queues,
-                           phones: destinations(of: name, in: state).count, since: agent.since)
+                           phones: destinations(of: name, in: state).count, since: agent.since, held: agent.heldHere(now),
+                           presenceChangedAt: agent.presenceChangedAt, adopted: agent.adopted)
     }
 
     private static func members(of queue: String, in state: State) -> [String] {
@@ -495,7 +542,9 @@ public final class AgentRoster: Sendable {
 
     private static func destinations(of name: String, in state: State) -> [String] {
         guard let agent = state.agents[name]?.agent else { return [] }
-        let registered = (state.bindings[name] ?? []).filter { $0.reachable != false }.map(\.target)
-        return (agent.contact.isEmpty ? [] : [agent.contact]) + registered
+        var phones = (state.bindings[name] ?? []).filter { $0.reachable != false }.map(\.target)
+        // Phones registered with another gateway on the store, when none registered here.
+        if state.bindings[name] == nil { phones = state.remotePhones[name] ?? [] }
+        return (agent.contact.isEmpty ? [] : [agent.contact]) + phones
     }
 }

@@ -186,6 +186,9 @@ public final class Service: Sendable {
         let kept = AgentsKept(access)
         let roster = AgentRoster(agents: config.agents, queues: config.queues, saved: kept.states)
         roster.follow(AgentFollowUp(access: access, lines: lines, queues: { roster.queue(named: $0) }).changed)
+        // Several gateways can share a PostgreSQL store: agents are kept in step through it.
+        let shared = config.store.backend == .postgresql ? SharedAgents(access: access, roster: roster) : nil
+        if let shared { roster.follow(shared.changed) }
         var registrar = RegistrarSettings { logins.credential(user: $0) }
         registrar.realm = config.sip.realm
         registrar.isOpen = { logins.any }
@@ -202,7 +205,7 @@ public final class Service: Sendable {
                     if status / 100 != 2 { log.warning("trunk registration failed", ("trunk", account), ("sip.status", status), ("reason", reason)) }
                 case .registrations(let agent, let bindings):
                     roster.updateBindings(agent: agent, bindings: bindings)
-                    access.write(.registrations(agent: agent, bindings: bindings.map(SavedRegistration.init)))
+                    access.write(.registrations(agent: agent, bindings: bindings.map(SavedRegistration.init), run: identity.run.id))
                 default:
                     router.deliver(event)
                 }
@@ -214,7 +217,7 @@ public final class Service: Sendable {
         log.info("run started", ("run", identity.run.id), ("system_name", identity.run.systemName), ("store", config.store.displayName))
         let services = Services(engine: engine, router: router, access: access,
                                 roster: roster, lines: lines, bus: ScreenPopBus(),
-                                popFile: popFile, config: config)
+                                popFile: popFile, shared: shared, config: config)
         // Phones registered before a restart are reachable again at once (their next REGISTER refreshes them).
         for (agent, bindings) in kept.registrations where roster.agent(named: agent) != nil {
             engine.post(.restoreRegistrations(agent: agent, bindings: bindings.map(Binding.init)))
@@ -222,6 +225,7 @@ public final class Service: Sendable {
         let service = Service(services: services, plans: plans, directory: directory, logins: logins, configPath: configPath)
         box.service.withLock { $0 = service }
         service.watchDialplans()
+        shared?.start()
         return service
     }
 
@@ -362,6 +366,7 @@ public final class Service: Sendable {
     /// hangs up the rest with BYE, then closes the transports and the store.
     public func stop(drain: Duration? = nil) {
         watcher.withLock { $0?.cancel() }
+        services.shared?.stop()
         services.engine.refuseNewCalls()
         let deadline = ContinuousClock.now + (drain ?? services.config.general.drainTime)
         if liveCalls > 0 { log.info("draining live calls", ("calls", liveCalls)) }

@@ -18,11 +18,13 @@ final class Services: Sendable {
     let calls = Broadcast<CallEvent>()
     let messages = Broadcast<MessageEvent>()
     let popFile: ScreenPopFile?
+    /// Agents kept in step with the other gateways on a shared (PostgreSQL) store; nil on SQLite.
+    let shared: SharedAgents?
     private let settings: Mutex<GatewayConfig>
     let log = Logger("call")
 
     init(engine: SIPEngine, router: CallRouter, access: StoreAccess, roster: AgentRoster, lines: WaitingLines, bus: ScreenPopBus,
-         popFile: ScreenPopFile?, config: GatewayConfig) {
+         popFile: ScreenPopFile?, shared: SharedAgents?, config: GatewayConfig) {
         self.engine = engine
         self.router = router
         self.access = access
@@ -30,6 +32,7 @@ final class Services: Sendable {
         self.lines = lines
         self.bus = bus
         self.popFile = popFile
+        self.shared = shared
         settings = Mutex(config)
     }
 
@@ -413,14 +416,20 @@ final class GatewayChannel: Channel, Sendable {
             // While these ring, the next caller may be offered another free agent.
             line.stepAside(ticket)
             var legs: [LegRequest] = []
+            var offered: [String] = []
             for agent in picked {
+                // On a shared store another gateway may have taken the agent a moment ago.
+                if let shared = services.shared, !(await shared.confirm(agent.name)) {
+                    roster.release(agent.name)
+                    continue
+                }
                 let found = await self.legs(for: agent.name, request: nil, queue: queue.name)
-                if found.isEmpty { roster.release(agent.name) }
+                if found.isEmpty { roster.release(agent.name) } else { offered.append(agent.name) }
                 legs += found
             }
             let ring = min(queue.ringTimeout, deadline - .now)
             let outcome = await session.dial(legs, timeout: ring) { self.bridged($0, queue: queue.name) }
-            for agent in picked where agent.name != outcome.answered?.agent { roster.release(agent.name) }
+            for agent in offered where agent != outcome.answered?.agent { roster.release(agent) }
             withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : "not answered")
             if outcome.status == .answer {
                 line.answered(after: ContinuousClock.now - joined)

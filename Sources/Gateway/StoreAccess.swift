@@ -451,10 +451,16 @@ private final class StoreWriter: @unchecked Sendable {
         }
     }
 
-    /// Closes records that runs which are over left open (at start, then every 30 s).
+    /// Closes records that runs which are over left open, and lets go of the agents they held
+    /// (at start, then every 30 s).
     private func sweepInterrupted(_ store: TimelineStore) {
         do {
             let closed = try store.closeInterruptedCallRecords(isOver: { [identity] in identity.isOver($0) })
+            // Agents a run that is over was ringing or had on a call are free for the others.
+            let released = try store.releaseClaims(isOver: { [identity] in identity.isOver($0) })
+            if !released.isEmpty {
+                log.info("agents held by a run that is over are free again", ("agents", released.joined(separator: ",")))
+            }
             interruptedSwept = true
             lastSweep = .now
             if !closed.isEmpty {

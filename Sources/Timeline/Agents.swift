@@ -23,7 +23,8 @@ public struct SavedAgentState: Sendable, Codable, Equatable {
     }
 }
 
-/// One registered phone of an agent, kept so a restart does not lose it.
+/// One registered phone of an agent, kept so a restart does not lose it and other
+/// gateways on the store can ring it.
 public struct SavedRegistration: Sendable, Codable, Equatable {
     /// The Contact the phone registered.
     public var contact: String
@@ -34,8 +35,17 @@ public struct SavedRegistration: Sendable, Codable, Equatable {
     public var sourcePort: Int
     public var transport: String
     public var userAgent: String
+    /// The gateway run it registered with (empty: saved before runs were kept with it). Read
+    /// from the store only: a write names its run itself.
+    public var run: String = ""
 
-    public init(contact: String, target: String, expires: Date, sourceHost: String, sourcePort: Int, transport: String, userAgent: String) {
+    private enum CodingKeys: String, CodingKey {
+        case contact, target, expires, sourceHost, sourcePort, transport, userAgent
+    }
+
+    public init(contact: String, target: String, expires: Date, sourceHost: String, sourcePort: Int, transport: String, userAgent: String,
+                run: String = "") {
+        self.run = run
         self.contact = contact
         self.target = target
         self.expires = expires
@@ -63,44 +73,117 @@ extension TimelineStore {
                     .text(Fitting.line(state.reason, max: Limits.name).value), .text(queues), .int(state.changedAt.milliseconds)])
     }
 
-    func save(registrations: [SavedRegistration], of agent: String, _ db: Connection) throws {
+    /// Replaces the phones `run` has registered for `agent`. A phone another run holds
+    /// (it registered there later) moves to this one: the latest REGISTER tells where it is.
+    func save(registrations: [SavedRegistration], of agent: String, run: String, _ db: Connection) throws {
         let agent = Fitting.line(agent, max: Limits.agent).value
-        try db.run("DELETE FROM registrations WHERE agent = ?", [.text(agent)])
+        try db.run("DELETE FROM registrations WHERE agent = ? AND run = ?", [.text(agent), .text(run)])
         for binding in registrations {
             try db.run("""
-                INSERT INTO registrations (agent, contact, target, expires, source_host, source_port, transport, user_agent)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(agent, contact) DO NOTHING
+                INSERT INTO registrations (agent, contact, target, expires, source_host, source_port, transport, user_agent, run)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(agent, contact) DO UPDATE SET target = excluded.target, expires = excluded.expires,
+                    source_host = excluded.source_host, source_port = excluded.source_port, transport = excluded.transport,
+                    user_agent = excluded.user_agent, run = excluded.run
                 """, [.text(agent), .text(Fitting.line(binding.contact, max: Limits.identity).value),
                       .text(Fitting.line(binding.target, max: Limits.identity).value), .int(binding.expires.milliseconds),
                       .text(binding.sourceHost), .int(Int64(binding.sourcePort)), .text(binding.transport),
-                      .text(Fitting.line(binding.userAgent, max: Limits.name).value)])
+                      .text(Fitting.line(binding.userAgent, max: Limits.name).value), .text(run)])
+        }
+    }
+
+    /// `run` takes `agent` (it rings it, or the agent is on or wrapping up one of its calls),
+    /// unless another run holds it; taking it again is a no-op.
+    func claim(agent: String, run: String, at time: Date, _ db: Connection) throws {
+        try db.run("""
+            INSERT INTO agent_claims (agent, run, claimed_at) VALUES (?, ?, ?)
+            ON CONFLICT(agent) DO NOTHING
+            """, [.text(Fitting.line(agent, max: Limits.agent).value), .text(run), .int(time.milliseconds)])
+    }
+
+    /// `run` lets `agent` go (a claim of another run stays).
+    func release(agent: String, run: String, _ db: Connection) throws {
+        try db.run("DELETE FROM agent_claims WHERE agent = ? AND run = ?", [.text(Fitting.line(agent, max: Limits.agent).value), .text(run)])
+    }
+
+    /// The run that holds `agent` now, or nil when none does.
+    public func claimHolder(agent: String) throws -> String? {
+        try read { db in try db.scalar("SELECT run FROM agent_claims WHERE agent = ?", [.text(agent)])?.string }
+    }
+
+    /// Lets go of the agents held by runs that `isOver` says are over (a gateway that was
+    /// killed holds its agents until a peer or its own restart does this); returns them.
+    @discardableResult
+    public func releaseClaims(isOver: (GatewayRun) -> Bool) throws -> [String] {
+        try write { db in
+            var released: [String] = []
+            for row in try db.rows("SELECT agent, run FROM agent_claims ORDER BY agent") {
+                let agent = row.text("agent") ?? "", id = row.text("run") ?? ""
+                // A run the store has no row for counts as over, as for call records.
+                if let run = try run(id: id, db), !isOver(run) { continue }
+                try db.run("DELETE FROM agent_claims WHERE agent = ? AND run = ?", [.text(agent), .text(id)])
+                released.append(agent)
+            }
+            return released
+        }
+    }
+
+    /// What every gateway on the store shares about agents, as one read: who holds whom,
+    /// the phones registered (with the run each is on), and the login states.
+    public func sharedAgents(now: Date = Date()) throws -> SharedAgentsView {
+        try read { db in
+            var view = SharedAgentsView()
+            for row in try db.rows("SELECT agent, run FROM agent_claims") {
+                view.claims[row.text("agent") ?? ""] = row.text("run") ?? ""
+            }
+            view.registrations = try registrations(now: now, db)
+            view.states = try agentStates(db)
+            view.runs = Dictionary(try db.rows("SELECT * FROM gateway_runs").map { (($0.text("id") ?? ""), GatewayRun(row: $0)) },
+                                   uniquingKeysWith: { $1 })
+            return view
         }
     }
 
     /// Every agent's saved login state.
     public func agentStates() throws -> [SavedAgentState] {
-        try read { db in
-            try db.rows("SELECT * FROM agent_states ORDER BY agent").map { row in
-                let queues = (row.text("queues")?.data(using: .utf8)).flatMap { try? JSONDecoder().decode([String].self, from: $0) } ?? []
-                return SavedAgentState(agent: row.text("agent") ?? "", presence: row.text("presence") ?? "available",
-                                       reason: row.text("reason") ?? "", queues: queues,
-                                       changedAt: Date(milliseconds: row.int("changed_at") ?? 0))
-            }
+        try read { db in try agentStates(db) }
+    }
+
+    private func agentStates(_ db: Connection) throws -> [SavedAgentState] {
+        try db.rows("SELECT * FROM agent_states ORDER BY agent").map { row in
+            let queues = (row.text("queues")?.data(using: .utf8)).flatMap { try? JSONDecoder().decode([String].self, from: $0) } ?? []
+            return SavedAgentState(agent: row.text("agent") ?? "", presence: row.text("presence") ?? "available",
+                                   reason: row.text("reason") ?? "", queues: queues,
+                                   changedAt: Date(milliseconds: row.int("changed_at") ?? 0))
         }
     }
 
     /// The registrations that have not expired by `now`, by agent.
     public func registrations(now: Date = Date()) throws -> [String: [SavedRegistration]] {
-        try read { db in
-            var byAgent: [String: [SavedRegistration]] = [:]
-            for row in try db.rows("SELECT * FROM registrations WHERE expires > ? ORDER BY agent, contact", [.int(now.milliseconds)]) {
-                byAgent[row.text("agent") ?? "", default: []].append(SavedRegistration(
-                    contact: row.text("contact") ?? "", target: row.text("target") ?? "",
-                    expires: Date(milliseconds: row.int("expires") ?? 0), sourceHost: row.text("source_host") ?? "",
-                    sourcePort: Int(row.int("source_port") ?? 0), transport: row.text("transport") ?? "UDP",
-                    userAgent: row.text("user_agent") ?? ""))
-            }
-            return byAgent
-        }
+        try read { db in try registrations(now: now, db) }
     }
+
+    private func registrations(now: Date, _ db: Connection) throws -> [String: [SavedRegistration]] {
+        var byAgent: [String: [SavedRegistration]] = [:]
+        for row in try db.rows("SELECT * FROM registrations WHERE expires > ? ORDER BY agent, contact", [.int(now.milliseconds)]) {
+            byAgent[row.text("agent") ?? "", default: []].append(SavedRegistration(
+                contact: row.text("contact") ?? "", target: row.text("target") ?? "",
+                expires: Date(milliseconds: row.int("expires") ?? 0), sourceHost: row.text("source_host") ?? "",
+                sourcePort: Int(row.int("source_port") ?? 0), transport: row.text("transport") ?? "UDP",
+                userAgent: row.text("user_agent") ?? "", run: row.text("run") ?? ""))
+        }
+        return byAgent
+    }
+}
+
+/// What the gateways on one store share about agents (`TimelineStore.sharedAgents`).
+public struct SharedAgentsView: Sendable {
+    /// Agent → the run holding it.
+    public var claims: [String: String] = [:]
+    /// Agent → its phones registered on any run, unexpired.
+    public var registrations: [String: [SavedRegistration]] = [:]
+    public var states: [SavedAgentState] = []
+    /// Every run the store knows, by id.
+    public var runs: [String: GatewayRun] = [:]
+    public init() {}
 }

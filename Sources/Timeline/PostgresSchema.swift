@@ -191,6 +191,15 @@ enum PostgresSchema {
             delivered  BIGINT NOT NULL DEFAULT 0
         );
         """),
+        // 8: several gateways on one store: whose each registration is, and which agents are taken.
+        Schema.Migration(8, """
+            ALTER TABLE registrations ADD COLUMN run TEXT NOT NULL DEFAULT '';
+            CREATE TABLE agent_claims (
+                agent       TEXT PRIMARY KEY,
+                run         TEXT NOT NULL,
+                claimed_at  BIGINT NOT NULL
+            );
+            """),
     ]
 
     static var latest: Int { migrations.last!.version }

@@ -304,6 +304,15 @@ enum Schema {
             return ["phone numbers re-normalised by libphonenumber: \(report.summary); "
                     + (written ? "each change in \(file)" : "the report could not be written to \(file)")]
         }),
+        // 8: several gateways on one store: whose each registration is, and which agents are taken.
+        Migration(8, """
+            ALTER TABLE registrations ADD COLUMN run TEXT NOT NULL DEFAULT '';
+            CREATE TABLE agent_claims (
+                agent       TEXT PRIMARY KEY,
+                run         TEXT NOT NULL,
+                claimed_at  INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            """),
     ]
 
     /// Version 6's mapping of the old direction values to the new.

@@ -19,8 +19,12 @@ public enum StoreWrite: Sendable, Codable, Equatable {
     case runAlive(id: String, at: Date, stopped: Bool)
     /// An agent logged in or out, paused or came back, joined or left a queue.
     case agentState(SavedAgentState)
-    /// An agent's registered phones now (all of them: the saved ones are replaced).
-    case registrations(agent: String, bindings: [SavedRegistration])
+    /// An agent's phones registered with run `run` now (all of them: that run's saved ones are replaced).
+    case registrations(agent: String, bindings: [SavedRegistration], run: String? = nil)
+    /// Run `run` takes an agent (rings it, or it is on or wrapping up one of its calls), unless another run holds it.
+    case agentClaim(agent: String, run: String, at: Date)
+    /// Run `run` lets the agent go.
+    case agentRelease(agent: String, run: String)
 
     /// The call (uniqueid) or message (reference) the write is about, for log lines.
     public var subject: String? {
@@ -30,7 +34,7 @@ public enum StoreWrite: Sendable, Codable, Equatable {
         case .incomingSMS(_, _, _, let reference, _), .outgoingSMS(_, _, _, let reference, _, _), .smsStatus(let reference, _):
             "sms:" + reference
         case .voicemail(let callID, _, _, _, _, _): callID
-        case .runStarted, .runAlive, .agentState, .registrations: nil
+        case .runStarted, .runAlive, .agentState, .registrations, .agentClaim, .agentRelease: nil
         }
     }
 
@@ -95,7 +99,9 @@ extension TimelineStore {
         case .runStarted(let run): try record(run, db)
         case .runAlive(let id, let at, let stopped): try noteAlive(run: id, at: at, stopped: stopped, db)
         case .agentState(let state): try save(state, db)
-        case .registrations(let agent, let bindings): try save(registrations: bindings, of: agent, db)
+        case .registrations(let agent, let bindings, let run): try save(registrations: bindings, of: agent, run: run ?? "", db)
+        case .agentClaim(let agent, let run, let at): try claim(agent: agent, run: run, at: at, db)
+        case .agentRelease(let agent, let run): try release(agent: agent, run: run, db)
         }
     }
 }

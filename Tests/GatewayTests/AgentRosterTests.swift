@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import SIPEngine
 import Synchronization
 @testable import Gateway
 import Timeline
@@ -205,5 +206,54 @@ struct AgentRosterTests {
         #expect(EmptyConditions(parsing: "no", joining: false) == [])
         #expect(EmptyConditions(parsing: "paused, inuse", joining: true) == [.paused, .inUse])
         #expect(EmptyConditions(parsing: "sometimes", joining: true) == nil)
+    }
+
+    @Test("on a shared store: an agent another gateway holds is not picked, and is picked again once it lets go")
+    func heldElsewhere() {
+        let r = roster(.linear, members: ["ann", "ben"])
+        r.share(elsewhere: ["ann"], remotePhones: [:], states: [])
+        #expect(r.status(of: "ann")?.state == .onCall && r.status(of: "ann")?.held == false, "busy, but not held here")
+        #expect(r.unavailability(of: "ann", queue: "q") == "taken by another gateway")
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ben"])
+        #expect(r.status(of: "ben")?.held == true)
+        r.release("ben")
+        r.share(elsewhere: [], remotePhones: [:], states: [])
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
+    }
+
+    @Test("on a shared store: phones registered with another gateway are rung when none registered here")
+    func remotePhones() {
+        let location = ConfigLocation(file: "t.conf", line: 1)
+        var q = Queue(name: "q", location: location)
+        q.members = ["ann"]
+        let r = AgentRoster(agents: [Agent(name: "ann", location: location)], queues: [q])
+        #expect(r.destinations(of: "ann").isEmpty)
+        r.share(elsewhere: [], remotePhones: ["ann": ["sip:ann@192.0.2.7:5060"]], states: [])
+        #expect(r.destinations(of: "ann") == ["sip:ann@192.0.2.7:5060"])
+        let here = Binding(contact: "sip:ann@127.0.0.1:5070", target: "sip:ann@127.0.0.1:5070", expires: Date().addingTimeInterval(60),
+                           source: SourceAddress(host: "127.0.0.1", port: 5070, transport: "UDP"))
+        r.updateBindings(agent: "ann", bindings: [here])
+        #expect(r.destinations(of: "ann") == ["sip:ann@127.0.0.1:5070"], "registered here: rung here only")
+    }
+
+    @Test("on a shared store: a login state set later on another gateway is taken over, marked as not to be saved again; an older one is not")
+    func adoptedPresence() {
+        let r = roster(.linear, members: ["ann"])
+        let seen = Mutex<[AgentStatus]>([])
+        r.follow { _, after in seen.withLock { $0.append(after) } }
+        _ = r.pause("ann", reason: "lunch")
+        let pausedAt = try! #require(r.status(of: "ann")?.presenceChangedAt)
+        #expect(seen.withLock { $0.last?.adopted } == false, "set here: saved by this gateway")
+        r.share(elsewhere: [], remotePhones: [:], states: [
+            SavedAgentState(agent: "ann", presence: "available", queues: ["q"], changedAt: pausedAt.addingTimeInterval(-5))])
+        #expect(r.status(of: "ann")?.presence == .paused(reason: "lunch"), "older than the pause here")
+        r.share(elsewhere: [], remotePhones: [:], states: [
+            SavedAgentState(agent: "ann", presence: "logged_out", queues: ["q"], changedAt: pausedAt.addingTimeInterval(5))])
+        #expect(r.status(of: "ann")?.presence == .loggedOut)
+        #expect(seen.withLock { $0.last?.adopted } == true, "set on the other gateway: already saved")
+        _ = r.logIn("ann", queue: "q")
+        #expect(seen.withLock { $0.last?.adopted } == false)
+        // Dated after the change it follows, even when that one's clock was ahead: the store keeps the later.
+        #expect(r.status(of: "ann")!.presenceChangedAt > pausedAt.addingTimeInterval(5))
     }
 }
