@@ -263,6 +263,11 @@ public final class AgentRoster: Sendable {
         }
     }
 
+    /// True when `pick` would find an agent for `queue` now.
+    public func hasFreeMember(_ queue: String, now: ContinuousClock.Instant = .now) -> Bool {
+        state.withLock { state in !Self.free(Self.members(of: queue, in: state), in: state, now: now).isEmpty }
+    }
+
     /// Picks the agents to ring next for `queue`, marks them ringing and returns
     /// them (empty when nobody is free). `lastAgent` is the agent who last
     /// handled this caller on any channel (for `sticky`).
@@ -272,10 +277,7 @@ public final class AgentRoster: Sendable {
         let picked = state.withLock { state -> [Agent] in
             guard let queue = state.queues[name] else { return [] }
             let members = Self.members(of: name, in: state)
-            let free = members.filter { member in
-                guard let agent = state.agents[member], agent.presence == .available, !agent.engaged, !agent.inWrapUp(now) else { return false }
-                return !Self.destinations(of: member, in: state).isEmpty
-            }
+            let free = Self.free(members, in: state, now: now)
             guard !free.isEmpty else { return [] }
             var strategy = queue.strategy
             var chosen: [String] = []
@@ -538,6 +540,14 @@ public final class AgentRoster: Sendable {
             return agent.presence != .loggedOut && agent.queues.contains(queue)
         }
         return configured.filter(loggedIn) + state.order.filter { !configured.contains($0) && loggedIn($0) }
+    }
+
+    /// The members available, not engaged, out of wrap-up and with a phone to ring.
+    private static func free(_ members: [String], in state: State, now: ContinuousClock.Instant) -> [String] {
+        members.filter { member in
+            guard let agent = state.agents[member], agent.presence == .available, !agent.engaged, !agent.inWrapUp(now) else { return false }
+            return !destinations(of: member, in: state).isEmpty
+        }
     }
 
     private static func destinations(of name: String, in state: State) -> [String] {

@@ -187,7 +187,7 @@ public final class Service: Sendable {
         let roster = AgentRoster(agents: config.agents, queues: config.queues, saved: kept.states)
         roster.follow(AgentFollowUp(access: access, lines: lines, queues: { roster.queue(named: $0) }).changed)
         // Several gateways can share a PostgreSQL store: agents are kept in step through it.
-        let shared = config.store.backend == .postgresql ? SharedAgents(access: access, roster: roster) : nil
+        let shared = config.store.backend == .postgresql ? SharedAgents(access: access, roster: roster, lines: lines) : nil
         if let shared { roster.follow(shared.changed) }
         var registrar = RegistrarSettings { logins.credential(user: $0) }
         registrar.realm = config.sip.realm

@@ -370,8 +370,11 @@ final class GatewayChannel: Channel, Sendable {
             return QueueResult(status: "JOINEMPTY")
         }
         let line = services.lines.line(for: queue.name)
-        if queue.maxLength > 0 && line.count >= queue.maxLength {
-            services.log.info("queue: full", ("call.uniqueid", uniqueID), ("queue", queue.name), ("waiting", line.count))
+        let shared = services.shared
+        // On a shared store the queue's callers are every gateway's.
+        let waiting = line.count + (shared?.callersElsewhere(in: queue.name) ?? 0)
+        if queue.maxLength > 0 && waiting >= queue.maxLength {
+            services.log.info("queue: full", ("call.uniqueid", uniqueID), ("queue", queue.name), ("waiting", waiting))
             return QueueResult(status: "FULL")
         }
         guard await answer() else { return QueueResult(status: "LEAVEUNAVAIL") }
@@ -382,12 +385,23 @@ final class GatewayChannel: Channel, Sendable {
             lastAgent = pop.summary.lastAgent
         }
         let ticket = line.join(priority: request.priority)
-        defer { line.leave(ticket) }
+        let uniqueID = self.uniqueID
+        shared?.waiting(uniqueID, queue: queue.name, priority: request.priority, joinedAt: entered, ringing: false)
+        defer {
+            line.leave(ticket)
+            shared?.left(uniqueID)
+        }
         session.mailbox.onHangup { line.wake(ticket) }
-        services.log.info("queue: joined", ("call.uniqueid", uniqueID), ("queue", queue.name), ("position", line.position(of: ticket) ?? 0),
+        /// Place in line: behind the callers here and, on a shared store, those on other gateways who come first.
+        let position = { () -> Int? in
+            line.position(of: ticket).map { $0 + (shared?.callersAhead(in: queue.name, priority: request.priority, joinedAt: entered) ?? 0) }
+        }
+        services.log.info("queue: joined", ("call.uniqueid", uniqueID), ("queue", queue.name), ("position", position() ?? 0),
                           ("priority", request.priority))
         var nextAnnouncement = queue.announceFrequency.map { joined + $0 }
         var saidWhy = false
+        /// Since when this caller, with the turn and an agent free, lets a caller on another gateway go first.
+        var deferringSince: ContinuousClock.Instant?
         while session.isUp && ContinuousClock.now < deadline {
             guard roster.hasUsableMember(queue.name, under: queue.leaveWhenEmpty) else {
                 services.log.info("queue: the caller leaves: no member counts (leavewhenempty)", ("call.uniqueid", uniqueID),
@@ -396,14 +410,35 @@ final class GatewayChannel: Channel, Sendable {
                 return QueueResult(status: "LEAVEEMPTY")
             }
             let until = min(deadline, nextAnnouncement ?? deadline)
-            guard await line.waitForTurn(ticket, timeout: until - .now) else {
-                if let next = nextAnnouncement, ContinuousClock.now >= next, session.isUp {
-                    await announce(queue, position: line.position(of: ticket), expectedWait: line.expectedWait)
-                    nextAnnouncement = .now + queue.announceFrequency!
+            // A caller deferring keeps the turn it has; any other waits to be given it.
+            if deferringSince == nil || !line.hasTurn(ticket) {
+                deferringSince = nil
+                guard await line.waitForTurn(ticket, timeout: until - .now) else {
+                    if let next = nextAnnouncement, ContinuousClock.now >= next, session.isUp {
+                        await announce(queue, position: position(), expectedWait: line.expectedWait)
+                        nextAnnouncement = .now + queue.announceFrequency!
+                    }
+                    continue
                 }
-                continue
+                guard session.isUp else { break }
             }
-            guard session.isUp else { break }
+            if let shared, roster.hasFreeMember(queue.name),
+               shared.callersAhead(in: queue.name, priority: request.priority, joinedAt: entered) > 0 {
+                let since = deferringSince ?? .now
+                if ContinuousClock.now - since < SharedAgents.deferLimit {
+                    if deferringSince == nil {
+                        services.log.info("queue: a caller who came first on another gateway is served first", ("call.uniqueid", uniqueID),
+                                          ("queue", queue.name))
+                    }
+                    deferringSince = since
+                    // Woken when the other gateways' callers change (or an agent here does).
+                    _ = await line.waitForTurn(ticket, timeout: min(since + SharedAgents.deferLimit, until) - .now)
+                    continue
+                }
+                services.log.info("queue: the caller on another gateway was not served; this one goes ahead", ("call.uniqueid", uniqueID),
+                                  ("queue", queue.name))
+            }
+            deferringSince = nil
             let picked = roster.pick(queue: queue.name, lastAgent: lastAgent)
             guard !picked.isEmpty else {
                 if !saidWhy {
@@ -413,8 +448,9 @@ final class GatewayChannel: Channel, Sendable {
                 }
                 continue  // the line wakes this caller when an agent is freed
             }
-            // While these ring, the next caller may be offered another free agent.
+            // While these ring, the next caller (here or on another gateway) may be offered another free agent.
             line.stepAside(ticket)
+            shared?.waiting(uniqueID, queue: queue.name, priority: request.priority, joinedAt: entered, ringing: true)
             var legs: [LegRequest] = []
             var offered: [String] = []
             for agent in picked {
@@ -428,7 +464,12 @@ final class GatewayChannel: Channel, Sendable {
                 legs += found
             }
             let ring = min(queue.ringTimeout, deadline - .now)
-            let outcome = await session.dial(legs, timeout: ring) { self.bridged($0, queue: queue.name) }
+            let outcome = await session.dial(legs, timeout: ring) { leg in
+                // Answered: no longer waiting (the callers behind move up, here and on other gateways).
+                line.leave(ticket)
+                shared?.left(uniqueID)
+                self.bridged(leg, queue: queue.name)
+            }
             for agent in offered where agent != outcome.answered?.agent { roster.release(agent) }
             withdrawPops(legs, except: outcome.answered?.agent, reason: outcome.status == .answer ? "answered by another agent" : "not answered")
             if outcome.status == .answer {
@@ -438,6 +479,7 @@ final class GatewayChannel: Channel, Sendable {
                 return QueueResult(status: nil, agent: outcome.answered?.agent, transfer: outcome.transfer)
             }
             line.stepBack(ticket)
+            shared?.waiting(uniqueID, queue: queue.name, priority: request.priority, joinedAt: entered, ringing: false)
             if outcome.status == .cancel || !session.isUp { break }
             facts.withLock { $0.agentSIPStatus = outcome.sipStatuses.last ?? $0.agentSIPStatus }
         }

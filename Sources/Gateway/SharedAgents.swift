@@ -20,22 +20,50 @@ import Timeline
 ///   over its own connection, which only that gateway has).
 /// - **What it set.** Login states changed on another gateway (later than
 ///   here) are taken over, without being saved again.
+/// - **Queues in one order.** Each queue caller is a row in `queue_callers`;
+///   a caller with the turn here lets a caller who came first on another
+///   gateway (or has a higher priority) be served first: it waits while one
+///   is there and not being rung, at most `deferLimit` with an agent free here
+///   (the other gateway may be unable to reach that agent's phone).
 ///
 /// The store is read once a second (`refresh`), so another gateway's change
 /// shows here within about a second; the claim itself is never stale.
 final class SharedAgents: Sendable {
     private let access: StoreAccess
     private let roster: AgentRoster
+    private let lines: WaitingLines
+    /// Callers waiting on other gateways and not being rung now, by queue, in their order.
+    private let waitingElsewhere = Mutex<[String: [WaitingCaller]]>([:])
     private let running = Atomic<Bool>(true)
     /// The other gateways' phones as last read, to log what changed.
     private let remotePhones = Mutex<[String: [String]]>([:])
     private let log = Logger("agents")
     static let refreshInterval: Duration = .seconds(1)
+    /// How long a caller with an agent free here waits for a caller ahead on another gateway.
+    static let deferLimit: Duration = .seconds(3)
 
-    init(access: StoreAccess, roster: AgentRoster) {
+    init(access: StoreAccess, roster: AgentRoster, lines: WaitingLines) {
         self.access = access
         self.roster = roster
+        self.lines = lines
     }
+
+    /// A caller of this gateway joined a queue, rings agents, or waits again: the others see it.
+    func waiting(_ call: String, queue: String, priority: Int, joinedAt: Date, ringing: Bool) {
+        access.write(.queueCaller(WaitingCaller(call: call, queue: queue, run: run, priority: priority, joinedAt: joinedAt,
+                                                ringing: ringing)))
+    }
+
+    /// The caller left the queue.
+    func left(_ call: String) { access.write(.queueCallerLeft(call: call)) }
+
+    /// Callers on other gateways to be served before one of `priority` who joined `queue` at `joinedAt`.
+    func callersAhead(in queue: String, priority: Int, joinedAt: Date) -> Int {
+        waitingElsewhere.withLock { $0[queue]?.filter { $0.isAhead(ofPriority: priority, joinedAt: joinedAt) }.count ?? 0 }
+    }
+
+    /// Callers waiting in `queue` on other gateways.
+    func callersElsewhere(in queue: String) -> Int { waitingElsewhere.withLock { $0[queue]?.count ?? 0 } }
 
     private var run: String { access.identity.run.id }
 
@@ -102,5 +130,15 @@ final class SharedAgents: Sendable {
                      ("phones", (phones[agent] ?? []).joined(separator: ",")))
         }
         roster.share(elsewhere: elsewhere, remotePhones: phones, states: view.states)
+        var waiting: [String: [WaitingCaller]] = [:]
+        for caller in view.waiting where caller.run != me && !caller.ringing && live(caller.run) {
+            waiting[caller.queue, default: []].append(caller)
+        }
+        let waited = waitingElsewhere.withLock { last in defer { last = waiting }; return last }
+        for queue in Set(waited.keys).union(waiting.keys).sorted() where waited[queue] != waiting[queue] {
+            log.debug("callers waiting on other gateways", ("queue", queue), ("callers", waiting[queue]?.count ?? 0))
+            // The caller with the turn here looks again at whether someone elsewhere comes first.
+            lines.existing(queue)?.agentsChanged()
+        }
     }
 }

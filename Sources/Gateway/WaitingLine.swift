@@ -93,6 +93,11 @@ final class WaitingLine: Sendable {
 
     var count: Int { state.withLock { $0.entries.count } }
 
+    /// True when this caller has the turn now (the first in line not ringing agents).
+    func hasTurn(_ ticket: UInt64) -> Bool {
+        state.withLock { state in Self.turn(in: state).map { state.entries[$0].ticket == ticket } ?? false }
+    }
+
     /// How long the caller who has waited longest has waited (zero when nobody waits).
     func longestWait(now: ContinuousClock.Instant = .now) -> Duration {
         state.withLock { state in state.entries.map { now - $0.joined }.max() ?? .zero }

@@ -111,11 +111,25 @@ extension TimelineStore {
         try read { db in try db.scalar("SELECT run FROM agent_claims WHERE agent = ?", [.text(agent)])?.string }
     }
 
+    func save(_ caller: WaitingCaller, _ db: Connection) throws {
+        try db.run("""
+            INSERT INTO queue_callers (call, queue, run, priority, joined_at, ringing) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(call) DO UPDATE SET ringing = excluded.ringing
+            """, [.text(caller.call), .text(Fitting.line(caller.queue, max: Limits.name).value), .text(caller.run),
+                  .int(Int64(caller.priority)), .int(caller.joinedAt.milliseconds), .int(caller.ringing ? 1 : 0)])
+    }
+
     /// Lets go of the agents held by runs that `isOver` says are over (a gateway that was
-    /// killed holds its agents until a peer or its own restart does this); returns them.
+    /// killed holds its agents until a peer or its own restart does this), and drops their
+    /// callers from the queues' shared lines; returns the agents let go.
     @discardableResult
     public func releaseClaims(isOver: (GatewayRun) -> Bool) throws -> [String] {
         try write { db in
+            for row in try db.rows("SELECT DISTINCT run FROM queue_callers") {
+                let id = row.text("run") ?? ""
+                if let run = try run(id: id, db), !isOver(run) { continue }
+                try db.run("DELETE FROM queue_callers WHERE run = ?", [.text(id)])
+            }
             var released: [String] = []
             for row in try db.rows("SELECT agent, run FROM agent_claims ORDER BY agent") {
                 let agent = row.text("agent") ?? "", id = row.text("run") ?? ""
@@ -137,6 +151,11 @@ extension TimelineStore {
                 view.claims[row.text("agent") ?? ""] = row.text("run") ?? ""
             }
             view.registrations = try registrations(now: now, db)
+            view.waiting = try db.rows("SELECT * FROM queue_callers ORDER BY queue, priority DESC, joined_at, call").map { row in
+                WaitingCaller(call: row.text("call") ?? "", queue: row.text("queue") ?? "", run: row.text("run") ?? "",
+                              priority: Int(row.int("priority") ?? 0), joinedAt: Date(milliseconds: row.int("joined_at") ?? 0),
+                              ringing: row.int("ringing") == 1)
+            }
             view.states = try agentStates(db)
             view.runs = Dictionary(try db.rows("SELECT * FROM gateway_runs").map { (($0.text("id") ?? ""), GatewayRun(row: $0)) },
                                    uniquingKeysWith: { $1 })
@@ -176,6 +195,33 @@ extension TimelineStore {
     }
 }
 
+/// A caller waiting in a queue on one gateway, as the others see it: their queues serve
+/// callers in one order across gateways (higher priority first, then who came first).
+public struct WaitingCaller: Sendable, Codable, Equatable {
+    /// The call's uniqueid.
+    public var call: String
+    public var queue: String
+    public var run: String
+    public var priority: Int
+    public var joinedAt: Date
+    /// Agents are being rung for it now: it is out of the turn, in its place.
+    public var ringing: Bool
+
+    public init(call: String, queue: String, run: String, priority: Int, joinedAt: Date, ringing: Bool = false) {
+        self.call = call
+        self.queue = queue
+        self.run = run
+        self.priority = priority
+        self.joinedAt = joinedAt
+        self.ringing = ringing
+    }
+
+    /// True when this caller is served before one of `priority` who joined at `joinedAt`.
+    public func isAhead(ofPriority priority: Int, joinedAt: Date) -> Bool {
+        self.priority > priority || (self.priority == priority && self.joinedAt < joinedAt)
+    }
+}
+
 /// What the gateways on one store share about agents (`TimelineStore.sharedAgents`).
 public struct SharedAgentsView: Sendable {
     /// Agent → the run holding it.
@@ -183,6 +229,8 @@ public struct SharedAgentsView: Sendable {
     /// Agent → its phones registered on any run, unexpired.
     public var registrations: [String: [SavedRegistration]] = [:]
     public var states: [SavedAgentState] = []
+    /// Callers waiting in queues on every run, each queue's in its order.
+    public var waiting: [WaitingCaller] = []
     /// Every run the store knows, by id.
     public var runs: [String: GatewayRun] = [:]
     public init() {}

@@ -199,6 +199,14 @@ enum PostgresSchema {
                 run         TEXT NOT NULL,
                 claimed_at  BIGINT NOT NULL
             );
+            CREATE TABLE queue_callers (
+                call       TEXT PRIMARY KEY,
+                queue      TEXT NOT NULL,
+                run        TEXT NOT NULL,
+                priority   BIGINT NOT NULL DEFAULT 0,
+                joined_at  BIGINT NOT NULL,
+                ringing    BIGINT NOT NULL DEFAULT 0
+            );
             """),
     ]
 

@@ -312,6 +312,14 @@ enum Schema {
                 run         TEXT NOT NULL,
                 claimed_at  INTEGER NOT NULL
             ) WITHOUT ROWID;
+            CREATE TABLE queue_callers (
+                call       TEXT PRIMARY KEY,
+                queue      TEXT NOT NULL,
+                run        TEXT NOT NULL,
+                priority   INTEGER NOT NULL DEFAULT 0,
+                joined_at  INTEGER NOT NULL,
+                ringing    INTEGER NOT NULL DEFAULT 0
+            ) WITHOUT ROWID;
             """),
     ]
 

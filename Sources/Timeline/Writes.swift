@@ -25,6 +25,10 @@ public enum StoreWrite: Sendable, Codable, Equatable {
     case agentClaim(agent: String, run: String, at: Date)
     /// Run `run` lets the agent go.
     case agentRelease(agent: String, run: String)
+    /// A caller waits in a queue (joined, or rings agents now, or waits again).
+    case queueCaller(WaitingCaller)
+    /// The caller left the queue (answered, gave up, hung up).
+    case queueCallerLeft(call: String)
 
     /// The call (uniqueid) or message (reference) the write is about, for log lines.
     public var subject: String? {
@@ -34,6 +38,8 @@ public enum StoreWrite: Sendable, Codable, Equatable {
         case .incomingSMS(_, _, _, let reference, _), .outgoingSMS(_, _, _, let reference, _, _), .smsStatus(let reference, _):
             "sms:" + reference
         case .voicemail(let callID, _, _, _, _, _): callID
+        case .queueCaller(let caller): caller.call
+        case .queueCallerLeft(let call): call
         case .runStarted, .runAlive, .agentState, .registrations, .agentClaim, .agentRelease: nil
         }
     }
@@ -102,6 +108,8 @@ extension TimelineStore {
         case .registrations(let agent, let bindings, let run): try save(registrations: bindings, of: agent, run: run ?? "", db)
         case .agentClaim(let agent, let run, let at): try claim(agent: agent, run: run, at: at, db)
         case .agentRelease(let agent, let run): try release(agent: agent, run: run, db)
+        case .queueCaller(let caller): try save(caller, db)
+        case .queueCallerLeft(let call): try db.run("DELETE FROM queue_callers WHERE call = ?", [.text(call)])
         }
     }
 }

@@ -71,4 +71,50 @@ struct SharedAgentsTests {
         #expect(secondAnswer >= firstEnd, "A offered alice at \(secondAnswer), while she was on B's call until \(firstEnd)")
         #expect(try store.claimHolder(agent: "alice") == nil, "both let her go")
     }
+
+    @Test("a queue serves callers in one order across gateways: the caller who came first on B gets the agent freed on A before A's own caller")
+    func oneOrderAcrossGateways() async throws {
+        let database = try await onOwnThread { try PostgresServer.database("shared-queue") }
+        let a = try await GatewayProcess.start(config: Self.config(database), dialplan: Self.plan, arguments: ["--log-level", "debug"])
+        let b = try await GatewayProcess.start(config: Self.config(database), dialplan: Self.plan)
+        defer { a.process.kill(); b.process.kill() }
+        let phonePort = Ports.free()
+        let register = try await SIPp.run("uac-register.xml", target: a.udpTarget, port: phonePort,
+                                          arguments: ["-m", "1", "-s", "alice", "-au", "alice", "-ap", "s3cret", "-key", "expires", "600"])
+        #expect(register.successful == 1, "\(register.summary)")
+        try await b.process.waitForLine(containing: "agent's phones registered with another gateway agent=alice", timeout: .seconds(10))
+        let (phone, phoneDirectory) = try SIPp.start("builtin:uas", target: nil, port: phonePort, arguments: ["-m", "3"],
+                                                     timeout: .seconds(90))
+        func call(_ gateway: GatewayProcess, _ number: String, holding: Int) throws -> (TestProcess, String) {
+            try SIPp.start("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
+                           arguments: ["-m", "1", "-d", "\(holding)", "-s", number], timeout: .seconds(60))
+        }
+        // alice talks to A's first caller.
+        let busy = try call(a, "18005550100", holding: 5000)
+        try await a.process.waitForLine(containing: "screen pop", timeout: .seconds(15))
+        // The first to wait joins on B; A learns of it; then A's own caller joins.
+        let first = try call(b, "18005550101", holding: 12000)
+        try await b.process.waitForLine(containing: "queue: no agent can take the call yet", timeout: .seconds(15))
+        try await a.process.waitForLine(containing: "callers waiting on other gateways queue=support callers=1", timeout: .seconds(10))
+        let second = try call(a, "18005550102", holding: 20000)
+        let joined = try await a.process.waitForLine(containing: "queue: joined", occurrence: 2, timeout: .seconds(15))
+        #expect(joined.contains("position=2"), "behind the caller on B: \(joined)")
+        // alice is free on A first; A lets B's caller, who came first, have her.
+        try await a.process.waitForLine(containing: "queue: a caller who came first on another gateway is served first", timeout: .seconds(20))
+        for (sipp, directory) in [busy, first, second] {
+            #expect(try await SIPp.finish(sipp, directory: directory, timeout: .seconds(60)).successful == 1)
+        }
+        #expect(try await SIPp.finish(phone, directory: phoneDirectory, timeout: .seconds(30)).successful == 3)
+        try await a.process.waitForLine(containing: "call ended", occurrence: 2, timeout: .seconds(15))
+        try await b.process.waitForLine(containing: "call ended", timeout: .seconds(15))
+        #expect(try await a.stop() == 0)
+        #expect(try await b.stop() == 0)
+
+        let records = try TimelineStore(postgresql: database, mode: .readOnly).callRecords(includeOpen: true)
+        let onB = try #require(records.first { $0.dst == "18005550101" })
+        let onA = try #require(records.first { $0.dst == "18005550102" })
+        #expect(onB.agent == "alice" && onA.agent == "alice", "\(onB.agent ?? "-") \(onA.agent ?? "-")")
+        let firstServed = try #require(onB.agentAnswer), secondServed = try #require(onA.agentAnswer)
+        #expect(firstServed < secondServed, "B's caller came first and was served at \(firstServed), A's at \(secondServed)")
+    }
 }
