@@ -219,7 +219,9 @@ public final class Service: Sendable {
                                 roster: roster, lines: lines, bus: ScreenPopBus(),
                                 popFile: popFile, shared: shared, config: config)
         // Phones registered before a restart are reachable again at once (their next REGISTER refreshes them).
-        for (agent, bindings) in kept.registrations where roster.agent(named: agent) != nil {
+        // On a shared store, only phones of runs that are over (AgentsKept): the others stay with their gateway.
+        for (agent, bindings) in kept.registrations.sorted(by: { $0.key < $1.key }) where roster.agent(named: agent) != nil {
+            log.info("agent's phones restored from the store", ("agent", agent), ("phones", bindings.map(\.target).joined(separator: ",")))
             engine.post(.restoreRegistrations(agent: agent, bindings: bindings.map(Binding.init)))
         }
         let service = Service(services: services, plans: plans, directory: directory, logins: logins, configPath: configPath)

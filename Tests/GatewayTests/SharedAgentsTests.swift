@@ -117,4 +117,27 @@ struct SharedAgentsTests {
         let firstServed = try #require(onB.agentAnswer), secondServed = try #require(onA.agentAnswer)
         #expect(firstServed < secondServed, "B's caller came first and was served at \(firstServed), A's at \(secondServed)")
     }
+
+    @Test("a gateway that restarts takes back the phones registered with it, not those of a gateway still running")
+    func restartKeepsOwnPhones() async throws {
+        let database = try await onOwnThread { try PostgresServer.database("shared-restart") }
+        let config = Self.config(database) + "[agent bob]\npassword = s3cret\nqueues = support\nqualify_frequency = 0\n"
+        let a = try await GatewayProcess.start(config: config, dialplan: Self.plan)
+        let b = try await GatewayProcess.start(config: config, dialplan: Self.plan)
+        defer { a.process.kill(); b.process.kill() }
+        for (agent, gateway) in [("alice", a), ("bob", b)] {
+            let register = try await SIPp.run("uac-register.xml", target: gateway.udpTarget, port: Ports.free(),
+                                              arguments: ["-m", "1", "-s", agent, "-au", agent, "-ap", "s3cret", "-key", "expires", "600"])
+            #expect(register.successful == 1, "\(register.summary)")
+        }
+        try await a.process.waitForLine(containing: "agent's phones registered with another gateway agent=bob", timeout: .seconds(10))
+        #expect(try await a.stop() == 0)
+        let restarted = try await GatewayProcess.start(config: config, dialplan: Self.plan)
+        defer { restarted.process.kill() }
+        try await restarted.process.waitForLine(containing: "agent's phones restored from the store agent=alice", timeout: .seconds(10))
+        try await restarted.process.waitForLine(containing: "agent's phones registered with another gateway agent=bob", timeout: .seconds(10))
+        #expect(!restarted.process.stderr.contains("restored from the store agent=bob"), "bob's phone is B's")
+        #expect(try await restarted.stop() == 0)
+        #expect(try await b.stop() == 0)
+    }
 }
