@@ -85,11 +85,7 @@ extension TimelineStore {
         try db.run("""
             INSERT INTO call_records (uniqueid, start) VALUES (?, ?) ON CONFLICT(uniqueid) DO NOTHING
             """, [.text(record.uniqueid), .int(record.start.milliseconds)])
-        if db.dialect == .postgresql {
-            // `ended_seq` is max + 1, and the API pages by it: writers on other hosts take turns until
-            // each commits, so a page never skips a record that commits later with a smaller number.
-            try db.execute("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))")
-        }
+        try db.lockWriters()
         try db.run("""
             UPDATE call_records SET direction = ?, clid = ?, src = ?, dst = ?, dcontext = ?, channel = ?, dstchannel = ?, lastapp = ?,
                    lastdata = ?, start = ?, answer = ?, "end" = ?, duration = ?, billsec = ?, agent_answer = ?, talksec = ?,

@@ -126,6 +126,11 @@ protocol SQLConnection: AnyObject {
     /// Makes closing touch nothing by name (SQLite: no checkpoint, no deleting `-wal`/`-shm`);
     /// nothing to do for a server's connection.
     func keepFilesOnClose()
+    /// Makes other writers of the store wait until this transaction ends: `ended_seq` is max + 1, and
+    /// the API pages by it, so a page must never skip a record that commits later with a smaller
+    /// number. SQLite: nothing to do (a write transaction excludes other writers). PostgreSQL: an
+    /// advisory lock, taken once a transaction.
+    func lockWriters() throws
     /// Statements that have not been reset (a leak check for tests).
     var busyStatements: Int { get }
 }
@@ -313,6 +318,8 @@ final class SQLiteConnection: SQLConnection {
 
     /// Makes closing touch nothing by name: no checkpoint and no deleting the `-wal` and `-shm`
     /// files, which by then may belong to another file at the same path (a replaced or restored store).
+    func lockWriters() {}
+
     func keepFilesOnClose() {
         guard let handle else { return }
         _ = omnigate_sqlite3_no_checkpoint_on_close(handle)

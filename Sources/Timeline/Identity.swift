@@ -1,5 +1,6 @@
 import CPhoneNumbers
 import Foundation
+import Synchronization
 
 /// The kinds of identity a contact can have; each value belongs to one contact.
 public enum IdentityKind: String, Sendable, Codable, CaseIterable {
@@ -45,6 +46,25 @@ public struct IdentityNormalizer: Sendable {
     /// its trunk prefix (`030 …` in Germany); `tel:` URIs. The number must be
     /// one its country's numbering plan uses: invalid numbers are errors, never guesses.
     public func phone(_ text: String) throws -> String {
+        // A call's number is normalised several times (the pop, the record opened and finished,
+        // its event), and libphonenumber's regular expressions are most of a write's CPU.
+        let key = region + " " + text
+        if let known = Self.recent.withLock({ $0[key] }) { return try known.get() }
+        let result: Result<String, StoreError>
+        do { result = .success(try parsePhone(text)) } catch { result = .failure(error) }
+        Self.recent.withLock { recent in
+            if recent.count >= Self.recentLimit { recent.removeAll(keepingCapacity: true) }
+            recent[key] = result
+        }
+        return try result.get()
+    }
+
+    /// Numbers normalised lately, by region and text as written (cleared when full: no LRU
+    /// bookkeeping for a cache that is only a shortcut).
+    private static let recent = Mutex<[String: Result<String, StoreError>]>([:])
+    private static let recentLimit = 4096
+
+    private func parsePhone(_ text: String) throws(StoreError) -> String {
         var raw = text.trimmingCharacters(in: .whitespaces)
         if raw.lowercased().hasPrefix("tel:") {
             // RFC 3966: tel:NUMBER;params. A local number's phone-context names its

@@ -16,8 +16,16 @@ final class PostgresConnection: SQLConnection {
     let path: String
     var dialect: SQLDialect { .postgresql }
     private var connection: OpaquePointer?
-    /// Prepared statements by SQL text: their server-side name and column map.
-    private var statements: [String: (name: String, columns: [String: Int]?)] = [:]
+    /// Prepared statements by SQL text: their server-side name, column map, and runs since prepared.
+    private var statements: [String: (name: String, columns: [String: Int]?, uses: Int)] = [:]
+    private var statementsMade = 0
+    /// A statement is prepared again after this many runs. The server plans a prepared statement
+    /// for the tables as they were (after five runs it may keep one generic plan), and on a new
+    /// store they are empty: `call_records` read by a sequential scan is the cheapest plan for an
+    /// empty table and stayed for every hangup after, until autovacuum analyzed the table (store-bench
+    /// showed a finalise costing more with each record written). Planning again now and then costs
+    /// one plan in a thousand runs.
+    static let replanEvery = 1000
 
     /// Connects with a libpq connection string (`host=… dbname=…` or a `postgresql://` URI).
     /// - Throws: `StoreError(.unavailable)` naming the server when it cannot be reached or refuses
@@ -82,6 +90,8 @@ final class PostgresConnection: SQLConnection {
     /// Runs SQL without parameters through the simple-query protocol (several statements allowed).
     func execute(_ sql: String) throws {
         guard let connection else { throw StoreError(.unavailable, "the PostgreSQL connection is closed", sql: sql) }
+        // Rolling back to a savepoint also lets go of locks taken after it.
+        if sql.hasPrefix("ROLLBACK") { writersLocked = false }
         let result = PQexec(connection, sql)
         defer { PQclear(result) }
         let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
@@ -118,13 +128,20 @@ final class PostgresConnection: SQLConnection {
     }
 
     private func prepared(_ sql: String) throws -> (name: String, columns: [String: Int]?) {
-        if let cached = statements[sql] { return cached }
+        if let cached = statements[sql], cached.uses < Self.replanEvery {
+            statements[sql]!.uses += 1
+            return (cached.name, cached.columns)
+        }
         guard let connection else { throw StoreError(.unavailable, "the PostgreSQL connection is closed", sql: sql) }
-        let name = "s\(statements.count + 1)"
+        if let old = statements.removeValue(forKey: sql) {
+            PQclear(PQexec(connection, "DEALLOCATE \(old.name)"))
+        }
+        statementsMade += 1
+        let name = "s\(statementsMade)"
         let result = PQprepare(connection, name, Self.numberedPlaceholders(sql), 0, nil)
         defer { PQclear(result) }
         guard result.map(PQresultStatus) == PGRES_COMMAND_OK else { throw error(result, sql) }
-        statements[sql] = (name, nil)
+        statements[sql] = (name, nil, 1)
         return (name, nil)
     }
 
@@ -205,7 +222,18 @@ final class PostgresConnection: SQLConnection {
     /// A write (`immediate`) runs at READ COMMITTED, rows locked as it goes. A read runs at
     /// REPEATABLE READ, READ ONLY: its statements all see one snapshot, as an SQLite read
     /// transaction does (at READ COMMITTED a pop's counts could include an event its list missed).
+    /// The writers' advisory lock is held until the transaction ends.
+    private var writersLocked = false
+
+    func lockWriters() throws {
+        guard !writersLocked else { return }
+        try execute("SELECT pg_advisory_xact_lock(\(PostgresSchema.lockKey))")
+        writersLocked = true
+    }
+
     func transaction<T>(immediate: Bool, _ body: () throws -> T) throws -> T {
+        writersLocked = false
+        defer { writersLocked = false }
         try execute(immediate ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         do {
             let result = try body()

@@ -463,17 +463,18 @@ public final class TimelineStore: @unchecked Sendable {
             event.address = identities.first?.value ?? address
             if event.contactID == nil { event.contactID = try owner(of: identities, db) }
         }
-        if try storedEvent(source: event.source, externalRef: event.externalRef, db) != nil { return nil }
+        // One statement, not a look then an insert: no row back means the source stored it already.
         let id = try db.scalar("""
             INSERT INTO events (contact_id, address, channel, direction, occurred_at, subject, summary, body, status,
                                 agent, thread_id, external_ref, source, media_path, media_duration_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (source, external_ref) WHERE external_ref IS NOT NULL DO NOTHING RETURNING id
             """, [.optional(event.contactID), .optional(event.address), .text(event.channel.rawValue),
                   .text(event.direction.rawValue), .int(event.time.milliseconds),
                   .optional(event.subject), .optional(event.summary), .optional(event.body), .optional(event.status),
                   .optional(event.agent), .optional(event.threadID), .optional(event.externalRef), .text(event.source),
                   .optional(event.mediaPath), .optional(event.mediaDurationMilliseconds.map(Int64.init))])
-        return id?.int ?? 0
+        return id?.int
     }
 
     /// Changes the status of the event a source wrote with `externalRef`

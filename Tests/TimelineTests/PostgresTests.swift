@@ -179,6 +179,26 @@ struct PostgresBackendTests {
         #expect(try store.screenPop(for: "+12015550100").known == false, "the connection comes back to the pool")
     }
 
+    @Test("a prepared statement is planned again after a thousand runs: one planned on an empty table does not scan it for ever")
+    func replansPreparedStatements() throws {
+        let db = try PostgresConnection(try PostgresServer.database())
+        defer { db.close() }
+        try db.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v TEXT)")
+        let lookup = "SELECT v FROM t WHERE k = ?"
+        let plans = "SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE 'SELECT v FROM t%'"
+        for i in 0..<10 { _ = try db.scalar(lookup, [.text("k\(i)")]) }  // planned for an empty table
+        let first = try #require(db.rows(plans).first?.text("name"))
+        try db.execute("INSERT INTO t SELECT 'k' || i, 'v' FROM generate_series(1, 50000) AS i")
+        for i in 0..<PostgresConnection.replanEvery { _ = try db.scalar(lookup, [.text("k\(i)")]) }
+        let now = try db.rows(plans)
+        #expect(now.count == 1, "the old statement is let go: \(now.map { $0.text("name") ?? "" })")
+        let second = try #require(now.first?.text("name"))
+        #expect(second != first)
+        let plan = try db.rows("EXPLAIN EXECUTE \(second)('k7')").compactMap { $0.text("QUERY PLAN") }.joined(separator: "\n")
+        #expect(plan.contains("Index Scan"), "\(plan)")
+        #expect(try db.scalar(lookup, [.text("k7")])?.string == "v")
+    }
+
     private func name(of uri: String) -> String { PostgresServer.databaseName(uri) }
 }
 
