@@ -455,7 +455,7 @@ final class GatewayChannel: Channel, Sendable {
             var offered: [String] = []
             for agent in picked {
                 // On a shared store another gateway may have taken the agent a moment ago.
-                if let shared = services.shared, !(await shared.confirm(agent.name)) {
+                if let shared, !(await shared.confirm(agent.name)) {
                     roster.release(agent.name)
                     continue
                 }

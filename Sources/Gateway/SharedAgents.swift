@@ -41,6 +41,8 @@ final class SharedAgents: Sendable {
     static let refreshInterval: Duration = .seconds(1)
     /// How long a caller with an agent free here waits for a caller ahead on another gateway.
     static let deferLimit: Duration = .seconds(3)
+    /// How long a queue waits for the store to confirm a claim before it offers the call anyway.
+    static let confirmWait: Duration = .seconds(1)
 
     init(access: StoreAccess, roster: AgentRoster, lines: WaitingLines) {
         self.access = access
@@ -85,8 +87,16 @@ final class SharedAgents: Sendable {
     /// slow) does not stop the call: the offer goes ahead, and a phone already on a call
     /// answers busy.
     func confirm(_ agent: String) async -> Bool {
-        await access.writeAndWait(.agentClaim(agent: agent, run: run, at: Date()))
-        switch await access.read(budget: .seconds(1), { try $0.claimHolder(agent: agent) }) {
+        // Bounded: while the store cannot be written the claim is held in memory, and the caller
+        // would wait for it as long.
+        let committed = FirstAnswer<Bool>()
+        access.write(.agentClaim(agent: agent, run: run, at: Date())) { committed.give(true) }
+        Deadlines.queue.asyncAfter(deadline: .now() + Self.confirmWait.timeInterval) { committed.give(false) }
+        guard await committed.value() else {
+            log.warning("the store did not take the agent's claim in time; offering the call anyway", ("agent", agent))
+            return true
+        }
+        switch await access.read(budget: Self.confirmWait, { try $0.claimHolder(agent: agent) }) {
         case .success(let holder):
             guard let holder, holder != run else { return true }
             roster.takenElsewhere(agent)
