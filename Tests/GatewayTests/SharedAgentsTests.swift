@@ -14,6 +14,8 @@ struct SharedAgentsTests {
         exten => _X.,1,Answer()
          same => n,Queue(support,,,,30)
          same => n,Hangup()
+        exten => 7047,1,PauseQueueMember(,PJSIP/alice,,lunch)
+         same => n,Hangup()
         """
 
     static func config(_ database: String) -> String {
@@ -70,6 +72,29 @@ struct SharedAgentsTests {
         let firstEnd = try #require(onB.end), secondAnswer = try #require(onA.agentAnswer)
         #expect(secondAnswer >= firstEnd, "A offered alice at \(secondAnswer), while she was on B's call until \(firstEnd)")
         #expect(try store.claimHolder(agent: "alice") == nil, "both let her go")
+    }
+
+    @Test("an agent paused on one gateway is paused on the other, which does not save the change again")
+    func loginStateFollowed() async throws {
+        let database = try await onOwnThread { try PostgresServer.database("shared-presence") }
+        let a = try await GatewayProcess.start(config: Self.config(database), dialplan: Self.plan)
+        let b = try await GatewayProcess.start(config: Self.config(database), dialplan: Self.plan)
+        defer { a.process.kill(); b.process.kill() }
+        let pause = try await SIPp.run("uac-caller-hangs-up.xml", target: b.udpTarget, port: Ports.free(),
+                                       arguments: ["-m", "1", "-d", "200", "-s", "7047"])
+        #expect(pause.successful + pause.failed == 1, "\(pause.summary)")
+        let set = try await b.process.waitForLine(containing: "agent changed agent=alice presence=paused", timeout: .seconds(10))
+        #expect(set.contains("reason=lunch"), "\(set)")
+        let followed = try await a.process.waitForLine(containing: "agent changed on another gateway agent=alice presence=paused",
+                                                      timeout: .seconds(10))
+        #expect(followed.contains("reason=lunch"), "\(followed)")
+        #expect(try await a.stop() == 0)
+        #expect(try await b.stop() == 0)
+        let log = try await onOwnThread {
+            try PostgresServer.running().get().psql("SELECT presence || ' ' || reason FROM agent_state_log WHERE agent = 'alice'",
+                                                    database: PostgresServer.databaseName(database))
+        }
+        #expect(log.trimmingCharacters(in: .whitespacesAndNewlines) == "paused lunch", "one change, written once: \(log)")
     }
 
     @Test("a queue serves callers in one order across gateways: the caller who came first on B gets the agent freed on A before A's own caller")
