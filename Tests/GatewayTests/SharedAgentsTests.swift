@@ -24,6 +24,15 @@ struct SharedAgentsTests {
             + "[queue support]\nring_timeout = 4s\nwrapup = 0s\n"
     }
 
+    /// A phone (SIPp, from a port of its own) registers `agent` with `gateway`; its port.
+    @discardableResult
+    static func register(_ agent: String, with gateway: GatewayProcess, port: Int = Ports.free()) async throws -> Int {
+        let register = try await SIPp.run("uac-register.xml", target: gateway.udpTarget, port: port,
+                                          arguments: ["-m", "1", "-s", agent, "-au", agent, "-ap", "s3cret", "-key", "expires", "600"])
+        #expect(register.successful == 1, "\(register.summary)")
+        return port
+    }
+
     @Test("a phone registered with gateway A takes a queue call of gateway B; while it is on it, A's caller waits and gets the agent once B lets go")
     func registeredOnOneHeldByTheOther() async throws {
         let database = try await onOwnThread { try PostgresServer.database("shared-agents") }
@@ -32,10 +41,7 @@ struct SharedAgentsTests {
         defer { a.process.kill(); b.process.kill() }
 
         // alice's phone registers with A only; B learns where it is through the store.
-        let phonePort = Ports.free()
-        let register = try await SIPp.run("uac-register.xml", target: a.udpTarget, port: phonePort,
-                                          arguments: ["-m", "1", "-s", "alice", "-au", "alice", "-ap", "s3cret", "-key", "expires", "600"])
-        #expect(register.successful == 1, "\(register.summary)")
+        let phonePort = try await Self.register("alice", with: a)
         let learned = try await b.process.waitForLine(containing: "agent's phones registered with another gateway agent=alice",
                                                       timeout: .seconds(10))
         #expect(learned.contains("127.0.0.1:\(phonePort)"), "\(learned)")
@@ -103,10 +109,7 @@ struct SharedAgentsTests {
         let a = try await GatewayProcess.start(config: Self.config(database), dialplan: Self.plan, arguments: ["--log-level", "debug"])
         let b = try await GatewayProcess.start(config: Self.config(database), dialplan: Self.plan)
         defer { a.process.kill(); b.process.kill() }
-        let phonePort = Ports.free()
-        let register = try await SIPp.run("uac-register.xml", target: a.udpTarget, port: phonePort,
-                                          arguments: ["-m", "1", "-s", "alice", "-au", "alice", "-ap", "s3cret", "-key", "expires", "600"])
-        #expect(register.successful == 1, "\(register.summary)")
+        let phonePort = try await Self.register("alice", with: a)
         try await b.process.waitForLine(containing: "agent's phones registered with another gateway agent=alice", timeout: .seconds(10))
         let (phone, phoneDirectory) = try SIPp.start("builtin:uas", target: nil, port: phonePort, arguments: ["-m", "3"],
                                                      timeout: .seconds(90))
@@ -150,11 +153,8 @@ struct SharedAgentsTests {
         let a = try await GatewayProcess.start(config: config, dialplan: Self.plan)
         let b = try await GatewayProcess.start(config: config, dialplan: Self.plan)
         defer { a.process.kill(); b.process.kill() }
-        for (agent, gateway) in [("alice", a), ("bob", b)] {
-            let register = try await SIPp.run("uac-register.xml", target: gateway.udpTarget, port: Ports.free(),
-                                              arguments: ["-m", "1", "-s", agent, "-au", agent, "-ap", "s3cret", "-key", "expires", "600"])
-            #expect(register.successful == 1, "\(register.summary)")
-        }
+        try await Self.register("alice", with: a)
+        try await Self.register("bob", with: b)
         try await a.process.waitForLine(containing: "agent's phones registered with another gateway agent=bob", timeout: .seconds(10))
         #expect(try await a.stop() == 0)
         let restarted = try await GatewayProcess.start(config: config, dialplan: Self.plan)
