@@ -22,6 +22,8 @@ final class SpillFile {
     private(set) var count = 0
     /// Why the file cannot take writes now, when it cannot.
     private(set) var problem: String?
+    /// Another process holds the file (another gateway given the same spill directory).
+    private(set) var heldByAnother = false
 
     init(path: String, capacity: Int64) {
         self.path = path
@@ -41,6 +43,14 @@ final class SpillFile {
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard opened >= 0 else { problem = "cannot open \(path): \(String(cString: strerror(errno)))"; return }
+        // One process a file: two gateways appending to one file would each replay the other's writes.
+        guard flock(opened, LOCK_EX | LOCK_NB) == 0 else {
+            heldByAnother = errno == EWOULDBLOCK
+            problem = heldByAnother ? "another gateway running on this host uses the spill file \(path); give each gateway its own [store] spill directory"
+                : "cannot lock \(path): \(String(cString: strerror(errno)))"
+            close(opened)
+            return
+        }
         var info = stat()
         fstat(opened, &info)
         if Int64(info.st_size) < capacity {

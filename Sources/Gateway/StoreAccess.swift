@@ -170,6 +170,7 @@ private final class StoreWriter: @unchecked Sendable {
         }
         if settings.spillEnabled {
             let file = SpillFile(path: settings.spillPath, capacity: settings.spillSize)
+            if file.heldByAnother, let problem = file.problem { throw StoreError(.unavailable, problem) }
             spill = file
             if let problem = file.problem { log.error("no spill file", ("problem", problem)) }
             if !file.isEmpty { log.warning("writes wait in the spill file from an earlier run", ("writes", file.count), ("file", file.path)) }
