@@ -194,13 +194,17 @@ struct TimestampTests {
 
 @Suite("omnigate renormalize")
 struct RenormalizeCommandTests {
-    @Test("--dry-run reports the phone numbers not in their normal form and changes nothing; without it they are rewritten; a bad option is a usage error")
-    func command() async throws {
-        let directory = try TestPaths.temporaryDirectory("renormalize")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/store.sqlite"
+    @Test("--dry-run reports the phone numbers not in their normal form and changes nothing; without it they are rewritten; a bad option is a usage error",
+          arguments: StoreBackend.testable)
+    func command(backend: StoreBackend) async throws {
+        let t = try TemporaryStore(backend)
+        let path = t.path
+        /// The store as a command would open it, read-only.
+        func reader() throws -> TimelineStore {
+            backend == .sqlite ? try TimelineStore(path: path, mode: .readOnly) : try TimelineStore(postgresql: path, mode: .readOnly)
+        }
         do {
-            let store = try TimelineStore(path: path)
+            let store = t.store
             try store.addContact(Contact(id: "c1", name: "Ada"))
             try store.write { db in
                 // Another writer's own spelling, with plain SQL.
@@ -216,10 +220,10 @@ struct RenormalizeCommandTests {
         let dry = try await run(["--dry-run"])
         #expect(dry.stdout == "table,old,new,outcome\r\nidentities,(201) 555-0101,\"'+12015550101\",rewritten\r\n", "\(dry.stdout)")
         #expect(dry.stderr.contains("1 phone numbers checked, 1 rewritten to their normal form, 0 kept as they were (dry run: nothing was changed)"))
-        #expect(try TimelineStore(path: path, mode: .readOnly).screenPop(for: "+12015550101").known == false, "a dry run changes nothing")
+        #expect(try reader().screenPop(for: "+12015550101").known == false, "a dry run changes nothing")
         let real = try await run([])
         #expect(real.stdout == dry.stdout)
-        #expect(try TimelineStore(path: path, mode: .readOnly).screenPop(for: "+12015550101").contact?.id == "c1")
+        #expect(try reader().screenPop(for: "+12015550101").contact?.id == "c1")
         let bad = try TestProcess(TestPaths.omnigate, ["renormalize", "--store", path, "--bogus"])
         #expect(try await bad.waitForExit(timeout: .seconds(60)) == 2)
         #expect(bad.stderr.contains("unknown option '--bogus'"), "\(bad.stderr)")

@@ -110,13 +110,15 @@ struct RecordKeepingTests {
         #expect(try store.callRecord(uniqueid: "c")?.state == "answered", "a live run's call is left alone")
     }
 
-    @Test("per-channel counts follow every insert, update and delete, whoever writes them")
-    func countsFollowEvents() throws {
-        let scratch = try Scratch()
-        let store = try TimelineStore(path: scratch.path)
+    @Test("per-channel counts follow every insert, update and delete, whoever writes them (SQLite's triggers, PostgreSQL's one)",
+          arguments: StoreBackend.testable)
+    func countsFollowEvents(backend: StoreBackend) throws {
+        let t = try TemporaryStore(backend)
+        let store = t.store
         try store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))
         // Another program writes with plain SQL.
-        let other = try SQLiteConnection(path: scratch.path, create: false)
+        let other: any SQLConnection = backend == .sqlite ? try SQLiteConnection(path: t.path, create: false) : try PostgresConnection(t.path)
+        defer { other.close() }
         for i in 0..<5 {
             try other.run("""
                 INSERT INTO events (contact_id, address, channel, direction, occurred_at, status, source)
