@@ -334,6 +334,19 @@ public final class AgentRoster: Sendable {
         }
     }
 
+    /// The agent places a call of its own (a customer, a colleague, a feature code): its phone
+    /// is busy until `ownCallEnded`, so no queue offers it a call meanwhile (Asterisk's device
+    /// state is in use from the moment the agent's channel exists).
+    public func ownCall(_ agent: String) { mutate([agent]) { $0.agents[agent]?.onCall += 1 } }
+
+    /// The agent's own call ended: free again (no wrap-up, not counted as a queue call taken).
+    public func ownCallEnded(_ agent: String) {
+        mutate([agent]) { state in
+            guard let current = state.agents[agent]?.onCall else { return }
+            state.agents[agent]!.onCall = max(0, current - 1)
+        }
+    }
+
     /// The agent answered: on a call until `finished`.
     public func answered(_ agent: String) {
         mutate([agent]) { state in

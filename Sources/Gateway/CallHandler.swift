@@ -79,6 +79,7 @@ struct CallHandler {
         services.calls.send(CallEvent(kind: .started, uniqueid: uniqueID, direction: record.direction.rawValue, from: callerNumber,
                                       to: exten, agent: record.agent, time: started))
         if let agent = origin.agent {
+            services.roster.ownCall(agent.name)
             log.info("call out", ("call.uniqueid", uniqueID), ("agent", agent.name), ("exten", exten), ("context", origin.context),
                      ("source", call.source))
         } else {
@@ -111,6 +112,7 @@ struct CallHandler {
         _ = await session.mailbox.wait(timeout: .seconds(5)) { if case .callState(id, .disconnected) = $0 { true } else { false } }
         let ending = session.ending
         await session.waitForLegsToEnd(timeout: .seconds(3))
+        if let agent = origin.agent { services.roster.ownCallEnded(agent.name) }
         let facts = channel.facts.withLock { $0 }
         let rtp = session.mediaStats()
         let callerRTP = rtp[id], agentRTP = facts.agentLeg.flatMap { rtp[$0] }

@@ -256,4 +256,16 @@ struct AgentRosterTests {
         // Dated after the change it follows, even when that one's clock was ahead: the store keeps the later.
         #expect(r.status(of: "ann")!.presenceChangedAt > pausedAt.addingTimeInterval(5))
     }
+
+    @Test("an agent on a call of its own is not offered a queue call, and is free again when it ends (no wrap-up, not a call taken)")
+    func ownCall() {
+        let r = roster(.linear, members: ["ann", "ben"], wrapUp: .seconds(30))
+        r.ownCall("ann")
+        #expect(r.status(of: "ann")?.state == .onCall && r.status(of: "ann")?.held == true)
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ben"])
+        r.release("ben")
+        r.ownCallEnded("ann")
+        #expect(r.status(of: "ann")?.state == .available && r.snapshot("ann")?.callsTaken == 0)
+        #expect(names(r.pick(queue: "q", lastAgent: nil)) == ["ann"])
+    }
 }
