@@ -157,8 +157,11 @@ extension TimelineStore {
                               ringing: row.int("ringing") == 1)
             }
             view.states = try agentStates(db)
-            view.runs = Dictionary(try db.rows("SELECT * FROM gateway_runs").map { (($0.text("id") ?? ""), GatewayRun(row: $0)) },
-                                   uniquingKeysWith: { $1 })
+            // Only the runs that hold someone (every run ever is a row: restarts add up over the years).
+            let runs = try db.rows("""
+                SELECT * FROM gateway_runs WHERE id IN (SELECT run FROM agent_claims UNION SELECT run FROM queue_callers)
+                """)
+            view.runs = Dictionary(runs.map { (($0.text("id") ?? ""), GatewayRun(row: $0)) }, uniquingKeysWith: { $1 })
             return view
         }
     }
@@ -231,7 +234,7 @@ public struct SharedAgentsView: Sendable {
     public var states: [SavedAgentState] = []
     /// Callers waiting in queues on every run, each queue's in its order.
     public var waiting: [WaitingCaller] = []
-    /// Every run the store knows, by id.
+    /// The runs that hold an agent or have a caller waiting, by id.
     public var runs: [String: GatewayRun] = [:]
     public init() {}
 }
