@@ -32,7 +32,7 @@ final class SharedAgents: Sendable {
     private let access: StoreAccess
     private let roster: AgentRoster
     private let lines: WaitingLines
-    /// Callers waiting on other gateways and not being rung now, by queue, in their order.
+    /// Callers waiting on other gateways, by queue, in their order.
     private let waitingElsewhere = Mutex<[String: [WaitingCaller]]>([:])
     private let running = Atomic<Bool>(true)
     /// The other gateways' phones as last read, to log what changed.
@@ -61,7 +61,8 @@ final class SharedAgents: Sendable {
 
     /// Callers on other gateways to be served before one of `priority` who joined `queue` at `joinedAt`.
     func callersAhead(in queue: String, priority: Int, joinedAt: Date) -> Int {
-        waitingElsewhere.withLock { $0[queue]?.filter { $0.isAhead(ofPriority: priority, joinedAt: joinedAt) }.count ?? 0 }
+        // One being rung is out of the turn, in its place.
+        waitingElsewhere.withLock { $0[queue]?.filter { !$0.ringing && $0.isAhead(ofPriority: priority, joinedAt: joinedAt) }.count ?? 0 }
     }
 
     /// Callers waiting in `queue` on other gateways.
@@ -141,7 +142,7 @@ final class SharedAgents: Sendable {
         }
         roster.share(elsewhere: elsewhere, remotePhones: phones, states: view.states)
         var waiting: [String: [WaitingCaller]] = [:]
-        for caller in view.waiting where caller.run != me && !caller.ringing && live(caller.run) {
+        for caller in view.waiting where caller.run != me && live(caller.run) {
             waiting[caller.queue, default: []].append(caller)
         }
         let waited = waitingElsewhere.withLock { last in defer { last = waiting }; return last }
