@@ -34,6 +34,36 @@ final class SpillFile {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    /// Names a gateway may spill to: `path`, then `path.2` … `path.8` for gateways that share a
+    /// store and a spill directory on one host (two gateways on one SQLite file).
+    static func names(_ path: String) -> [String] { [path] + (2...8).map { "\(path).\($0)" } }
+
+    /// The first of `names(path)` no running gateway holds (each holds its own, locked, for as
+    /// long as it runs); when every one is held, the last, with its problem.
+    static func take(path: String, capacity: Int64) -> SpillFile {
+        var file = SpillFile(path: path, capacity: capacity)
+        for name in names(path).dropFirst() where file.heldByAnother {
+            file = SpillFile(path: name, capacity: capacity)
+        }
+        return file
+    }
+
+    /// Moves into this file the writes left in the other `names` by gateways that are gone (a
+    /// file no one holds): they are for the same store, and every write is idempotent. A file
+    /// is emptied only once all its writes are in this one. Returns how many moved.
+    func adoptOrphans(of path: String) -> Int {
+        var moved = 0
+        for name in Self.names(path) where name != self.path && FileManager.default.fileExists(atPath: name) {
+            let other = SpillFile(path: name, capacity: 0)
+            guard !other.heldByAnother, !other.isEmpty else { continue }
+            let writes = other.entries()
+            let taken = append(writes[...])
+            moved += taken
+            if taken == writes.count { other.clear() }
+        }
+        return moved
+    }
+
     var isEmpty: Bool { count == 0 }
 
     /// Opens the file and reserves its space; on failure records the problem and retries on the next call.

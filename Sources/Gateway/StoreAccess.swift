@@ -169,9 +169,14 @@ private final class StoreWriter: @unchecked Sendable {
             unavailable = error
         }
         if settings.spillEnabled {
-            let file = SpillFile(path: settings.spillPath, capacity: settings.spillSize)
+            let file = SpillFile.take(path: settings.spillPath, capacity: settings.spillSize)
             if file.heldByAnother, let problem = file.problem { throw StoreError(.unavailable, problem) }
             spill = file
+            if file.path != settings.spillPath {
+                log.info("another gateway on this host spills to the same directory; this one spills to its own file", ("file", file.path))
+            }
+            let adopted = file.adoptOrphans(of: settings.spillPath)
+            if adopted > 0 { log.warning("writes a stopped gateway left in its spill file are in this one's now", ("writes", adopted)) }
             if let problem = file.problem { log.error("no spill file", ("problem", problem)) }
             if !file.isEmpty { log.warning("writes wait in the spill file from an earlier run", ("writes", file.count), ("file", file.path)) }
             counters.inSpill.store(file.count, ordering: .relaxed)

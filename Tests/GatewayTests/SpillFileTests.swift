@@ -43,6 +43,33 @@ struct SpillFileTests {
         #expect(SpillFile(path: path, capacity: 64 << 10).isEmpty, "nothing comes back after a clear")
     }
 
+    @Test("gateways sharing a spill directory each take a file of their own; one that starts later takes in what a gone one left")
+    func oneFileEach() throws {
+        let directory = try TestPaths.temporaryDirectory("spill-shared")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/store.sqlite.spill"
+        var first: SpillFile? = SpillFile.take(path: path, capacity: 64 << 10)
+        let second = SpillFile.take(path: path, capacity: 64 << 10)
+        #expect(first?.path == path && second.path == path + ".2", "the first is held (locked) while it is open")
+        #expect(second.append((0..<3).map(Self.record)[...]) == 3)
+        #expect(first?.adoptOrphans(of: path) == 0, "a running gateway's file is left alone")
+        // The first gateway stops; the second is killed with its writes in its file.
+        first = nil
+        let killed = second.path
+        _ = consume second
+        let next = SpillFile.take(path: path, capacity: 64 << 10)
+        #expect(next.path == path)
+        #expect(next.adoptOrphans(of: path) == 3)
+        #expect(next.entries() == (0..<3).map(Self.record))
+        #expect(SpillFile(path: killed, capacity: 0).isEmpty, "moved, not copied")
+        // Eight held: the ninth gateway has none, and says why.
+        let held = (0..<7).map { _ in SpillFile.take(path: path, capacity: 4096) }
+        let none = SpillFile.take(path: path, capacity: 4096)
+        #expect(held.map(\.path) == SpillFile.names(path).dropFirst().map { $0 })
+        #expect(none.heldByAnother && none.problem?.contains("give each gateway its own [store] spill directory") == true)
+        _ = first
+    }
+
     @Test("a full spill file takes what fits and says so")
     func full() throws {
         let directory = try TestPaths.temporaryDirectory("spill")
