@@ -41,8 +41,9 @@ final class SharedAgents: Sendable {
     static let refreshInterval: Duration = .seconds(1)
     /// How long a caller with an agent free here waits for a caller ahead on another gateway.
     static let deferLimit: Duration = .seconds(3)
-    /// How long a queue waits for the store to confirm a claim before it offers the call anyway.
-    static let confirmWait: Duration = .seconds(1)
+    /// How long a queue waits for the store to confirm a claim before it offers the call anyway
+    /// (a busy store commits in milliseconds; this is for one that has just stopped answering).
+    static let confirmWait: Duration = .seconds(5)
 
     init(access: StoreAccess, roster: AgentRoster, lines: WaitingLines) {
         self.access = access
@@ -88,8 +89,12 @@ final class SharedAgents: Sendable {
     /// slow) does not stop the call: the offer goes ahead, and a phone already on a call
     /// answers busy.
     func confirm(_ agent: String) async -> Bool {
-        // Bounded: while the store cannot be written the claim is held in memory, and the caller
-        // would wait for it as long.
+        // While the store cannot be written the claim is held in memory, and the caller would wait
+        // for it as long: a store known to be failing is not waited for, a slow one a bounded time.
+        guard !access.isFailing else {
+            log.warning("the store cannot be written: offering the call without confirming the agent's claim", ("agent", agent))
+            return true
+        }
         let committed = FirstAnswer<Bool>()
         access.write(.agentClaim(agent: agent, run: run, at: Date())) { committed.give(true) }
         Deadlines.queue.asyncAfter(deadline: .now() + Self.confirmWait.timeInterval) { committed.give(false) }

@@ -57,6 +57,9 @@ final class StoreAccess: Sendable {
     /// True while new calls must be refused: records could be neither written nor held.
     var refusesCalls: Bool { writer.refusing.load(ordering: .relaxed) }
 
+    /// True while the store cannot be written and writes are held (or spilled).
+    var isFailing: Bool { writer.failing.load(ordering: .relaxed) }
+
     /// What happened to writes so far.
     var counters: StoreCounters { writer.counters.snapshot }
     /// How long each commit (one transaction of up to 256 writes) took.
@@ -124,6 +127,8 @@ private final class StoreWriter: @unchecked Sendable {
     // Shared with other threads.
     let current = Mutex<TimelineStore?>(nil)
     let refusing = Atomic<Bool>(false)
+    /// True while writes fail and are held (between "cannot be written" and "takes writes again").
+    let failing = Atomic<Bool>(false)
     let counters = SharedCounters()
     let commitLatency = LatencyHistogram(bounds: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5])
     let writeWait = LatencyHistogram(bounds: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300])
@@ -343,6 +348,7 @@ private final class StoreWriter: @unchecked Sendable {
         let now = ContinuousClock.now
         if failingSince == nil {
             failingSince = now
+            failing.store(true, ordering: .relaxed)
             backoff = .milliseconds(50)
             for index in backlog.indices { backlog.update(index) { markLate(&$0) } }
             log.error("the store cannot be written: writes are held", ("while", what), ("error", error.message),
@@ -369,6 +375,7 @@ private final class StoreWriter: @unchecked Sendable {
     private func recovered() {
         guard let since = failingSince else { return }
         failingSince = nil
+        failing.store(false, ordering: .relaxed)
         lastError = ""
         backoff = .milliseconds(50)
         flushNames()

@@ -6,7 +6,8 @@ import Testing
 /// Agents shared by two gateways on one PostgreSQL store: a phone registered
 /// with one is rung by the other, and an agent one of them holds is not
 /// offered a call by the other. Real processes, real SIP, a real server.
-@Suite("agents shared by gateways on one PostgreSQL store", .enabled(if: PostgresServer.unavailableReason == nil,
+// One test at a time: each runs two or three gateways, and a full run starts every suite at once.
+@Suite("agents shared by gateways on one PostgreSQL store", .serialized, .enabled(if: PostgresServer.unavailableReason == nil,
     "PostgreSQL could not be started here (scripts/setup.sh installs Debian's postgresql): agents across gateways were not checked"))
 struct SharedAgentsTests {
     static let plan = """

@@ -235,13 +235,13 @@ struct PopTests {
         ]))
     }
 
-    @Test("every identity of a contact, in every spelling, pops the same contact", arguments: StoreBackend.testable, [
+    @Test("every identity of a contact, in every spelling, pops the same contact", arguments: [
         "+12015550100", "(201) 555-0100", "tel:+1-201-555-0100", "<sip:+12015550100@trunk.example.com;user=phone>",
         "sip:2015550100@10.0.0.1", "ADA@example.com", "mailto:ada@example.com", "\"Ada\" <sip:ada@PBX.example.com;transport=tcp>",
         "chat:ada-web",
     ])
-    func multiIdentity(backend: StoreBackend, query: String) throws {
-        let t = try TemporaryStore(backend)
+    func multiIdentity(query: String) throws {
+        let t = try TemporaryStore()
         try ada(t.store)
         let pop = try t.store.screenPop(for: query)
         #expect(pop.known && pop.contact?.id == "c-ada")
