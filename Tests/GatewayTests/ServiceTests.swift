@@ -87,11 +87,11 @@ struct ServiceTests {
 struct OperationsTests {
     @Test("SIGTERM drains: new calls get 503, a live call finishes on its own, then the gateway exits")
     func gracefulStop() async throws {
-        let gateway = try await GatewayProcess.start(config: "[general]\ndrain_time = 20s\n" + GatewayProcess.loopbackTrunk())
-        // The live call holds 10 s: long enough that a loaded machine still signals, and places
-        // the refused call, while it is up (with 3 s both were once seen to come after it ended).
+        let gateway = try await GatewayProcess.start(config: "[general]\ndrain_time = 40s\n" + GatewayProcess.loopbackTrunk())
+        // The live call holds 20 s: long enough that a loaded machine still signals, and places
+        // the refused call, while it is up (with 3 s, then 10 s in a full run, both were seen to come after it ended).
         let (live, liveDirectory) = try SIPp.start("uac-caller-hangs-up.xml", target: gateway.udpTarget, port: Ports.free(),
-                                                   arguments: ["-m", "1", "-d", "10000", "-s", "100"])
+                                                   arguments: ["-m", "1", "-d", "20000", "-s", "100"])
         try await gateway.process.waitForLine(containing: "call in call.uniqueid=")
         gateway.process.signal(SIGTERM)
         try await gateway.process.waitForLine(containing: "draining live calls calls=1")
