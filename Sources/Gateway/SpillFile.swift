@@ -74,7 +74,14 @@ final class SpillFile {
         let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard opened >= 0 else { problem = "cannot open \(path): \(String(cString: strerror(errno)))"; return }
         // One process a file: two gateways appending to one file would each replay the other's writes.
-        guard flock(opened, LOCK_EX | LOCK_NB) == 0 else {
+        // A lock is also held for a moment by a child this process forks (until it execs), so a
+        // held lock is tried again for up to 0.1 s before the file counts as another gateway's.
+        var locked = flock(opened, LOCK_EX | LOCK_NB) == 0
+        for _ in 0..<10 where !locked && errno == EWOULDBLOCK {
+            usleep(10_000)
+            locked = flock(opened, LOCK_EX | LOCK_NB) == 0
+        }
+        guard locked else {
             heldByAnother = errno == EWOULDBLOCK
             problem = heldByAnother ? "another gateway running on this host uses the spill file \(path); give each gateway its own [store] spill directory"
                 : "cannot lock \(path): \(String(cString: strerror(errno)))"

@@ -91,7 +91,8 @@ struct ReloadTests {
                               start: CallStart(context: "default", exten: "s", uniqueID: "held")).run()
         }
         // Hold the call at the menu, waiting for a digit.
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: a full run's blocking tests can hold the concurrency pool's threads for seconds.
+        let deadline = ContinuousClock.now + .seconds(60)
         while !channel.isWaiting && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
         #expect(channel.isWaiting)
 

@@ -112,7 +112,12 @@ struct RecordKeepingTests {
 
     @Test("per-channel counts follow every insert, update and delete, whoever writes them (SQLite's triggers, PostgreSQL's one)",
           arguments: StoreBackend.testable)
-    func countsFollowEvents(backend: StoreBackend) throws {
+    func countsFollowEvents(backend: StoreBackend) async throws {
+        // Off the concurrency pool: a full run's other tests need its two threads.
+        try await onOwnThread { try self.countsFollowEvents(on: backend) }
+    }
+
+    private func countsFollowEvents(on backend: StoreBackend) throws {
         let t = try TemporaryStore(backend)
         let store = t.store
         try store.addContact(Contact(id: "c1", name: "Ada", identities: [Identity(kind: .phone, value: "+12015550100")]))

@@ -21,7 +21,12 @@ struct SharedAgentsStoreTests {
 
     @Test("one run holds an agent at a time: another's claim and release change nothing, and a run that is over lets go",
           arguments: StoreBackend.testable)
-    func claims(backend: StoreBackend) throws {
+    func claims(backend: StoreBackend) async throws {
+        // Off the concurrency pool: a full run's other tests need its two threads.
+        try await onOwnThread { try self.claims(on: backend) }
+    }
+
+    private func claims(on backend: StoreBackend) throws {
         let t = try TemporaryStore(backend)
         try t.store.apply([.runStarted(run("a")), .runStarted(run("b")), .runStarted(run("dead"))])
         try t.store.apply([.agentClaim(agent: "alice", run: "a", at: Date()), .agentClaim(agent: "alice", run: "b", at: Date())])
@@ -39,7 +44,11 @@ struct SharedAgentsStoreTests {
     }
 
     @Test("each run replaces only its own phones; a phone that registers with another run moves to it", arguments: StoreBackend.testable)
-    func registrationsByRun(backend: StoreBackend) throws {
+    func registrationsByRun(backend: StoreBackend) async throws {
+        try await onOwnThread { try self.registrationsByRun(on: backend) }
+    }
+
+    private func registrationsByRun(on backend: StoreBackend) throws {
         let t = try TemporaryStore(backend)
         let desk = phone("sip:alice@127.0.0.1:5070", port: 5070), soft = phone("sip:alice@127.0.0.1:5080", port: 5080)
         try t.store.apply([.registrations(agent: "alice", bindings: [desk], run: "a"),
