@@ -171,14 +171,22 @@ public final class AgentRoster: Sendable {
     /// where their phones registered there are, and login states changed there later than here.
     public func share(elsewhere: Set<String>, remotePhones: [String: [String]], states: [SavedAgentState]) {
         let saved = Dictionary(states.map { ($0.agent, $0) }, uniquingKeysWith: { $1 })
-        mutate(state.withLock { $0.order }, byPeer: true) { state in
-            state.remotePhones = remotePhones
-            for name in state.order {
+        // Called every second: only the agents something changed for are restated and reported.
+        let touched = state.withLock { state in
+            state.order.filter { name in
+                guard let agent = state.agents[name] else { return false }
+                return agent.elsewhere != elsewhere.contains(name) || state.remotePhones[name] != remotePhones[name]
+                    || (saved[name].map { $0.changedAt > agent.presenceChangedAt } ?? false)
+            }
+        }
+        guard !touched.isEmpty else { return }
+        mutate(touched, byPeer: true) { state in
+            for name in touched where state.agents[name] != nil {
                 state.agents[name]!.elsewhere = elsewhere.contains(name)
+                state.remotePhones[name] = remotePhones[name]
                 guard let kept = saved[name], kept.changedAt > state.agents[name]!.presenceChangedAt else { continue }
-                let queues = kept.queues.filter { state.queues[$0] != nil }
                 state.agents[name]!.presence = AgentPresence(name: kept.presence, reason: kept.reason)
-                state.agents[name]!.queues = queues
+                state.agents[name]!.queues = kept.queues.filter { state.queues[$0] != nil }
                 state.agents[name]!.presenceChangedAt = kept.changedAt
             }
         }
